@@ -1,0 +1,113 @@
+# axon — see README.md. `make demo` and `make test` are the two entry points;
+# both install missing Debian packages first (scripts/deps.sh).
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   ?= build
+ARCH    ?= -march=native
+OPT     ?= -O3
+PKGS     = openblas libpng zlib
+# -std=c11 (not gnu11) also keeps GCC from contracting a*b+c into FMA, so
+# results do not depend on what the optimiser fuses. Never -ffast-math.
+CFLAGS  ?= $(OPT) $(ARCH) -g
+WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(CFLAGS) -Ilib \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC  = $(sort $(wildcard lib/*.c))
+LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB      = $(BUILD)/libaxon.a
+HEADERS  = $(wildcard lib/*.h)
+
+CMDS     = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
+BINS     = $(CMDS:%=$(BUILD)/bin/%)
+UNIT_SRC = $(sort $(wildcard tests/unit/test-*.c))
+UNITS    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+CMD_TESTS = $(sort $(wildcard tests/cmd/*.sh))
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
+MANS     = $(wildcard man/man1/*.1)
+
+.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench \
+        asan fuzz install uninstall clean
+.SUFFIXES:
+
+all: deps $(LIB) $(BINS)
+
+deps:
+	@sh scripts/deps.sh build
+deps-demo:
+	@sh scripts/deps.sh demo
+deps-bench:
+	@sh scripts/deps.sh bench
+
+$(BUILD)/%.o: %.c $(HEADERS) Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# A command is every .c file in its folder.
+.SECONDEXPANSION:
+$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/%/*.c)) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/testutil.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/tests/unit/testutil.o $(LIB) $(TEST_LDLIBS) $(LDLIBS)
+
+# Unit tests, then command tests; prints one 'N passed, N failed' line.
+test: all $(UNITS)
+	@sh tests/run.sh $(BUILD) $(UNITS) -- $(CMD_TESTS)
+
+unit-test: all $(UNITS)
+	@sh tests/run.sh $(BUILD) $(UNITS) --
+
+cmd-test: all
+	@sh tests/run.sh $(BUILD) -- $(CMD_TESTS)
+
+demo: deps-demo all
+	@sh scripts/demo.sh $(BUILD)/bin out/demo
+
+figures: deps-demo all
+	@for f in scripts/fig-*.sh; do sh "$$f" $(BUILD)/bin || exit 1; done
+
+fig-%: deps-demo all
+	@sh scripts/fig-$*.sh $(BUILD)/bin
+
+bench: deps-bench all
+	@sh scripts/bench.sh $(BUILD)
+
+# The whole suite under AddressSanitizer and UBSan, in its own build tree.
+asan: deps
+	$(MAKE) BUILD=build-asan OPT=-O1 \
+	  CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
+	  LDLIBS="$(LDLIBS) -fsanitize=address,undefined" test
+
+# Parser fuzz targets (libFuzzer via clang); FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 30
+fuzz: deps
+	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
+	  $(DESTDIR)$(PREFIX)/include/axon $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/axon
+	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
+	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/axon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
+
+uninstall:
+	rm -f $(CMDS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libaxon.a \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/axon
+	rm -f $(notdir $(MANS):%=$(DESTDIR)$(PREFIX)/share/man/man1/%)
+
+clean:
+	rm -rf $(BUILD) build-asan

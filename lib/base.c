@@ -1,0 +1,69 @@
+/* base.c — status strings, per-thread error detail, checked allocation. */
+#include "ax_base.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+static _Thread_local char error_detail[512];
+
+const char *ax_strerror(enum ax_status st)
+{
+	switch (st) {
+	case AX_OK: return "ok";
+	case AX_ERR_IO: return "I/O error";
+	case AX_ERR_FORMAT: return "malformed input";
+	case AX_ERR_NOMEM: return "out of memory";
+	case AX_ERR_UNSUPPORTED: return "unsupported";
+	case AX_ERR_ARG: return "bad argument";
+	case AX_ERR_NOTFOUND: return "not found";
+	case AX_ERR_NUMERIC: return "numerical failure";
+	case AX_ERR_EOF: return "end of stream";
+	}
+	return "unknown error";
+}
+
+const char *ax_error_detail(void) { return error_detail; }
+
+enum ax_status ax_error_set(enum ax_status st, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(error_detail, sizeof error_detail, fmt, ap);
+	va_end(ap);
+	return st;
+}
+
+void ax_assert_fail(const char *expr, const char *file, int line)
+{
+	/* The one place the library writes: a programmer error is a bug in the
+	 * caller, and aborting with its location is the useful thing to do. */
+	fprintf(stderr, "axon: assertion failed: %s (%s:%d)\n", expr, file, line);
+	abort();
+}
+
+void *ax_xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	AX_ASSERT(p && "out of memory");
+	return p;
+}
+
+void *ax_xcalloc(size_t n, size_t sz)
+{
+	void *p = calloc(n ? n : 1, sz ? sz : 1);
+	AX_ASSERT(p && "out of memory");
+	return p;
+}
+
+void *ax_xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	AX_ASSERT(p && "out of memory");
+	return p;
+}
+
+char *ax_xstrdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(ax_xmalloc(n), s, n);
+}
