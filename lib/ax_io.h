@@ -1,0 +1,131 @@
+/* ax_io.h — NPY, safetensors, CSV, IDX, atomic output files.
+ *
+ * Every reader treats its input as hostile: sizes are checked against the
+ * bytes actually present and against overflow; a bad file yields
+ * AX_ERR_FORMAT (or NOMEM/UNSUPPORTED) with a detail naming the file, the
+ * byte offset and what was expected — never a crash.
+ * Reading is gzip-transparent: a gzip-compressed input (any name) is
+ * inflated through zlib; plain input passes through unchanged.
+ * Ownership: an ax_array owns its data (free with ax_array_free); a bundle
+ * owns its arrays and metadata (ax_bundle_free).
+ */
+#ifndef AX_IO_H
+#define AX_IO_H
+
+#include "ax_base.h"
+
+#define AX_ARRAY_MAX_DIMS 8
+
+enum ax_dtype { AX_F32, AX_F64, AX_I32, AX_I64, AX_U8, AX_BOOL };
+
+size_t ax_dtype_size(enum ax_dtype dt);
+const char *ax_dtype_name(enum ax_dtype dt); /* "float32", "int32", ... */
+
+/* An n-dimensional array as stored on disk: C order, little-endian in memory. */
+struct ax_array {
+	enum ax_dtype dtype;
+	int ndim;                        /* 0 (scalar) .. AX_ARRAY_MAX_DIMS */
+	int64_t shape[AX_ARRAY_MAX_DIMS];
+	void *data;                      /* owned; count() * dtype_size bytes */
+};
+
+size_t ax_array_count(const struct ax_array *a);    /* product of shape */
+enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
+			      const int64_t *shape); /* zeroed data */
+void ax_array_free(struct ax_array *a);
+/* Value i converted to double / float, whatever the dtype. */
+double ax_array_get(const struct ax_array *a, size_t i);
+/* A float32 copy of any numeric array (in place conversion of a's data). */
+enum ax_status ax_array_to_f32(struct ax_array *a);
+
+/* ---- input streams (gzip-transparent), "-" is stdin ---- */
+struct ax_reader;
+enum ax_status ax_reader_open(struct ax_reader **r, const char *path);
+/* Reads exactly n bytes; AX_ERR_EOF if the stream ends before the first
+ * byte, AX_ERR_FORMAT ("truncated") if it ends part-way. */
+enum ax_status ax_reader_read(struct ax_reader *r, void *buf, size_t n);
+size_t ax_reader_offset(const struct ax_reader *r);  /* bytes consumed so far */
+const char *ax_reader_name(const struct ax_reader *r);
+void ax_reader_close(struct ax_reader *r);
+/* Whole input into memory (for bundles, CSV): *buf is malloc'd, NUL-added. */
+enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
+
+/* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ---- */
+/* Next array of a stream; AX_ERR_EOF when the stream is cleanly at its end. */
+enum ax_status ax_npy_read(struct ax_reader *r, struct ax_array *out);
+/* Convenience: the first array of a file. */
+enum ax_status ax_npy_load(const char *path, struct ax_array *out);
+enum ax_status ax_npy_write(FILE *f, const struct ax_array *a);
+/* Shorthand for float32 data without building an ax_array. */
+enum ax_status ax_npy_write_f32(FILE *f, const float *data, int ndim, const int64_t *shape);
+/* Atomic save of one array to a file (temp + rename). */
+enum ax_status ax_npy_save(const char *path, const struct ax_array *a);
+
+/* ---- safetensors bundles ---- */
+struct ax_bundle_entry {
+	char *name;
+	struct ax_array array;
+};
+struct ax_bundle {
+	int n, cap;
+	struct ax_bundle_entry *entries;  /* in file order (writer: insertion order) */
+	int nmeta;
+	char **meta_keys, **meta_values;  /* __metadata__, string values */
+};
+void ax_bundle_init(struct ax_bundle *b);
+void ax_bundle_free(struct ax_bundle *b);
+enum ax_status ax_bundle_load(const char *path, struct ax_bundle *b);
+/* Atomic write (temp + rename); entries sorted by nothing: written as given. */
+enum ax_status ax_bundle_save(const char *path, const struct ax_bundle *b);
+/* Add a copy of data (the bundle owns the copy). Names must be unique. */
+void ax_bundle_add(struct ax_bundle *b, const char *name, enum ax_dtype dt, int ndim,
+		   const int64_t *shape, const void *data);
+void ax_bundle_add_f32(struct ax_bundle *b, const char *name, int ndim,
+		       const int64_t *shape, const float *data);
+void ax_bundle_set_meta(struct ax_bundle *b, const char *key, const char *value);
+const char *ax_bundle_meta(const struct ax_bundle *b, const char *key); /* NULL if absent */
+const struct ax_array *ax_bundle_find(const struct ax_bundle *b, const char *name);
+/* Find + check dtype and shape (ndim entries; -1 = any) with a clear detail. */
+enum ax_status ax_bundle_get(const struct ax_bundle *b, const char *name, enum ax_dtype dt,
+			     int ndim, const int64_t *shape, const struct ax_array **out);
+
+/* ---- CSV ---- */
+/* Writer: header once, then rows of numbers (%.9g) or mixed text. */
+struct ax_csv {
+	FILE *f;
+	int ncols;
+};
+void ax_csv_begin(struct ax_csv *c, FILE *f, const char *header /* "step,loss,acc" */);
+void ax_csv_row(struct ax_csv *c, const double *values);   /* ncols values */
+/* Row with printf-style format covering all columns, e.g. "%d,%s,%.6g". */
+void ax_csv_rowf(struct ax_csv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Reader: header row + rows; RFC 4180 quoting; cells kept as text, numbers
+ * parsed on demand. Ragged rows are AX_ERR_FORMAT with line number. */
+struct ax_table {
+	int ncols, nrows;
+	char **names;          /* ncols */
+	char **cells;          /* nrows * ncols, row-major */
+};
+enum ax_status ax_table_load(const char *path, struct ax_table *t); /* "-" stdin */
+void ax_table_free(struct ax_table *t);
+int ax_table_col(const struct ax_table *t, const char *name);       /* -1 if absent */
+/* Cell as number: NAN for empty or non-numeric text ("nan", "inf" parse). */
+double ax_table_num(const struct ax_table *t, int row, int col);
+const char *ax_table_str(const struct ax_table *t, int row, int col);
+
+/* ---- IDX (MNIST family: u8/i8/i16/i32/f32/f64, big-endian, up to 8 dims) ---- */
+enum ax_status ax_idx_load(const char *path, struct ax_array *out); /* u8 stays u8 */
+
+/* ---- atomic output files ---- */
+/* Writes go to "<path>.tmp.<pid>"; commit flushes, fsyncs and renames over
+ * path; abort removes the temp file. "-" means stdout (commit just flushes). */
+struct ax_outfile {
+	FILE *f;
+	char *path, *tmp;
+};
+enum ax_status ax_outfile_open(struct ax_outfile *o, const char *path);
+enum ax_status ax_outfile_commit(struct ax_outfile *o);
+void ax_outfile_abort(struct ax_outfile *o);
+
+#endif
