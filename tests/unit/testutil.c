@@ -75,3 +75,67 @@ void tu_assert_close(const float *a, const float *b, size_t n, double atol, doub
 		fail_msg("%s: element %zu differs: %.8g vs %.8g (atol %g rtol %g)", what, worst,
 			 a[worst], b[worst], atol, rtol);
 }
+
+struct ax_tensor *tu_leaf(struct ax_arena *a, int ndim, const int *shape, uint64_t seed, float std)
+{
+	struct ax_rng r;
+	ax_rng_seed(&r, seed);
+	struct ax_tensor *t = ax_tensor_new(a, ndim, shape);
+	ax_rng_fill_normal(&r, t->data, t->size, 0.0f, std);
+	ax_tensor_require_grad(t, a);
+	return t;
+}
+
+static double weighted_sum(const struct ax_tensor *out, const float *R)
+{
+	double s = 0;
+	for (size_t i = 0; i < out->size; i++)
+		s += (double)out->data[i] * R[i];
+	return s;
+}
+
+void tu_gradcheck(tu_forward_fn fn, struct ax_tensor **in, int n_in, void *ctx, float eps,
+		  double atol, double rtol, size_t max_elems, const char *what)
+{
+	struct ax_arena step;
+	struct ax_tape t;
+	ax_arena_init(&step, 0);
+	ax_tape_init(&t, &step);
+	t.training = 0;
+	for (int i = 0; i < n_in; i++)
+		memset(in[i]->grad, 0, in[i]->size * sizeof(float));
+
+	struct ax_tensor *out = fn(&t, in, ctx);
+	float *R = malloc(out->size * sizeof(float));
+	struct ax_rng r;
+	ax_rng_seed(&r, 12345);
+	ax_rng_fill_normal(&r, R, out->size, 0.0f, 1.0f);
+	struct ax_tensor *Rt = ax_const(&t, out->ndim, out->shape, R);
+	ax_tape_backward(&t, ax_sum_all(&t, ax_mul(&t, out, Rt)), 1.0f);
+
+	for (int i = 0; i < n_in; i++) {
+		struct ax_tensor *x = in[i];
+		size_t n = x->size, stride = 1;
+		if (max_elems && n > max_elems)
+			stride = (n + max_elems - 1) / max_elems;
+		for (size_t j = 0; j < n; j += stride) {
+			float keep = x->data[j];
+			ax_tape_reset(&t);
+			ax_no_grad_begin(&t);
+			x->data[j] = keep + eps;
+			double lp = weighted_sum(fn(&t, in, ctx), R);
+			ax_tape_reset(&t);
+			x->data[j] = keep - eps;
+			double lm = weighted_sum(fn(&t, in, ctx), R);
+			ax_no_grad_end(&t);
+			x->data[j] = keep;
+			double num = (lp - lm) / (2.0 * eps), ana = x->grad[j];
+			if (!(fabs(ana - num) <= atol + rtol * fabs(num)))
+				fail_msg("%s: input %d element %zu: analytic %.6g numeric %.6g", what,
+					 i, j, ana, num);
+		}
+	}
+	free(R);
+	ax_tape_free(&t);
+	ax_arena_free(&step);
+}

@@ -22,4 +22,19 @@ const char *tu_ref(const char *name);
 void tu_assert_close(const float *a, const float *b, size_t n, double atol, double rtol,
 		     const char *what);
 
+
+#include "axon.h"
+
+/* Gradient check of an op (or a whole forward) against central finite
+ * differences. fn builds an output from the inputs on the tape; the checker
+ * uses L = sum(out * R) with a fixed random R, accumulates L in double for
+ * the numeric side, and compares every input element (or `max_elems`
+ * evenly spread ones) with |analytic - numeric| <= atol + rtol*|numeric|.
+ * Inputs must be parameters-like (requires_grad, grad allocated). */
+typedef struct ax_tensor *(*tu_forward_fn)(struct ax_tape *t, struct ax_tensor **in, void *ctx);
+void tu_gradcheck(tu_forward_fn fn, struct ax_tensor **in, int n_in, void *ctx, float eps,
+		  double atol, double rtol, size_t max_elems, const char *what);
+/* A leaf tensor with gradient, filled N(0, std) from seed. */
+struct ax_tensor *tu_leaf(struct ax_arena *a, int ndim, const int *shape, uint64_t seed, float std);
+
 #endif

@@ -1,0 +1,146 @@
+/* ax_kernels.h — forward/backward kernels on raw float arrays.
+ *
+ * Plain functions with explicit sizes; shapes in comments are row-major.
+ * Backward kernels ACCUMULATE into their gradient outputs (+=), and skip any
+ * gradient pointer that is NULL. Forward kernels may save what backward
+ * needs into a caller-provided buffer whose size the matching *_saved_size()
+ * function gives (in floats), so the caller can carve it from an arena.
+ * Matrix products go through cblas_sgemm (row-major).
+ * Determinism: results depend only on inputs and the thread count.
+ */
+#ifndef AX_KERNELS_H
+#define AX_KERNELS_H
+
+#include "ax_base.h"
+
+/* ---- matrix products ---- */
+/* C (M,N) = alpha * op(A) op(B) + beta * C, op(A) (M,K), op(B) (K,N). */
+void ax_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+	      const float *B, float beta, float *C);
+/* The same with explicit leading dimensions (row strides), for sub-blocks
+ * such as one head's columns of a (T, H*D) matrix: lda = H*D. */
+void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+		 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+
+/* ---- normalisation ---- */
+/* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved. */
+void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, const float *beta,
+			  float eps, float *y, float *mean, float *rstd);
+void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
+			   const float *rstd, const float *dy, float *dx, float *dgamma,
+			   float *dbeta);
+/* RMSNorm: y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps). */
+void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float eps, float *y,
+			float *rstd);
+void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const float *rstd,
+			 const float *dy, float *dx, float *dgamma);
+
+/* ---- softmax and cross-entropy ---- */
+/* Row softmax / log-softmax over the last dim: x, y (N, C). */
+void ax_softmax_forward(int N, int C, const float *x, float *y);
+void ax_softmax_backward(int N, int C, const float *y, const float *dy, float *dx);
+void ax_log_softmax_forward(int N, int C, const float *x, float *y);
+void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, float *dx);
+/* Mean over counted rows of the label-smoothed cross-entropy
+ *   loss_n = -(1-s) log p[t_n] - (s/V) sum_v log p[v]
+ * logits (N, V), targets (N); rows with target == ignore_index (e.g. -1) are
+ * skipped. probs (N, V) saved. Returns the mean loss; *count = counted rows. */
+float ax_xent_forward(int N, int V, const float *logits, const int32_t *targets, float smoothing,
+		      int32_t ignore_index, float *probs, int *count);
+/* dlogits += dloss * d(mean loss)/dlogits. */
+void ax_xent_backward(int N, int V, const float *probs, const int32_t *targets, float smoothing,
+		      int32_t ignore_index, int count, float dloss, float *dlogits);
+
+/* ---- attention: one fused op (scores, mask, softmax, weighted sum) ----
+ * q (B, Tq, H*D), k and v (B, Tk, H*D), out (B, Tq, H*D): heads side by side
+ * in the channel dim, as a linear layer produces them, so no permutes.
+ * Query i may see key j when every active rule allows it:
+ *   causal:  kpos[j] <= qpos[i]          (positions default to i + Tk - Tq and j)
+ *   window:  qpos[i] - kpos[j] < window  (window > 0; a causal sliding band)
+ *   key_pad: key_pad[b*Tk + j] == 0      (1 marks padding)
+ *   mask:    mask[(b*)Tq*Tk + i*Tk + j] != 0
+ * A query that sees no key outputs zeros (and passes no gradient).
+ * rope: rotary embedding (pairs (2i, 2i+1) of each head, theta_i =
+ * base^(-2i/D)) applied to q and k (and v when rope_v) at their positions
+ * before the scores; out is NOT rotated back (as in rotary-v variants). */
+struct ax_attn_desc {
+	int B, Tq, Tk, H, D;
+	float scale;               /* 0 means 1/sqrt(D) */
+	int causal;
+	int window;                /* 0 = unlimited */
+	const uint8_t *key_pad;    /* (B, Tk) or NULL */
+	const uint8_t *mask;       /* (Tq, Tk), or (B, Tq, Tk) if mask_per_batch; NULL */
+	int mask_per_batch;
+	const int32_t *qpos;       /* (B, Tq) or NULL */
+	const int32_t *kpos;       /* (B, Tk) or NULL */
+	int rope, rope_v;          /* apply rotary to q,k; also to v */
+	float rope_base;           /* 0 means 10000 */
+};
+/* saved: the probabilities (B, H, Tq, Tk), then with rope the rotated q, k
+ * (and v) and their cos/sin tables. work: backward scratch (dscores, and the
+ * rotated-frame gradients with rope); contents need not survive the call. */
+size_t ax_attn_saved_size(const struct ax_attn_desc *d);
+size_t ax_attn_work_size(const struct ax_attn_desc *d);
+void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *k,
+		     const float *v, float *out, float *saved);
+void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float *k,
+		      const float *v, const float *saved, const float *dout, float *dq,
+		      float *dk, float *dv, float *work);
+
+/* ---- convolution and pooling (NCHW) ----
+ * x (B, Cin, H, W), w (Cout, Cin, KH, KW), bias (Cout) or NULL,
+ * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col + sgemm. */
+struct ax_conv_desc {
+	int B, Cin, H, W, Cout, KH, KW, stride, pad;
+};
+int ax_conv_out_h(const struct ax_conv_desc *c);
+int ax_conv_out_w(const struct ax_conv_desc *c);
+size_t ax_conv_work_size(const struct ax_conv_desc *c);   /* floats of scratch */
+void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
+		       const float *bias, float *y, float *work);
+void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
+			const float *dy, float *dx, float *dw, float *dbias, float *work);
+/* Pooling with window k, stride s, no padding: x (B,C,H,W) -> y (B,C,OH,OW).
+ * Max pool saves the argmax index per output (int32, B*C*OH*OW). */
+void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
+			  int32_t *argmax);
+void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32_t *argmax,
+			   const float *dy, float *dx);
+void ax_avgpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y);
+void ax_avgpool2d_backward(int B, int C, int H, int W, int k, int s, const float *dy,
+			   float *dx);
+
+/* ---- linear recurrence h_t = a_t * h_{t-1} + b_t (elementwise) ----
+ * a, b, h (B, T, D); h0 (B, D) or NULL (zeros). Backward is the reverse scan
+ *   g_t = dh_t + a_{t+1} g_{t+1};  da_t = g_t h_{t-1};  db_t = g_t;  dh0 = a_0 g_0. */
+void ax_scan_forward(int B, int T, int D, const float *a, const float *b, const float *h0,
+		     float *h);
+void ax_scan_backward(int B, int T, int D, const float *a, const float *h0, const float *h,
+		      const float *dh, float *da, float *db, float *dh0);
+
+/* ---- GRU over a sequence (PyTorch nn.GRU semantics, gate order r, z, n) ----
+ * x (B, T, I), h0 (B, H) or NULL, w_ih (3H, I), w_hh (3H, H), b_ih, b_hh (3H),
+ * hs (B, T, H) all hidden states.
+ *   r = sig(W_ir x + b_ir + W_hr h + b_hr); z = sig(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r * (W_hn h + b_hn)); h' = (1 - z) * n + z * h
+ * saved: gates (B, T, 4H) = [r, z, n, W_hn h + b_hn] per step, plus (B, 3H)
+ * forward scratch. work: backward scratch (gate gradients for all steps, so
+ * the weight gradients are a few large sgemms). b_ih, b_hh may be NULL (zero),
+ * as may any gradient output. */
+size_t ax_gru_saved_size(int B, int T, int I, int H);
+size_t ax_gru_work_size(int B, int T, int I, int H);
+void ax_gru_forward(int B, int T, int I, int H, const float *x, const float *h0,
+		    const float *w_ih, const float *w_hh, const float *b_ih, const float *b_hh,
+		    float *hs, float *saved);
+void ax_gru_backward(int B, int T, int I, int H, const float *x, const float *h0,
+		     const float *w_ih, const float *w_hh, const float *hs, const float *saved,
+		     const float *dhs, float *dx, float *dh0, float *dw_ih, float *dw_hh,
+		     float *db_ih, float *db_hh, float *work);
+
+/* ---- selection (no gradient) ----
+ * For each of N rows of x (N, C): the k largest indices, returned in
+ * ascending index order (so selected tokens keep their causal order). Ties
+ * go to the lower index. idx (N, k). */
+void ax_topk_rows(int N, int C, int k, const float *x, int32_t *idx);
+
+#endif

@@ -1,0 +1,46 @@
+/* ax_optim.h — optimisers, gradient clipping, learning-rate schedules.
+ *
+ * An optimiser updates every parameter of a registry from its gradient.
+ * State (moments) lives in the registry's long-lived arena and is saved in
+ * checkpoints under "optim.<slot>.<param name>" with the step count in the
+ * bundle metadata, so a resumed run continues bit-exactly.
+ */
+#ifndef AX_OPTIM_H
+#define AX_OPTIM_H
+
+#include "ax_nn.h"
+
+enum ax_optim_kind {
+	AX_OPTIM_SGD,    /* momentum (0 = plain), L2 weight decay added to the gradient */
+	AX_OPTIM_ADAM,   /* weight decay added to the gradient (torch Adam) */
+	AX_OPTIM_ADAMW,  /* decoupled weight decay (torch AdamW) */
+};
+
+struct ax_optim {
+	enum ax_optim_kind kind;
+	float beta1, beta2, eps;    /* Adam: 0.9, 0.999, 1e-8 */
+	float momentum;             /* SGD */
+	float weight_decay;
+	int decay_vectors;          /* 0: 1-D params (biases, norms) are not decayed */
+	long step;
+	struct ax_params *params;
+	float **m, **v;             /* per parameter; v unused by SGD */
+};
+
+/* Defaults as PyTorch's; adjust fields after init. */
+void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params *p);
+void ax_optim_step(struct ax_optim *o, float lr);
+void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b);
+enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b);
+
+/* Scale all gradients so their global L2 norm is at most max_norm; returns
+ * the norm before clipping (NaN if a gradient is not finite). */
+float ax_clip_grad_norm(struct ax_params *p, float max_norm);
+
+/* Linear warm-up to lr_max over `warmup` steps, then cosine to lr_min at `total`. */
+float ax_sched_cosine(long step, long warmup, long total, float lr_max, float lr_min);
+/* torch OneCycleLR (cosine, two phases): from lr_max/div over pct*total steps
+ * up to lr_max, then down to lr_max/(div*final_div). */
+float ax_sched_onecycle(long step, long total, float pct, float lr_max, float div, float final_div);
+
+#endif

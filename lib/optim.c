@@ -1,0 +1,158 @@
+/* optim.c — SGD(+momentum), Adam, AdamW; clipping; schedules. */
+#include "ax_optim.h"
+
+#include <math.h>
+#include <string.h>
+
+void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params *p)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = kind;
+	o->beta1 = 0.9f;
+	o->beta2 = 0.999f;
+	o->eps = 1e-8f;
+	o->weight_decay = kind == AX_OPTIM_ADAMW ? 0.01f : 0.0f;
+	o->decay_vectors = 1;
+	o->params = p;
+	o->m = ax_arena_alloc(p->arena, p->n * sizeof *o->m);
+	o->v = ax_arena_alloc(p->arena, p->n * sizeof *o->v);
+	for (int i = 0; i < p->n; i++) {
+		o->m[i] = ax_arena_zalloc(p->arena, p->list[i]->size * sizeof(float));
+		o->v[i] = kind == AX_OPTIM_SGD ? NULL
+			: ax_arena_zalloc(p->arena, p->list[i]->size * sizeof(float));
+	}
+}
+
+void ax_optim_step(struct ax_optim *o, float lr)
+{
+	struct ax_params *p = o->params;
+	o->step++;
+	float bc1 = 1.0f - powf(o->beta1, (float)o->step);
+	float bc2 = 1.0f - powf(o->beta2, (float)o->step);
+	for (int i = 0; i < p->n; i++) {
+		struct ax_tensor *t = p->list[i];
+		float *w = t->data, *g = t->grad, *m = o->m[i], *v = o->v[i];
+		float wd = (t->ndim > 1 || o->decay_vectors) ? o->weight_decay : 0.0f;
+		size_t n = t->size;
+		switch (o->kind) {
+		case AX_OPTIM_SGD:
+			for (size_t j = 0; j < n; j++) {
+				float gj = g[j] + wd * w[j];
+				m[j] = o->momentum * m[j] + gj;  /* torch: buf = mu*buf + g */
+				w[j] -= lr * (o->momentum > 0 ? m[j] : gj);
+			}
+			break;
+		case AX_OPTIM_ADAM:
+		case AX_OPTIM_ADAMW:
+			for (size_t j = 0; j < n; j++) {
+				float gj = g[j];
+				if (o->kind == AX_OPTIM_ADAM)
+					gj += wd * w[j];
+				else
+					w[j] -= lr * wd * w[j];
+				m[j] = o->beta1 * m[j] + (1 - o->beta1) * gj;
+				v[j] = o->beta2 * v[j] + (1 - o->beta2) * gj * gj;
+				float mhat = m[j] / bc1, vhat = v[j] / bc2;
+				w[j] -= lr * mhat / (sqrtf(vhat) + o->eps);
+			}
+			break;
+		}
+	}
+}
+
+void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b)
+{
+	const struct ax_params *p = o->params;
+	for (int i = 0; i < p->n; i++) {
+		const struct ax_tensor *t = p->list[i];
+		int64_t shape[AX_MAX_DIMS];
+		char name[300];
+		for (int d = 0; d < t->ndim; d++)
+			shape[d] = t->shape[d];
+		snprintf(name, sizeof name, "optim.m.%s", t->name);
+		ax_bundle_add_f32(b, name, t->ndim, shape, o->m[i]);
+		if (o->v[i]) {
+			snprintf(name, sizeof name, "optim.v.%s", t->name);
+			ax_bundle_add_f32(b, name, t->ndim, shape, o->v[i]);
+		}
+	}
+	char step[32];
+	snprintf(step, sizeof step, "%ld", o->step);
+	ax_bundle_set_meta(b, "optim.step", step);
+}
+
+enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b)
+{
+	const struct ax_params *p = o->params;
+	const char *step = ax_bundle_meta(b, "optim.step");
+	if (!step)
+		return ax_error_set(AX_ERR_NOTFOUND, "checkpoint has no optimiser state (optim.step)");
+	for (int i = 0; i < p->n; i++) {
+		const struct ax_tensor *t = p->list[i];
+		int64_t shape[AX_MAX_DIMS];
+		char name[300];
+		const struct ax_array *a;
+		for (int d = 0; d < t->ndim; d++)
+			shape[d] = t->shape[d];
+		for (int slot = 0; slot < 2; slot++) {
+			float *dst = slot ? o->v[i] : o->m[i];
+			if (!dst)
+				continue;
+			snprintf(name, sizeof name, "optim.%c.%s", slot ? 'v' : 'm', t->name);
+			enum ax_status st = ax_bundle_get(b, name, AX_F32, t->ndim, shape, &a);
+			if (st)
+				return st;
+			memcpy(dst, a->data, t->size * sizeof(float));
+		}
+	}
+	o->step = strtol(step, NULL, 10);
+	return AX_OK;
+}
+
+float ax_clip_grad_norm(struct ax_params *p, float max_norm)
+{
+	double sq = 0;
+	for (int i = 0; i < p->n; i++)
+		for (size_t j = 0; j < p->list[i]->size; j++)
+			sq += (double)p->list[i]->grad[j] * p->list[i]->grad[j];
+	float norm = (float)sqrt(sq);
+	if (!isfinite(norm))
+		return NAN;
+	if (norm > max_norm) {
+		float s = max_norm / (norm + 1e-6f);  /* torch's clip_grad_norm_ */
+		for (int i = 0; i < p->n; i++)
+			for (size_t j = 0; j < p->list[i]->size; j++)
+				p->list[i]->grad[j] *= s;
+	}
+	return norm;
+}
+
+float ax_sched_cosine(long step, long warmup, long total, float lr_max, float lr_min)
+{
+	if (step < warmup)
+		return lr_max * (float)(step + 1) / (float)warmup;
+	if (step >= total)
+		return lr_min;
+	double progress = (double)(step - warmup) / (double)AX_MAX(1, total - warmup);
+	return lr_min + (lr_max - lr_min) * 0.5f * (float)(1.0 + cos(M_PI * progress));
+}
+
+float ax_sched_onecycle(long step, long total, float pct, float lr_max, float div, float final_div)
+{
+	double initial = lr_max / div, final = initial / final_div;
+	double up_end = pct * total - 1, down_end = total - 1;
+	double lo, hi, frac;
+	if (step <= up_end) {
+		lo = initial;
+		hi = lr_max;
+		frac = up_end > 0 ? step / up_end : 1;
+	} else {
+		lo = lr_max;
+		hi = final;
+		frac = down_end > up_end ? (step - up_end) / (down_end - up_end) : 1;
+	}
+	if (frac > 1)
+		frac = 1;
+	/* Cosine annealing from lo to hi. */
+	return (float)(hi + (lo - hi) / 2.0 * (1.0 + cos(M_PI * frac)));
+}

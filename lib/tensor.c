@@ -1,0 +1,179 @@
+/* tensor.c — chunked arenas and contiguous float tensors. */
+#include "ax_tensor.h"
+
+#include <string.h>
+
+#define ARENA_ALIGN 64
+
+struct ax_arena_chunk {
+	struct ax_arena_chunk *next;
+	size_t size, used;
+	_Alignas(ARENA_ALIGN) unsigned char data[];
+};
+
+void ax_arena_init(struct ax_arena *a, size_t chunk_size)
+{
+	memset(a, 0, sizeof *a);
+	a->chunk_size = chunk_size ? chunk_size : (size_t)1 << 20;
+}
+
+static struct ax_arena_chunk *chunk_new(size_t size)
+{
+	struct ax_arena_chunk *c = aligned_alloc(ARENA_ALIGN,
+		(sizeof *c + size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
+	AX_ASSERT(c && "out of memory growing an arena");
+	c->next = NULL;
+	c->size = size;
+	c->used = 0;
+	return c;
+}
+
+void *ax_arena_alloc(struct ax_arena *a, size_t bytes)
+{
+	bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+	if (!bytes)
+		bytes = ARENA_ALIGN;
+	/* Walk on through kept chunks (after a reset) before making a new one. */
+	while (a->cur && a->cur->used + bytes > a->cur->size && a->cur->next) {
+		a->cur = a->cur->next;
+		a->cur->used = 0;
+	}
+	if (!a->cur || a->cur->used + bytes > a->cur->size) {
+		struct ax_arena_chunk *c = chunk_new(AX_MAX(a->chunk_size, bytes));
+		if (!a->head)
+			a->head = c;
+		else {
+			/* Insert after cur so later kept chunks stay reachable. */
+			c->next = a->cur->next;
+			a->cur->next = c;
+		}
+		a->cur = c;
+	}
+	void *p = a->cur->data + a->cur->used;
+	a->cur->used += bytes;
+	a->used += bytes;
+	if (a->used > a->peak)
+		a->peak = a->used;
+	return p;
+}
+
+void *ax_arena_zalloc(struct ax_arena *a, size_t bytes)
+{
+	return memset(ax_arena_alloc(a, bytes), 0, bytes);
+}
+
+void ax_arena_reset(struct ax_arena *a)
+{
+	a->cur = a->head;
+	if (a->cur)
+		a->cur->used = 0;
+	a->used = 0;
+}
+
+void ax_arena_free(struct ax_arena *a)
+{
+	struct ax_arena_chunk *c = a->head;
+	while (c) {
+		struct ax_arena_chunk *next = c->next;
+		free(c);
+		c = next;
+	}
+	a->head = a->cur = NULL;
+	a->used = 0;
+}
+
+static struct ax_tensor *header_new(struct ax_arena *a, int ndim, const int *shape)
+{
+	AX_ASSERT(ndim >= 1 && ndim <= AX_MAX_DIMS && "tensor rank must be 1..5");
+	struct ax_tensor *t = ax_arena_alloc(a, sizeof *t);
+	memset(t, 0, sizeof *t);
+	t->ndim = ndim;
+	t->size = 1;
+	for (int i = 0; i < ndim; i++) {
+		AX_ASSERT(shape[i] >= 0 && "negative dimension");
+		t->shape[i] = shape[i];
+		t->size *= (size_t)shape[i];
+	}
+	return t;
+}
+
+struct ax_tensor *ax_tensor_new(struct ax_arena *a, int ndim, const int *shape)
+{
+	struct ax_tensor *t = header_new(a, ndim, shape);
+	t->data = ax_arena_alloc(a, t->size * sizeof(float));
+	return t;
+}
+
+struct ax_tensor *ax_tensor_zeros(struct ax_arena *a, int ndim, const int *shape)
+{
+	struct ax_tensor *t = header_new(a, ndim, shape);
+	t->data = ax_arena_zalloc(a, t->size * sizeof(float));
+	return t;
+}
+
+struct ax_tensor *ax_tensor_1d(struct ax_arena *a, int n0)
+{
+	return ax_tensor_new(a, 1, (int[]){ n0 });
+}
+
+struct ax_tensor *ax_tensor_2d(struct ax_arena *a, int n0, int n1)
+{
+	return ax_tensor_new(a, 2, (int[]){ n0, n1 });
+}
+
+struct ax_tensor *ax_tensor_3d(struct ax_arena *a, int n0, int n1, int n2)
+{
+	return ax_tensor_new(a, 3, (int[]){ n0, n1, n2 });
+}
+
+struct ax_tensor *ax_tensor_4d(struct ax_arena *a, int n0, int n1, int n2, int n3)
+{
+	return ax_tensor_new(a, 4, (int[]){ n0, n1, n2, n3 });
+}
+
+struct ax_tensor *ax_tensor_wrap(struct ax_arena *a, float *data, int ndim, const int *shape)
+{
+	struct ax_tensor *t = header_new(a, ndim, shape);
+	t->data = data;
+	return t;
+}
+
+void ax_tensor_require_grad(struct ax_tensor *t, struct ax_arena *a)
+{
+	if (!t->grad)
+		t->grad = ax_arena_zalloc(a, t->size * sizeof(float));
+	t->requires_grad = 1;
+}
+
+void ax_tensor_fill(struct ax_tensor *t, float v)
+{
+	for (size_t i = 0; i < t->size; i++)
+		t->data[i] = v;
+}
+
+int ax_tensor_same_shape(const struct ax_tensor *a, const struct ax_tensor *b)
+{
+	if (a->ndim != b->ndim)
+		return 0;
+	for (int i = 0; i < a->ndim; i++)
+		if (a->shape[i] != b->shape[i])
+			return 0;
+	return 1;
+}
+
+const char *ax_shape_str(const struct ax_tensor *t, char *buf, size_t n)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; i < t->ndim && off < n; i++)
+		off += snprintf(buf + off, n - off, i ? "x%d" : "%d", t->shape[i]);
+	return buf;
+}
+
+size_t ax_tensor_span(const struct ax_tensor *t, int from, int to)
+{
+	size_t s = 1;
+	for (int i = AX_MAX(from, 0); i < AX_MIN(to, t->ndim); i++)
+		s *= (size_t)t->shape[i];
+	return s;
+}
