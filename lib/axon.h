@@ -8,6 +8,7 @@
  *   ax_optim.h    optimisers, clipping, schedules
  *   ax_rng.h      seeded, splittable random numbers
  *   ax_io.h       NPY, safetensors, CSV, IDX, atomic files
+ *   ax_checkpoint.h  RNG state and metadata in checkpoints
  *   ax_plot.h     PNG figures
  *   ax_profile.h  per-op time and GFLOP/s (AX_PROFILE=1)
  *   ax_cli.h      what commands share (the only part that prints/exits)
@@ -16,6 +17,7 @@
 #define AXON_H
 
 #include "ax_base.h"
+#include "ax_checkpoint.h"
 #include "ax_cli.h"
 #include "ax_io.h"
 #include "ax_kernels.h"
