@@ -1,0 +1,157 @@
+#!/bin/sh
+# ax-plot end to end: every plot kind writes a PNG of the asked size, layout
+# and histogram counts are what the data imply, bad input exits 2 with a
+# clear message and leaves no output file behind.
+T=${AXON_TMP:?}
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+ok() { "$@" || fail "$*"; }
+
+# PNG width and height from the IHDR chunk (big-endian at bytes 16..23).
+png_size() {
+	od -An -tu1 -j16 -N8 "$1" | awk '{ printf "%dx%d\n", $1*16777216+$2*65536+$3*256+$4, $5*16777216+$6*65536+$7*256+$8 }'
+}
+is_png() { [ "$(od -An -c -N4 "$1" | tr -d ' ')" = "211PNG" ]; }
+
+# Expect exit 2 and a message matching $1 on stderr; no output file made.
+bad() {
+	want=$1; shift
+	rm -f "$T/bad.png"
+	ax-plot "$@" -o "$T/bad.png" >"$T/out" 2>"$T/err"
+	rc=$?
+	[ $rc = 2 ] || fail "exit $rc (want 2): ax-plot $*: $(cat "$T/err")"
+	grep -q "$want" "$T/err" || fail "stderr of ax-plot $* lacks '$want': $(cat "$T/err")"
+	grep -q "^ax-plot: " "$T/err" || fail "message not prefixed 'ax-plot: ': $(cat "$T/err")"
+	[ ! -e "$T/bad.png" ] || fail "ax-plot $* left $T/bad.png behind"
+	ls "$T" | grep -q '\.tmp\.' && fail "temporary file left in $T"
+}
+
+# ---- data: training curves of 3 estimators x 4 seeds ----
+awk 'BEGIN { print "step,estimator,seed,loss,acc"
+	n = split("reinforce,gumbel,rebar", E, ",")
+	for (e = 1; e <= n; e++) for (s = 0; s < 4; s++) for (t = 0; t <= 100; t += 10)
+		printf "%d,%s,%d,%.4f,%.3f\n", t, E[e], s, e + exp(-t / 30) + 0.01 * s, 0.5 + t / 250 }' \
+	>"$T/runs.csv"
+# histogram data: 0..9 -> with 5 bins over [0, 9] each bin holds 2
+printf 'v,w\n0,1\n1,1\n2,1\n3,1\n4,1\n5,1\n6,1\n7,1\n8,1\n9,100\n' >"$T/h.csv"
+printf 'model,task,score,lo,hi\nadam,a,0.9,0.85,0.95\nsgd,a,0.7,0.6,0.8\nadam,b,0.8,0.7,0.85\nsgd,b,0.6,0.5,0.7\n' >"$T/bar.csv"
+
+# NPY arrays written byte by byte: float32 little-endian, v1.0 header padded to 128 bytes.
+npy() { # npy FILE SHAPE BYTES: SHAPE like "(4,)" or "(2, 2)"
+	h="{'descr': '<f4', 'fortran_order': False, 'shape': $2, }"
+	{ printf '\223NUMPY\001\000\166\000'; printf '%-117s\n' "$h"; printf "$3"; } >"$1"
+}
+ONE='\000\000\200\077' TWO='\000\000\000\100' THREE='\000\000\100\100' FOUR='\000\000\200\100'
+npy "$T/v.npy" "(4,)" "$ONE$TWO$TWO$THREE"
+npy "$T/m.npy" "(2, 2)" "$ONE$TWO$THREE$FOUR"
+npy "$T/c.npy" "(1, 2, 2)" "$ONE$TWO$THREE$FOUR"
+npy "$T/cube.npy" "(2, 1, 2, 1, 2)" "$ONE$TWO$THREE$FOUR$ONE$TWO$THREE$FOUR"
+
+# ---- help, version ----
+ax-plot --help >"$T/help" || fail "--help exit $?"
+grep -q "^Usage: ax-plot" "$T/help" || fail "--help lacks usage"
+ax-plot -h | grep -q -- "--print-counts" || fail "-h lacks --print-counts"
+ax-plot --version | grep -q "ax-plot (axon)" || fail "--version"
+
+# ---- line: size, layout of the data range ----
+ax-plot -x step -y loss --group estimator --spread seed --title "spread" \
+	-W 640 -H 480 --print-layout "$T/runs.csv" -o "$T/line.png" >"$T/layout" 2>"$T/err" ||
+	fail "line plot exit $?: $(cat "$T/err")"
+ok is_png "$T/line.png"
+[ "$(png_size "$T/line.png")" = 640x480 ] || fail "line size $(png_size "$T/line.png")"
+[ -s "$T/err" ] && fail "line plot warned: $(cat "$T/err")"
+# one panel; x limits around [0, 100]; y around [1, 4.03]; area inside the image
+awk -F, 'NR == 2 { ok = $1 == 1 && $6 < 0 && $6 > -10 && $7 > 100 && $7 < 110 &&
+	$8 < 1 && $8 > 0.8 && $9 > 4.03 && $9 < 4.3 && $2 > 30 && $3 > 30 &&
+	$2 + $4 < 640 && $3 + $5 < 480 && $10 == 0 && $11 == 0 }
+	END { exit !(ok && NR == 2) }' "$T/layout" || fail "layout: $(cat "$T/layout")"
+
+# stdin, default size, log axis recorded
+ax-plot -x step -y loss --logy --print-layout -o "$T/stdin.png" <"$T/runs.csv" >"$T/layout" ||
+	fail "stdin input"
+[ "$(png_size "$T/stdin.png")" = 800x600 ] || fail "default size $(png_size "$T/stdin.png")"
+awk -F, 'NR == 2 { ok = $11 == 1 && $8 > 0 } END { exit !ok }' "$T/layout" || fail "logy layout"
+
+# two -y: two panels side by side; --dpi 200 doubles the default size
+ax-plot -x step -y loss -y acc --dpi 200 --print-layout "$T/runs.csv" -o "$T/two.png" \
+	>"$T/layout" 2>/dev/null || fail "two panels"
+[ "$(png_size "$T/two.png")" = 2000x1200 ] || fail "two-panel size $(png_size "$T/two.png")"
+awk -F, 'NR == 2 { r1 = $2 + $4 } NR == 3 { ok = $2 > r1 } END { exit !(ok && NR == 3) }' \
+	"$T/layout" || fail "panels overlap: $(cat "$T/layout")"
+ax-plot -x step -y loss -y acc -l 2x1 --print-layout "$T/runs.csv" -o "$T/two.png" >"$T/layout" ||
+	fail "--layout 2x1"
+awk -F, 'NR == 2 { b1 = $3 + $5 } NR == 3 { ok = $3 > b1 } END { exit !ok }' "$T/layout" ||
+	fail "2x1 panels not stacked: $(cat "$T/layout")"
+
+# ---- histograms: counts ----
+ax-plot -k hist -y v -b 5 --print-counts "$T/h.csv" -o "$T/h.png" >"$T/counts" ||
+	fail "hist exit $?"
+[ "$(head -1 "$T/counts")" = "panel,series,lo,hi,count" ] || fail "counts header"
+[ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "2 2 2 2 2 " ] ||
+	fail "hist counts: $(cat "$T/counts")"
+[ "$(sed -n 2p "$T/counts" | cut -d, -f3,4)" = "0,1.8" ] || fail "first bin edges"
+# two columns overlaid share bins; w's 100 stretches the range
+ax-plot -k hist -y v,w -b 2 --print-counts "$T/h.csv" -o "$T/h2.png" >"$T/counts" ||
+	fail "overlaid hist"
+[ "$(grep -c '^1,' "$T/counts")" = 4 ] || fail "overlaid series: $(cat "$T/counts")"
+grep -q '^1,v,0,50,10$' "$T/counts" || fail "overlaid v counts: $(cat "$T/counts")"
+grep -q '^1,w,50,100,1$' "$T/counts" || fail "overlaid w counts: $(cat "$T/counts")"
+# log-spaced bins: 1, 10, 100 -> [1,10) [10,100]
+ax-plot -k hist -y w --logx -b 2 --print-counts "$T/h.csv" -o "$T/h3.png" >"$T/counts" ||
+	fail "log hist"
+[ "$(tail -n +2 "$T/counts" | cut -d, -f3-5 | tr '\n' ' ')" = "1,10,9 10,100,1 " ] ||
+	fail "log bins: $(cat "$T/counts")"
+# NPY: every value of the array
+ax-plot -k hist -b 3 --print-counts "$T/v.npy" -o "$T/hv.png" >"$T/counts" || fail "npy hist"
+[ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "1 2 1 " ] ||
+	fail "npy hist counts: $(cat "$T/counts")"
+# all values of a 3-D array count
+ax-plot -k hist -b 2 --print-counts "$T/cube.npy" -o "$T/hc.png" >"$T/counts" || fail "cube hist"
+[ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "4 4 " ] || fail "cube counts"
+
+# ---- heatmap, bar, scatter, NPY line ----
+ax-plot "$T/m.npy" --clabel w -o "$T/heat.png" -W 300 -H 240 || fail "heatmap (default for 2-D)"
+[ "$(png_size "$T/heat.png")" = 300x240 ] || fail "heatmap size"
+ax-plot -k heatmap "$T/c.npy" -o "$T/heat1.png" || fail "heatmap of (1, 2, 2)"
+ax-plot -k bar -x model -y score --group task --band lo,hi "$T/bar.csv" -o "$T/bar.png" ||
+	fail "bar"
+ax-plot -k scatter -x loss -y acc --group estimator "$T/runs.csv" -o "$T/sc.png" || fail "scatter"
+ax-plot "$T/v.npy" -o "$T/vline.png" || fail "npy line"
+ax-plot -x step -y loss -o - "$T/runs.csv" >"$T/stdout.png" || fail "-o -"
+ok is_png "$T/stdout.png"
+
+# ---- warnings: NaN/inf skipped, still drawn ----
+printf 'x,y\n1,2\n2,nan\n3,inf\n4,3\n' | ax-plot -x x -y y -o "$T/nan.png" 2>"$T/err" ||
+	fail "NaN rows should only warn"
+grep -q "warning: y: 2 rows with NaN/inf" "$T/err" || fail "NaN warning: $(cat "$T/err")"
+
+# ---- bad input: exit 2, clear message, no file ----
+printf 'a,b\n1,2\n3\n' >"$T/ragged.csv"
+bad "line 3" "$T/ragged.csv"
+bad "y column 'nope' not found" -y nope "$T/runs.csv"
+bad "x column 'time' not found (columns: step" -x time -y loss "$T/runs.csv"
+printf 'x,y\n1,nan\n2,\n' >"$T/empty.csv"
+bad "nothing to draw" -x x -y y "$T/empty.csv"
+printf 'x,y\n' >"$T/header.csv"
+bad "no data rows" "$T/header.csv"
+bad "has no numbers" -x step -y estimator "$T/runs.csv"
+bad "needs a 2-D array, got shape (2, 1, 2, 1, 2)" -k heatmap "$T/cube.npy"
+bad "heatmap needs a 2-D NPY" -k heatmap "$T/runs.csv"
+bad "scatter needs an (n, 2)" -k scatter "$T/v.npy"
+bad "no finite positive" -k hist --logx -y y -b 2 "$T/empty.csv"
+bad "unknown value 'pie'" -k pie "$T/runs.csv"
+bad "expected RxC" --layout 3 "$T/runs.csv"
+bad "room for 1 panels" --layout 1x1 -x step -y loss -y acc "$T/runs.csv"
+bad "too small" -W 60 -H 60 -x step -y loss "$T/runs.csv"
+bad "expected LOW,HIGH" --band lo -k bar -x model -y score "$T/bar.csv"
+bad "unknown option '--frobnicate'" --frobnicate "$T/runs.csv"
+bad "needs -x" -k bar -y score "$T/bar.csv"
+printf 'not an npy' | ax-plot -f npy -o "$T/x.png" 2>"$T/err"
+[ $? = 2 ] || fail "garbage as npy: exit not 2"
+
+# a failed run keeps the old file
+printf 'old' >"$T/keep.png"
+ax-plot -y nope "$T/runs.csv" -o "$T/keep.png" 2>/dev/null
+[ "$(cat "$T/keep.png")" = old ] || fail "failed run overwrote its output"
+
+[ $fails = 0 ]
