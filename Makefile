@@ -52,8 +52,9 @@ $(LIB): $(LIB_OBJ)
 	ar rcs $@ $^
 
 # A command is every .c file in its folder.
+cmd_objs = $(patsubst %.c,$(BUILD)/%.o,$(wildcard cmd/$(1)/*.c))
 .SECONDEXPANSION:
-$(BUILD)/bin/%: $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard cmd/%/*.c)) $(LIB)
+$(BUILD)/bin/%: $$(call cmd_objs,$$*) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LDLIBS)
 

@@ -1,4 +1,5 @@
 /* ops_basic.c — elementwise (broadcasting), unary, reductions, shapes, indexing. */
+#include "ax_math.h"
 #include "ax_tape.h"
 
 #include <math.h>
@@ -146,23 +147,23 @@ struct ax_tensor *ax_affine(struct ax_tape *t, struct ax_tensor *x, float s, flo
 }
 
 /* ---- unary ---- */
-static float unary_f(enum ax_unary k, float x)
+static inline float unary_f(enum ax_unary k, float x)
 {
 	switch (k) {
 	case AX_NEG: return -x;
-	case AX_EXP: return expf(x);
+	case AX_EXP: return ax_expf(x);
 	case AX_LOG: return logf(x);
 	case AX_SQRT: return sqrtf(x);
 	case AX_SQUARE: return x * x;
 	case AX_TANH: return tanhf(x);
-	case AX_SIGMOID: return 1.0f / (1.0f + expf(-x));
+	case AX_SIGMOID: return 1.0f / (1.0f + ax_expf(-x));
 	case AX_RELU: return x > 0 ? x : 0;
-	case AX_GELU: return 0.5f * x * (1.0f + erff(x * (float)M_SQRT1_2));
+	case AX_GELU: return 0.5f * x * (1.0f + ax_erff(x * (float)M_SQRT1_2));
 	case AX_GELU_TANH: {
 		float u = 0.7978845608f * (x + 0.044715f * x * x * x);
 		return 0.5f * x * (1.0f + tanhf(u));
 	}
-	case AX_SILU: return x / (1.0f + expf(-x));
+	case AX_SILU: return x / (1.0f + ax_expf(-x));
 	case AX_SOFTSIGN: return x / (1.0f + fabsf(x));
 	case AX_SOFTPLUS: return x > 20 ? x : log1pf(expf(x)); /* torch's threshold 20 */
 	case AX_ABS: return fabsf(x);
@@ -171,7 +172,7 @@ static float unary_f(enum ax_unary k, float x)
 }
 
 /* d y / d x given x and y = f(x). */
-static float unary_df(enum ax_unary k, float x, float y)
+static inline float unary_df(enum ax_unary k, float x, float y)
 {
 	switch (k) {
 	case AX_NEG: return -1;
@@ -183,8 +184,8 @@ static float unary_df(enum ax_unary k, float x, float y)
 	case AX_SIGMOID: return y * (1 - y);
 	case AX_RELU: return x > 0 ? 1.0f : 0.0f;
 	case AX_GELU: {
-		float cdf = 0.5f * (1.0f + erff(x * (float)M_SQRT1_2));
-		float pdf = expf(-0.5f * x * x) * 0.3989422804f;
+		float cdf = 0.5f * (1.0f + ax_erff(x * (float)M_SQRT1_2));
+		float pdf = ax_expf(-0.5f * x * x) * 0.3989422804f;
 		return cdf + x * pdf;
 	}
 	case AX_GELU_TANH: {
@@ -193,7 +194,7 @@ static float unary_df(enum ax_unary k, float x, float y)
 		return 0.5f * (1 + th) + 0.5f * x * (1 - th * th) * du;
 	}
 	case AX_SILU: {
-		float s = 1.0f / (1.0f + expf(-x));
+		float s = 1.0f / (1.0f + ax_expf(-x));
 		return s * (1 + x * (1 - s));
 	}
 	case AX_SOFTSIGN: {
@@ -211,8 +212,16 @@ static void unary_backward(struct ax_tape_node *n)
 	enum ax_unary k = n->iarg[0];
 	const float *x = n->in[0]->data, *y = n->out->data, *g = n->out->grad;
 	float *dx = n->in[0]->grad;
-	for (size_t i = 0; i < n->out->size; i++)
-		dx[i] += g[i] * unary_df(k, x[i], y[i]);
+	size_t n_el = n->out->size;
+	/* One loop per hot kind: with the kind fixed, each loop vectorises. */
+	switch (k) {
+	case AX_GELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break;
+	case AX_SILU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break;
+	case AX_RELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break;
+	case AX_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break;
+	case AX_SIGMOID: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break;
+	default: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break;
+	}
 }
 static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward };
 
@@ -224,8 +233,11 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	float *od = o->data;
 	/* Switch outside the loop so each case vectorises on its own. */
 	switch (kind) {
-	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = xd[i] > 0 ? xd[i] : 0; break;
-	case AX_TANH: for (size_t i = 0; i < x->size; i++) od[i] = tanhf(xd[i]); break;
+	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_RELU, xd[i]); break;
+	case AX_GELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU, xd[i]); break;
+	case AX_SILU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SILU, xd[i]); break;
+	case AX_SIGMOID: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SIGMOID, xd[i]); break;
+	case AX_EXP: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_EXP, xd[i]); break;
 	default: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(kind, xd[i]); break;
 	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_UNARY, o, x, NULL, NULL, NULL);

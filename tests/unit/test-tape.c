@@ -1,6 +1,7 @@
 /* test-tape.c — autograd: every op against central finite differences,
  * plus no-grad mode, detach, gradient accumulation. */
 #include "testutil.h"
+#include "ax_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -400,10 +401,26 @@ static void test_arena(void **state)
 	ax_arena_free(&a);
 }
 
+/* The vectorisable exp/erf used by the elementwise ops, against libm. */
+static void test_fast_math(void **state)
+{
+	double worst_exp = 0, worst_erf = 0;
+	for (float x = -87.0f; x < 88.0f; x += 0.00731f) {
+		double e = exp((double)x);
+		worst_exp = fmax(worst_exp, fabs(ax_expf(x) - e) / e);
+	}
+	for (float x = -8.0f; x < 8.0f; x += 0.000377f)
+		worst_erf = fmax(worst_erf, fabs(ax_erff(x) - erf((double)x)));
+	assert_true(worst_exp < 4e-7);  /* ~3 ulp */
+	assert_true(worst_erf < 6e-7);
+	assert_true(ax_expf(-200.0f) < 1e-37f && ax_expf(200.0f) > 1e38f); /* clamped, finite */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arena),
+		cmocka_unit_test(test_fast_math),
 		cmocka_unit_test(test_binops),
 		cmocka_unit_test(test_broadcast_values),
 		cmocka_unit_test(test_unary),

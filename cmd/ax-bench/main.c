@@ -1,0 +1,177 @@
+/* ax-bench — time libaxon's building blocks on this machine.
+ *
+ *   ax-bench block   forward+backward of one pre-LN transformer block
+ *   ax-bench gru     forward+backward of a GRU over a sequence
+ *   ax-bench sgemm   cblas_sgemm rate (the ceiling for everything else)
+ *
+ * One CSV row on stdout per run: what, threads, ms per iteration, GFLOP/s.
+ * The same configurations are timed in PyTorch by scripts/ref/bench_lib.py.
+ */
+#include "axon.h"
+
+#include <getopt.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ax-bench block|gru|sgemm [options]\n"
+		"  -b, --batch N     batch size (block 8, gru 64)\n"
+		"  -T, --seq N       sequence length (block 128, gru 256)\n"
+		"  -C, --dim N       model width / GRU hidden size (block 256, gru 64)\n"
+		"  -H, --heads N     attention heads (4)\n"
+		"  -n, --iters N     timed iterations (block 20, gru 10, sgemm 20)\n"
+		"  -j, --threads N   threads (0 = all cores)\n"
+		"  -s, --seed N      initialisation seed (1)\n"
+		"  -h, --help        this text\n"
+		"      --version     version\n"
+		"Prints: bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
+}
+
+struct config {
+	int batch, seq, dim, heads, iters, threads;
+	uint64_t seed;
+};
+
+static void report(const char *what, const struct config *c, double seconds, double flops)
+{
+	printf("%s,%d,%d,%d,%d,%.3f,%.2f\n", what, ax_threads_get(), c->batch, c->seq, c->dim,
+	       1e3 * seconds / c->iters, flops * c->iters / seconds * 1e-9);
+}
+
+/* Time fn over iters after two warm-up calls. */
+#define TIME_LOOP(c, body)                                          \
+	({                                                          \
+		for (int w_ = 0; w_ < 2; w_++) { body; }            \
+		double t0_ = ax_now();                              \
+		for (int i_ = 0; i_ < (c)->iters; i_++) { body; }   \
+		ax_now() - t0_;                                     \
+	})
+
+static void bench_block(const struct config *c)
+{
+	struct ax_arena long_arena, step;
+	struct ax_params p;
+	struct ax_tape t;
+	struct ax_rng r;
+	struct ax_nn_block blk;
+	ax_arena_init(&long_arena, 0);
+	ax_arena_init(&step, 0);
+	ax_params_init(&p, &long_arena);
+	ax_tape_init(&t, &step);
+	ax_rng_seed(&r, c->seed);
+	ax_nn_block_init(&blk, &p, &r, "block", c->dim, c->heads, 4 * c->dim);
+	int B = c->batch, T = c->seq, C = c->dim;
+	float *xdata = ax_arena_alloc(&long_arena, sizeof(float) * B * T * C);
+	ax_rng_fill_normal(&r, xdata, (size_t)B * T * C, 0, 1);
+	struct ax_attn_desc d = { .causal = 1 };
+	double secs = TIME_LOOP(c, {
+		ax_tape_reset(&t);
+		struct ax_tensor *x = ax_const(&t, 3, (int[]){ B, T, C }, xdata);
+		ax_tensor_require_grad(x, &step);
+		struct ax_tensor *y = ax_nn_block(&t, &blk, x, &d, NULL);
+		ax_tape_backward(&t, ax_mean_all(&t, y), 1.0f);
+	});
+	/* Forward: 4 C x C projections, 2 C x 4C MLP layers, QK^T and PV over
+	 * all T x T pairs (the causal half is not subtracted); backward 2x. */
+	double fwd = 2.0 * B * T * (4.0 * C * C + 8.0 * C * C) + 4.0 * B * T * T * C;
+	report("block", c, secs, 3 * fwd);
+	ax_tape_free(&t);
+	ax_params_free(&p);
+	ax_arena_free(&step);
+	ax_arena_free(&long_arena);
+}
+
+static void bench_gru(const struct config *c)
+{
+	struct ax_arena long_arena, step;
+	struct ax_params p;
+	struct ax_tape t;
+	struct ax_rng r;
+	struct ax_nn_gru g;
+	ax_arena_init(&long_arena, 0);
+	ax_arena_init(&step, 0);
+	ax_params_init(&p, &long_arena);
+	ax_tape_init(&t, &step);
+	ax_rng_seed(&r, c->seed);
+	int B = c->batch, T = c->seq, H = c->dim;
+	ax_nn_gru_init(&g, &p, &r, "gru", H, H);
+	float *xdata = ax_arena_alloc(&long_arena, sizeof(float) * B * T * H);
+	ax_rng_fill_normal(&r, xdata, (size_t)B * T * H, 0, 1);
+	double secs = TIME_LOOP(c, {
+		ax_tape_reset(&t);
+		struct ax_tensor *x = ax_const(&t, 3, (int[]){ B, T, H }, xdata);
+		ax_tensor_require_grad(x, &step);
+		struct ax_tensor *y = ax_nn_gru(&t, &g, x, NULL);
+		ax_tape_backward(&t, ax_mean_all(&t, y), 1.0f);
+	});
+	double fwd = 2.0 * B * T * 3 * H * (H + H);
+	report("gru", c, secs, 3 * fwd);
+	ax_tape_free(&t);
+	ax_params_free(&p);
+	ax_arena_free(&step);
+	ax_arena_free(&long_arena);
+}
+
+static void bench_sgemm(const struct config *c)
+{
+	int n = c->dim;
+	float *a = ax_xmalloc(sizeof(float) * n * n), *b = ax_xmalloc(sizeof(float) * n * n),
+	      *out = ax_xmalloc(sizeof(float) * n * n);
+	struct ax_rng r;
+	ax_rng_seed(&r, c->seed);
+	ax_rng_fill_normal(&r, a, (size_t)n * n, 0, 1);
+	ax_rng_fill_normal(&r, b, (size_t)n * n, 0, 1);
+	double secs = TIME_LOOP(c, ax_sgemm(0, 0, n, n, n, 1.0f, a, b, 0.0f, out));
+	report("sgemm", c, secs, 2.0 * n * n * n);
+	free(a);
+	free(b);
+	free(out);
+}
+
+int main(int argc, char **argv)
+{
+	ax_cli_init(argv[0]);
+	static const struct option longopts[] = {
+		{ "batch", required_argument, 0, 'b' }, { "seq", required_argument, 0, 'T' },
+		{ "dim", required_argument, 0, 'C' },   { "heads", required_argument, 0, 'H' },
+		{ "iters", required_argument, 0, 'n' }, { "threads", required_argument, 0, 'j' },
+		{ "seed", required_argument, 0, 's' },  { "help", no_argument, 0, 'h' },
+		{ "version", no_argument, 0, 'V' },     { 0, 0, 0, 0 },
+	};
+	struct config c = { .heads = 4, .seed = 1 };
+	int opt;
+	while ((opt = getopt_long(argc, argv, "b:T:C:H:n:j:s:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'b': c.batch = (int)ax_parse_long("--batch", optarg, 1, 1 << 16); break;
+		case 'T': c.seq = (int)ax_parse_long("--seq", optarg, 1, 1 << 16); break;
+		case 'C': c.dim = (int)ax_parse_long("--dim", optarg, 1, 1 << 14); break;
+		case 'H': c.heads = (int)ax_parse_long("--heads", optarg, 1, 256); break;
+		case 'n': c.iters = (int)ax_parse_long("--iters", optarg, 1, 1000000); break;
+		case 'j': c.threads = (int)ax_parse_long("--threads", optarg, 0, 1024); break;
+		case 's': c.seed = ax_parse_seed("--seed", optarg); break;
+		case 'h': usage(stdout); return 0;
+		case 'V': ax_print_version(); return 0;
+		default: ax_usage_error("unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		ax_usage_error("expected one benchmark: block, gru or sgemm");
+	static const char *const names[] = { "block", "gru", "sgemm", NULL };
+	int which = ax_parse_choice("benchmark", argv[optind], names);
+	ax_threads_set(c.threads);
+	static const int defaults[3][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 } };
+	if (!c.batch) c.batch = defaults[which][0];
+	if (!c.seq) c.seq = defaults[which][1];
+	if (!c.dim) c.dim = defaults[which][2];
+	if (!c.iters) c.iters = defaults[which][3];
+	if (which == 0 && c.dim % c.heads)
+		ax_usage_error("--dim %d is not divisible by --heads %d", c.dim, c.heads);
+	printf("bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
+	switch (which) {
+	case 0: bench_block(&c); break;
+	case 1: bench_gru(&c); break;
+	default: bench_sgemm(&c); break;
+	}
+	return 0;
+}
