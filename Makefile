@@ -33,6 +33,8 @@ MANS     = $(wildcard man/man1/*.1)
 .PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench \
         asan fuzz install uninstall clean
 .SUFFIXES:
+# Keep object files between runs (they are intermediates of pattern rules).
+.SECONDARY:
 
 all: deps $(LIB) $(BINS)
 
