@@ -1,0 +1,38 @@
+/* kernels_blas.c — matrix products: thin wrappers over cblas_sgemm (row-major). */
+#include "ax_kernels.h"
+
+#include <cblas.h>
+
+void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+		 int lda, const float *B, int ldb, float beta, float *C, int ldc)
+{
+	AX_ASSERT(M >= 0 && N >= 0 && K >= 0 && "sgemm: negative size");
+	if (M == 0 || N == 0)
+		return;
+	cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+		    transB ? CblasTrans : CblasNoTrans, M, N, K, alpha, A, lda, B, ldb, beta, C,
+		    ldc);
+}
+
+// C (M,N) = alpha * op(A) op(B) + beta * C; A stored (M,K) or (K,M) if transA,
+// B stored (K,N) or (N,K) if transB; all contiguous row-major.
+void ax_sgemm(int transA, int transB, int M, int N, int K, float alpha, const float *A,
+	      const float *B, float beta, float *C)
+{
+	ax_sgemm_ld(transA, transB, M, N, K, alpha, A, AX_MAX(1, transA ? M : K), B,
+		    AX_MAX(1, transB ? K : N), beta, C, AX_MAX(1, N));
+}
+
+int ax_blas_serial_begin(void)
+{
+	int prev = openblas_get_num_threads();
+	if (prev > 1)
+		openblas_set_num_threads(1);
+	return prev;
+}
+
+void ax_blas_serial_end(int prev)
+{
+	if (prev > 1)
+		openblas_set_num_threads(prev);
+}

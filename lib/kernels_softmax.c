@@ -1,0 +1,167 @@
+/* kernels_softmax.c — row softmax, log-softmax and fused softmax-cross-entropy.
+ * All row-wise and stable: the row max is subtracted before exp. */
+#include "ax_kernels.h"
+
+#include <math.h>
+
+#include <omp.h>
+
+#define PAR_MIN 32768
+
+// x, y (N, C)
+void ax_softmax_forward(int N, int C, const float *x, float *y)
+{
+#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		const float *xr = x + (size_t)n * C;
+		float *yr = y + (size_t)n * C;
+		float mx = -INFINITY;
+		for (int i = 0; i < C; i++)
+			mx = fmaxf(mx, xr[i]);
+		float sum = 0.0f;
+		for (int i = 0; i < C; i++) {
+			yr[i] = expf(xr[i] - mx);
+			sum += yr[i];
+		}
+		float inv = 1.0f / sum;
+		for (int i = 0; i < C; i++)
+			yr[i] *= inv;
+	}
+}
+
+// dx += y * (dy - sum(dy * y))
+void ax_softmax_backward(int N, int C, const float *y, const float *dy, float *dx)
+{
+#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		const float *yr = y + (size_t)n * C, *dyr = dy + (size_t)n * C;
+		float *dxr = dx + (size_t)n * C;
+		float dot = 0.0f;
+		for (int i = 0; i < C; i++)
+			dot += dyr[i] * yr[i];
+		for (int i = 0; i < C; i++)
+			dxr[i] += yr[i] * (dyr[i] - dot);
+	}
+}
+
+// y = x - max - log(sum exp(x - max))
+void ax_log_softmax_forward(int N, int C, const float *x, float *y)
+{
+#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		const float *xr = x + (size_t)n * C;
+		float *yr = y + (size_t)n * C;
+		float mx = -INFINITY;
+		for (int i = 0; i < C; i++)
+			mx = fmaxf(mx, xr[i]);
+		float sum = 0.0f;
+		for (int i = 0; i < C; i++)
+			sum += expf(xr[i] - mx);
+		float lse = mx + logf(sum);
+		for (int i = 0; i < C; i++)
+			yr[i] = xr[i] - lse;
+	}
+}
+
+// dx += dy - exp(y) * sum(dy)
+void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, float *dx)
+{
+#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		const float *yr = y + (size_t)n * C, *dyr = dy + (size_t)n * C;
+		float *dxr = dx + (size_t)n * C;
+		float sum = 0.0f;
+		for (int i = 0; i < C; i++)
+			sum += dyr[i];
+		for (int i = 0; i < C; i++)
+			dxr[i] += dyr[i] - expf(yr[i]) * sum;
+	}
+}
+
+// One row: probs = softmax(logits); returns this row's smoothed loss.
+// log p[v] = x[v] - lse, so sum_v log p[v] = sum_v x[v] - V * lse.
+static double xent_row(int V, const float *x, int32_t t, float s, float *p)
+{
+	float mx = -INFINITY;
+	for (int i = 0; i < V; i++)
+		mx = fmaxf(mx, x[i]);
+	float sum = 0.0f;
+	double xsum = 0.0;
+	for (int i = 0; i < V; i++) {
+		p[i] = expf(x[i] - mx);
+		sum += p[i];
+		xsum += x[i];
+	}
+	float inv = 1.0f / sum;
+	for (int i = 0; i < V; i++)
+		p[i] *= inv;
+	double lse = (double)mx + log((double)sum);
+	double nll = lse - x[t];
+	double smooth = lse - xsum / V;
+	return (1.0 - s) * nll + s * smooth;
+}
+
+// logits, probs (N, V); targets (N). The mean is over counted rows; the
+// per-row losses are summed in a fixed order per thread chunk, then the
+// chunks in thread order, so a given thread count gives a fixed result.
+float ax_xent_forward(int N, int V, const float *logits, const int32_t *targets, float smoothing,
+		      int32_t ignore_index, float *probs, int *count)
+{
+	enum { MAXT = 256 };
+	double part[MAXT] = {0};
+	int cnt[MAXT] = {0};
+	int nt = 1;
+#pragma omp parallel if ((long)N * V > PAR_MIN)
+	{
+		int tid = omp_get_thread_num();
+		int nth = omp_get_num_threads();
+#pragma omp single
+		nt = nth;
+		if (tid < MAXT) {
+			int chunk = (N + AX_MIN(nth, MAXT) - 1) / AX_MIN(nth, MAXT);
+			int n0 = tid * chunk, n1 = AX_MIN(N, n0 + chunk);
+			for (int n = n0; n < n1; n++) {
+				const float *xr = logits + (size_t)n * V;
+				float *pr = probs + (size_t)n * V;
+				int32_t t = targets[n];
+				if (t == ignore_index) {
+					for (int i = 0; i < V; i++)
+						pr[i] = 0.0f;
+					continue;
+				}
+				AX_ASSERT(t >= 0 && t < V && "xent: target out of range");
+				part[tid] += xent_row(V, xr, t, smoothing, pr);
+				cnt[tid]++;
+			}
+		}
+	}
+	double loss = 0.0;
+	int c = 0;
+	for (int i = 0; i < AX_MIN(nt, MAXT); i++) {
+		loss += part[i];
+		c += cnt[i];
+	}
+	if (count)
+		*count = c;
+	return c > 0 ? (float)(loss / c) : 0.0f;
+}
+
+// dlogits += dloss / count * (p - (1-s) onehot(t) - s/V) on counted rows
+void ax_xent_backward(int N, int V, const float *probs, const int32_t *targets, float smoothing,
+		      int32_t ignore_index, int count, float dloss, float *dlogits)
+{
+	if (count <= 0 || !dlogits)
+		return;
+	float g = dloss / count, off = smoothing / V;
+#pragma omp parallel for schedule(static) if ((long)N * V > PAR_MIN)
+	for (int n = 0; n < N; n++) {
+		int32_t t = targets[n];
+		if (t == ignore_index)
+			continue;
+		const float *pr = probs + (size_t)n * V;
+		float *dr = dlogits + (size_t)n * V;
+		for (int i = 0; i < V; i++)
+			dr[i] += g * (pr[i] - off);
+		dr[t] -= g * (1.0f - smoothing);
+	}
+}
