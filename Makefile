@@ -110,7 +110,7 @@ uninstall:
 	rm -f $(CMDS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libaxon.a \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/axon
-	rm -f $(notdir $(MANS):%=$(DESTDIR)$(PREFIX)/share/man/man1/%)
+	rm -f $(MANS:man/man1/%=$(DESTDIR)$(PREFIX)/share/man/man1/%)
 
 clean:
 	rm -rf $(BUILD) build-asan
