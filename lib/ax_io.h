@@ -5,9 +5,14 @@
  * AX_ERR_FORMAT (or NOMEM/UNSUPPORTED) with a detail naming the file, the
  * byte offset and what was expected — never a crash.
  * Reading is gzip-transparent: a gzip-compressed input (any name) is
- * inflated through zlib; plain input passes through unchanged.
+ * inflated through zlib; plain input passes through unchanged. Byte offsets
+ * in details count bytes of the (inflated) stream. Every reader's detail
+ * starts with the input's name ("-" for stdin), so a command can print it
+ * as it is.
  * Ownership: an ax_array owns its data (free with ax_array_free); a bundle
  * owns its arrays and metadata (ax_bundle_free).
+ * Data are little-endian in memory; the library builds on little-endian
+ * hosts only (checked at compile time).
  */
 #ifndef AX_IO_H
 #define AX_IO_H
@@ -20,6 +25,11 @@ enum ax_dtype { AX_F32, AX_F64, AX_I32, AX_I64, AX_U8, AX_BOOL };
 
 size_t ax_dtype_size(enum ax_dtype dt);
 const char *ax_dtype_name(enum ax_dtype dt); /* "float32", "int32", ... */
+/* The dtype's code in the file formats; from_safetensors is the inverse
+ * (-1 if unknown). NPY descrs are matched by the NPY reader itself. */
+const char *ax_dtype_npy(enum ax_dtype dt);         /* "<f4", "|u1", "|b1", ... */
+const char *ax_dtype_safetensors(enum ax_dtype dt); /* "F32", "U8", "BOOL", ... */
+int ax_dtype_from_safetensors(const char *s);
 
 /* An n-dimensional array as stored on disk: C order, little-endian in memory. */
 struct ax_array {
@@ -44,13 +54,27 @@ enum ax_status ax_reader_open(struct ax_reader **r, const char *path);
 /* Reads exactly n bytes; AX_ERR_EOF if the stream ends before the first
  * byte, AX_ERR_FORMAT ("truncated") if it ends part-way. */
 enum ax_status ax_reader_read(struct ax_reader *r, void *buf, size_t n);
+/* n bytes of payload into a fresh malloc'd buffer (*out; NULL when n is 0);
+ * any shortfall, even at the first byte, is AX_ERR_FORMAT. The buffer grows
+ * as data arrive, so a hostile size in a header cannot force a huge
+ * allocation before the truncation is noticed. */
+enum ax_status ax_reader_read_alloc(struct ax_reader *r, size_t n, void **out);
+/* Up to n (<= 16) bytes ahead without consuming them; *got < n only at the
+ * end of the stream. For sniffing a format. */
+enum ax_status ax_reader_peek(struct ax_reader *r, void *buf, size_t n, size_t *got);
+/* Everything left in the stream: *buf is malloc'd, NUL-added. */
+enum ax_status ax_reader_read_rest(struct ax_reader *r, char **buf, size_t *len);
 size_t ax_reader_offset(const struct ax_reader *r);  /* bytes consumed so far */
 const char *ax_reader_name(const struct ax_reader *r);
 void ax_reader_close(struct ax_reader *r);
 /* Whole input into memory (for bundles, CSV): *buf is malloc'd, NUL-added. */
 enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
 
-/* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ---- */
+/* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ----
+ * fortran_order True and big-endian descrs ('>f4') are AX_ERR_UNSUPPORTED
+ * (no silent byte swapping). Bool bytes other than 0 read as 1. Writing
+ * uses version 1.0 and pads the header to 64 bytes, as numpy does. */
+#define AX_NPY_MAGIC "\x93NUMPY"
 /* Next array of a stream; AX_ERR_EOF when the stream is cleanly at its end. */
 enum ax_status ax_npy_read(struct ax_reader *r, struct ax_array *out);
 /* Convenience: the first array of a file. */
@@ -61,7 +85,13 @@ enum ax_status ax_npy_write_f32(FILE *f, const float *data, int ndim, const int6
 /* Atomic save of one array to a file (temp + rename). */
 enum ax_status ax_npy_save(const char *path, const struct ax_array *a);
 
-/* ---- safetensors bundles ---- */
+/* ---- safetensors bundles ----
+ * Reader: header length < 100 MB and inside the file; strict JSON; every
+ * tensor's data_offsets inside the data section with length count*size
+ * (tensors may overlap or leave holes). Unknown keys in a tensor's entry are
+ * ignored; __metadata__ must map strings to strings (or be null).
+ * Writer: 8-byte LE header length, JSON header padded with spaces to a
+ * multiple of 8 bytes, then the tensors' data in insertion order. */
 struct ax_bundle_entry {
 	char *name;
 	struct ax_array array;
@@ -75,6 +105,8 @@ struct ax_bundle {
 void ax_bundle_init(struct ax_bundle *b);
 void ax_bundle_free(struct ax_bundle *b);
 enum ax_status ax_bundle_load(const char *path, struct ax_bundle *b);
+/* The rest of an open stream as a bundle (b is initialised here). */
+enum ax_status ax_bundle_read(struct ax_reader *r, struct ax_bundle *b);
 /* Atomic write (temp + rename); entries sorted by nothing: written as given. */
 enum ax_status ax_bundle_save(const char *path, const struct ax_bundle *b);
 /* Add a copy of data (the bundle owns the copy). Names must be unique. */
@@ -85,12 +117,15 @@ void ax_bundle_add_f32(struct ax_bundle *b, const char *name, int ndim,
 void ax_bundle_set_meta(struct ax_bundle *b, const char *key, const char *value);
 const char *ax_bundle_meta(const struct ax_bundle *b, const char *key); /* NULL if absent */
 const struct ax_array *ax_bundle_find(const struct ax_bundle *b, const char *name);
-/* Find + check dtype and shape (ndim entries; -1 = any) with a clear detail. */
+/* Find + check dtype and shape (ndim entries; -1 = any; shape NULL: only
+ * ndim is checked) with a clear detail: NOTFOUND if absent, FORMAT if the
+ * dtype or shape differ. */
 enum ax_status ax_bundle_get(const struct ax_bundle *b, const char *name, enum ax_dtype dt,
 			     int ndim, const int64_t *shape, const struct ax_array **out);
 
 /* ---- CSV ---- */
-/* Writer: header once, then rows of numbers (%.9g) or mixed text. */
+/* Writer: header once, then rows of numbers (%.9g) or mixed text. Each row
+ * is flushed so a reader at the other end of a pipe sees it at once. */
 struct ax_csv {
 	FILE *f;
 	int ncols;
@@ -101,7 +136,10 @@ void ax_csv_row(struct ax_csv *c, const double *values);   /* ncols values */
 void ax_csv_rowf(struct ax_csv *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Reader: header row + rows; RFC 4180 quoting; cells kept as text, numbers
- * parsed on demand. Ragged rows are AX_ERR_FORMAT with line number. */
+ * parsed on demand. Ragged rows are AX_ERR_FORMAT with line number. CRLF or
+ * LF line ends, a leading UTF-8 BOM is skipped, blank lines are ignored, an
+ * empty input is FORMAT "no header". Gzip-transparent like every reader.
+ * All names and cells live in one block that names[0] points to. */
 struct ax_table {
 	int ncols, nrows;
 	char **names;          /* ncols */
@@ -114,12 +152,16 @@ int ax_table_col(const struct ax_table *t, const char *name);       /* -1 if abs
 double ax_table_num(const struct ax_table *t, int row, int col);
 const char *ax_table_str(const struct ax_table *t, int row, int col);
 
-/* ---- IDX (MNIST family: u8/i8/i16/i32/f32/f64, big-endian, up to 8 dims) ---- */
-enum ax_status ax_idx_load(const char *path, struct ax_array *out); /* u8 stays u8 */
+/* ---- IDX (MNIST family: u8/i8/i16/i32/f32/f64, big-endian, up to 8 dims) ----
+ * Types map to: 0x08 u8 -> AX_U8; 0x09 i8, 0x0B i16, 0x0C i32 -> AX_I32;
+ * 0x0D f32 -> AX_F32; 0x0E f64 -> AX_F64 (lossless; ax_array_to_f32 if
+ * needed). Bytes after the data are AX_ERR_FORMAT. */
+enum ax_status ax_idx_load(const char *path, struct ax_array *out);
 
 /* ---- atomic output files ---- */
 /* Writes go to "<path>.tmp.<pid>"; commit flushes, fsyncs and renames over
- * path; abort removes the temp file. "-" means stdout (commit just flushes). */
+ * path; abort removes the temp file. "-" means stdout (commit just flushes).
+ * A failed commit removes the temp file too; either way o is finished. */
 struct ax_outfile {
 	FILE *f;
 	char *path, *tmp;

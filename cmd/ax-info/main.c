@@ -1,0 +1,173 @@
+/* ax-info — describe the arrays in NPY files, NPY streams and safetensors
+ * bundles: one tab-separated line per array with dtype, shape and min, max,
+ * mean; then a bundle's metadata. */
+#include "ax_cli.h"
+#include "ax_io.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <string.h>
+
+static const char usage_text[] =
+	"Usage: ax-info [OPTION]... FILE...\n"
+	"Describe the arrays in NPY files, NPY streams and safetensors bundles\n"
+	"(gzip-compressed or not; '-' is standard input).\n"
+	"\n"
+	"Prints a header line, then one tab-separated line per array:\n"
+	"  name  dtype  shape  min  max  mean\n"
+	"then, after a blank line, each bundle's metadata as key=value lines.\n"
+	"\n"
+	"  -h, --help     print this help and exit\n"
+	"      --version  print the version and exit\n"
+	"\n"
+	"Exit status: 0 if every FILE was read, 2 on a usage error or an input\n"
+	"that is missing or malformed, 1 if the output could not be written.\n";
+
+/* Input text (tensor names, metadata) printed so it cannot break the
+ * line-and-tab layout: \\ \t \n \r and other control bytes are escaped. */
+static void put_escaped(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '\\')
+			fputs("\\\\", stdout);
+		else if (c == '\t')
+			fputs("\\t", stdout);
+		else if (c == '\n')
+			fputs("\\n", stdout);
+		else if (c == '\r')
+			fputs("\\r", stdout);
+		else if (c < 0x20 || c == 0x7f)
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+/* A scalar's shape prints as "scalar"; others as dims joined by 'x'. */
+static void print_row(const char *name, int index, const struct ax_array *a)
+{
+	put_escaped(name);
+	if (index >= 0)
+		printf("[%d]", index);
+	printf("\t%s\t", ax_dtype_name(a->dtype));
+	if (a->ndim == 0)
+		fputs("scalar", stdout);
+	for (int i = 0; i < a->ndim; i++)
+		printf("%s%lld", i ? "x" : "", (long long)a->shape[i]);
+	/* Like numpy: any NaN makes min, max and mean NaN; empty arrays too. */
+	size_t n = ax_array_count(a);
+	double lo = INFINITY, hi = -INFINITY, sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		double v = ax_array_get(a, i);
+		if (isnan(v)) {
+			n = 0;
+			break;
+		}
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+		sum += v;
+	}
+	if (n == 0)
+		lo = hi = sum = NAN;
+	printf("\t%.6g\t%.6g\t%.6g\n", lo, hi, n ? sum / (double)n : NAN);
+}
+
+/* Metadata lines wait until every array line is out. */
+struct meta {
+	const char *file;
+	struct ax_bundle b;
+};
+
+static enum ax_status describe(const char *file, struct meta *m)
+{
+	struct ax_reader *r;
+	enum ax_status st = ax_reader_open(&r, file);
+	if (st)
+		return st;
+	char magic[6];
+	size_t got;
+	if ((st = ax_reader_peek(r, magic, sizeof magic, &got)))
+		goto out;
+	if (got == 0) {
+		st = ax_error_set(AX_ERR_FORMAT, "%s: empty input", file);
+	} else if (got == sizeof magic && !memcmp(magic, AX_NPY_MAGIC, sizeof magic)) {
+		for (int i = 0;; i++) {
+			struct ax_array a;
+			if ((st = ax_npy_read(r, &a)))
+				break;
+			print_row(file, i, &a);
+			ax_array_free(&a);
+		}
+		if (st == AX_ERR_EOF)
+			st = AX_OK;
+	} else if (!(st = ax_bundle_read(r, &m->b))) {
+		for (int i = 0; i < m->b.n; i++)
+			print_row(m->b.entries[i].name, -1, &m->b.entries[i].array);
+		for (int i = 0; i < m->b.n; i++)
+			ax_array_free(&m->b.entries[i].array);   /* keep only the metadata */
+		m->file = file;
+	}
+out:
+	ax_reader_close(r);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	ax_cli_init(argv[0]);
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage_text, stdout);
+			return AX_EXIT_OK;
+		case 'V':
+			ax_print_version();
+			return AX_EXIT_OK;
+		default:
+			ax_usage_error("unknown option");
+		}
+	}
+	if (optind == argc)
+		ax_usage_error("missing FILE ('-' reads standard input)");
+
+	int nfiles = argc - optind, status = AX_EXIT_OK, nmeta = 0;
+	struct meta *metas = ax_xcalloc((size_t)nfiles, sizeof *metas);
+	printf("name\tdtype\tshape\tmin\tmax\tmean\n");
+	for (int i = 0; i < nfiles; i++) {
+		if (describe(argv[optind + i], &metas[i])) {
+			fflush(stdout);   /* keep the lines printed so far before the message */
+			ax_warn("%s", ax_error_detail());
+			status = AX_EXIT_USAGE;
+		}
+		nmeta += metas[i].b.nmeta;
+	}
+	/* With several files, each metadata line says whose it is: FILE:key=value. */
+	if (nmeta)
+		putchar('\n');
+	for (int i = 0; i < nfiles; i++) {
+		struct ax_bundle *b = &metas[i].b;
+		for (int k = 0; k < b->nmeta; k++) {
+			if (nfiles > 1) {
+				put_escaped(metas[i].file);
+				putchar(':');
+			}
+			put_escaped(b->meta_keys[k]);
+			putchar('=');
+			put_escaped(b->meta_values[k]);
+			putchar('\n');
+		}
+		ax_bundle_free(b);
+	}
+	free(metas);
+	if (fflush(stdout) || ferror(stdout))
+		ax_die(AX_EXIT_FAIL, "write error: %s", strerror(errno));
+	return status;
+}

@@ -1,0 +1,139 @@
+/* io_array.c — dtypes and the ax_array container shared by all readers. */
+#include "ax_io.h"
+
+#include <math.h>
+#include <string.h>
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "axon reads and writes little-endian data in place: little-endian hosts only"
+#endif
+
+/* The one table of dtypes: size and names in numpy, NPY and safetensors. */
+static const struct {
+	size_t size;
+	const char *name, *npy, *st;
+} dtypes[] = {
+	[AX_F32] = {4, "float32", "<f4", "F32"},
+	[AX_F64] = {8, "float64", "<f8", "F64"},
+	[AX_I32] = {4, "int32", "<i4", "I32"},
+	[AX_I64] = {8, "int64", "<i8", "I64"},
+	[AX_U8] = {1, "uint8", "|u1", "U8"},
+	[AX_BOOL] = {1, "bool", "|b1", "BOOL"},
+};
+
+static void check_dtype(enum ax_dtype dt)
+{
+	AX_ASSERT((unsigned)dt < AX_COUNTOF(dtypes) && "unknown dtype");
+}
+
+size_t ax_dtype_size(enum ax_dtype dt)
+{
+	check_dtype(dt);
+	return dtypes[dt].size;
+}
+
+const char *ax_dtype_name(enum ax_dtype dt)
+{
+	check_dtype(dt);
+	return dtypes[dt].name;
+}
+
+const char *ax_dtype_npy(enum ax_dtype dt)
+{
+	check_dtype(dt);
+	return dtypes[dt].npy;
+}
+
+const char *ax_dtype_safetensors(enum ax_dtype dt)
+{
+	check_dtype(dt);
+	return dtypes[dt].st;
+}
+
+int ax_dtype_from_safetensors(const char *s)
+{
+	for (size_t i = 0; i < AX_COUNTOF(dtypes); i++)
+		if (!strcmp(s, dtypes[i].st))
+			return (int)i;
+	return -1;
+}
+
+size_t ax_array_count(const struct ax_array *a)
+{
+	size_t n = 1;
+	for (int i = 0; i < a->ndim; i++)
+		n *= (size_t)a->shape[i];   /* no overflow: checked when the shape was made */
+	return n;
+}
+
+enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
+			      const int64_t *shape)
+{
+	check_dtype(dt);
+	AX_ASSERT(ndim >= 0 && ndim <= AX_ARRAY_MAX_DIMS && "ndim out of range");
+	memset(a, 0, sizeof *a);
+	size_t n = 1;
+	for (int i = 0; i < ndim; i++) {
+		AX_ASSERT(shape[i] >= 0 && "negative dimension");
+		if ((uint64_t)shape[i] > SIZE_MAX || ax_mul_size(n, (size_t)shape[i], &n))
+			return ax_error_set(AX_ERR_NOMEM, "array shape overflows the address space");
+	}
+	size_t bytes;
+	if (ax_mul_size(n, dtypes[dt].size, &bytes))
+		return ax_error_set(AX_ERR_NOMEM, "array shape overflows the address space");
+	void *p = calloc(bytes ? bytes : 1, 1);
+	if (!p)
+		return ax_error_set(AX_ERR_NOMEM, "cannot allocate %zu bytes for an array", bytes);
+	a->dtype = dt;
+	a->ndim = ndim;
+	for (int i = 0; i < ndim; i++)
+		a->shape[i] = shape[i];
+	a->data = p;
+	return AX_OK;
+}
+
+void ax_array_free(struct ax_array *a)
+{
+	if (!a)
+		return;
+	free(a->data);
+	a->data = NULL;
+	a->ndim = 0;
+}
+
+static double get(enum ax_dtype dt, const void *data, size_t i)
+{
+	switch (dt) {
+	case AX_F32: return ((const float *)data)[i];
+	case AX_F64: return ((const double *)data)[i];
+	case AX_I32: return ((const int32_t *)data)[i];
+	case AX_I64: return (double)((const int64_t *)data)[i];
+	case AX_U8: return ((const uint8_t *)data)[i];
+	case AX_BOOL: return ((const uint8_t *)data)[i] != 0;
+	}
+	AX_ASSERT(0 && "unknown dtype");
+}
+
+double ax_array_get(const struct ax_array *a, size_t i)
+{
+	AX_ASSERT(i < ax_array_count(a) && "index out of range");
+	return get(a->dtype, a->data, i);
+}
+
+enum ax_status ax_array_to_f32(struct ax_array *a)
+{
+	if (a->dtype == AX_F32)
+		return AX_OK;
+	size_t n = ax_array_count(a), bytes;
+	if (ax_mul_size(n, sizeof(float), &bytes))
+		return ax_error_set(AX_ERR_NOMEM, "array too large to convert to float32");
+	float *f = malloc(bytes ? bytes : 1);
+	if (!f)
+		return ax_error_set(AX_ERR_NOMEM, "cannot allocate %zu bytes for float32 copy", bytes);
+	for (size_t i = 0; i < n; i++)
+		f[i] = (float)get(a->dtype, a->data, i);
+	free(a->data);
+	a->data = f;
+	a->dtype = AX_F32;
+	return AX_OK;
+}

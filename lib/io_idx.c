@@ -1,0 +1,97 @@
+/* io_idx.c — IDX files (MNIST, Fashion-MNIST): big-endian, typed, n-d.
+ * Layout: 0, 0, type, ndim; ndim u32 BE dims; data BE in C order. */
+#include "ax_io.h"
+
+#include <string.h>
+
+static uint32_t be32(const unsigned char *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+static enum ax_status idx_read(struct ax_reader *r, struct ax_array *out)
+{
+	const char *name = ax_reader_name(r);
+	unsigned char h[4 + 4 * AX_ARRAY_MAX_DIMS];
+	enum ax_status st = ax_reader_read(r, h, 4);
+	if (st)
+		return st == AX_ERR_EOF ? ax_error_set(AX_ERR_FORMAT, "%s: empty file, expected "
+						       "an IDX header", name) : st;
+	if (h[0] || h[1])
+		return ax_error_set(AX_ERR_FORMAT, "%s: not an IDX file (bad magic at byte 0)", name);
+	int type = h[2], ndim = h[3];
+	size_t esize;
+	enum ax_dtype dt;
+	switch (type) {
+	case 0x08: esize = 1, dt = AX_U8; break;
+	case 0x09: esize = 1, dt = AX_I32; break;
+	case 0x0B: esize = 2, dt = AX_I32; break;
+	case 0x0C: esize = 4, dt = AX_I32; break;
+	case 0x0D: esize = 4, dt = AX_F32; break;
+	case 0x0E: esize = 8, dt = AX_F64; break;
+	default:
+		return ax_error_set(AX_ERR_FORMAT, "%s: unknown IDX element type 0x%02x at byte 2",
+				    name, type);
+	}
+	if (ndim > AX_ARRAY_MAX_DIMS)
+		return ax_error_set(AX_ERR_UNSUPPORTED, "%s: IDX file has %d dimensions (at most %d)",
+				    name, ndim, AX_ARRAY_MAX_DIMS);
+	if ((st = ax_reader_read(r, h + 4, 4 * (size_t)ndim)))
+		return st == AX_ERR_EOF ? ax_error_set(AX_ERR_FORMAT, "%s: IDX header truncated at "
+						       "byte 4", name) : st;
+	struct ax_array a = {.dtype = dt, .ndim = ndim};
+	size_t count = 1, raw_bytes, out_bytes;
+	for (int i = 0; i < ndim; i++) {
+		a.shape[i] = be32(h + 4 + 4 * i);
+		if (ax_mul_size(count, (size_t)a.shape[i], &count))
+			return ax_error_set(AX_ERR_FORMAT, "%s: IDX dimensions overflow", name);
+	}
+	if (ax_mul_size(count, esize, &raw_bytes) ||
+	    ax_mul_size(count, ax_dtype_size(dt), &out_bytes))
+		return ax_error_set(AX_ERR_FORMAT, "%s: IDX dimensions overflow", name);
+	unsigned char *raw;
+	if ((st = ax_reader_read_alloc(r, raw_bytes, (void **)&raw)))
+		return st;
+	unsigned char extra;
+	if ((st = ax_reader_read(r, &extra, 1)) != AX_ERR_EOF) {
+		free(raw);
+		return st ? st : ax_error_set(AX_ERR_FORMAT, "%s: unexpected bytes after the IDX "
+					      "data at byte %zu", name, raw_bytes + 4 + 4 * ndim);
+	}
+	/* Widen or byte-swap into the output dtype; same-size types swap in place. */
+	unsigned char *o = out_bytes == raw_bytes ? raw : ax_xmalloc(out_bytes ? out_bytes : 1);
+	for (size_t i = 0; i < count; i++) {
+		const unsigned char *b = raw + i * esize;
+		switch (type) {
+		case 0x09: ((int32_t *)o)[i] = (int8_t)b[0]; break;
+		case 0x0B: ((int32_t *)o)[i] = (int16_t)(b[0] << 8 | b[1]); break;
+		case 0x0C: case 0x0D: {
+			uint32_t v = be32(b);
+			memcpy(o + 4 * i, &v, 4);
+			break;
+		}
+		case 0x0E: {
+			uint64_t v = (uint64_t)be32(b) << 32 | be32(b + 4);
+			memcpy(o + 8 * i, &v, 8);
+			break;
+		}
+		}
+	}
+	if (o != raw)
+		free(raw);
+	a.data = o ? (void *)o : ax_xmalloc(1);
+	*out = a;
+	return AX_OK;
+}
+
+enum ax_status ax_idx_load(const char *path, struct ax_array *out)
+{
+	struct ax_reader *r;
+	memset(out, 0, sizeof *out);
+	enum ax_status st = ax_reader_open(&r, path);
+	if (st)
+		return st;
+	st = idx_read(r, out);
+	ax_reader_close(r);
+	return st;
+}

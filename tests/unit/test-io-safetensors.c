@@ -1,0 +1,337 @@
+/* test-io-safetensors.c — bundles: round trips, layout, strict header parsing. */
+#include "testutil.h"
+#include "ax_io.h"
+
+#include <math.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
+
+static void assert_detail(const char *frag)
+{
+	const char *d = ax_error_detail();
+	if (!strstr(d, frag))
+		fail_msg("error detail \"%s\" lacks \"%s\"", d, frag);
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	struct stat st;
+	assert_int_equal(fstat(fileno(f), &st), 0);
+	*len = (size_t)st.st_size;
+	char *b = malloc(*len + 1);
+	assert_int_equal(fread(b, 1, *len, f), *len);
+	fclose(f);
+	return b;
+}
+
+/* A safetensors file from a JSON header and data bytes; hlen overrides the
+ * length field unless it is (uint64_t)-1. */
+static const char *st_file_len(const char *name, const char *json, uint64_t hlen,
+			       const void *data, size_t n)
+{
+	size_t j = strlen(json);
+	unsigned char *b = malloc(8 + j + n);
+	if (hlen == (uint64_t)-1)
+		hlen = j;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(hlen >> (8 * i));
+	memcpy(b + 8, json, j);
+	memcpy(b + 8 + j, data, n);
+	const char *p = tu_write_file(name, b, 8 + j + n);
+	free(b);
+	return p;
+}
+
+static const char *st_file(const char *name, const char *json, const void *data, size_t n)
+{
+	return st_file_len(name, json, (uint64_t)-1, data, n);
+}
+
+static enum ax_status load_status(const char *path)
+{
+	struct ax_bundle b;
+	enum ax_status st = ax_bundle_load(path, &b);
+	if (st == AX_OK)
+		ax_bundle_free(&b);
+	else
+		assert_int_equal(b.n, 0);   /* a failed load leaves an empty bundle */
+	return st;
+}
+
+static void fill_bundle(struct ax_bundle *b)
+{
+	float w[6] = {1, -2, 3.5f, 0, 1e-30f, -1e30f};
+	double d[2] = {M_PI, -0.0};
+	int32_t i32[3] = {INT32_MIN, 0, INT32_MAX};
+	int64_t i64 = INT64_MIN;
+	uint8_t u8[4] = {0, 1, 128, 255};
+	uint8_t bl[2] = {1, 0};
+	const int64_t s23[2] = {2, 3}, s2[1] = {2}, s3[1] = {3}, s4[2] = {2, 2},
+		      s0[2] = {0, 5};
+	ax_bundle_init(b);
+	ax_bundle_add_f32(b, "layer.0.weight", 2, s23, w);
+	ax_bundle_add(b, "d", AX_F64, 1, s2, d);
+	ax_bundle_add(b, "i32", AX_I32, 1, s3, i32);
+	ax_bundle_add(b, "step", AX_I64, 0, NULL, &i64);   /* scalar */
+	ax_bundle_add(b, "u8", AX_U8, 2, s4, u8);
+	ax_bundle_add(b, "mask", AX_BOOL, 1, s2, bl);
+	ax_bundle_add(b, "empty", AX_F32, 2, s0, NULL);
+	ax_bundle_set_meta(b, "format", "pt");
+	ax_bundle_set_meta(b, "config", "{\"d\": 64,\n\t\"name\": \"a\\\\b\"} \xc3\xa9");
+	ax_bundle_set_meta(b, "format", "axon");   /* replaces */
+}
+
+static void test_bundle_roundtrip(void **state)
+{
+	struct ax_bundle a, b;
+	fill_bundle(&a);
+	assert_int_equal(a.nmeta, 2);
+	assert_string_equal(ax_bundle_meta(&a, "format"), "axon");
+	assert_null(ax_bundle_meta(&a, "nope"));
+	const char *p = tu_path("b.safetensors");
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	assert_int_equal(ax_bundle_load(p, &b), AX_OK);
+	assert_int_equal(b.n, a.n);
+	for (int i = 0; i < a.n; i++) {
+		const struct ax_array *x = &a.entries[i].array, *y = &b.entries[i].array;
+		assert_string_equal(a.entries[i].name, b.entries[i].name);   /* file order */
+		assert_int_equal(x->dtype, y->dtype);
+		assert_int_equal(x->ndim, y->ndim);
+		for (int d = 0; d < x->ndim; d++)
+			assert_int_equal(x->shape[d], y->shape[d]);
+		assert_memory_equal(x->data, y->data, ax_array_count(x) * ax_dtype_size(x->dtype));
+	}
+	assert_int_equal(b.nmeta, 2);
+	for (int i = 0; i < a.nmeta; i++)
+		assert_string_equal(ax_bundle_meta(&b, a.meta_keys[i]), a.meta_values[i]);
+	ax_bundle_free(&b);
+	ax_bundle_free(&a);
+	assert_int_equal(a.n, 0);
+}
+
+static void test_bundle_layout(void **state)
+{
+	struct ax_bundle a;
+	fill_bundle(&a);
+	const char *p = tu_path("layout.safetensors");
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	ax_bundle_free(&a);
+	size_t n;
+	char *f = slurp(p, &n);
+	uint64_t h = 0;
+	for (int i = 7; i >= 0; i--)
+		h = h << 8 | (unsigned char)f[i];
+	assert_int_equal(h % 8, 0);   /* data section 8-byte aligned */
+	assert_true(h < n);
+	assert_int_equal(f[8], '{');
+	size_t end = 8 + h;
+	while (f[end - 1] == ' ')
+		end--;
+	assert_int_equal(f[end - 1], '}');
+	f[end] = 0;
+	assert_non_null(strstr(f + 8, "\"layer.0.weight\":{\"dtype\":\"F32\",\"shape\":[2,3],"
+				      "\"data_offsets\":[0,24]}"));
+	assert_non_null(strstr(f + 8, "\"step\":{\"dtype\":\"I64\",\"shape\":[],"));
+	assert_non_null(strstr(f + 8, "\"__metadata__\":{\"format\":\"axon\",\"config\":"
+				      "\"{\\\"d\\\": 64,\\u000a\\u0009"));
+	/* data: 24 + 16 + 12 + 8 + 4 + 2 + 0 bytes after the header */
+	assert_int_equal(n, 8 + h + 66);
+	float first;
+	memcpy(&first, f + 8 + h, 4);
+	assert_true(first == 1.0f);
+	free(f);
+}
+
+static void test_bundle_get(void **state)
+{
+	struct ax_bundle a;
+	const struct ax_array *x;
+	fill_bundle(&a);
+	const int64_t ok[2] = {2, 3}, any[2] = {-1, 3}, bad[2] = {3, 2};
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, ok, &x), AX_OK);
+	assert_int_equal(x->shape[1], 3);
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, any, &x), AX_OK);
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, NULL, &x), AX_OK);
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, bad, &x), AX_ERR_FORMAT);
+	assert_null(x);
+	assert_detail("expected float32 (3, 2), found float32 (2, 3)");
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F64, 2, ok, &x), AX_ERR_FORMAT);
+	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 1, NULL, &x), AX_ERR_FORMAT);
+	assert_int_equal(ax_bundle_get(&a, "nope", AX_F32, 1, NULL, &x), AX_ERR_NOTFOUND);
+	assert_detail("'nope'");
+	assert_non_null(ax_bundle_find(&a, "step"));
+	assert_null(ax_bundle_find(&a, "layer.0"));
+	ax_bundle_free(&a);
+}
+
+static void test_bundle_empty_and_gzip(void **state)
+{
+	struct ax_bundle a, b;
+	ax_bundle_init(&a);
+	const char *p = tu_path("empty.safetensors");
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	assert_int_equal(ax_bundle_load(p, &b), AX_OK);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(b.nmeta, 0);
+	ax_bundle_free(&b);
+
+	fill_bundle(&a);
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	size_t n;
+	char *raw = slurp(p, &n);
+	const char *gz = tu_path("b.safetensors.gz");
+	gzFile g = gzopen(gz, "wb");
+	assert_int_equal(gzwrite(g, raw, (unsigned)n), (int)n);
+	gzclose(g);
+	free(raw);
+	assert_int_equal(ax_bundle_load(gz, &b), AX_OK);
+	assert_int_equal(b.n, a.n);
+	assert_string_equal(ax_bundle_meta(&b, "format"), "axon");
+	ax_bundle_free(&b);
+	ax_bundle_free(&a);
+}
+
+static void test_bundle_hand_written(void **state)
+{
+	/* What other writers produce: spaces, escapes, unknown keys, null metadata. */
+	const char *json = " { \"__metadata__\" : null , \"w\\u00e9\\ud83d\\ude00\\n\" : "
+			   "{ \"shape\" : [ 2 ] , \"extra\": [1.5e3, {\"a\": [true, false, null]}],"
+			   " \"data_offsets\" : [ 8 , 16 ] , \"dtype\" : \"F32\" } ,"
+			   " \"z\": {\"dtype\": \"U8\", \"shape\": [0, 4], \"data_offsets\": [0, 0]}"
+			   "}   ";
+	float data[4] = {9, 9, 1.25f, -4};
+	struct ax_bundle b;
+	assert_int_equal(ax_bundle_load(st_file("hand.st", json, data, sizeof data), &b), AX_OK);
+	assert_int_equal(b.n, 2);
+	assert_int_equal(b.nmeta, 0);
+	assert_string_equal(b.entries[0].name, "w\xc3\xa9\xf0\x9f\x98\x80\n");
+	const float *w = b.entries[0].array.data;
+	assert_true(w[0] == 1.25f && w[1] == -4.0f);
+	assert_int_equal(b.entries[1].array.shape[1], 4);
+	ax_bundle_free(&b);
+}
+
+static void test_bundle_malformed(void **state)
+{
+	static const struct {
+		const char *json;
+		enum ax_status st;
+		const char *detail;
+	} cases[] = {
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,100]}}",
+		 AX_ERR_FORMAT, "outside the data section (8 bytes)"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,0]}}",
+		 AX_ERR_FORMAT, "outside"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+		 AX_ERR_FORMAT, "span 4 bytes, but float32 of that shape needs 8"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[18446744073709551615,"
+		 "18446744073709551615]}}", AX_ERR_FORMAT, "outside"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],"
+		 "\"data_offsets\":[0,8]}}", AX_ERR_FORMAT, "shape overflows"},
+		{"{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}",
+		 AX_ERR_UNSUPPORTED, "dtype 'F16'"},
+		{"{\"a\":{\"dtype\":1,\"shape\":[2],\"data_offsets\":[0,8]}}", AX_ERR_FORMAT,
+		 "expected a string"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2]}}", AX_ERR_FORMAT, "lacks"},
+		{"{\"a\":{\"dtype\":\"F32\",\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}",
+		 AX_ERR_FORMAT, "repeated key"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+		 "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", AX_ERR_FORMAT,
+		 "'a' appears twice"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[-2],\"data_offsets\":[0,8]}}", AX_ERR_FORMAT,
+		 "non-negative integer"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2.0],\"data_offsets\":[0,8]}}", AX_ERR_FORMAT,
+		 "non-negative integer"},
+		{"{\"a\":{\"dtype\":\"U8\",\"shape\":[1,1,1,1,1,1,1,1,1],\"data_offsets\":[0,1]}}",
+		 AX_ERR_UNSUPPORTED, "more than 8"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8,8]}}", AX_ERR_FORMAT,
+		 "exactly two"},
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0]}}", AX_ERR_FORMAT,
+		 "two integers"},
+		{"{\"a\":[]}", AX_ERR_FORMAT, "expected '{' for a tensor entry"},
+		{"{\"a\":{}}", AX_ERR_FORMAT, "empty tensor entry"},
+		{"{\"__metadata__\":{\"k\":1}}", AX_ERR_FORMAT, "values must be strings"},
+		{"{\"__metadata__\":{\"k\":\"v\",\"k\":\"w\"}}", AX_ERR_FORMAT, "repeated key"},
+		{"{\"__metadata__\":{},\"__metadata__\":{}}", AX_ERR_FORMAT, "repeated __metadata__"},
+		{"{\"__metadata__\":[]}", AX_ERR_FORMAT, "object of strings"},
+		/* JSON grammar */
+		{"", AX_ERR_FORMAT, "at byte 8: expected '{'"},
+		{"[]", AX_ERR_FORMAT, "expected '{'"},
+		{"{\"a\" {}}", AX_ERR_FORMAT, "expected ':'"},
+		{"{\"__metadata__\":{},}", AX_ERR_FORMAT, "expected a string"},
+		{"{\"__metadata__\":{\"k\":\"v}}", AX_ERR_FORMAT, "unterminated string"},
+		{"{\"__metadata__\":{\"k\":\"\\x\"}}", AX_ERR_FORMAT, "bad escape"},
+		{"{\"__metadata__\":{\"k\":\"\\u12\"}}", AX_ERR_FORMAT, "bad escape"},
+		{"{\"__metadata__\":{\"k\":\"a\tb\"}}", AX_ERR_FORMAT, "control character"},
+		{"{\"__metadata__\":{\"k\":\"\\ud800x\"}}", AX_ERR_FORMAT, "unpaired surrogate"},
+		{"{\"__metadata__\":{\"k\":\"\\udc00\"}}", AX_ERR_FORMAT, "unpaired surrogate"},
+		{"{\"__metadata__\":{\"k\":\"\\u0000\"}}", AX_ERR_FORMAT, "NUL in string"},
+		{"{\"__metadata__\":{\"k\":\"v\\", AX_ERR_FORMAT, "unterminated string"},
+		{"{\"a\":{\"dtype\":\"U8\",\"shape\":[01],\"data_offsets\":[0,1]}}", AX_ERR_FORMAT,
+		 "expected ',' or ']'"},
+		{"{\"a\":{\"x\":1.,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "digit expected after '.'"},
+		{"{\"a\":{\"x\":1e,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "digit expected in exponent"},
+		{"{\"a\":{\"x\":-,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "expected a number"},
+		{"{\"a\":{\"x\":tru,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "expected a number"},
+		{"{\"a\":{\"x\":[1,2,,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "expected a number"},
+		{"{\"a\":{\"x\":{\"q\" 1}}}", AX_ERR_FORMAT, "expected ':'"},
+		{"{} x", AX_ERR_FORMAT, "text after the header object"},
+		{"{}{}", AX_ERR_FORMAT, "text after the header object"},
+		{"{\"a\":{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		 "[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+		 "]]]]]]]]]]]]]]]]]]]]]}}}", AX_ERR_FORMAT, "nesting too deep"},
+	};
+	float data[2] = {1, 2};
+	for (size_t i = 0; i < AX_COUNTOF(cases); i++) {
+		const char *p = st_file("bad.safetensors", cases[i].json, data, sizeof data);
+		enum ax_status st = load_status(p);
+		if (st != cases[i].st || !strstr(ax_error_detail(), cases[i].detail))
+			fail_msg("case %zu (%s): status %d, detail \"%s\"; want %d, \"%s\"", i,
+				 cases[i].json, st, ax_error_detail(), cases[i].st, cases[i].detail);
+		assert_detail("bad.safetensors: ");
+	}
+}
+
+static void test_bundle_header_length(void **state)
+{
+	const char *json = "{}";
+	assert_int_equal(load_status(st_file_len("h.st", json, (uint64_t)1 << 40, "", 0)),
+			 AX_ERR_FORMAT);
+	assert_detail("header length 1099511627776 is implausible");
+	assert_int_equal(load_status(st_file_len("h.st", json, 100000000, "", 0)), AX_ERR_FORMAT);
+	assert_detail("implausible");
+	assert_int_equal(load_status(st_file_len("h.st", json, 3, "", 0)), AX_ERR_FORMAT);
+	assert_detail("header length 3 exceeds the file (10 bytes)");
+	assert_int_equal(load_status(tu_write_file("h.st", "\x02\0\0\0", 4)), AX_ERR_FORMAT);
+	assert_detail("too short");
+	assert_int_equal(load_status(tu_write_file("h.st", "", 0)), AX_ERR_FORMAT);
+	/* Every proper prefix of a real file fails cleanly. */
+	struct ax_bundle a;
+	fill_bundle(&a);
+	const char *p = tu_path("full.safetensors");
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	ax_bundle_free(&a);
+	size_t n;
+	char *f = slurp(p, &n);
+	for (size_t cut = 0; cut < n; cut++)
+		assert_int_equal(load_status(tu_write_file("cut.st", f, cut)), AX_ERR_FORMAT);
+	free(f);
+	assert_int_equal(load_status(tu_path("missing.st")), AX_ERR_IO);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bundle_roundtrip),
+		cmocka_unit_test(test_bundle_layout),
+		cmocka_unit_test(test_bundle_get),
+		cmocka_unit_test(test_bundle_empty_and_gzip),
+		cmocka_unit_test(test_bundle_hand_written),
+		cmocka_unit_test(test_bundle_malformed),
+		cmocka_unit_test(test_bundle_header_length),
+	};
+	return cmocka_run_group_tests_name("io-safetensors", tests, NULL, NULL);
+}
