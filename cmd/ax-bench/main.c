@@ -48,69 +48,83 @@ static void report(const char *what, const struct config *c, double seconds, dou
 		ax_now() - t0_;                                     \
 	})
 
+/* Parameters in a long-lived arena, activations on a per-step tape, and a
+ * random input of shape (B, T, C) — what each timed model needs. */
+struct bench_model {
+	struct ax_arena long_arena, step;
+	struct ax_params params;
+	struct ax_tape tape;
+	struct ax_rng rng;
+	float *input;
+};
+
+static void model_init(struct bench_model *m, const struct config *c)
+{
+	ax_arena_init(&m->long_arena, 0);
+	ax_arena_init(&m->step, 0);
+	ax_params_init(&m->params, &m->long_arena);
+	ax_tape_init(&m->tape, &m->step);
+	ax_rng_seed(&m->rng, c->seed);
+}
+
+static void model_input(struct bench_model *m, size_t n)
+{
+	m->input = ax_arena_alloc(&m->long_arena, n * sizeof(float));
+	ax_rng_fill_normal(&m->rng, m->input, n, 0, 1);
+}
+
+/* A fresh step: the input as a leaf that wants its gradient. */
+static struct ax_tensor *model_step_input(struct bench_model *m, int B, int T, int C)
+{
+	ax_tape_reset(&m->tape);
+	struct ax_tensor *x = ax_const(&m->tape, 3, (int[]){ B, T, C }, m->input);
+	ax_tensor_require_grad(x, &m->step);
+	return x;
+}
+
+static void model_free(struct bench_model *m)
+{
+	ax_tape_free(&m->tape);
+	ax_params_free(&m->params);
+	ax_arena_free(&m->step);
+	ax_arena_free(&m->long_arena);
+}
+
 static void bench_block(const struct config *c)
 {
-	struct ax_arena long_arena, step;
-	struct ax_params p;
-	struct ax_tape t;
-	struct ax_rng r;
+	struct bench_model m;
 	struct ax_nn_block blk;
-	ax_arena_init(&long_arena, 0);
-	ax_arena_init(&step, 0);
-	ax_params_init(&p, &long_arena);
-	ax_tape_init(&t, &step);
-	ax_rng_seed(&r, c->seed);
-	ax_nn_block_init(&blk, &p, &r, "block", c->dim, c->heads, 4 * c->dim);
 	int B = c->batch, T = c->seq, C = c->dim;
-	float *xdata = ax_arena_alloc(&long_arena, sizeof(float) * B * T * C);
-	ax_rng_fill_normal(&r, xdata, (size_t)B * T * C, 0, 1);
+	model_init(&m, c);
+	ax_nn_block_init(&blk, &m.params, &m.rng, "block", C, c->heads, 4 * C);
+	model_input(&m, (size_t)B * T * C);
 	struct ax_attn_desc d = { .causal = 1 };
 	double secs = TIME_LOOP(c, {
-		ax_tape_reset(&t);
-		struct ax_tensor *x = ax_const(&t, 3, (int[]){ B, T, C }, xdata);
-		ax_tensor_require_grad(x, &step);
-		struct ax_tensor *y = ax_nn_block(&t, &blk, x, &d, NULL);
-		ax_tape_backward(&t, ax_mean_all(&t, y), 1.0f);
+		struct ax_tensor *y = ax_nn_block(&m.tape, &blk, model_step_input(&m, B, T, C), &d, NULL);
+		ax_tape_backward(&m.tape, ax_mean_all(&m.tape, y), 1.0f);
 	});
 	/* Forward: 4 C x C projections, 2 C x 4C MLP layers, QK^T and PV over
 	 * all T x T pairs (the causal half is not subtracted); backward 2x. */
 	double fwd = 2.0 * B * T * (4.0 * C * C + 8.0 * C * C) + 4.0 * B * T * T * C;
 	report("block", c, secs, 3 * fwd);
-	ax_tape_free(&t);
-	ax_params_free(&p);
-	ax_arena_free(&step);
-	ax_arena_free(&long_arena);
+	model_free(&m);
 }
 
 static void bench_gru(const struct config *c)
 {
-	struct ax_arena long_arena, step;
-	struct ax_params p;
-	struct ax_tape t;
-	struct ax_rng r;
+	struct bench_model m;
 	struct ax_nn_gru g;
-	ax_arena_init(&long_arena, 0);
-	ax_arena_init(&step, 0);
-	ax_params_init(&p, &long_arena);
-	ax_tape_init(&t, &step);
-	ax_rng_seed(&r, c->seed);
 	int B = c->batch, T = c->seq, H = c->dim;
-	ax_nn_gru_init(&g, &p, &r, "gru", H, H);
-	float *xdata = ax_arena_alloc(&long_arena, sizeof(float) * B * T * H);
-	ax_rng_fill_normal(&r, xdata, (size_t)B * T * H, 0, 1);
+	model_init(&m, c);
+	ax_nn_gru_init(&g, &m.params, &m.rng, "gru", H, H);
+	model_input(&m, (size_t)B * T * H);
 	double secs = TIME_LOOP(c, {
-		ax_tape_reset(&t);
-		struct ax_tensor *x = ax_const(&t, 3, (int[]){ B, T, H }, xdata);
-		ax_tensor_require_grad(x, &step);
-		struct ax_tensor *y = ax_nn_gru(&t, &g, x, NULL);
-		ax_tape_backward(&t, ax_mean_all(&t, y), 1.0f);
+		struct ax_tensor *y = ax_nn_gru(&m.tape, &g, model_step_input(&m, B, T, H), NULL);
+		ax_tape_backward(&m.tape, ax_mean_all(&m.tape, y), 1.0f);
 	});
 	double fwd = 2.0 * B * T * 3 * H * (H + H);
 	report("gru", c, secs, 3 * fwd);
-	ax_tape_free(&t);
-	ax_params_free(&p);
-	ax_arena_free(&step);
-	ax_arena_free(&long_arena);
+	model_free(&m);
 }
 
 static void bench_sgemm(const struct config *c)
