@@ -15,7 +15,11 @@ for t in "$@"; do
 	else
 		AXON_TMP=$(mktemp -d); export AXON_TMP
 		echo "[ RUN      ] $t"
-		sh "$t"; rc=$?
+		if [ -n "${AXON_CMD_ASAN_OPTIONS:-}" ]; then
+			ASAN_OPTIONS=$AXON_CMD_ASAN_OPTIONS sh "$t"; rc=$?
+		else
+			sh "$t"; rc=$?
+		fi
 		rm -rf "$AXON_TMP"
 		[ $rc = 0 ] && echo "[       OK ] $t" || echo "[  FAILED  ] $t (exit $rc)"
 	fi

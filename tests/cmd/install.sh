@@ -23,6 +23,8 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH=$root/lib/pkgconfig
-cc "$AXON_TMP/use.c" -o "$AXON_TMP/use" \
-	$(pkg-config --define-prefix --cflags axon) $(pkg-config --define-prefix --static --libs axon)
+# Under `make asan` the installed library is instrumented: link likewise.
+cc ${AXON_SANITIZE:-} "$AXON_TMP/use.c" -o "$AXON_TMP/use" \
+	$(pkg-config --define-prefix --cflags axon) $(pkg-config --define-prefix --static --libs axon) \
+	${AXON_SANITIZE:-}
 [ "$("$AXON_TMP/use")" = 2.5 ]
