@@ -1,0 +1,132 @@
+/* test-cli.c — the command helpers: option parsing (and its exit 2),
+ * messages, signals, progress lines, threads, the per-op profile. */
+#include "testutil.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Run fn in a child with stderr captured; return its exit status and text. */
+static int run_child(void (*fn)(void), char *err, size_t n)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn();
+		_exit(0);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t got;
+	while (len + 1 < n && (got = read(fds[0], err + len, n - 1 - len)) > 0)
+		len += (size_t)got;
+	err[len] = 0;
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void bad_long(void) { ax_parse_long("--steps", "12x", 0, 100); }
+static void out_of_range(void) { ax_parse_long("--steps", "101", 0, 100); }
+static void bad_double(void) { ax_parse_double("--lr", "nan", 0, 1); }
+static void bad_seed(void) { ax_parse_seed("--seed", "-3"); }
+static void bad_choice(void)
+{
+	static const char *const names[] = { "learned", "random", NULL };
+	ax_parse_choice("--route", "lerned", names);
+}
+static void die_status(void)
+{
+	ax_error_set(AX_ERR_FORMAT, "data.npy: truncated at byte 12");
+	ax_die_status(2, AX_ERR_FORMAT, "reading input");
+}
+
+static void test_parse_errors(void **state)
+{
+	char err[512];
+	ax_cli_init("/usr/bin/mytool");
+	assert_int_equal(run_child(bad_long, err, sizeof err), 2);
+	assert_non_null(strstr(err, "mytool: --steps: '12x' is not an integer"));
+	assert_non_null(strstr(err, "Try 'mytool --help'."));
+	assert_int_equal(run_child(out_of_range, err, sizeof err), 2);
+	assert_non_null(strstr(err, "--steps: 101 is outside [0, 100]"));
+	assert_int_equal(run_child(bad_double, err, sizeof err), 2);
+	assert_non_null(strstr(err, "--lr: 'nan' is not a number"));
+	assert_int_equal(run_child(bad_seed, err, sizeof err), 2);
+	assert_int_equal(run_child(bad_choice, err, sizeof err), 2);
+	assert_non_null(strstr(err, "unknown value 'lerned' (one of: learned, random)"));
+	assert_int_equal(run_child(die_status, err, sizeof err), 2);
+	assert_string_equal(err, "mytool: reading input: data.npy: truncated at byte 12\n");
+}
+
+static void test_parse_ok(void **state)
+{
+	static const char *const names[] = { "a", "b", NULL };
+	assert_int_equal(ax_parse_long("--n", "-7", -10, 10), -7);
+	assert_float_equal(ax_parse_double("--x", "2.5e-3", 0, 1), 2.5e-3, 0);
+	assert_true(ax_parse_seed("--seed", "0x10") == 16);
+	assert_int_equal(ax_parse_choice("--k", "b", names), 1);
+}
+
+static void test_signals(void **state)
+{
+	ax_signals_install();
+	assert_int_equal(ax_interrupted(), 0);
+	raise(SIGTERM);  /* caught: the flag is set, the process lives on */
+	assert_int_equal(ax_interrupted(), SIGTERM);
+}
+
+static void progress_lines(void)
+{
+	struct ax_progress p;
+	ax_progress_begin(&p, "train", 10, 0);
+	for (long i = 1; i <= 10; i++)
+		ax_progress_update(&p, i, "loss 1.5");
+	ax_progress_end(&p);
+}
+
+static void test_progress_plain(void **state)
+{
+	char err[512];
+	/* stderr is a pipe, not a terminal: plain lines, here only the final one. */
+	assert_int_equal(run_child(progress_lines, err, sizeof err), 0);
+	assert_non_null(strstr(err, "train 10/10"));
+	assert_non_null(strstr(err, "loss 1.5"));
+	assert_null(strchr(err, '\r'));
+}
+
+static void test_threads_and_profile(void **state)
+{
+	ax_threads_set(1);
+	assert_int_equal(ax_threads_get(), 1);
+	ax_threads_set(0);
+	assert_true(ax_threads_get() >= 1);
+	ax_profile_reset();
+	ax_profile_add("matmul", 0.5, 1e9);
+	ax_profile_add("matmul", 0.5, 1e9);
+	char buf[1024] = "";
+	FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+	ax_profile_report(f);
+	fclose(f);
+	assert_non_null(strstr(buf, "matmul"));
+	assert_non_null(strstr(buf, "2.00")); /* 2 GFLOP in 1 s */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_parse_ok),
+		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_progress_plain),
+		cmocka_unit_test(test_threads_and_profile),
+	};
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}
