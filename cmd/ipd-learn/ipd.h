@@ -1,0 +1,233 @@
+/* ipd.h — ipd-learn: learning-aware policy gradients (COALA-PG,
+ * arXiv:2410.18636) in the iterated prisoner's dilemma and CleanUp-lite.
+ *
+ * Vocabulary (the paper's): a meta-trajectory is M inner episodes of T steps
+ * played on B parallel lanes; after each inner episode a naive co-player takes
+ * one learning step on its B lanes. A meta-batch holds E meta-trajectories.
+ * Seat 0 is always a meta agent; seat 1 is a naive learner (probability
+ * p_naive) or a meta agent from the pool.
+ *
+ * Files: env.c (one interface), env_ipd.c, env_cleanup.c (environments),
+ * returns.c (batch lambda returns, Alg. 1), naive.c (tabular/MLP A2C naive
+ * learners), meta_net.c (the recurrent meta agent and the PPO loss op),
+ * train.c (rollout, advantages, PPO, metrics, checkpoints), analytic.c
+ * (exact tabular IPD of App. C), main.c (options).
+ */
+#ifndef IPD_H
+#define IPD_H
+
+#include "axon.h"
+
+/* ---------------------------------------------------------------- envs */
+
+enum env_kind { ENV_IPD, ENV_CLEANUP };
+
+/* IPD: actions 0 = cooperate, 1 = defect. Joint state seen by a player:
+ * 0 start, 1 CC, 2 CD, 3 DC, 4 DD (own action first). */
+#define IPD_OBS 5
+#define IPD_ACTIONS 2
+
+/* CleanUp-lite grid: CL_W columns x CL_H rows; column 0 orchard, column
+ * CL_W-1 river. Actions: up, down, left, right, zap, no-op. */
+#define CL_W 5
+#define CL_H 4
+#define CL_CELLS (CL_W * CL_H)
+#define CL_ACTIONS 6
+enum { CL_UP, CL_DOWN, CL_LEFT, CL_RIGHT, CL_ZAP, CL_NOOP };
+#define CL_DIRT_P 0.35f
+#define CL_ZAP_P 0.9f
+#define CL_ZAP_RANGE 2
+#define CL_FREEZE 5
+#define CL_START_DIRT 3
+/* own pos, other pos, apples (orchard rows), dirt (river rows), own frozen,
+ * other frozen, constant 1 */
+#define CL_OBS (2 * CL_CELLS + 2 * CL_H + 3)
+
+struct cleanup_lane {
+	int pos[2];                 /* cell index y*CL_W + x */
+	int frozen[2];              /* steps left frozen */
+	unsigned char apple[CL_H];  /* orchard cell of each row */
+	unsigned char dirt[CL_H];   /* river cell of each row */
+};
+
+/* What happened in one step, per seat (summed over lanes). */
+struct env_counts {
+	double reward[2], coop[2], zaps[2], zap_hits[2], apples[2], cleaned[2];
+	long steps;                 /* lane-steps */
+};
+
+struct env {
+	enum env_kind kind;
+	int n;                      /* lanes */
+	int obs_dim, n_actions;
+	float payoff[2][2];         /* IPD: payoff[mine][theirs] */
+	int *ipd_state;             /* (n) joint state from seat 0's side */
+	struct cleanup_lane *cl;    /* (n) */
+	struct ax_rng *rng;         /* (n) per-lane streams (CleanUp) */
+};
+
+void env_init(struct env *e, enum env_kind kind, int n, const float payoff[2][2]);
+void env_free(struct env *e);
+/* Start an inner episode on every lane; lane i draws from rng stream i. */
+void env_reset(struct env *e, const struct ax_rng *episode_rng);
+/* Observation of `seat` on every lane into obs (n, obs_dim). */
+void env_observe(const struct env *e, int seat, float *obs);
+/* Joint step: actions a0, a1 (n) -> rewards r0, r1 (n); counts += events. */
+/* counts[group[i]] += lane i's events (group NULL: all into counts[0]). */
+void env_step(struct env *e, const int *a0, const int *a1, float *r0, float *r1,
+	      struct env_counts *counts, const int *group);
+
+/* IPD internals, exposed for the tests and the analytic mode. */
+int ipd_joint_state(int mine, int theirs);     /* 1..4 */
+int ipd_swap_state(int s);                     /* the co-player's view */
+void ipd_observe(const int *state, int n, int seat, float *obs);
+void ipd_step(struct env *e, const int *a0, const int *a1, float *r0, float *r1,
+	      struct env_counts *counts, const int *group);
+
+/* CleanUp internals, exposed for the tests. */
+void cleanup_reset_lane(struct cleanup_lane *l, struct ax_rng *r);
+void cleanup_step_lane(struct cleanup_lane *l, struct ax_rng *r, const int a[2], float rew[2],
+		       struct env_counts *c);
+void cleanup_observe_lane(const struct cleanup_lane *l, int seat, float *obs);
+int cleanup_distance(int cell0, int cell1);    /* Manhattan */
+
+/* ------------------------------------------------------------- returns */
+
+/* Paper Alg. 1 on one group of B lanes, L steps, inner episodes of T steps:
+ * r (B, L) rewards, v_next (B, L) the value of the state after each step
+ * (v_next[:, L-1] is the bootstrap), out (B, L). A single backward pass:
+ *   acc = v_next[:, L-1];  g = mean_b(acc)
+ *   at each inner-episode end, if average_future: acc = g
+ *   acc = r_t / norm + disc * ((1 - lambda) * v_next_t + lambda * acc)
+ *   g   = mean_b(r_t + disc * ((1 - lambda) * v_next_t + lambda * g))
+ * with norm = B if normalise_current else 1. v_next NULL means zeros. */
+void batch_lambda_returns(int B, int L, int T, const float *r, const float *v_next,
+			  float disc, float lambda, int normalise_current, int average_future,
+			  float *out);
+
+enum estimator { EST_COALA, EST_UNAWARE, EST_MFOS };
+extern const char *const estimator_names[];
+/* The estimator's two Alg. 1 flags. */
+void estimator_flags(enum estimator est, int *normalise_current, int *average_future);
+
+/* -------------------------------------------------------------- naive */
+
+/* A naive learner: softmax policy and value over the current observation
+ * (tabular when hidden == 0 and the observation is one-hot), trained by A2C
+ * on its B lanes after each inner episode. Fresh every meta-trajectory. */
+struct naive_cfg {
+	int obs_dim, n_actions, hidden;
+	float lr, gamma, value_coef, reward_scale, init_std;
+	int adam;                   /* 0: plain SGD, 1: Adam (eps 1e-5) */
+};
+
+struct naive {
+	const struct naive_cfg *cfg;
+	int nparam;
+	float *w;                   /* all parameters, then grad, m, v */
+	float *grad, *m, *v;
+	long step;
+};
+
+int naive_nparam(const struct naive_cfg *c);
+void naive_init(struct naive *nl, const struct naive_cfg *c, float *storage /* 4*nparam */,
+		struct ax_rng *r);
+/* Policy logits (n_actions) and value of one observation; scratch hidden. */
+float naive_forward(const struct naive *nl, const float *obs, float *logits, float *hid);
+/* One A2C step on an episode: obs (B, T, O), actions, rewards (B, T).
+ * scratch: at least naive_scratch_floats(). */
+size_t naive_scratch_floats(const struct naive_cfg *c, int B, int T);
+void naive_update(struct naive *nl, int B, int T, const float *obs, const int *act,
+		  const float *rew, float *scratch);
+/* Probability of each action for observation obs. */
+void naive_probs(const struct naive *nl, const float *obs, float *p, float *hid);
+
+/* ---------------------------------------------------------- meta agent */
+
+/* Residual gated linear recurrence (RG-LRU-like, Hawk's core) of width W:
+ *   x = embed(obs)
+ *   y = rmsnorm(x); a = sigmoid(gate(y)); h_t = a_t h_{t-1} + (1 - a_t) inp(y)_t
+ *   x = x + out(h);  x = x + mlp(rmsnorm(x))
+ *   z = rmsnorm(x); logits = pi(z); value = v(z)   (pi, v zero-initialised)
+ * Training runs h through ax_scan over the whole meta-trajectory; acting
+ * steps it one step at a time from the carried state. */
+struct meta_net {
+	struct ax_params params;
+	struct ax_nn_linear embed, gate, inp, out, fc1, fc2, pi, v;
+	struct ax_tensor *norm1, *norm2, *normf;
+	int obs_dim, width, n_actions;
+};
+
+struct meta_out {
+	struct ax_tensor *logits;   /* (N, L, A) */
+	struct ax_tensor *value;    /* (N, L, 1) */
+	struct ax_tensor *h;        /* (N, L, W) recurrent states */
+};
+
+/* Parameter names start with prefix ("agent0."). */
+void meta_net_init(struct meta_net *m, struct ax_arena *long_arena, struct ax_rng *r,
+		   const char *prefix, int obs_dim, int width, int n_actions, float defect_bias);
+/* obs (N, L, O); h0 (N, W) or NULL. */
+struct meta_out meta_net_forward(struct ax_tape *t, const struct meta_net *m,
+				 struct ax_tensor *obs, struct ax_tensor *h0);
+
+/* PPO clipped policy loss plus clipped value loss, fused: logits (S, A),
+ * value (S) -> mean over S of
+ *   -min(rho A, clip(rho, 1-eps, 1+eps) A)
+ *   + value_coef * 0.5 * max((v - R)^2, (v_old + clip(v - v_old, -eps, eps) - R)^2)
+ * with rho = exp(logp(a) - logp_old). The per-sample arrays must live until
+ * backward (the tape's arena). */
+struct ppo_data {
+	const int32_t *action;
+	const float *logp_old, *adv, *v_old, *target;
+	float clip, value_coef;
+};
+struct ax_tensor *ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
+			   const struct ppo_data *d);
+
+/* ------------------------------------------------------------- training */
+
+struct train_cfg {
+	enum env_kind env;
+	enum estimator est;
+	float payoff[2][2];
+	int lanes, episodes, steps, meta_batch, iters, meta_agents;
+	double p_naive;
+	int width;
+	/* meta PPO */
+	float lr, adam_eps, clip, value_coef, max_grad_norm, reward_scale, gamma, lambda;
+	int epochs, minibatches;
+	float defect_bias;          /* initial policy bias towards defection (IPD) */
+	int naive_vs_naive;         /* baseline: seat 0 is a naive learner too */
+	struct naive_cfg naive;
+	uint64_t seed;
+	int threads, quiet;
+	const char *checkpoint, *resume, *policy_out;
+	long every;
+};
+
+void train_defaults(struct train_cfg *c, enum env_kind env);
+void train_preset_paper(struct train_cfg *c);
+/* Runs the trainer, writes CSV to out; returns the exit status. */
+int train_run(const struct train_cfg *c, FILE *out);
+
+/* ------------------------------------------------------------- analytic */
+
+/* Exact tabular IPD (App. C). Policies are 5 logits of cooperating in
+ * s0, CC, CD, DC, DD (own action first). */
+struct analytic_cfg {
+	float payoff[2][2];
+	double gamma, naive_lr, meta_lr;
+	int lookahead, iters, versus_naive;
+	double init_std, init_defect;
+	uint64_t seed;
+};
+/* Discounted returns (J0, J1) of seats 0 and 1, normalised per step ((1-gamma) J). */
+void analytic_returns(const float payoff[2][2], double gamma, const double th0[5],
+		      const double th1[5], double J[2]);
+/* Exact gradient of seat `seat`'s normalised return w.r.t. its own logits. */
+void analytic_grad_own(const float payoff[2][2], double gamma, const double th0[5],
+		       const double th1[5], int seat, double g[5]);
+int analytic_run(const struct analytic_cfg *c, FILE *out);
+
+#endif

@@ -1,0 +1,174 @@
+/* naive.c — naive learners: a softmax policy and a value over the current
+ * observation only, trained by A2C on the B lanes of each inner episode.
+ *
+ * With hidden == 0 the policy is logits = Wp obs: on the IPD's one-hot
+ * observation that is exactly the 5-logit tabular policy of App. C. With
+ * hidden > 0 (CleanUp) a tanh layer is shared by policy and value. Forward
+ * and backward are written out by hand: the learner is tiny and there is
+ * one per meta-trajectory. Parameter layout: [W1 (H,O), b1 (H)] Wp (A,F),
+ * wv (F), F = H or O. */
+#include "ipd.h"
+
+#include <math.h>
+#include <string.h>
+
+static int features(const struct naive_cfg *c)
+{
+	return c->hidden ? c->hidden : c->obs_dim;
+}
+
+int naive_nparam(const struct naive_cfg *c)
+{
+	int F = features(c), trunk = c->hidden ? c->hidden * c->obs_dim + c->hidden : 0;
+	return trunk + c->n_actions * F + F;
+}
+
+void naive_init(struct naive *nl, const struct naive_cfg *c, float *storage, struct ax_rng *r)
+{
+	int P = naive_nparam(c), F = features(c), O = c->obs_dim, H = c->hidden;
+	nl->cfg = c;
+	nl->nparam = P;
+	nl->w = storage;
+	nl->grad = storage + P;
+	nl->m = storage + 2 * P;
+	nl->v = storage + 3 * P;
+	nl->step = 0;
+	memset(storage, 0, 4 * (size_t)P * sizeof *storage);
+	float *wp = nl->w;
+	if (H) {
+		ax_rng_fill_uniform(r, nl->w, (size_t)H * O, -1.0f / sqrtf((float)O), 1.0f / sqrtf((float)O));
+		wp += H * O + H;
+	}
+	ax_rng_fill_normal(r, wp, (size_t)c->n_actions * F, 0.0f,
+			   H ? c->init_std / sqrtf((float)H) : c->init_std);
+}
+
+// features f into hid (F), logits (A); returns the value.
+float naive_forward(const struct naive *nl, const float *obs, float *logits, float *hid)
+{
+	const struct naive_cfg *c = nl->cfg;
+	int O = c->obs_dim, H = c->hidden, F = features(c), A = c->n_actions;
+	const float *w = nl->w, *f = obs;
+	if (H) {
+		const float *b1 = w + H * O;
+		for (int j = 0; j < H; j++) {
+			float s = b1[j];
+			for (int o = 0; o < O; o++)
+				s += w[j * O + o] * obs[o];
+			hid[j] = tanhf(s);
+		}
+		f = hid;
+		w += H * O + H;
+	} else {
+		memcpy(hid, obs, (size_t)O * sizeof *hid);
+	}
+	for (int a = 0; a < A; a++) {
+		float s = 0.0f;
+		for (int k = 0; k < F; k++)
+			s += w[a * F + k] * f[k];
+		logits[a] = s;
+	}
+	const float *wv = w + A * F;
+	float v = 0.0f;
+	for (int k = 0; k < F; k++)
+		v += wv[k] * f[k];
+	return v;
+}
+
+static void softmax_inplace(float *x, int n)
+{
+	float mx = x[0], s = 0.0f;
+	for (int i = 1; i < n; i++)
+		mx = x[i] > mx ? x[i] : mx;
+	for (int i = 0; i < n; i++)
+		s += (x[i] = expf(x[i] - mx));
+	for (int i = 0; i < n; i++)
+		x[i] /= s;
+}
+
+void naive_probs(const struct naive *nl, const float *obs, float *p, float *hid)
+{
+	naive_forward(nl, obs, p, hid);
+	softmax_inplace(p, nl->cfg->n_actions);
+}
+
+size_t naive_scratch_floats(const struct naive_cfg *c, int B, int T)
+{
+	return 3 * (size_t)B * T + 3 * (size_t)features(c) + 2 * (size_t)c->n_actions + 8;
+}
+
+void naive_update(struct naive *nl, int B, int T, const float *obs, const int *act,
+		  const float *rew, float *scratch)
+{
+	const struct naive_cfg *c = nl->cfg;
+	int O = c->obs_dim, H = c->hidden, F = features(c), A = c->n_actions, N = B * T;
+	float *ret = scratch, *val = ret + N, *adv = val + N, *hid = adv + N, *dfeat = hid + F;
+	float *pre = dfeat + F, *probs = pre + F, *dlogit = probs + A;
+
+	// Discounted returns within the episode (its end is terminal), values.
+	double mean = 0.0, sq = 0.0;
+	for (int b = 0; b < B; b++) {
+		float g = 0.0f;
+		for (int t = T - 1; t >= 0; t--) {
+			int i = b * T + t;
+			g = rew[i] * c->reward_scale + c->gamma * g;
+			ret[i] = g;
+			val[i] = naive_forward(nl, obs + (size_t)i * O, probs, hid);
+			adv[i] = g - val[i];
+			mean += adv[i];
+		}
+	}
+	mean /= N;
+	for (int i = 0; i < N; i++)
+		sq += (adv[i] - mean) * (adv[i] - mean);
+	float inv_std = (float)(1.0 / (sqrt(sq / N) + 1e-8));
+	for (int i = 0; i < N; i++)
+		adv[i] = (float)(adv[i] - mean) * inv_std;
+
+	// Loss = mean(-logp(a) adv) + value_coef * 0.5 * mean((V - G)^2).
+	memset(nl->grad, 0, (size_t)nl->nparam * sizeof *nl->grad);
+	float *gW1 = nl->grad, *gb1 = gW1 + (H ? H * O : 0);
+	float *gWp = nl->grad + (H ? H * O + H : 0), *gwv = gWp + A * F;
+	const float *Wp = nl->w + (H ? H * O + H : 0), *wv = Wp + A * F;
+	for (int i = 0; i < N; i++) {
+		const float *x = obs + (size_t)i * O;
+		float v = naive_forward(nl, x, probs, hid);
+		softmax_inplace(probs, A);
+		for (int a = 0; a < A; a++)
+			dlogit[a] = (probs[a] - (a == act[i])) * adv[i] / N;
+		float dv = c->value_coef * (v - ret[i]) / N;
+		for (int a = 0; a < A; a++)
+			for (int k = 0; k < F; k++)
+				gWp[a * F + k] += dlogit[a] * hid[k];
+		for (int k = 0; k < F; k++)
+			gwv[k] += dv * hid[k];
+		if (!H)
+			continue;
+		for (int k = 0; k < F; k++) {
+			float s = dv * wv[k];
+			for (int a = 0; a < A; a++)
+				s += dlogit[a] * Wp[a * F + k];
+			pre[k] = s * (1.0f - hid[k] * hid[k]);
+		}
+		for (int j = 0; j < H; j++) {
+			gb1[j] += pre[j];
+			for (int o = 0; o < O; o++)
+				gW1[j * O + o] += pre[j] * x[o];
+		}
+	}
+
+	nl->step++;
+	if (!c->adam) {
+		for (int k = 0; k < nl->nparam; k++)
+			nl->w[k] -= c->lr * nl->grad[k];
+		return;
+	}
+	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-5f;
+	float c1 = 1.0f - powf(b1, (float)nl->step), c2 = 1.0f - powf(b2, (float)nl->step);
+	for (int k = 0; k < nl->nparam; k++) {
+		float g = nl->grad[k];
+		nl->m[k] = b1 * nl->m[k] + (1.0f - b1) * g;
+		nl->v[k] = b2 * nl->v[k] + (1.0f - b2) * g * g;
+		nl->w[k] -= c->lr * (nl->m[k] / c1) / (sqrtf(nl->v[k] / c2) + eps);
+	}
+}

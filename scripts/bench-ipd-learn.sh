@@ -1,0 +1,27 @@
+#!/bin/sh
+# bench-ipd-learn.sh BUILD — ipd-learn throughput on the default IPD
+# configuration (B 16, M 20, T 10, meta-batch 16): environment steps per
+# second (lane-steps of both players, rollout plus PPO) and meta-iterations
+# per second, at 1 and 2 threads; and CleanUp-lite. No PyTorch reference:
+# the paper's code is JAX, and there is no like-for-like torch model here.
+set -eu
+build=$1
+bin="$build/bin/ipd-learn"
+run() { # label, threads, args...
+	label=$1 threads=$2; shift 2
+	"$bin" --threads "$threads" -q "$@" | awk -F, -v label="$label" -v th="$threads" \
+		'NR == 1 { next } { it = $1; sec = $NF } END {
+		printf "ipd-learn %-22s threads %s  %6.2f meta-iter/s\n", label, th, it / sec }'
+}
+for th in 1 2; do
+	run "ipd coala" $th --iters 10
+	run "ipd naive-vs-naive" $th --iters 10 --naive-vs-naive
+	run "cleanup coala" $th --env cleanup --iters 5
+done
+# env steps per second: lane-steps per iteration = meta-batch * B * M * T
+for th in 1 2; do
+	"$bin" --threads $th -q --iters 10 | awk -F, -v th=$th 'END {
+		printf "ipd-learn ipd env steps/s (with PPO)  threads %s  %.0f\n", th, 10 * 16 * 16 * 20 * 10 / $NF }'
+	"$bin" --threads $th -q --iters 10 --naive-vs-naive | awk -F, -v th=$th 'END {
+		printf "ipd-learn ipd env steps/s (rollout)   threads %s  %.0f\n", th, 10 * 16 * 16 * 20 * 10 / $NF }'
+done
