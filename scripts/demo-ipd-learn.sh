@@ -1,6 +1,7 @@
 #!/bin/sh
 # demo-ipd-learn.sh BIN OUT — short ipd-learn reproduction (about a minute on
-# 2 cores): naive vs naive, COALA-PG and batch-unaware meta agents against
+# 2 cores): naive vs naive, fixed tit for tat and always-defect references,
+# COALA-PG and batch-unaware meta agents against
 # naive learners in the IPD; the exact tabular IPD with look-ahead 0, 1, 30;
 # CleanUp-lite COALA-PG vs naive learners.
 set -eu
@@ -18,10 +19,12 @@ ipd-learn --naive-vs-naive --iters $ITERS --meta-batch $E -q > "$out/ipd-naive.c
 for est in coala unaware; do
 	ipd-learn --estimator $est --iters $ITERS --meta-batch $E -q > "$out/ipd-$est.csv"
 done
-join_csv "$out"/ipd-naive.csv "$out"/ipd-coala.csv "$out"/ipd-unaware.csv > "$out/ipd.csv"
+ipd-learn --fixed 1,1,0,1,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-tft,/' > "$out/ipd-tft.csv"
+ipd-learn --fixed 0,0,0,0,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-alld,/' > "$out/ipd-alld.csv"
+join_csv "$out"/ipd-naive.csv "$out"/ipd-tft.csv "$out"/ipd-alld.csv "$out"/ipd-coala.csv "$out"/ipd-unaware.csv > "$out/ipd.csv"
 ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator \
 	-t "IPD: meta agent vs naive learner (naive: both naive)" -o "$out/ipd.png" "$out/ipd.csv"
-printf 'ipd.png\tIPD, reward per step of seat 0 (left) and its naive co-player (right) over meta-iterations: naive vs naive, COALA-PG and batch-unaware meta agents (%s iterations, meta-batch %s)\tipd-learn --estimator coala --iters %s --meta-batch %s\n' \
+printf 'ipd.png\tIPD, reward per step of seat 0 (left) and its naive co-player (right) over meta-iterations: naive vs naive, fixed tit for tat and always-defect (what shaping and exploitation can earn against these learners), COALA-PG and batch-unaware meta agents (%s iterations, meta-batch %s; too short for the meta agents to learn shaping, see the man page RESULTS)\tipd-learn --estimator coala --iters %s --meta-batch %s\n' \
 	$ITERS $E $ITERS $E >> "$cap"
 
 for K in 0 1 30; do

@@ -199,6 +199,8 @@ struct train_cfg {
 	int epochs, minibatches;
 	float defect_bias;          /* initial policy bias towards defection (IPD) */
 	int naive_vs_naive;         /* baseline: seat 0 is a naive learner too */
+	int fixed;                  /* reference: seat 0 plays the fixed memory-one */
+	float fixed_coop[IPD_OBS];  /* strategy P(cooperate | s0, CC, CD, DC, DD) */
 	struct naive_cfg naive;
 	uint64_t seed;
 	int threads, quiet;

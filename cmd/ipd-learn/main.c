@@ -33,11 +33,16 @@ static const char usage_text[] =
 	"      --minibatches N      PPO minibatches (2)\n"
 	"      --start-defect X     meta agents start from defection: policy bias X on\n"
 	"                           defect (IPD; 0 = uniform, 3 = 95%% defection)\n"
-	"      --naive-lr X         naive learners' step size (IPD SGD 8; cleanup Adam 5e-3)\n"
+	"      --naive-lr X         naive learners' step size (IPD Adam 0.6; cleanup Adam 5e-3)\n"
 	"      --naive-hidden H     naive hidden width, 0 = tabular/linear (IPD 0; cleanup 32)\n"
-	"      --naive-optim NAME   sgd or adam (IPD sgd; cleanup adam)\n"
+	"      --naive-optim NAME   sgd or adam (adam)\n"
 	"      --naive-init-std X   spread of the naive learners' initial logits (IPD 0.5)\n"
 	"      --naive-vs-naive     baseline: a naive learner in seat 0 too (no meta agent)\n"
+	"      --fixed P0,PCC,PCD,PDC,PDD\n"
+	"                           reference: seat 0 plays a fixed memory-one strategy,\n"
+	"                           P(cooperate) at the start and after CC, CD, DC, DD (own\n"
+	"                           action first), against naive learners (IPD; e.g. tit for\n"
+	"                           tat 1,1,0,1,0)\n"
 	"      --policy-out FILE    last iteration's behaviour per inner episode, NPY (2, M, K)\n"
 	"      --checkpoint FILE    save weights and optimiser state (atomically)\n"
 	"      --every N            checkpoint every N iterations (50) and at the end\n"
@@ -70,7 +75,7 @@ enum {
 	OPT_ITERS, OPT_P_NAIVE, OPT_META_AGENTS, OPT_PRESET, OPT_WIDTH, OPT_LR, OPT_EPOCHS,
 	OPT_MINIBATCHES, OPT_START_DEFECT, OPT_NAIVE_LR, OPT_NAIVE_HIDDEN, OPT_NAIVE_OPTIM,
 	OPT_NAIVE_INIT_STD, OPT_POLICY_OUT, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOOKAHEAD,
-	OPT_VERSUS, OPT_META_LR, OPT_NAIVE_VS_NAIVE, OPT_GAMMA, OPT_INIT_STD, OPT_THREADS, OPT_VERSION,
+	OPT_VERSUS, OPT_META_LR, OPT_NAIVE_VS_NAIVE, OPT_GAMMA, OPT_INIT_STD, OPT_THREADS, OPT_VERSION, OPT_FIXED,
 };
 
 static const struct option long_options[] = {
@@ -101,6 +106,7 @@ static const struct option long_options[] = {
 	{ "lookahead", required_argument, NULL, OPT_LOOKAHEAD },
 	{ "versus", required_argument, NULL, OPT_VERSUS },
 	{ "naive-vs-naive", no_argument, NULL, OPT_NAIVE_VS_NAIVE },
+	{ "fixed", required_argument, NULL, OPT_FIXED },
 	{ "meta-lr", required_argument, NULL, OPT_META_LR },
 	{ "gamma", required_argument, NULL, OPT_GAMMA },
 	{ "init-std", required_argument, NULL, OPT_INIT_STD },
@@ -129,6 +135,20 @@ static void parse_payoff(const char *s, float payoff[2][2])
 	payoff[1][1] = (float)v[3];
 }
 
+static void parse_fixed(const char *s, float coop[IPD_OBS])
+{
+	char *end;
+	const char *p = s;
+	for (int i = 0; i < IPD_OBS; i++) {
+		double v = strtod(p, &end);
+		if (end == p || !(v >= 0 && v <= 1) || (i < IPD_OBS - 1 ? *end != ',' : *end != '\0'))
+			ax_usage_error("--fixed: expected five probabilities P0,PCC,PCD,PDC,PDD in [0, 1], "
+				       "got '%s'", s);
+		coop[i] = (float)v;
+		p = end + 1;
+	}
+}
+
 static const char *const env_names[] = { "ipd", "cleanup", NULL };
 static const char *const preset_names[] = { "paper", "small", NULL };
 static const char *const optim_names[] = { "sgd", "adam", NULL };
@@ -143,7 +163,7 @@ static int train_only(int opt)
 	       opt == OPT_EPOCHS || opt == OPT_MINIBATCHES || opt == OPT_NAIVE_HIDDEN ||
 	       opt == OPT_NAIVE_OPTIM || opt == OPT_NAIVE_INIT_STD || opt == OPT_POLICY_OUT ||
 	       opt == OPT_CHECKPOINT || opt == OPT_EVERY || opt == OPT_RESUME ||
-	       opt == OPT_NAIVE_VS_NAIVE;
+	       opt == OPT_NAIVE_VS_NAIVE || opt == OPT_FIXED;
 }
 
 static int analytic_only(int opt)
@@ -221,6 +241,7 @@ int main(int argc, char **argv)
 		case OPT_NAIVE_OPTIM: tc.naive.adam = ax_parse_choice("--naive-optim", optarg, optim_names); break;
 		case OPT_NAIVE_INIT_STD: tc.naive.init_std = (float)ax_parse_double("--naive-init-std", optarg, 0, 100); break;
 		case OPT_NAIVE_VS_NAIVE: tc.naive_vs_naive = 1; break;
+		case OPT_FIXED: tc.fixed = 1; parse_fixed(optarg, tc.fixed_coop); break;
 		case OPT_POLICY_OUT: tc.policy_out = optarg; break;
 		case OPT_CHECKPOINT: tc.checkpoint = optarg; break;
 		case OPT_EVERY: tc.every = ax_parse_long("--every", optarg, 1, 100000000); break;
@@ -248,6 +269,10 @@ int main(int argc, char **argv)
 	if (tc.meta_batch < tc.meta_agents)
 		ax_usage_error("--meta-batch %d is smaller than --meta-agents %d: every meta agent "
 			       "needs a meta-trajectory each iteration", tc.meta_batch, tc.meta_agents);
+	if (tc.env == ENV_CLEANUP && tc.fixed)
+		ax_usage_error("--fixed is for the IPD");
+	if (tc.fixed && tc.naive_vs_naive)
+		ax_usage_error("--fixed and --naive-vs-naive both choose seat 0's player");
 	if (tc.env == ENV_CLEANUP && tc.defect_bias != 0)
 		ax_usage_error("--start-defect is for the IPD");
 	double lanes_total = (double)tc.lanes * tc.meta_batch, seq = (double)tc.episodes * tc.steps;

@@ -82,8 +82,8 @@ void train_defaults(struct train_cfg *c, enum env_kind env)
 	c->epochs = 4;
 	c->minibatches = 2;
 	c->naive = (struct naive_cfg){
-		.hidden = 0, .lr = 8.0f, .gamma = 0.99f, .value_coef = 0.5f,
-		.reward_scale = 0.05f, .init_std = 0.5f, .adam = 0,
+		.hidden = 0, .lr = 0.6f, .gamma = 0.99f, .value_coef = 0.5f,
+		.reward_scale = 0.05f, .init_std = 0.5f, .adam = 1,
 	};
 	if (env == ENV_CLEANUP) {
 		c->lanes = 8;
@@ -207,7 +207,7 @@ static void assign_seats(struct trainer *tr, struct ax_rng *r)
 	int E = tr->E, B = tr->B, L = tr->L, O = tr->O;
 	struct ax_arena *a = &tr->iter_arena;
 	for (int e = 0; e < E; e++) {
-		tr->seat_agent[e][0] = tr->c->naive_vs_naive ? -1 : e % tr->N;
+		tr->seat_agent[e][0] = tr->c->naive_vs_naive || tr->c->fixed ? -1 : e % tr->N;
 		int naive = ax_rng_uniform_double(r) < tr->c->p_naive;
 		tr->seat_agent[e][1] = naive ? -1 : (int)ax_rng_below(r, (uint32_t)tr->N);
 		for (int b = 0; b < B; b++)
@@ -338,6 +338,17 @@ static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 		}
 }
 
+/* Seat 0's reference player: a tabular "naive learner" whose logits give
+ * P(cooperate) = coop[s] in each joint state and which never updates. */
+static void fixed_strategy(struct naive *nl, const float coop[IPD_OBS])
+{
+	for (int s = 0; s < IPD_OBS; s++) {
+		float p = AX_MIN(AX_MAX(coop[s], 1e-6f), 1.0f - 1e-6f);
+		nl->w[s] = logf(p / (1.0f - p));       /* cooperate logit, action 0 */
+		nl->w[IPD_OBS + s] = 0.0f;             /* defect logit */
+	}
+}
+
 /* Play one meta-batch of meta-trajectories. counts[0]: meta-trajectories
  * against naive learners, counts[1]: against meta agents. */
 static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts counts[2])
@@ -348,6 +359,8 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts
 	for (int k = 0; k < 2 * tr->E; k++) {
 		struct ax_rng nr = ax_rng_split(it_rng, 0x10000 + (uint64_t)k);
 		naive_init(&tr->naive[k], &tr->naive_cfg, tr->naive_storage + (size_t)k * 4 * P, &nr);
+		if (tr->c->fixed && k % 2 == 0)
+			fixed_strategy(&tr->naive[k], tr->c->fixed_coop);
 	}
 	memset(tr->beh_sum, 0, (size_t)2 * tr->M * tr->beh_k * sizeof(double));
 	memset(tr->beh_cnt, 0, (size_t)2 * tr->M * tr->beh_k * sizeof(double));
@@ -376,7 +389,7 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts
 		}
 		for (int e = 0; e < tr->E; e++)
 			for (int seat = 0; seat < 2; seat++)
-				if (tr->seat_agent[e][seat] < 0) {
+				if (tr->seat_agent[e][seat] < 0 && !(seat == 0 && tr->c->fixed)) {
 					size_t off = (size_t)seat * n * T + (size_t)e * B * T;
 					naive_update(&tr->naive[2 * e + seat], B, T,
 						     tr->naive_obs + off * tr->Oenv, tr->naive_act + off,
@@ -477,13 +490,15 @@ static void config_string(const struct train_cfg *c, char *buf, size_t n)
 {
 	snprintf(buf, n,
 		 "env=%d est=%d payoff=%g,%g,%g,%g B=%d M=%d T=%d E=%d N=%d p=%.17g W=%d lr=%g "
-		 "clip=%g vc=%g gn=%g rs=%g g=%g l=%g ep=%d mb=%d db=%g naive=%d,%g,%g,%g,%g,%d,%d seed=%llu",
+		 "clip=%g vc=%g gn=%g rs=%g g=%g l=%g ep=%d mb=%d db=%g naive=%d,%g,%g,%g,%g,%d,%d "
+		 "fixed=%d,%g,%g,%g,%g,%g seed=%llu",
 		 c->env, c->est, c->payoff[0][0], c->payoff[0][1], c->payoff[1][0], c->payoff[1][1],
 		 c->lanes, c->episodes, c->steps, c->meta_batch, c->meta_agents, c->p_naive,
 		 c->width, c->lr, c->clip, c->value_coef, c->max_grad_norm, c->reward_scale,
 		 c->gamma, c->lambda, c->epochs, c->minibatches, c->defect_bias, c->naive.hidden,
 		 c->naive.lr, c->naive.gamma, c->naive.reward_scale, c->naive.init_std,
-		 c->naive.adam, c->naive_vs_naive, (unsigned long long)c->seed);
+		 c->naive.adam, c->naive_vs_naive, c->fixed, c->fixed_coop[0], c->fixed_coop[1],
+		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], (unsigned long long)c->seed);
 }
 
 static void save_checkpoint(struct trainer *tr)
@@ -581,7 +596,7 @@ static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct e
 	double naive_r = per_step(k[0].reward[1], k[0].steps);
 	// in meta-vs-meta trajectories both seats are meta agents
 	double vs_meta = per_step(k[1].reward[0] + k[1].reward[1], 2 * k[1].steps);
-	const char *est = c->naive_vs_naive ? "naive" : estimator_names[c->est];
+	const char *est = c->fixed ? "fixed" : c->naive_vs_naive ? "naive" : estimator_names[c->est];
 	if (c->env == ENV_IPD) {
 		ax_csv_rowf(csv, "%ld,%s,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f", tr->iter, est,
 			    (unsigned long long)c->seed,

@@ -27,6 +27,10 @@ expect_usage extra-argument
 expect_usage analytic --lanes 4
 expect_usage --lookahead 2
 expect_usage --env cleanup --start-defect 2
+expect_usage --fixed 1,2,0,1,0
+expect_usage --fixed 1,1,0,1
+expect_usage --fixed 1,1,0,1,0 --naive-vs-naive
+expect_usage --env cleanup --fixed 1,1,0,1,0
 expect_usage --resume "$T/missing.safetensors"
 ipd-learn --help | grep -q "estimator" || fail "--help"
 
@@ -37,6 +41,17 @@ ipd-learn --naive-vs-naive --iters 3 --meta-batch 4 --threads 1 -q -s 3 > "$T/nn
 awk -F, 'NR > 1 { r += $4 + $5; c += $6 + $7; n += 2 } END {
 	printf "naive vs naive: reward %.3f coop %.3f\n", r / n, c / n > "/dev/stderr"
 	exit !(r / n < 0.3 && c / n < 0.3) }' "$T/nn.csv" || fail "naive learners did not defect"
+# Shaping is worth it against these naive learners (the premise of the
+# COALA-PG result): a fixed tit-for-tat seat 0 teaches them to cooperate and
+# earns far more per step than always-defect, which they learn to defect
+# against. Always-defect never cooperates; tit for tat opens with C.
+ipd-learn --fixed 1,1,0,1,0 --iters 2 --meta-batch 8 --threads 1 -q -s 3 > "$T/tft.csv" || fail "tft run"
+ipd-learn --fixed 0,0,0,0,0 --iters 2 --meta-batch 8 --threads 1 -q -s 3 > "$T/alld.csv" || fail "alld run"
+grep -q ",fixed," "$T/tft.csv" || fail "fixed runs are not labelled"
+awk -F, 'NR == FNR && FNR > 1 { t = $4; tc = $7 } NR != FNR && FNR > 1 { d = $4; dm = $6; dc = $7 } END {
+	printf "vs naive learners: tit for tat %.3f (co-player coop %.3f), always-defect %.3f (%.3f)\n", t, tc, d, dc > "/dev/stderr"
+	exit !(t > 0.8 && tc > 0.8 && d < 0.2 && dm == 0 && dc < 0.1) }' "$T/tft.csv" "$T/alld.csv" ||
+	fail "tit for tat does not shape the naive learners"
 # Pinned short COALA-PG run: the meta agent's reward per step rises by more
 # than 0.1 from the first 5 to the last 5 of 40 iterations (it starts
 # uniform and is exploited; the paper's extortion, > 1, needs far longer).
