@@ -45,9 +45,13 @@ deps-demo:
 deps-bench:
 	@sh scripts/deps.sh bench
 
-$(BUILD)/%.o: %.c $(HEADERS) Makefile
+# -MMD: each object also depends on what it includes (headers, and the
+# command sources a unit test compiles in).
+$(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@

@@ -1,0 +1,157 @@
+/* mod_lm.h — Mixture-of-Depths byte-level language model (arXiv:2404.02258).
+ *
+ * A pre-LN decoder-only transformer in which every route_every-th block is
+ * "routed": per sequence a router r_i = w . x_i scores each token, the
+ * k = max(1, ceil(capacity * S)) highest-scoring tokens (kept in causal order)
+ * go through the block's attention + MLP computed over the selected tokens
+ * only, and get x_i <- x_i + r_i * f_i; every other token passes through.
+ * Block l is routed when capacity < 1 and l % route_every == route_every - 1
+ * (so with route_every 2 the first block is dense). Capacity 1 is the dense
+ * baseline: no routers at all.
+ *
+ * Parameter names follow scripts/ref/mod_lm.py's state dict.
+ */
+#ifndef MOD_LM_H
+#define MOD_LM_H
+
+#include "axon.h"
+
+#define MOD_VOCAB 256
+#define MOD_KIND "mod-lm"
+
+enum mod_pos { MOD_POS_LEARNED, MOD_POS_ROPE };
+enum mod_route { MOD_ROUTE_LEARNED, MOD_ROUTE_RANDOM };
+/* How a routed block chooses its tokens at evaluation/sampling time.
+ * TOPK is the training-time rule (non-causal: it looks at the whole
+ * sequence); AUX (sigmoid(r) > 0.5) and PREDICTOR are causal; RANDOM is the
+ * control model's rule (top-k on random scores, or Bernoulli(capacity) when
+ * sampling). */
+enum mod_router { MOD_ROUTER_TOPK, MOD_ROUTER_AUX, MOD_ROUTER_PREDICTOR, MOD_ROUTER_RANDOM };
+
+struct mod_config {
+	int layers, dim, heads, ctx, hidden;
+	enum mod_pos pos;
+	double capacity;        /* (0, 1]; 1 = dense */
+	int route_every;
+	enum mod_route route;
+	int predictor;          /* train the causal MLP predictor */
+};
+
+struct mod_block {
+	struct ax_nn_block blk;
+	int routed;
+	struct ax_nn_linear router;      /* learned routing: (1, C), no bias */
+	struct ax_nn_mlp predictor;      /* Linear(C, C/2) SiLU Linear(C/2, 1) */
+	int has_router, has_predictor;
+};
+
+struct mod_model {
+	struct mod_config cfg;
+	struct ax_arena arena;           /* parameters, gradients, optimiser state */
+	struct ax_params params;
+	struct ax_nn_embedding tok, pos; /* pos only with learned positions */
+	struct mod_block *blocks;
+	struct ax_nn_layernorm ln_f;
+	struct ax_nn_linear head;        /* (256, C), no bias */
+};
+
+/* Checks a config; on error returns a message, else NULL. */
+const char *mod_config_check(const struct mod_config *c);
+int mod_capacity_k(const struct mod_config *c, int S);   /* tokens per routed block */
+int mod_is_routed(const struct mod_config *c, int layer);
+void mod_model_init(struct mod_model *m, const struct mod_config *c, uint64_t seed);
+void mod_model_free(struct mod_model *m);
+
+/* Analytic FLOPs of one forward pass over a sequence of S tokens: matrix
+ * products 2*m*n*k, attention 4*T^2*C (scores and weighted sum, full square),
+ * routed blocks at their capacity k, plus routers, predictors and the head.
+ * Training counts 3x (backward = 2x forward). */
+double mod_forward_flops(const struct mod_config *c, int S);
+
+/* What a forward pass reports besides the logits. */
+struct mod_forward_out {
+	struct ax_tensor *logits;        /* (B, S, 256) */
+	struct ax_tensor *aux_loss;      /* mean BCE(router logits, membership) over routed blocks, or NULL */
+	struct ax_tensor *pred_loss;     /* mean BCE(predictor, membership), or NULL */
+	long decisions;                  /* routed-block token decisions (B*S per routed block) */
+	long selected;                   /* of which selected */
+	long router_hits, pred_hits;     /* (r > 0) == membership; (predictor > 0) == membership */
+	/* Per layer: selected flat row indices into (B*S) and their count
+	 * (routed layers only; in the tape's arena). */
+	int32_t *sel[64];
+	int nsel[64];
+};
+
+/* Forward over tokens (B, S). router: the selection rule for routed blocks;
+ * causal rules (AUX, PREDICTOR) need B == 1 (each sequence then routes a
+ * variable number of tokens). rng: random routing scores (RANDOM routes or
+ * MOD_ROUTE_RANDOM models), may be NULL otherwise. want_aux: build the
+ * auxiliary losses (training). */
+void mod_forward(struct ax_tape *t, const struct mod_model *m, const int32_t *tokens, int B,
+		 int S, enum mod_router router, struct ax_rng *rng, int want_aux,
+		 struct mod_forward_out *out);
+
+/* One block, exposed for tests: x2d (B*S, C) -> (B*S, C).
+ * Dense: x + f(x). Routed: rows sel[0..B*k) (B groups of k, ascending within
+ * each row of S) get x + scale * f over the selected set, causal at their
+ * true positions; scale (B*k, 1) or NULL for 1. */
+struct ax_tensor *mod_block_dense(struct ax_tape *t, const struct mod_model *m, int layer,
+				  struct ax_tensor *x2d, int B, int S);
+struct ax_tensor *mod_block_routed(struct ax_tape *t, const struct mod_model *m, int layer,
+				   struct ax_tensor *x2d, int B, int S, const int32_t *sel, int k,
+				   struct ax_tensor *scale);
+
+/* ---- checkpoints ---- */
+struct mod_train_state {
+	long step, total_steps, warmup;
+	double lr, lr_min, weight_decay, clip, aux_weight, flops_budget, val_frac;
+	int batch, log_every, val_tokens;
+	uint64_t seed;
+	double flops_done;               /* cumulative training FLOPs */
+	long tokens_done;
+	enum ax_optim_kind optim;
+};
+/* Save model (+ optimiser and training state when o != NULL) atomically. */
+enum ax_status mod_save(const char *path, const struct mod_model *m, const struct ax_optim *o,
+			const struct mod_train_state *ts);
+/* Load the config from a checkpoint bundle (axon.kind must be mod-lm). */
+enum ax_status mod_load_config(const struct ax_bundle *b, const char *path, struct mod_config *c);
+enum ax_status mod_load_train_state(const struct ax_bundle *b, struct mod_train_state *ts);
+/* Loads config + weights: m is initialised here. */
+enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep /* or NULL */);
+
+/* ---- data ---- */
+struct mod_text {
+	uint8_t *bytes;
+	size_t n;
+};
+/* The default corpus: every plain file in dir without a .dat/.u8 suffix,
+ * sorted by name. */
+#define MOD_DEFAULT_CORPUS "/usr/share/games/fortunes"
+/* Reads files (NULL/0 = the default corpus; "-" = stdin) and splits each
+ * file into a training head and a held-out tail of val_frac of its bytes.
+ * On failure returns a status with detail. */
+enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct mod_text *train,
+			     struct mod_text *val);
+void mod_text_free(struct mod_text *t);
+
+/* Mean loss (nats/byte) over non-overlapping windows of min(ctx, n-1)+1
+ * bytes of text (at most max_bytes), with the given router rule; routed_frac
+ * (may be NULL) gets the fraction of routed-block decisions that selected
+ * the token. */
+double mod_eval_text(const struct mod_model *m, const struct mod_text *text, size_t max_bytes,
+		     enum mod_router router, uint64_t seed, double *routed_frac);
+
+/* ---- incremental inference with per-block KV caches (sample.c) ---- */
+struct mod_infer;
+struct mod_infer *mod_infer_new(const struct mod_model *m, enum mod_router router, uint64_t seed);
+void mod_infer_free(struct mod_infer *s);
+void mod_infer_reset(struct mod_infer *s);
+/* Feeds one token at the next position; logits (256) of the next byte.
+ * Routed-out tokens skip the block and add nothing to its cache. Returns
+ * -1 when the context is full (call mod_infer_reset and re-feed). */
+int mod_infer_step(struct mod_infer *s, int token, float *logits);
+/* Routed-block visits and how many computed the block. */
+void mod_infer_counts(const struct mod_infer *s, long *visits, long *computed);
+
+#endif

@@ -1,0 +1,82 @@
+#!/bin/sh
+# fig-mod-lm.sh BIN — Mixture-of-Depths (arXiv:2404.02258) at small scale on
+# the fortunes corpus, byte level. Reproduces the shape of the paper's Fig. 3/4
+# (isoFLOP comparison) and its sampling claims:
+#   isoflop.png    held-out bits/byte vs training FLOPs: dense, MoD (12.5%
+#                  capacity, every other block, learned router) and MoD with
+#                  random routing, all at the same training-FLOP budget. MoD
+#                  should end within 1% of (or below) dense; random clearly worse.
+#   routing.png    router (aux) and predictor accuracy over training (>= 95%).
+#   routers.png    held-out bits/byte of the MoD model with top-k (training,
+#                  non-causal) vs aux vs predictor (causal) routing.
+#   speed.png      forward FLOPs per byte and measured sampling tokens/s, MoD
+#                  vs dense (MoD should sample >= 1.5x faster).
+# Numbers behind them: out/mod-lm/{runs,routers,speed}.csv.
+set -eu
+BIN=${1:-build/bin}
+PATH="$(cd "$BIN" && pwd):$PATH"; export PATH
+OUT=${OUT:-out/mod-lm}
+LAYERS=${LAYERS:-6} DIM=${DIM:-128} HEADS=${HEADS:-4} CTX=${CTX:-128} BATCH=${BATCH:-16}
+BUDGET=${BUDGET:-4e12}   # training FLOPs per model (dense: ~230 steps)
+SEED=${SEED:-1} THREADS=${THREADS:-2}
+SAMPLE_BYTES=${SAMPLE_BYTES:-2000}
+MODEL="--layers $LAYERS --dim $DIM --heads $HEADS --ctx $CTX --batch $BATCH --threads $THREADS -s $SEED"
+mkdir -p "$OUT"
+
+train() {   # name, options...
+	name=$1; shift
+	echo "fig-mod-lm: training $name" >&2
+	mod-lm train $MODEL --flops $BUDGET --log-every 25 --checkpoint "$OUT/$name.st" "$@" \
+		>"$OUT/$name.csv"
+}
+train dense --capacity 1
+train mod --capacity 0.125 --route-every 2 --predictor
+train random --capacity 0.125 --route-every 2 --route random
+
+{
+	echo "model,$(head -1 "$OUT/dense.csv")"
+	for m in dense mod random; do tail -n +2 "$OUT/$m.csv" | sed "s/^/$m,/"; done
+} >"$OUT/runs.csv"
+ax-plot -x flops -y val_bpb --group model -t "isoFLOP: held-out bits/byte" \
+	--xlabel "training FLOPs" --ylabel "bits/byte" -o "$OUT/isoflop.png" "$OUT/runs.csv"
+ax-plot -x step -y router_acc,predictor_acc -t "MoD routing accuracy vs top-k membership" \
+	-o "$OUT/routing.png" "$OUT/mod.csv"
+
+# Top-k vs causal routing on the held-out split.
+{
+	echo "model,router,bytes,loss_nats,bpb,routed_frac,fwd_flops_per_byte"
+	mod-lm eval -m "$OUT/dense.st" --threads $THREADS | tail -1 | sed 's/^/dense,/'
+	for r in topk aux predictor; do
+		mod-lm eval -m "$OUT/mod.st" --router $r --threads $THREADS | tail -1 | sed 's/^/mod,/'
+	done
+	mod-lm eval -m "$OUT/random.st" --threads $THREADS | tail -1 | sed 's/^/random,/'
+} >"$OUT/routers.csv"
+awk -F, 'NR == 1 { print "label,bpb" } NR > 1 { print $1 "-" $2 "," $5 }' "$OUT/routers.csv" \
+	>"$OUT/routers-bar.csv"
+ax-plot -k bar -x label -y bpb -t "held-out bits/byte by routing rule" -o "$OUT/routers.png" \
+	"$OUT/routers-bar.csv"
+
+# Sampling speed (one thread: per-token work is small), same prompt and seed.
+{
+	echo "model,router,fwd_flops_per_byte,tokens_per_s,computed_pct"
+	for m in dense mod; do
+		best=0 pct=100
+		for rep in 1 2 3; do
+			mod-lm sample -m "$OUT/$m.st" -n $SAMPLE_BYTES --threads 1 -s $rep \
+				>/dev/null 2>"$OUT/sample.err"
+			tps=$(sed -n 's/.*: \([0-9.]*\) tokens\/s.*/\1/p' "$OUT/sample.err")
+			pct=$(sed -n 's/.*computed \([0-9.]*\)%.*/\1/p' "$OUT/sample.err")
+			best=$(awk -v a="$best" -v b="$tps" 'BEGIN { print (b > a ? b : a) }')
+		done
+		fl=$(mod-lm eval -m "$OUT/$m.st" --max-bytes 1000 | tail -1 | cut -d, -f6)
+		router=$([ $m = mod ] && echo predictor || echo dense)
+		echo "$m,$router,$fl,$best,$pct"
+	done
+} >"$OUT/speed.csv"
+rm -f "$OUT/sample.err"
+ax-plot -k bar -x model -y fwd_flops_per_byte -y tokens_per_s -t "MoD vs dense per token" \
+	-o "$OUT/speed.png" "$OUT/speed.csv"
+
+echo "fig-mod-lm: final held-out bits/byte:" >&2
+for m in dense mod random; do printf '  %-7s %s\n' $m "$(tail -1 "$OUT/$m.csv" | cut -d, -f6)" >&2; done
+cat "$OUT/routers.csv" "$OUT/speed.csv" >&2
