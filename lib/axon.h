@@ -7,6 +7,7 @@
  *   ax_nn.h       named parameters, initialisers, layers
  *   ax_optim.h    optimisers, clipping, schedules
  *   ax_rng.h      seeded, splittable random numbers
+ *   ax_stats.h    bits/spike, ridge and logistic regression, R^2
  *   ax_io.h       NPY, safetensors, CSV, IDX, atomic files
  *   ax_checkpoint.h  RNG state and metadata in checkpoints
  *   ax_plot.h     PNG figures
@@ -26,6 +27,7 @@
 #include "ax_plot.h"
 #include "ax_profile.h"
 #include "ax_rng.h"
+#include "ax_stats.h"
 #include "ax_tape.h"
 #include "ax_tensor.h"
 

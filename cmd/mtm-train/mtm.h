@@ -1,0 +1,101 @@
+/* mtm.h — mtm-train's pieces: sessions, masking schemes, the NDT1-style
+ * model and the evaluation metrics (one file each; main.c drives them). */
+#ifndef MTM_H
+#define MTM_H
+
+#include "axon.h"
+
+/* Masking schemes. The first four are MtM's tasks, each with its own
+ * prompt token; temporal is the single-task baseline (its own prompt). */
+enum mtm_scheme { MTM_NEURON, MTM_CAUSAL, MTM_INTRA, MTM_INTER, MTM_TEMPORAL, MTM_NSCHEMES };
+extern const char *const mtm_scheme_names[MTM_NSCHEMES + 1];
+#define MTM_MASK_MTM MTM_NSCHEMES /* --mask mtm: one of the four per batch */
+
+/* ---- sessions (data.c) ---- */
+struct mtm_session {
+	char *path, *name;          /* file, and its basename without extension */
+	int trials, T, N;
+	float *counts;              /* (trials, T, N) spike counts */
+	float *rates;               /* (trials, T, N) true rates or NULL */
+	int32_t *region;            /* (N) region index 0..nregions-1 */
+	int nregions;
+	int32_t *choice;            /* (trials) 0/1 or NULL */
+	float *wheel;               /* (trials, T) or NULL */
+	int32_t *train, *test;      /* trial indices of the two splits */
+	int ntrain, ntest;
+	float *mean_count;          /* (N) over training trials */
+	struct ax_bundle bundle;    /* owns the arrays above */
+};
+/* Loads and validates a session bundle; on bad input prints
+ * "mtm-train: FILE: what" and exits 2. */
+void mtm_session_load(struct mtm_session *s, const char *path);
+void mtm_session_free(struct mtm_session *s);
+
+/* ---- masking (mask.c) ----
+ * One trial's masks for scheme s over (T, N): keep[t*N+n] 1 where the input
+ * count is kept, 0 where it is zeroed; target 1 where the loss is counted.
+ *   neuron    neurons masked with p 0.3 (whole rows of time); targets = them
+ *   temporal  time bins masked with p 0.3 (all neurons); targets = them
+ *   causal    time bins masked with p 0.6; targets = them (the model adds
+ *             a causal attention mask)
+ *   inter     every neuron of one random region; targets = that region
+ *   intra     every neuron outside a random target region zeroed; inside
+ *             it neurons masked with p 0.3; targets = those neurons only
+ * At least one target is always drawn (one random eligible neuron or bin
+ * is forced when the coin flips left none). Returns the number of targets. */
+int mtm_mask_draw(enum mtm_scheme s, struct ax_rng *r, int T, int N, const int32_t *region,
+		  int nregions, float *keep, float *target);
+
+/* ---- model (model.c) ---- */
+struct mtm_config {
+	int D, layers, heads, hidden, T;
+	float dropout;
+	int nsessions;
+	int *neurons;               /* (nsessions) */
+};
+struct mtm_model {
+	struct mtm_config cfg;
+	struct ax_params params;
+	struct ax_arena arena;      /* long-lived: params, grads, optimiser */
+	struct ax_nn_linear *stitch, *readout;   /* per session */
+	struct ax_nn_mlp embed;     /* Linear -> softsign -> Linear */
+	struct ax_tensor *pos;      /* (T, D) */
+	struct ax_nn_embedding prompt, session;
+	struct ax_nn_block *blocks;
+	struct ax_nn_layernorm ln_f;
+	uint8_t *causal_mask;       /* (T+2, T+2) */
+};
+/* Parameters are registered core first (shared across sessions), then the
+ * per-session stitchers, session embeddings and read-outs. */
+void mtm_model_init(struct mtm_model *m, const struct mtm_config *cfg, uint64_t seed);
+void mtm_model_free(struct mtm_model *m);
+/* 1 if the parameter is per-session (not copied by --init). */
+int mtm_param_is_session(const char *name);
+/* x (B, T, N_s) masked counts -> log rates (B, T, N_s). The prompt token
+ * is `prompt`'s embedding; the causal prompt also switches on the causal
+ * attention mask. features, if not NULL, receives the encoder output
+ * (B, T, D) after the final LayerNorm. */
+struct ax_tensor *mtm_forward(struct ax_tape *t, const struct mtm_model *m, int session,
+			      struct ax_tensor *x, enum mtm_scheme prompt, struct ax_rng *drop,
+			      struct ax_tensor **features);
+
+/* ---- evaluation (eval.c) ---- */
+enum mtm_metric { MET_COSMOOTH, MET_FORWARD, MET_INTER, MET_INTRA, MET_CHOICE, MET_WHEEL,
+		  MET_N };
+extern const char *const mtm_metric_names[MET_N];
+struct mtm_eval_result {
+	double value[MET_N], oracle[MET_N];   /* NAN where not available */
+};
+/* All metrics on one session's test trials (behaviour: 5-fold CV over all
+ * trials). trained is the scheme the model was trained with (MTM_MASK_MTM
+ * for MtM): it decides the prompts. predict, if not NULL, receives the
+ * co-smoothing rates (ntest, T, N). */
+void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session *s, int trained,
+		  struct mtm_eval_result *res, float *predict);
+/* Per-neuron bits/spike averaged over neurons with spikes: entries
+ * (trials in idx, bins [t0, t1), neurons with use[n]) of counts vs pred
+ * (pred laid out like counts, full trial count). */
+double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, int t0, int t1,
+		    const uint8_t *use, const float *pred, int pred_by_idx);
+
+#endif

@@ -1,0 +1,68 @@
+#!/bin/sh
+# fig-mtm-train.sh BIN — reproduces the shape of MtM (arXiv:2407.14668)
+# Table 1 / Fig. 3 on simulated IBL-like sessions (spike-sim ibl):
+#  1. bps.png, behaviour.png: every metric for MtM, the temporal-masking
+#     baseline and the true-rate oracle, averaged over the pretraining
+#     sessions. Expected: MtM above temporal on co-smoothing, forward
+#     prediction, inter- and intra-region bits/spike, and not worse on choice
+#     and wheel decoding; the oracle far above both.
+#  2. multisession.png: a held-out session with few trials, fine-tuned from
+#     the multi-session MtM checkpoint (--init) against MtM trained on that
+#     session alone for the same number of steps. Expected: pretraining helps.
+# Numbers behind the figures: out/mtm-train/summary.csv, multisession.csv.
+set -eu
+bin=$1
+SESSIONS=4        # pretraining sessions
+REGIONS=4
+NEURONS=20        # mean per region per session
+TRIALS=300
+HELDOUT_TRIALS=100
+STEPS=6000
+FT_STEPS=1000
+DIM=64 LAYERS=2 HEADS=4 BATCH=16 LR=2e-3
+THREADS=${THREADS:-0}   # 0: all cores; 1 is faster on a machine busy with other jobs
+SEED=42
+out=out/mtm-train
+PATH="$(cd "$bin" && pwd):$PATH"
+mkdir -p "$out"
+model="--dim $DIM --layers $LAYERS --heads $HEADS --batch $BATCH --lr $LR --seed $SEED --threads $THREADS -q"
+
+summarise() {
+	awk -F, 'FNR == 1 { model = FILENAME; sub(/.*eval-/, "", model); sub(/\.csv$/, "", model); next }
+		{ key = $2 SUBSEP model; s[key] += $3; n[key]++; o[$2] += $4; on[$2]++ }
+		END {
+			for (k in s) { split(k, p, SUBSEP); printf "%s,%s,%.4f\n", p[1], p[2], s[k] / n[k] }
+			for (m in o) printf "%s,oracle,%.4f\n", m, o[m] / on[m]
+		}' "$@" | sort
+}
+
+# Data: the pretraining sessions, and a held-out session of the same world
+# (session index $SESSIONS) with fewer trials.
+spike-sim ibl -q -o "$out/data" -n "$SESSIONS" -r $REGIONS -u $NEURONS -t $TRIALS -s $SEED
+spike-sim ibl -q -o "$out/heldout-all" -n $((SESSIONS + 1)) -r $REGIONS -u $NEURONS -t $HELDOUT_TRIALS -s $SEED
+held=$out/heldout.safetensors
+mv "$out/heldout-all/session-$(printf %03d "$SESSIONS").safetensors" "$held"
+rm -rf "$out/heldout-all"
+
+# 1. MtM against temporal masking.
+for mask in mtm temporal; do
+	mtm-train train $model --steps $STEPS --mask $mask -c "$out/$mask.ckpt" "$out"/data/session-*.safetensors > "$out/train-$mask.csv"
+	mtm-train eval -q --threads $THREADS -c "$out/$mask.ckpt" "$out"/data/session-*.safetensors > "$out/eval-$mask.csv"
+done
+{ echo metric,model,value; summarise "$out/eval-mtm.csv" "$out/eval-temporal.csv"; } > "$out/summary.csv"
+grep -E '^(metric|co_smoothing|forward_pred|inter_region|intra_region),' "$out/summary.csv" > "$out/bps.csv"
+grep -E '^(metric|choice_acc|wheel_r2),' "$out/summary.csv" > "$out/behaviour.csv"
+ax-plot -k bar -x metric -y value -g model --ylabel bits/spike \
+	-t "MtM vs temporal masking ($SESSIONS sessions)" "$out/bps.csv" -o "$out/bps.png"
+ax-plot -k bar -x metric -y value -g model --ylabel 'accuracy / R^2' \
+	-t 'Behaviour from the frozen encoder' "$out/behaviour.csv" -o "$out/behaviour.png"
+
+# 2. Multi-session pretraining then fine-tuning, against one session alone.
+mtm-train train $model --steps $FT_STEPS --init "$out/mtm.ckpt" -c "$out/finetuned.ckpt" "$held" > "$out/train-finetuned.csv"
+mtm-train train $model --steps $FT_STEPS -c "$out/single.ckpt" "$held" > "$out/train-single.csv"
+mtm-train eval -q --threads $THREADS -c "$out/finetuned.ckpt" "$held" > "$out/eval-pretrained.csv"
+mtm-train eval -q --threads $THREADS -c "$out/single.ckpt" "$held" > "$out/eval-single.csv"
+{ echo metric,model,value; summarise "$out/eval-pretrained.csv" "$out/eval-single.csv"; } > "$out/multisession.csv"
+ax-plot -k bar -x metric -y value -g model --ylabel 'bits/spike, accuracy, R^2' \
+	-t "Held-out session: pretrained vs alone" "$out/multisession.csv" -o "$out/multisession.png"
+cat "$out/summary.csv" "$out/multisession.csv"
