@@ -11,7 +11,8 @@
 #include "ax_base.h"
 
 #define AX_VERSION "0.1.0"
-enum { AX_EXIT_OK = 0, AX_EXIT_FAIL = 1, AX_EXIT_USAGE = 2 };
+/* Interrupted: a trainer stopped by SIGINT/SIGTERM after saving (128 + SIGINT). */
+enum { AX_EXIT_OK = 0, AX_EXIT_FAIL = 1, AX_EXIT_USAGE = 2, AX_EXIT_INTERRUPTED = 130 };
 
 /* Call first in main(): records the program name for messages, installs
  * the per-op profile report (AX_PROFILE=1) at exit. */

@@ -658,7 +658,7 @@ int train_run(const struct train_cfg *c, FILE *out)
 			ax_warn("interrupted after iteration %ld%s", tr.iter,
 				c->checkpoint ? "; checkpoint saved" : "");
 			trainer_free(&tr);
-			return 130;
+			return AX_EXIT_INTERRUPTED;
 		}
 	}
 	ax_progress_end(&pr);

@@ -428,7 +428,7 @@ static int cmd_train(int argc, char **argv)
 	if (interrupted) {
 		ax_warn("interrupted at step %ld%s", ts.step,
 			o.checkpoint ? "; checkpoint saved" : " (no --checkpoint: nothing saved)");
-		return 130;
+		return AX_EXIT_INTERRUPTED;
 	}
 	return 0;
 }

@@ -50,8 +50,8 @@ static const char usage_text[] =
 	"  -h, --help             print this help and exit\n"
 	"      --version          print the version and exit\n"
 	"\n"
-	"Exit status: 0 on success, 1 on a runtime failure or interruption (the\n"
-	"checkpoint is saved first), 2 on a usage error or bad input.\n";
+	"Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error or bad\n"
+	"input, 130 when a signal stopped training (the checkpoint is saved first).\n";
 
 enum {
 	OPT_LR = 256, OPT_WD, OPT_WARMUP, OPT_DIM, OPT_LAYERS, OPT_HEADS, OPT_HIDDEN, OPT_DROPOUT,
@@ -399,7 +399,7 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 	if (step < end) {
 		ax_warn("interrupted at step %ld; checkpoint saved to %s (continue with --resume)", step,
 			r.o.checkpoint);
-		rc = AX_EXIT_FAIL;
+		rc = AX_EXIT_INTERRUPTED;
 	}
 	free(keep), free(target), free(order);
 	ax_tape_free(&tape);
