@@ -20,6 +20,9 @@ LAYERS=${LAYERS:-6} DIM=${DIM:-128} HEADS=${HEADS:-4} CTX=${CTX:-128} BATCH=${BA
 BUDGET=${BUDGET:-4e12}   # training FLOPs per model (dense: ~230 steps)
 SEED=${SEED:-1} THREADS=${THREADS:-2}
 SAMPLE_BYTES=${SAMPLE_BYTES:-2000}
+EVAL_BYTES=${EVAL_BYTES:-all}   # held-out bytes scored per routing rule
+EVAL="--threads $THREADS"
+[ "$EVAL_BYTES" = all ] || EVAL="$EVAL --max-bytes $EVAL_BYTES"
 MODEL="--layers $LAYERS --dim $DIM --heads $HEADS --ctx $CTX --batch $BATCH --threads $THREADS -s $SEED"
 mkdir -p "$OUT"
 
@@ -45,11 +48,11 @@ ax-plot -x step -y router_acc,predictor_acc -t "MoD routing accuracy vs top-k me
 # Top-k vs causal routing on the held-out split.
 {
 	echo "model,router,bytes,loss_nats,bpb,routed_frac,fwd_flops_per_byte"
-	mod-lm eval -m "$OUT/dense.st" --threads $THREADS | tail -1 | sed 's/^/dense,/'
+	mod-lm eval -m "$OUT/dense.st" $EVAL | tail -1 | sed 's/^/dense,/'
 	for r in topk aux predictor; do
-		mod-lm eval -m "$OUT/mod.st" --router $r --threads $THREADS | tail -1 | sed 's/^/mod,/'
+		mod-lm eval -m "$OUT/mod.st" --router $r $EVAL | tail -1 | sed 's/^/mod,/'
 	done
-	mod-lm eval -m "$OUT/random.st" --threads $THREADS | tail -1 | sed 's/^/random,/'
+	mod-lm eval -m "$OUT/random.st" $EVAL | tail -1 | sed 's/^/random,/'
 } >"$OUT/routers.csv"
 awk -F, 'NR == 1 { print "label,bpb" } NR > 1 { print $1 "-" $2 "," $5 }' "$OUT/routers.csv" \
 	>"$OUT/routers-bar.csv"
