@@ -158,9 +158,32 @@ static void key_range(const struct ax_attn_desc *d, int i0, int i1, int *jlo, in
 		*jlo = *jhi;
 }
 
+// Softmax of s[lo, hi) in place (entries of -inf are hidden keys), zeros in
+// the rest of the row [0, Tk). A row with nothing visible becomes all zeros.
+static void softmax_span(float *s, int Tk, int lo, int hi)
+{
+	float mx = -INFINITY;
+	for (int j = lo; j < hi; j++)
+		mx = s[j] > mx ? s[j] : mx;
+	memset(s, 0, (size_t)lo * sizeof(float));
+	memset(s + hi, 0, (size_t)(Tk - hi) * sizeof(float));
+	if (mx == -INFINITY) {
+		memset(s + lo, 0, (size_t)(hi - lo) * sizeof(float));
+		return;
+	}
+	// exp in its own loop so it vectorises (the sum is a serial reduction)
+	for (int j = lo; j < hi; j++)
+		s[j] = s[j] == -INFINITY ? 0.0f : ax_expf(s[j] - mx);
+	float sum = 0.0f;
+	for (int j = lo; j < hi; j++)
+		sum += s[j];
+	float inv = 1.0f / sum;
+	for (int j = lo; j < hi; j++)
+		s[j] *= inv;
+}
+
 // Mask and softmax rows [i0, i1) of one (b, h) score block S (Tq, Tk) in
-// place; only columns [jlo, jhi) were computed, the rest become 0. A row that
-// sees no key becomes all zeros.
+// place; only columns [jlo, jhi) were computed, the rest become 0.
 static void mask_softmax(const struct ax_attn_desc *d, int b, int i0, int i1, int jlo, int jhi,
 			 float *S)
 {
@@ -168,11 +191,23 @@ static void mask_softmax(const struct ax_attn_desc *d, int b, int i0, int i1, in
 	const uint8_t *kp = d->key_pad ? d->key_pad + (size_t)b * Tk : NULL;
 	const uint8_t *mk = d->mask ? d->mask + (d->mask_per_batch ? (size_t)b * Tq * Tk : 0)
 				    : NULL;
+	if (!d->qpos && !d->kpos && !kp && !mk) {
+		// Default positions, no masks (plain causal or sliding-window
+		// self-attention): each row sees one contiguous range of keys.
+		for (int i = i0; i < i1; i++) {
+			int qp = i + Tk - Tq, lo = jlo, hi = jhi;
+			if (d->causal)
+				hi = AX_MIN(hi, qp + 1);
+			if (d->window > 0)
+				lo = AX_MAX(lo, qp - d->window + 1);
+			softmax_span(S + (size_t)i * Tk, Tk, lo, AX_MAX(lo, hi));
+		}
+		return;
+	}
 	int needpos = d->causal || d->window > 0;
 	for (int i = i0; i < i1; i++) {
 		float *s = S + (size_t)i * Tk;
 		int qp = needpos ? qpos_of(d, b, i) : 0;
-		float mx = -INFINITY;
 		for (int j = jlo; j < jhi; j++) {
 			int ok = 1;
 			if (needpos) {
@@ -188,24 +223,8 @@ static void mask_softmax(const struct ax_attn_desc *d, int b, int i0, int i1, in
 				ok = 0;
 			if (!ok)
 				s[j] = -INFINITY;
-			else if (s[j] > mx)
-				mx = s[j];
 		}
-		memset(s, 0, (size_t)jlo * sizeof(float));
-		memset(s + jhi, 0, (size_t)(Tk - jhi) * sizeof(float));
-		if (mx == -INFINITY) { // nothing visible (or all scores -inf)
-			memset(s + jlo, 0, (size_t)(jhi - jlo) * sizeof(float));
-			continue;
-		}
-		// exp in its own loop so it vectorises (the sum is a serial reduction)
-		for (int j = jlo; j < jhi; j++)
-			s[j] = s[j] == -INFINITY ? 0.0f : ax_expf(s[j] - mx);
-		float sum = 0.0f;
-		for (int j = jlo; j < jhi; j++)
-			sum += s[j];
-		float inv = 1.0f / sum;
-		for (int j = jlo; j < jhi; j++)
-			s[j] *= inv;
+		softmax_span(s, Tk, jlo, jhi);
 	}
 }
 
