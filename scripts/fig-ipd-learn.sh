@@ -1,68 +1,117 @@
 #!/bin/sh
 # fig-ipd-learn.sh BIN — the full ipd-learn figure recipe (make fig-ipd-learn).
-# Reproduces, at reduced scale (the paper: meta-batch 128, 3000 iterations):
-#  - Fig. 3 analogue: naive vs naive defects; fixed tit for tat and
-#    always-defect against the naive learners are references (what shaping
-#    and exploitation can earn); COALA-PG against naive learners
-#    should shape/extort them (meta reward > 1 per step, naive < 1), also
-#    from a defecting start (--start-defect 3); batch-unaware for contrast.
-#  - Fig. 5 analogue: mixed pool (p-naive 0.75, 4 agents): COALA-PG agents
-#    should cooperate with each other (reward_vs_meta about 1) while
-#    batch-unaware and M-FOS-style agents defect; median/IQR over seeds.
-#  - Fig. 4 analogue: exact tabular IPD, look-ahead 1 cooperates, many
-#    look-ahead steps drift to mutual extortion (rewards below 1).
-#  - CleanUp-lite: COALA-PG should reach a higher return and lower zap rate
-#    than naive learners.
-# Writes under out/ipd-learn/: one CSV per figure (the numbers behind it),
-# the PNGs, and summary.csv (means over the last 10% of iterations).
+#
+# RUN TIME: about 50 minutes on 2 cores: two runs at a time, one thread each
+# (JOBS=1: one at a time, about 100 minutes). Job times measured one thread
+# each on the shared 2-core machine (loaded by other work; on a quieter
+# machine the same runs took about half): COALA-PG vs naive learners, 150
+# iterations at meta-batch 64, 3-5.5 min; mixed-pool COALA-PG, 300
+# iterations, 7-14 min; mixed-pool batch-unaware and M-FOS, 150 iterations,
+# 7 min; CleanUp-lite, 100 iterations, under a minute; references without a
+# meta agent, seconds.
+#
+# Runs exactly the configurations measured for the man page RESULTS (the
+# paper: meta-batch 128, 3000 iterations; here meta-batch 64, 150-300):
+#  - vsnaive (Fig. 3 analogue): naive vs naive; fixed tit for tat and
+#    always-defect against the naive learners (references: what shaping and
+#    exploitation can earn); COALA-PG against naive learners, seeds 1-5:
+#    seeds 1 and 5 shape and then extort them (final meta 1.12 and 0.92 vs
+#    naive -0.42 and -0.10), seed 4 ends at 0.62 vs -0.04, seeds 2 and 3 fall
+#    into mutual defection (about 0.1); batch-unaware, seed 1, for contrast
+#    (defection, 0.11). vsnaive-coala.png shows each COALA-PG seed.
+#  - mixed (Fig. 5 analogue): p-naive 0.75 with one meta agent (its
+#    meta-agent co-players are itself, both seats trained): COALA-PG, after a
+#    dip, cooperates with meta co-players in seeds 1 and 2 (final
+#    reward_vs_meta 0.91, 0.80) while extorting naive ones (0.75 vs -0.08,
+#    0.77 vs -0.11); seed 3 extorts (0.94 vs -0.34) but stays at 0.14 with
+#    itself; batch-unaware and M-FOS-style defect from about iteration 20
+#    (reward_vs_meta 0.00, seeds 1-2). Median and IQR over seeds.
+#  - analytic (Fig. 4 analogue): exact tabular IPD, look-ahead 1 cooperates,
+#    many look-ahead steps drift to mutual extortion (rewards below 1).
+#  - cleanup: CleanUp-lite, COALA-PG against naive learners (reward 0.015-
+#    0.022 per step, zap rate 0.014-0.085) vs naive vs naive (0.007, 0.134).
+# Not included: the defecting starts (--start-defect 3), which stayed in
+# defection in every run made (man page RESULTS).
+# Writes under out/ipd-learn/: one CSV per figure (the runs joined), the
+# PNGs, and summary.csv: per configuration and seed, means over the last 10%
+# of iterations (the final window) and the run's seconds.
 set -eu
 bin=$1
-# At meta-batch 64 one iteration takes about 1.6 s on one free core, so an
-# IPD run is about 4 minutes and the whole recipe about an hour on 2 cores.
-# Below meta-batch 64 the COALA-PG gradient is too noisy (signal-to-noise
-# about 0.5 per iteration at 64) and the meta agent settles into defection.
-ITERS=${ITERS:-150}          # meta-iterations per IPD run
-META_BATCH=${META_BATCH:-64} # meta-trajectories per iteration
-SEEDS=${SEEDS:-"1 2 3"}
+ITERS=${ITERS:-150}              # meta-iterations against naive learners
+MIXED_ITERS=${MIXED_ITERS:-300}  # meta-iterations in the mixed pool, COALA-PG
+MIXED_BASE_ITERS=${MIXED_BASE_ITERS:-150}  # batch-unaware, M-FOS (flat from ~20)
+META_BATCH=${META_BATCH:-64}     # meta-trajectories per iteration
+SEEDS=${SEEDS:-"1 2 3"}          # references and CleanUp-lite
+COALA_SEEDS=${COALA_SEEDS:-"1 2 3 4 5"}  # COALA-PG against naive learners
+MIXED_COALA_SEEDS=${MIXED_COALA_SEEDS:-"1 2 3"}
+MIXED_SEEDS=${MIXED_SEEDS:-"1 2"}        # mixed-pool batch-unaware, M-FOS
 CLEANUP_ITERS=${CLEANUP_ITERS:-100}
 ANALYTIC_ITERS=${ANALYTIC_ITERS:-500}
 LOOKAHEADS=${LOOKAHEADS:-"0 1 2 5 10 30"}
+JOBS=${JOBS:-2}
 PATH="$(cd "$bin" && pwd):$PATH"
+export PATH
 out=out/ipd-learn
 mkdir -p "$out"
 join_csv() { awk 'FNR == 1 && NR != 1 { next } { print }' "$@"; }
 t0=$(date +%s)
 
-# Fig. 3 analogue: against naive learners
+# The job list: one line per run, "FILE LABEL ARG...": ipd-learn ARG...
+# --threads 1 -q > FILE, its estimator column renamed LABEL ("-": kept).
+jobs="$out/jobs.txt"
+: > "$jobs"
+job() { echo "$*" >> "$jobs"; }
 for s in $SEEDS; do
-	ipd-learn --naive-vs-naive --iters "$ITERS" --meta-batch "$META_BATCH" -q -s "$s" > "$out/vsnaive-naive-$s.csv"
-	for est in coala unaware; do
-		ipd-learn --estimator $est --iters "$ITERS" --meta-batch "$META_BATCH" -q -s "$s" \
-			> "$out/vsnaive-$est-$s.csv"
-	done
-	ipd-learn --fixed 1,1,0,1,0 --iters "$ITERS" --meta-batch "$META_BATCH" -q -s "$s" |
-		sed '2,$ s/,fixed,/,fixed-tft,/' > "$out/vsnaive-tft-$s.csv"
-	ipd-learn --fixed 0,0,0,0,0 --iters "$ITERS" --meta-batch "$META_BATCH" -q -s "$s" |
-		sed '2,$ s/,fixed,/,fixed-alld,/' > "$out/vsnaive-alld-$s.csv"
-	ipd-learn --iters "$ITERS" --meta-batch "$META_BATCH" --start-defect 3 -q -s "$s" |
-		sed '2,$ s/,coala,/,coala-from-defect,/' > "$out/vsnaive-coaladefect-$s.csv"
+	job "$out/vsnaive-naive-$s.csv" - --naive-vs-naive --iters $ITERS --meta-batch $META_BATCH -s $s
+	job "$out/vsnaive-tft-$s.csv" fixed-tft --fixed 1,1,0,1,0 --iters $ITERS --meta-batch $META_BATCH -s $s
+	job "$out/vsnaive-alld-$s.csv" fixed-alld --fixed 0,0,0,0,0 --iters $ITERS --meta-batch $META_BATCH -s $s
 done
+for s in $COALA_SEEDS; do
+	job "$out/vsnaive-coala-$s.csv" - --estimator coala --iters $ITERS --meta-batch $META_BATCH -s $s
+done
+job "$out/vsnaive-unaware-1.csv" - --estimator unaware --iters $ITERS --meta-batch $META_BATCH -s 1
+for s in $MIXED_COALA_SEEDS; do
+	job "$out/mixed-coala-$s.csv" - --estimator coala --p-naive 0.75 --iters $MIXED_ITERS \
+		--meta-batch $META_BATCH -s $s
+done
+for s in $MIXED_SEEDS; do
+	for est in unaware mfos; do
+		job "$out/mixed-$est-$s.csv" - --estimator $est --p-naive 0.75 --iters $MIXED_BASE_ITERS \
+			--meta-batch $META_BATCH -s $s
+	done
+done
+for s in $SEEDS; do
+	job "$out/cleanup-naive-$s.csv" - --env cleanup --naive-vs-naive --iters $CLEANUP_ITERS -s $s
+	job "$out/cleanup-coala-$s.csv" - --env cleanup --iters $CLEANUP_ITERS -s $s
+done
+# Longest first: two at a time, one thread each.
+awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i == "--iters") n = $(i + 1);
+	w = ($0 ~ /naive-vs-naive|fixed/) ? 0 : ($0 ~ /p-naive/) ? 2 * n : n; print w, $0 }' "$jobs" |
+	sort -s -k1,1nr | cut -d' ' -f2- |
+	xargs -L 1 -P "$JOBS" sh -c 'f=$1 label=$2; shift 2
+		ipd-learn --threads 1 -q "$@" > "$f.tmp" || { echo "fig-ipd-learn: failed: ipd-learn $*" >&2; exit 255; }
+		if [ "$label" != - ]; then
+			awk -F, -v OFS=, -v l="$label" "NR > 1 { \$2 = l } { print }" "$f.tmp" > "$f"; rm -f "$f.tmp"
+		else mv "$f.tmp" "$f"; fi
+		echo "fig-ipd-learn: $f" >&2' sh
+
 join_csv "$out"/vsnaive-*.csv > "$out/vsnaive.csv"
-ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator --spread seed \
-	-t "IPD vs naive learners (Fig. 3 analogue)" -o "$out/vsnaive.png" "$out/vsnaive.csv"
-
-# Fig. 5 analogue: mixed pool
-for s in $SEEDS; do
-	for est in coala unaware mfos; do
-		ipd-learn --estimator $est --p-naive 0.75 --meta-agents 4 --iters "$ITERS" \
-			--meta-batch "$META_BATCH" -q -s "$s" > "$out/mixed-$est-$s.csv"
-	done
-done
+ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator --spread seed -W 1400 -H 520 \
+	-t "IPD vs naive learners (Fig. 3 analogue), meta-batch $META_BATCH" \
+	-o "$out/vsnaive.png" "$out/vsnaive.csv"
+# the median hides which seeds escaped defection: COALA-PG seed by seed
+awk -F, 'NR == 1 || $2 == "coala"' "$out/vsnaive.csv" |
+	ax-plot -x iter -y meta_reward -y coplayer_reward -y coplayer_coop --group seed \
+	-t "COALA-PG vs naive learners, each seed" -o "$out/vsnaive-coala.png" -
 join_csv "$out"/mixed-*.csv > "$out/mixed.csv"
-ax-plot -x iter -y reward_vs_meta -y reward_vs_naive --group estimator --spread seed \
-	-t "Mixed pool, p-naive 0.75 (Fig. 5 analogue)" -o "$out/mixed.png" "$out/mixed.csv"
+ax-plot -x iter -y reward_vs_meta -y reward_vs_naive -y naive_reward --group estimator --spread seed \
+	-t "Mixed pool, p-naive 0.75 (Fig. 5 analogue), meta-batch $META_BATCH" \
+	-o "$out/mixed.png" "$out/mixed.csv"
+join_csv "$out"/cleanup-*-*.csv > "$out/cleanup.csv"
+ax-plot -x iter -y meta_reward -y meta_zap_rate -y clean_share --group estimator --spread seed -W 1600 -H 520 \
+	-t "CleanUp-lite" -o "$out/cleanup.png" "$out/cleanup.csv"
 
-# Fig. 4 analogue: exact IPD
+# Fig. 4 analogue: exact IPD (fast)
 for K in $LOOKAHEADS; do
 	for s in $SEEDS; do
 		ipd-learn analytic --lookahead "$K" --iters "$ANALYTIC_ITERS" -s "$s" > "$out/analytic-$K-$s.csv"
@@ -72,31 +121,31 @@ join_csv "$out"/analytic-*-*.csv > "$out/analytic.csv"
 ax-plot -x iter -y meta_reward --group lookahead --spread seed \
 	-t "Exact IPD, two look-ahead-K learners (Fig. 4 analogue)" -o "$out/analytic.png" "$out/analytic.csv"
 
-# CleanUp-lite
-for s in $SEEDS; do
-	ipd-learn --env cleanup --naive-vs-naive --iters "$CLEANUP_ITERS" -q -s "$s" > "$out/cleanup-naive-$s.csv"
-	ipd-learn --env cleanup --iters "$CLEANUP_ITERS" -q -s "$s" > "$out/cleanup-coala-$s.csv"
-done
-join_csv "$out"/cleanup-*-*.csv > "$out/cleanup.csv"
-ax-plot -x iter -y meta_reward -y meta_zap_rate -y clean_share --group estimator --spread seed \
-	-t "CleanUp-lite" -o "$out/cleanup.png" "$out/cleanup.csv"
-
-# Numbers behind the figures: means over the last 10% of iterations.
+# The numbers behind the figures: per run, means over the last 10% of
+# iterations (IPD: meta_coop, coplayer_coop; CleanUp: zap rates).
 {
-	echo "experiment,group,meta_reward,coplayer_reward,reward_vs_meta"
+	echo "experiment,estimator,seed,iters,meta_reward,coplayer_reward,meta_coop_or_zap,coplayer_coop_or_zap,reward_vs_naive,naive_reward,reward_vs_meta,seconds"
 	for f in vsnaive mixed cleanup; do
-		awk -F, -v f=$f -v frac=0.9 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
-			{ rows[NR] = $0; if ($1 > max) max = $1 }
-			END { for (r in rows) { split(rows[r], v, ",");
-				if (v[1] <= frac * max) continue; g = v[col["estimator"]];
-				m[g] += v[col["meta_reward"]]; c[g] += v[col["coplayer_reward"]];
-				x = v[col["reward_vs_meta"]]; if (x == x + 0) { vm[g] += x; nm[g]++ } n[g]++ }
-			for (g in n) printf "%s,%s,%.4f,%.4f,%s\n", f, g, m[g] / n[g], c[g] / n[g],
-				nm[g] ? sprintf("%.4f", vm[g] / nm[g]) : "nan" }' "$out/$f.csv"
+		awk -F, -v f=$f 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+			{ k = $2 "," $3; rows[NR] = $0; key[NR] = k; if ($1 > max[k]) max[k] = $1 }
+			END { for (r in rows) { k = key[r]; split(rows[r], v, ",");
+				if (v[1] <= 0.9 * max[k]) continue;
+				n[k]++; sec[k] = v[col["seconds"]] > sec[k] ? v[col["seconds"]] : sec[k]
+				m[k] += v[col["meta_reward"]]; c[k] += v[col["coplayer_reward"]]
+				a = ("meta_coop" in col) ? "meta_coop" : "meta_zap_rate"
+				b = ("coplayer_coop" in col) ? "coplayer_coop" : "coplayer_zap_rate"
+				mc[k] += v[col[a]]; cc[k] += v[col[b]]
+				x = v[col["reward_vs_naive"]]; if (x == x + 0) { vn[k] += x; nn[k]++ }
+				x = v[col["naive_reward"]]; if (x == x + 0) { nr[k] += x }
+				x = v[col["reward_vs_meta"]]; if (x == x + 0) { vm[k] += x; nm[k]++ } }
+			for (k in n) printf "%s,%s,%d,%.4f,%.4f,%.4f,%.4f,%s,%s,%s,%.0f\n", f, k, max[k],
+				m[k] / n[k], c[k] / n[k], mc[k] / n[k], cc[k] / n[k],
+				nn[k] ? sprintf("%.4f", vn[k] / nn[k]) : "nan",
+				nn[k] ? sprintf("%.4f", nr[k] / nn[k]) : "nan",
+				nm[k] ? sprintf("%.4f", vm[k] / nm[k]) : "nan", sec[k] }' "$out/$f.csv" | sort -t, -k2,2 -k3,3n
 	done
-	awk -F, -v last=$ANALYTIC_ITERS 'NR > 1 && $1 == last { m[$2] += $5; c[$2] += $6; n[$2]++ }
-		END { for (k in n) printf "analytic,lookahead-%s,%.4f,%.4f,nan\n", k, m[k] / n[k], c[k] / n[k] }' \
-		"$out/analytic.csv"
+	awk -F, -v last=$ANALYTIC_ITERS 'NR > 1 && $1 == last { printf "analytic,lookahead-%s,%s,%s,%.4f,%.4f,nan,nan,nan,nan,nan,nan\n", $2, $4, $1, $5, $6 }' \
+		"$out/analytic.csv" | sort -t, -k2,2V -k3,3n
 } > "$out/summary.csv"
 cat "$out/summary.csv"
 echo "fig-ipd-learn: done in $(( $(date +%s) - t0 )) s, see $out" >&2
