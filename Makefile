@@ -6,15 +6,23 @@ CC      ?= cc
 BUILD   ?= build
 ARCH    ?= -march=native
 OPT     ?= -O3
-PKGS     = openblas libpng zlib
+PKGS     = libpng zlib
+# OpenBLAS's OpenMP build, whatever variant the system links by default: BLAS
+# and the library's own parallel loops then share one thread pool. (With the
+# pthreads build the two pools fight over the cores, and two threads ran
+# slower than one.)
+MULTIARCH := $(shell gcc -print-multiarch 2>/dev/null)
+BLAS_INC = /usr/include/$(MULTIARCH)/openblas-openmp
+BLAS_LIB = /usr/lib/$(MULTIARCH)/openblas-openmp
+BLAS_LDLIBS = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas
 # -std=c11 (not gnu11) also keeps GCC from contracting a*b+c into FMA, so
 # results do not depend on what the optimiser fuses. Never -ffast-math.
 CFLAGS  ?= $(OPT) $(ARCH) -g
 WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(CFLAGS) -Ilib \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(CFLAGS) -Ilib -I$(BLAS_INC) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
+LDLIBS   = $(BLAS_LDLIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
 TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 LIB_SRC  = $(sort $(wildcard lib/*.c))
@@ -112,7 +120,8 @@ install: all
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/axon
 	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
-	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/axon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' -e 's|@BLAS_INC@|$(BLAS_INC)|' \
+	  scripts/axon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
 
 uninstall:
 	rm -f $(CMDS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libaxon.a \

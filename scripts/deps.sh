@@ -4,7 +4,8 @@
 # the exact apt-get line and fails.
 set -eu
 
-build="gcc make pkg-config libopenblas-dev libpng-dev zlib1g-dev libcmocka-dev"
+# OpenBLAS: the OpenMP build (see the Makefile for why).
+build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmocka-dev"
 case "${1:-build}" in
 build) want="$build" ;;
 demo)  want="$build fortunes dataset-fashion-mnist" ;;
