@@ -39,7 +39,9 @@ for th in 1 2; do
 	awk -v s="$STEPS" -v a="$t0" -v b="$t1" -v th="$th" -v t="$best" 'BEGIN {
 		r = s / (b - a)
 		printf "mtm-train axon  threads=%d: %.2f steps/s  (%.2fx torch best %.2f)\n", th, r, r / t, t }'
-	[ $th = 1 ] && awk -v s="$STEPS" -v a="$c0" -v b="$c1" -v t="$cpu_ref" 'BEGIN {
-		r = s / (b - a)
-		printf "mtm-train per CPU-second, 1 thread: axon %.2f, torch %.2f steps  (%.2fx)\n", r, t, r / t }'
+	if [ $th = 1 ]; then
+		awk -v s="$STEPS" -v a="$c0" -v b="$c1" -v t="$cpu_ref" 'BEGIN {
+			r = s / (b - a)
+			printf "mtm-train per CPU-second, 1 thread: axon %.2f, torch %.2f steps  (%.2fx)\n", r, t, r / t }'
+	fi
 done
