@@ -44,6 +44,7 @@ static const char usage_text[] =
 	"      --rank N           rank of each cross-region coupling (default 2)\n"
 	"      --coupling X       cross-region coupling strength (default 1.5)\n"
 	"      --gain X           recurrent gain g of each region (default 1.5)\n"
+	"      --tau MS           time constant of the latent dynamics, ms (100)\n"
 	"      --baseline HZ      median baseline firing rate (default 8)\n"
 	"      --bins N           bins per trial (default 100)\n"
 	"\n"
@@ -53,12 +54,12 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 on success, 2 on a usage error, 1 if a file could not be written.\n";
 
-enum { OPT_RANK = 256, OPT_COUPLING, OPT_GAIN, OPT_BASELINE, OPT_BINS, OPT_VERSION };
+enum { OPT_RANK = 256, OPT_COUPLING, OPT_GAIN, OPT_TAU, OPT_BASELINE, OPT_BINS, OPT_VERSION };
 
 struct sim_opts {
 	const char *out;
 	int sessions, trials, regions, neurons, latents, rank, bins, units, quiet;
-	double coupling, gain, baseline;
+	double coupling, gain, tau, baseline;
 	uint64_t seed;
 };
 
@@ -82,6 +83,7 @@ static int32_t *xints(size_t n) { return ax_xcalloc(n ? n : 1, sizeof(int32_t));
  * behaviour read-outs from the latents. Latents z = tanh(x). */
 struct ibl_world {
 	int R, K, rank;
+	float alpha;     /* dt / tau of the latent dynamics */
 	float *W;        /* (R, K, K) recurrent weights, g * N(0, 1/K) */
 	float *U, *V;    /* (R, R, K, rank) coupling r <- s: U_rs V_rs^T z_s */
 	float *stim_in;  /* (K) stimulus input direction into region 0 */
@@ -97,6 +99,7 @@ static void ibl_world_make(struct ibl_world *w, const struct sim_opts *o)
 	r = ax_rng_split(&root, 0);
 	int R = o->regions, K = o->latents, Q = o->rank;
 	w->R = R, w->K = K, w->rank = Q;
+	w->alpha = (float)(20.0 / o->tau);   /* 20 ms bins */
 	w->W = xfloats((size_t)R * K * K);
 	w->U = xfloats((size_t)R * R * K * Q);
 	w->V = xfloats((size_t)R * R * K * Q);
@@ -128,7 +131,7 @@ static void ibl_trial_latents(const struct ibl_world *w, struct ax_rng *r, int T
 {
 	enum { BURN = 50 };
 	int R = w->R, K = w->K, Q = w->rank, RK = R * K;
-	const float alpha = 0.2f, noise = 0.3f * sqrtf(0.2f); /* dt/tau = 20 ms / 100 ms */
+	const float alpha = w->alpha, noise = 0.3f * sqrtf(w->alpha);
 	float x[16 * 64], zt[16 * 64], drive[16 * 64], proj[16];
 	for (int i = 0; i < RK; i++)
 		x[i] = 0.8f * ax_rng_normal(r);
@@ -414,6 +417,7 @@ int main(int argc, char **argv)
 		{ "rank", required_argument, 0, OPT_RANK },
 		{ "coupling", required_argument, 0, OPT_COUPLING },
 		{ "gain", required_argument, 0, OPT_GAIN },
+		{ "tau", required_argument, 0, OPT_TAU },
 		{ "baseline", required_argument, 0, OPT_BASELINE },
 		{ "bins", required_argument, 0, OPT_BINS },
 		{ "quiet", no_argument, 0, 'q' },          { "help", no_argument, 0, 'h' },
@@ -421,7 +425,7 @@ int main(int argc, char **argv)
 	};
 	struct sim_opts o = { .sessions = 5, .trials = -1, .regions = 4, .neurons = -1,
 			      .latents = 8, .rank = 2, .bins = 100, .coupling = 1.5,
-			      .gain = 1.5, .baseline = -1, .seed = 42 };
+			      .gain = 1.5, .tau = 100, .baseline = -1, .seed = 42 };
 	int c;
 	while ((c = getopt_long(argc, argv, "o:n:t:s:r:u:k:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -435,6 +439,7 @@ int main(int argc, char **argv)
 		case OPT_RANK: o.rank = (int)ax_parse_long("--rank", optarg, 1, 16); break;
 		case OPT_COUPLING: o.coupling = ax_parse_double("--coupling", optarg, 0, 100); break;
 		case OPT_GAIN: o.gain = ax_parse_double("--gain", optarg, 0, 100); break;
+		case OPT_TAU: o.tau = ax_parse_double("--tau", optarg, 20, 10000); break;
 		case OPT_BASELINE: o.baseline = ax_parse_double("--baseline", optarg, 0.01, 1000); break;
 		case OPT_BINS: o.bins = (int)ax_parse_long("--bins", optarg, 10, 100000); break;
 		case 'q': o.quiet = 1; break;

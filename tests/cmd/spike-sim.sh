@@ -12,11 +12,15 @@ cmp -s "$d/a/session-000.safetensors" "$d/b/session-000.safetensors" || fail "sa
 cmp -s "$d/a/session-001.safetensors" "$d/b/session-001.safetensors" || fail "same seed, different bytes (session 1)"
 cmp -s "$d/a/session-000.safetensors" "$d/c/session-000.safetensors" && fail "different seeds, same bytes"
 cmp -s "$d/a/session-000.safetensors" "$d/a/session-001.safetensors" && fail "two sessions are identical"
+spike-sim ibl -q -o "$d/t" -n 1 -t 80 -s 7 --tau 100 || fail "ibl --tau 100 failed"
+cmp -s "$d/a/session-000.safetensors" "$d/t/session-000.safetensors" || fail "--tau 100 is not the default"
+spike-sim ibl -q -o "$d/t40" -n 1 -t 80 -s 7 --tau 40 || fail "ibl --tau 40 failed"
+cmp -s "$d/a/session-000.safetensors" "$d/t40/session-000.safetensors" && fail "--tau changes nothing"
 spike-sim reach -q -o "$d/r" -n 1 -t 10 -u 20 -s 7 || fail "reach run failed"
 spike-sim reach -q -o "$d/r2" -n 1 -t 10 -u 20 -s 7 || fail "reach rerun failed"
 cmp -s "$d/r/session-000.safetensors" "$d/r2/session-000.safetensors" || fail "reach: same seed, different bytes"
 
-for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus"; do
+for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus" "ibl -o $d/x --tau 5"; do
 	# shellcheck disable=SC2086
 	spike-sim $bad >/dev/null 2>"$d/err"; rc=$?
 	[ $rc = 2 ] || fail "'spike-sim $bad' exited $rc, not 2"
