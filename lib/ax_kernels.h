@@ -29,29 +29,6 @@ void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const
 int ax_blas_serial_begin(void);
 void ax_blas_serial_end(int prev);
 
-/* exp for fused elementwise loops: Cephes-style range reduction and
- * polynomial (within ~2 ulp of expf), branch-free so GCC vectorises the loops
- * that use it (glibc's expf is a call the vectoriser cannot inline). Inputs
- * are clamped to [-87.3, 88] (exp of a huge negative is ~1e-38, not 0; of a
- * huge positive ~1.7e38, not inf);
- * NaN stays NaN. Used by the attention softmax and the GRU gates. */
-static inline float ax_expf(float x)
-{
-	x = x < -87.3f ? -87.3f : x;
-	x = x > 88.0f ? 88.0f : x;
-	float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; // round(x/ln2)
-	float r = x - n * 0.693359375f + n * 2.12194440e-4f;
-	float p = 1.9875691500e-4f;
-	p = p * r + 1.3981999507e-3f;
-	p = p * r + 8.3334519073e-3f;
-	p = p * r + 4.1665795894e-2f;
-	p = p * r + 1.6666665459e-1f;
-	p = p * r + 5.0000001201e-1f;
-	p = p * r * r + r + 1.0f;
-	union { float f; int32_t i; } s = {.i = ((int32_t)n + 127) << 23}; // 2^n
-	return p * s.f;
-}
-
 /* ---- normalisation ---- */
 /* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved. */
 void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, const float *beta,

@@ -24,6 +24,7 @@
  * causal).
  */
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -106,9 +107,11 @@ static void rope_table(const struct ax_attn_desc *d, int T, const int32_t *pos, 
 			memcpy(tab + (size_t)b * T * D, tab, (size_t)T * D * sizeof(float));
 }
 
-// y (B, T, H*D) = rotate(x) with tab (B, T, D); inverse rotates by -angle.
-// Rows are independent: y may not alias x only in the += (inverse) case.
-static void rope_apply(int BT, int H, int D, const float *tab, const float *x, float *y)
+// y (B, T, H*D) = rotate(x) with tab (B, T, D), pair (2i, 2i+1) by angle i.
+// back: y += rotate^T(x), the backward of the rotation (the transpose of a
+// rotation is its inverse: the angle negated).
+static void rope_apply(int BT, int H, int D, const float *tab, const float *x, float *y,
+		       int back)
 {
 #pragma omp parallel for schedule(static) if ((long)BT * H * D > 32768)
 	for (int r = 0; r < BT; r++) {
@@ -118,26 +121,13 @@ static void rope_apply(int BT, int H, int D, const float *tab, const float *x, f
 			float *yr = y + ((size_t)r * H + h) * D;
 			for (int i = 0; i < D; i += 2) {
 				float x0 = xr[i], x1 = xr[i + 1], co = c[i], si = c[i + 1];
-				yr[i] = x0 * co - x1 * si;
-				yr[i + 1] = x0 * si + x1 * co;
-			}
-		}
-	}
-}
-
-// dx (B, T, H*D) += rotate^T(dy): the transpose of a rotation is its inverse.
-static void rope_apply_back(int BT, int H, int D, const float *tab, const float *dy, float *dx)
-{
-#pragma omp parallel for schedule(static) if ((long)BT * H * D > 32768)
-	for (int r = 0; r < BT; r++) {
-		const float *c = tab + (size_t)r * D;
-		for (int h = 0; h < H; h++) {
-			const float *g = dy + ((size_t)r * H + h) * D;
-			float *o = dx + ((size_t)r * H + h) * D;
-			for (int i = 0; i < D; i += 2) {
-				float g0 = g[i], g1 = g[i + 1], co = c[i], si = c[i + 1];
-				o[i] += g0 * co + g1 * si;
-				o[i + 1] += -g0 * si + g1 * co;
+				if (back) {
+					yr[i] += x0 * co + x1 * si;
+					yr[i + 1] += -x0 * si + x1 * co;
+				} else {
+					yr[i] = x0 * co - x1 * si;
+					yr[i + 1] = x0 * si + x1 * co;
+				}
 			}
 		}
 	}
@@ -321,13 +311,13 @@ void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *
 			rope_table(d, Tq, d->qpos, Tk - Tq, saved + ocq);
 	}
 	if (d->rope) {
-		rope_apply(B * Tq, H, D, saved + ocq, q, saved + oqr);
-		rope_apply(B * Tk, H, D, saved + ock, k, saved + okr);
+		rope_apply(B * Tq, H, D, saved + ocq, q, saved + oqr, 0);
+		rope_apply(B * Tk, H, D, saved + ock, k, saved + okr, 0);
 		q = saved + oqr;
 		k = saved + okr;
 	}
 	if (d->rope_v) {
-		rope_apply(B * Tk, H, D, saved + ock, v, saved + ovr);
+		rope_apply(B * Tk, H, D, saved + ock, v, saved + ovr, 0);
 		v = saved + ovr;
 	}
 	int team = team_mode(B * H), prev = team ? ax_blas_serial_begin() : 0;
@@ -382,10 +372,10 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 		ax_blas_serial_end(prev);
 	if (d->rope) {
 		if (dq)
-			rope_apply_back(B * Tq, H, D, saved + ocq, gq, dq);
+			rope_apply(B * Tq, H, D, saved + ocq, gq, dq, 1);
 		if (dk)
-			rope_apply_back(B * Tk, H, D, saved + ock, gk, dk);
+			rope_apply(B * Tk, H, D, saved + ock, gk, dk, 1);
 	}
 	if (d->rope_v && dv)
-		rope_apply_back(B * Tk, H, D, saved + ock, gv, dv);
+		rope_apply(B * Tk, H, D, saved + ock, gv, dv, 1);
 }

@@ -21,6 +21,7 @@
  *         hp (B, T, H) previous hidden states, carry (B, H), a zero row (H).
  */
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 #include <math.h>
 #include <string.h>

@@ -41,25 +41,28 @@ void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, cons
 	}
 }
 
-// dx += rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * gamma;
-// dgamma += sum_n dy * xhat; dbeta += sum_n dy
-void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
-			   const float *rstd, const float *dy, float *dx, float *dgamma,
-			   float *dbeta)
+// Backward of both norms, xhat = (x - mean) * rstd, g = dy * gamma:
+//   dx += rstd * (g - mean(g) - xhat * mean(g * xhat));
+//   dgamma += sum_n dy * xhat; dbeta += sum_n dy.
+// mean == NULL is RMSNorm: xhat = x * rstd and no mean(g) term (the
+// subtractions of 0 this leaves are exact, so the bits are RMSNorm's own).
+static void norm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
+			  const float *rstd, const float *dy, float *dx, float *dgamma,
+			  float *dbeta)
 {
 	if (dx) {
 #pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
 		for (int n = 0; n < N; n++) {
 			const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
 			float *dxr = dx + (size_t)n * C;
-			float m = mean[n], s = rstd[n];
+			float m = mean ? mean[n] : 0.0f, s = rstd[n];
 			float gsum = 0.0f, gxsum = 0.0f;
 			for (int i = 0; i < C; i++) {
 				float g = dyr[i] * gamma[i];
 				gsum += g;
 				gxsum += g * (xr[i] - m) * s;
 			}
-			gsum /= C;
+			gsum = mean ? gsum / C : 0.0f;
 			gxsum /= C;
 			for (int i = 0; i < C; i++) {
 				float xhat = (xr[i] - m) * s;
@@ -74,7 +77,7 @@ void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, con
 			int c0 = blk * COLBLOCK, c1 = AX_MIN(C, c0 + COLBLOCK);
 			for (int n = 0; n < N; n++) {
 				const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
-				float m = mean[n], s = rstd[n];
+				float m = mean ? mean[n] : 0.0f, s = rstd[n];
 				for (int i = c0; i < c1; i++) {
 					if (dgamma)
 						dgamma[i] += dyr[i] * (xr[i] - m) * s;
@@ -84,6 +87,13 @@ void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, con
 			}
 		}
 	}
+}
+
+void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
+			   const float *rstd, const float *dy, float *dx, float *dgamma,
+			   float *dbeta)
+{
+	norm_backward(N, C, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
 }
 
 // y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps); x, y (N, C); rstd (N)
@@ -104,35 +114,8 @@ void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float 
 	}
 }
 
-// dx += rstd * (g - xhat * mean(g * xhat)), g = dy * gamma, xhat = x * rstd;
-// dgamma += sum_n dy * xhat
 void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const float *rstd,
 			 const float *dy, float *dx, float *dgamma)
 {
-	if (dx) {
-#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
-		for (int n = 0; n < N; n++) {
-			const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
-			float *dxr = dx + (size_t)n * C;
-			float s = rstd[n], gx = 0.0f;
-			for (int i = 0; i < C; i++)
-				gx += dyr[i] * gamma[i] * xr[i] * s;
-			gx /= C;
-			for (int i = 0; i < C; i++)
-				dxr[i] += s * (dyr[i] * gamma[i] - xr[i] * s * gx);
-		}
-	}
-	if (dgamma) {
-		int nblk = (C + COLBLOCK - 1) / COLBLOCK;
-#pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
-		for (int blk = 0; blk < nblk; blk++) {
-			int c0 = blk * COLBLOCK, c1 = AX_MIN(C, c0 + COLBLOCK);
-			for (int n = 0; n < N; n++) {
-				const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
-				float s = rstd[n];
-				for (int i = c0; i < c1; i++)
-					dgamma[i] += dyr[i] * xr[i] * s;
-			}
-		}
-	}
+	norm_backward(N, C, x, gamma, NULL, rstd, dy, dx, dgamma, NULL);
 }

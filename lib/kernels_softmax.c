@@ -8,22 +8,29 @@
 
 #define PAR_MIN 32768
 
+// y = exp(x - max x) over one row of C; returns the sum, *mx = max x.
+// The shared first half of softmax, log-softmax and cross-entropy.
+static float exp_shifted(int C, const float *x, float *y, float *mx)
+{
+	float m = -INFINITY;
+	for (int i = 0; i < C; i++)
+		m = fmaxf(m, x[i]);
+	float sum = 0.0f;
+	for (int i = 0; i < C; i++) {
+		y[i] = expf(x[i] - m);
+		sum += y[i];
+	}
+	*mx = m;
+	return sum;
+}
+
 // x, y (N, C)
 void ax_softmax_forward(int N, int C, const float *x, float *y)
 {
 #pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
 	for (int n = 0; n < N; n++) {
-		const float *xr = x + (size_t)n * C;
-		float *yr = y + (size_t)n * C;
-		float mx = -INFINITY;
-		for (int i = 0; i < C; i++)
-			mx = fmaxf(mx, xr[i]);
-		float sum = 0.0f;
-		for (int i = 0; i < C; i++) {
-			yr[i] = expf(xr[i] - mx);
-			sum += yr[i];
-		}
-		float inv = 1.0f / sum;
+		float *yr = y + (size_t)n * C, mx;
+		float inv = 1.0f / exp_shifted(C, x + (size_t)n * C, yr, &mx);
 		for (int i = 0; i < C; i++)
 			yr[i] *= inv;
 	}
@@ -44,19 +51,14 @@ void ax_softmax_backward(int N, int C, const float *y, const float *dy, float *d
 	}
 }
 
-// y = x - max - log(sum exp(x - max))
+// y = x - max - log(sum exp(x - max)); y holds the exps meanwhile
 void ax_log_softmax_forward(int N, int C, const float *x, float *y)
 {
 #pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
 	for (int n = 0; n < N; n++) {
 		const float *xr = x + (size_t)n * C;
-		float *yr = y + (size_t)n * C;
-		float mx = -INFINITY;
-		for (int i = 0; i < C; i++)
-			mx = fmaxf(mx, xr[i]);
-		float sum = 0.0f;
-		for (int i = 0; i < C; i++)
-			sum += expf(xr[i] - mx);
+		float *yr = y + (size_t)n * C, mx;
+		float sum = exp_shifted(C, xr, yr, &mx);
 		float lse = mx + logf(sum);
 		for (int i = 0; i < C; i++)
 			yr[i] = xr[i] - lse;
@@ -82,19 +84,12 @@ void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, floa
 // log p[v] = x[v] - lse, so sum_v log p[v] = sum_v x[v] - V * lse.
 static double xent_row(int V, const float *x, int32_t t, float s, float *p)
 {
-	float mx = -INFINITY;
-	for (int i = 0; i < V; i++)
-		mx = fmaxf(mx, x[i]);
-	float sum = 0.0f;
+	float mx, sum = exp_shifted(V, x, p, &mx), inv = 1.0f / sum;
 	double xsum = 0.0;
 	for (int i = 0; i < V; i++) {
-		p[i] = expf(x[i] - mx);
-		sum += p[i];
+		p[i] *= inv;
 		xsum += x[i];
 	}
-	float inv = 1.0f / sum;
-	for (int i = 0; i < V; i++)
-		p[i] *= inv;
 	double lse = (double)mx + log((double)sum);
 	double nll = lse - x[t];
 	double smooth = lse - xsum / V;

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <omp.h>
+
 #include "ax_io.h"
 #include "ax_kernels.h"
 
@@ -374,6 +376,52 @@ static void test_xent(void **state)
 	free(c.logits), free(c.probs), free(g);
 }
 
+// The row kernels above PAR_MIN (32768 elements) run in parallel; the tests
+// above are all smaller. Rows are independent and dgamma/dbeta are summed
+// per column block, so 1 and 3 threads must agree bit for bit (the xent loss
+// is a sum over thread chunks: equal only to rounding).
+static void test_rows_threads(void **state)
+{
+	(void)state;
+	int N = 64, C = 600, nt = omp_get_max_threads();
+	size_t n = (size_t)N * C;
+	float *x = randv(n, 3), *R = randv(n, 1), *gamma = randv(C, 1), *beta = randv(C, 1);
+	int32_t *tgt = ax_xmalloc(N * sizeof(int32_t));
+	int counted = 0;
+	for (int i = 0; i < N; i++) {
+		tgt[i] = i % 5 == 2 ? -1 : (i * 37) % C;
+		counted += tgt[i] >= 0;
+	}
+	enum { NOUT = 16 };
+	size_t len[NOUT] = {n, N, N, n, C, C, n, N, n, C, n, n, n, n, n, n};
+	float *res[2][NOUT], loss[2];
+	for (int run = 0; run < 2; run++) {
+		omp_set_num_threads(run == 0 ? 1 : 3);
+		float **r = res[run];
+		for (int j = 0; j < NOUT; j++)
+			r[j] = zerov(len[j]);
+		ax_layernorm_forward(N, C, x, gamma, beta, 1e-5f, r[0], r[1], r[2]);
+		ax_layernorm_backward(N, C, x, gamma, r[1], r[2], R, r[3], r[4], r[5]);
+		ax_rmsnorm_forward(N, C, x, gamma, 1e-5f, r[6], r[7]);
+		ax_rmsnorm_backward(N, C, x, gamma, r[7], R, r[8], r[9]);
+		ax_softmax_forward(N, C, x, r[10]);
+		ax_softmax_backward(N, C, r[10], R, r[11]);
+		ax_log_softmax_forward(N, C, x, r[12]);
+		ax_log_softmax_backward(N, C, r[12], R, r[13]);
+		int cnt;
+		loss[run] = ax_xent_forward(N, C, x, tgt, 0.1f, -1, r[14], &cnt);
+		assert_int_equal(cnt, counted);
+		ax_xent_backward(N, C, r[14], tgt, 0.1f, -1, cnt, 1.0f, r[15]);
+	}
+	omp_set_num_threads(nt);
+	for (int j = 0; j < NOUT; j++) {
+		assert_memory_equal(res[0][j], res[1][j], len[j] * sizeof(float));
+		free(res[0][j]), free(res[1][j]);
+	}
+	tu_assert_close(&loss[1], &loss[0], 1, 0, 1e-6, "xent loss, 1 vs 3 threads");
+	free(x), free(R), free(gamma), free(beta), free(tgt);
+}
+
 /* ---- attention ---- */
 
 struct attn_ctx {
@@ -518,8 +566,8 @@ static void test_attn_dead_rows(void **state)
 	free(c.q), free(c.k), free(c.v), free(c.saved), free(c.work);
 }
 
-// Same inputs, same results, bit for bit (and thread-count independent here:
-// each (b, h) is computed by one thread).
+// Same inputs, same results, bit for bit, on one thread and on several (each
+// (b, h) is computed by one thread, whichever).
 static void test_attn_deterministic(void **state)
 {
 	(void)state;
@@ -528,7 +576,9 @@ static void test_attn_deterministic(void **state)
 	size_t n = (size_t)d.B * d.Tq * d.H * d.D;
 	float *q = randv(n, 1), *k = randv(n, 1), *v = randv(n, 1), *R = randv(n, 1);
 	float *res[2][4];
+	int nt = omp_get_max_threads();
 	for (int run = 0; run < 2; run++) {
+		omp_set_num_threads(run == 0 ? 1 : 3);
 		float *saved = zerov(ax_attn_saved_size(&d)), *work = zerov(ax_attn_work_size(&d));
 		for (int j = 0; j < 4; j++)
 			res[run][j] = zerov(n);
@@ -536,6 +586,7 @@ static void test_attn_deterministic(void **state)
 		ax_attn_backward(&d, q, k, v, saved, R, res[run][1], res[run][2], res[run][3], work);
 		free(saved), free(work);
 	}
+	omp_set_num_threads(nt);
 	for (int j = 0; j < 4; j++) {
 		assert_memory_equal(res[0][j], res[1][j], n * sizeof(float));
 		free(res[0][j]), free(res[1][j]);
@@ -868,6 +919,7 @@ int main(void)
 		cmocka_unit_test(test_norm_gradcheck),
 		cmocka_unit_test(test_softmax),
 		cmocka_unit_test(test_xent),
+		cmocka_unit_test(test_rows_threads),
 		cmocka_unit_test(test_attn_golden),
 		cmocka_unit_test(test_attn_gradcheck),
 		cmocka_unit_test(test_attn_dead_rows),
