@@ -22,5 +22,7 @@ enum ax_status ax_ckpt_get_double(const struct ax_bundle *b, const char *key, do
 enum ax_status ax_ckpt_get_str(const struct ax_bundle *b, const char *key, const char **v);
 /* AX_ERR_FORMAT "<path>: a <found> checkpoint, not <kind>" unless axon.kind == kind. */
 enum ax_status ax_ckpt_check_kind(const struct ax_bundle *b, const char *path, const char *kind);
+/* Load a checkpoint bundle and check its kind; on failure b is left empty. */
+enum ax_status ax_ckpt_load(const char *path, const char *kind, struct ax_bundle *b);
 
 #endif

@@ -82,3 +82,11 @@ enum ax_status ax_ckpt_check_kind(const struct ax_bundle *b, const char *path, c
 		return ax_error_set(AX_ERR_FORMAT, "%s: a %s checkpoint, not %s", path, found, kind);
 	return AX_OK;
 }
+
+enum ax_status ax_ckpt_load(const char *path, const char *kind, struct ax_bundle *b)
+{
+	enum ax_status st = ax_bundle_load(path, b);   /* empty on failure */
+	if (!st && (st = ax_ckpt_check_kind(b, path, kind)))
+		ax_bundle_free(b);
+	return st;
+}

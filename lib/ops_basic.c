@@ -137,12 +137,14 @@ static const struct ax_opdef OP_AFFINE = { "affine", "affine backward", affine_b
 
 struct ax_tensor *ax_affine(struct ax_tape *t, struct ax_tensor *x, float s, float c)
 {
+	double t0 = ax_op_clock();
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	for (size_t i = 0; i < x->size; i++)
 		o->data[i] = x->data[i] * s + c;
 	struct ax_tape_node *n = ax_op_record(t, &OP_AFFINE, o, x, NULL, NULL, NULL);
 	if (n)
 		n->farg[0] = s;
+	ax_op_done(&OP_AFFINE, t0, 0);
 	return o;
 }
 
@@ -274,6 +276,7 @@ static const struct ax_opdef OP_REDUCE = { "reduce", "reduce backward", reduce_b
 
 static struct ax_tensor *reduce(struct ax_tape *t, struct ax_tensor *x, int axis, enum reduce kind)
 {
+	double t0 = ax_op_clock();
 	if (axis < 0)
 		axis += x->ndim;
 	AX_ASSERT(axis >= 0 && axis < x->ndim && "reduction axis out of range");
@@ -317,6 +320,7 @@ static struct ax_tensor *reduce(struct ax_tape *t, struct ax_tensor *x, int axis
 		n->iarg[3] = (int)inner;
 		n->saved = arg;
 	}
+	ax_op_done(&OP_REDUCE, t0, 0);
 	return o;
 }
 
@@ -406,6 +410,7 @@ static const struct ax_opdef OP_PERMUTE = { "permute", "permute backward", permu
 
 struct ax_tensor *ax_permute(struct ax_tape *t, struct ax_tensor *x, const int *perm)
 {
+	double t0 = ax_op_clock();
 	int shape[AX_MAX_DIMS], seen = 0;
 	for (int i = 0; i < x->ndim; i++) {
 		AX_ASSERT(perm[i] >= 0 && perm[i] < x->ndim && !(seen & (1 << perm[i])) &&
@@ -418,6 +423,7 @@ struct ax_tensor *ax_permute(struct ax_tape *t, struct ax_tensor *x, const int *
 	struct ax_tape_node *n = ax_op_record(t, &OP_PERMUTE, o, x, NULL, NULL, NULL);
 	if (n)
 		memcpy(n->iarg, perm, x->ndim * sizeof(int));
+	ax_op_done(&OP_PERMUTE, t0, 0);
 	return o;
 }
 
@@ -455,6 +461,7 @@ static const struct ax_opdef OP_CONCAT = { "concat", "concat backward", concat_b
 
 struct ax_tensor *ax_concat(struct ax_tape *t, struct ax_tensor **xs, int n, int axis)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(n >= 1 && "concat of nothing");
 	struct ax_tensor *x0 = xs[0];
 	if (axis < 0)
@@ -496,6 +503,7 @@ struct ax_tensor *ax_concat(struct ax_tape *t, struct ax_tensor **xs, int n, int
 		node->iarg[1] = (int)inner;
 		node->iarg[2] = total;
 	}
+	ax_op_done(&OP_CONCAT, t0, 0);
 	return o;
 }
 
@@ -511,6 +519,7 @@ static const struct ax_opdef OP_SLICE = { "slice", "slice backward", slice_backw
 
 struct ax_tensor *ax_slice(struct ax_tape *t, struct ax_tensor *x, int axis, int start, int len)
 {
+	double t0 = ax_op_clock();
 	if (axis < 0)
 		axis += x->ndim;
 	AX_ASSERT(axis >= 0 && axis < x->ndim && start >= 0 && len >= 0 &&
@@ -532,5 +541,6 @@ struct ax_tensor *ax_slice(struct ax_tape *t, struct ax_tensor *x, int axis, int
 		n->iarg[3] = len;
 		n->iarg[4] = (int)inner;
 	}
+	ax_op_done(&OP_SLICE, t0, 0);
 	return o;
 }

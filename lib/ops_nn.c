@@ -6,7 +6,8 @@
 #include <math.h>
 #include <string.h>
 
-#define ZERO_INPUT_GRAD(x) ((x) && (x)->requires_grad ? (x)->grad : NULL)
+/* The gradient buffer a backward kernel should add into, or NULL to skip. */
+#define GRAD_OR_NULL(x) ((x) && (x)->requires_grad ? (x)->grad : NULL)
 
 /* ---------------------------------------------------------------------------
  * Indexing.
@@ -28,6 +29,7 @@ static const struct ax_opdef OP_EMBEDDING = { "embedding", "embedding backward",
 struct ax_tensor *ax_embedding(struct ax_tape *t, struct ax_tensor *w, const int32_t *ids,
 			       int ids_ndim, const int *ids_shape)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(w->ndim == 2 && ids_ndim >= 1 && ids_ndim < AX_MAX_DIMS && "embedding shapes");
 	int shape[AX_MAX_DIMS], V = w->shape[0], C = w->shape[1];
 	size_t count = 1;
@@ -48,6 +50,7 @@ struct ax_tensor *ax_embedding(struct ax_tape *t, struct ax_tensor *w, const int
 		n->saved = copy;
 		n->iarg[0] = C;
 	}
+	ax_op_done(&OP_EMBEDDING, t0, 0);
 	return o;
 }
 
@@ -63,6 +66,7 @@ static const struct ax_opdef OP_GATHER = { "gather_rows", "gather_rows backward"
 
 struct ax_tensor *ax_gather_rows(struct ax_tape *t, struct ax_tensor *x, const int32_t *idx, int M)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(x->ndim == 2 && "gather_rows takes (N, C)");
 	int N = x->shape[0], C = x->shape[1];
 	struct ax_tensor *o = ax_op_output(t, 2, (int[]){ M, C });
@@ -73,6 +77,7 @@ struct ax_tensor *ax_gather_rows(struct ax_tape *t, struct ax_tensor *x, const i
 	struct ax_tape_node *n = ax_op_record(t, &OP_GATHER, o, x, NULL, NULL, NULL);
 	if (n)
 		n->saved = (void *)idx;
+	ax_op_done(&OP_GATHER, t0, 0);
 	return o;
 }
 
@@ -94,6 +99,7 @@ static const struct ax_opdef OP_SCATTER = { "scatter_add_rows", "scatter_add_row
 struct ax_tensor *ax_scatter_add_rows(struct ax_tape *t, struct ax_tensor *base,
 				      struct ax_tensor *src, const int32_t *idx)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(base->ndim == 2 && src->ndim == 2 && base->shape[1] == src->shape[1] &&
 		  "scatter_add_rows takes (N, C) and (M, C)");
 	int N = base->shape[0], M = src->shape[0], C = src->shape[1];
@@ -107,6 +113,7 @@ struct ax_tensor *ax_scatter_add_rows(struct ax_tape *t, struct ax_tensor *base,
 	struct ax_tape_node *n = ax_op_record(t, &OP_SCATTER, o, base, src, NULL, NULL);
 	if (n)
 		n->saved = (void *)idx;
+	ax_op_done(&OP_SCATTER, t0, 0);
 	return o;
 }
 
@@ -235,7 +242,7 @@ static void layernorm_backward(struct ax_tape_node *n)
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
 	const float *mean = n->saved, *rstd = mean + N;
 	ax_layernorm_backward(N, C, x->data, g->data, mean, rstd, n->out->grad,
-			      ZERO_INPUT_GRAD(x), ZERO_INPUT_GRAD(g), ZERO_INPUT_GRAD(b));
+			      GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b));
 }
 static const struct ax_opdef OP_LAYERNORM = { "layernorm", "layernorm backward", layernorm_backward };
 
@@ -260,13 +267,14 @@ static void rmsnorm_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *x = n->in[0], *g = n->in[1];
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
-	ax_rmsnorm_backward(N, C, x->data, g->data, n->saved, n->out->grad, ZERO_INPUT_GRAD(x),
-			    ZERO_INPUT_GRAD(g));
+	ax_rmsnorm_backward(N, C, x->data, g->data, n->saved, n->out->grad, GRAD_OR_NULL(x),
+			    GRAD_OR_NULL(g));
 }
 static const struct ax_opdef OP_RMSNORM = { "rmsnorm", "rmsnorm backward", rmsnorm_backward };
 
 struct ax_tensor *ax_rmsnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma, float eps)
 {
+	double t0 = ax_op_clock();
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
 	AX_ASSERT(gamma->size == (size_t)C && "rmsnorm: gamma (C)");
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
@@ -275,6 +283,7 @@ struct ax_tensor *ax_rmsnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_t
 	struct ax_tape_node *n = ax_op_record(t, &OP_RMSNORM, o, x, gamma, NULL, NULL);
 	if (n)
 		n->saved = rstd;
+	ax_op_done(&OP_RMSNORM, t0, 0);
 	return o;
 }
 
@@ -291,6 +300,7 @@ static const struct ax_opdef OP_SOFTMAX = { "softmax", "softmax backward", softm
 
 static struct ax_tensor *softmax_common(struct ax_tape *t, struct ax_tensor *x, int log)
 {
+	double t0 = ax_op_clock();
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	if (log)
@@ -300,6 +310,7 @@ static struct ax_tensor *softmax_common(struct ax_tape *t, struct ax_tensor *x, 
 	struct ax_tape_node *n = ax_op_record(t, &OP_SOFTMAX, o, x, NULL, NULL, NULL);
 	if (n)
 		n->iarg[0] = log;
+	ax_op_done(&OP_SOFTMAX, t0, 0);
 	return o;
 }
 struct ax_tensor *ax_softmax(struct ax_tape *t, struct ax_tensor *x) { return softmax_common(t, x, 0); }
@@ -315,6 +326,7 @@ static const struct ax_opdef OP_DROPOUT = { "dropout", "dropout backward", dropo
 
 struct ax_tensor *ax_dropout(struct ax_tape *t, struct ax_tensor *x, float p, struct ax_rng *rng)
 {
+	double t0 = ax_op_clock();
 	if (!t->training || p <= 0)
 		return x;
 	AX_ASSERT(p < 1 && "dropout probability must be below 1");
@@ -327,6 +339,7 @@ struct ax_tensor *ax_dropout(struct ax_tape *t, struct ax_tensor *x, float p, st
 	struct ax_tape_node *n = ax_op_record(t, &OP_DROPOUT, o, x, NULL, NULL, NULL);
 	if (n)
 		n->saved = keep;
+	ax_op_done(&OP_DROPOUT, t0, 0);
 	return o;
 }
 
@@ -394,6 +407,8 @@ static void poisson_backward(struct ax_tape_node *n)
 	float scale = n->out->grad[0] / n->farg[0];
 	for (size_t i = 0; i < x->size; i++) {
 		float wi = w ? w->data[i] : 1.0f;
+		if (wi == 0)
+			continue;  /* as in the forward: exp of a masked entry may be inf */
 		if (x->requires_grad)
 			x->grad[i] += scale * wi * (expf(x->data[i]) - y->data[i]);
 		if (y->requires_grad)
@@ -405,6 +420,7 @@ static const struct ax_opdef OP_POISSON = { "poisson_nll", "poisson_nll backward
 struct ax_tensor *ax_poisson_nll(struct ax_tape *t, struct ax_tensor *log_rate,
 				 struct ax_tensor *target, struct ax_tensor *weight)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(log_rate->size == target->size && (!weight || weight->size == target->size) &&
 		  "poisson_nll: shapes differ");
 	double total = weight_total(weight, log_rate->size), acc = 0;
@@ -419,6 +435,7 @@ struct ax_tensor *ax_poisson_nll(struct ax_tape *t, struct ax_tensor *log_rate,
 	struct ax_tape_node *n = ax_op_record(t, &OP_POISSON, o, log_rate, target, weight, NULL);
 	if (n)
 		n->farg[0] = (float)total;
+	ax_op_done(&OP_POISSON, t0, 0);
 	return o;
 }
 
@@ -441,6 +458,7 @@ static const struct ax_opdef OP_GNLL = { "gaussian_nll", "gaussian_nll backward"
 struct ax_tensor *ax_gaussian_nll(struct ax_tape *t, struct ax_tensor *mu, struct ax_tensor *logvar,
 				  struct ax_tensor *target)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(mu->size == logvar->size && mu->size == target->size && "gaussian_nll: shapes differ");
 	double acc = 0;
 	for (size_t i = 0; i < mu->size; i++) {
@@ -449,6 +467,7 @@ struct ax_tensor *ax_gaussian_nll(struct ax_tape *t, struct ax_tensor *mu, struc
 	}
 	struct ax_tensor *o = scalar_out(t, acc / (double)mu->size);
 	ax_op_record(t, &OP_GNLL, o, mu, logvar, target, NULL);
+	ax_op_done(&OP_GNLL, t0, 0);
 	return o;
 }
 
@@ -468,6 +487,7 @@ static const struct ax_opdef OP_MSE = { "mse", "mse backward", mse_backward };
 
 struct ax_tensor *ax_mse(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *target)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(x->size == target->size && "mse: shapes differ");
 	double acc = 0;
 	for (size_t i = 0; i < x->size; i++) {
@@ -476,6 +496,7 @@ struct ax_tensor *ax_mse(struct ax_tape *t, struct ax_tensor *x, struct ax_tenso
 	}
 	struct ax_tensor *o = scalar_out(t, acc / (double)x->size);
 	ax_op_record(t, &OP_MSE, o, x, target, NULL, NULL);
+	ax_op_done(&OP_MSE, t0, 0);
 	return o;
 }
 
@@ -496,6 +517,7 @@ static const struct ax_opdef OP_BCE = { "bce_logits", "bce_logits backward", bce
 struct ax_tensor *ax_bce_logits(struct ax_tape *t, struct ax_tensor *logits,
 				struct ax_tensor *target, struct ax_tensor *weight)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(logits->size == target->size && (!weight || weight->size == logits->size) &&
 		  "bce_logits: shapes differ");
 	double acc = 0;
@@ -505,6 +527,7 @@ struct ax_tensor *ax_bce_logits(struct ax_tape *t, struct ax_tensor *logits,
 	}
 	struct ax_tensor *o = scalar_out(t, acc / (double)logits->size);
 	ax_op_record(t, &OP_BCE, o, logits, target, weight, NULL);
+	ax_op_done(&OP_BCE, t0, 0);
 	return o;
 }
 
@@ -530,6 +553,7 @@ static const struct ax_opdef OP_KL = { "kl_diag_gauss", "kl_diag_gauss backward"
 struct ax_tensor *ax_kl_diag_gauss(struct ax_tape *t, struct ax_tensor *mu1, struct ax_tensor *lv1,
 				   struct ax_tensor *mu2, struct ax_tensor *lv2)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(mu1->size == lv1->size && (!mu2 || mu2->size == mu1->size) &&
 		  (!lv2 || lv2->size == mu1->size) && "kl_diag_gauss: shapes differ");
 	int rows = (int)ax_tensor_rows(mu1);
@@ -543,6 +567,7 @@ struct ax_tensor *ax_kl_diag_gauss(struct ax_tape *t, struct ax_tensor *mu1, str
 	struct ax_tape_node *n = ax_op_record(t, &OP_KL, o, mu1, lv1, mu2, lv2);
 	if (n)
 		n->iarg[0] = rows;
+	ax_op_done(&OP_KL, t0, 0);
 	return o;
 }
 
@@ -555,8 +580,8 @@ static void attn_backward(struct ax_tape_node *n)
 	const struct ax_attn_desc *d = n->saved;
 	const float *saved = (const float *)(d + 1);
 	float *work = ax_arena_alloc(n->arena, ax_attn_work_size(d) * sizeof(float));
-	ax_attn_backward(d, q->data, k->data, v->data, saved, n->out->grad, ZERO_INPUT_GRAD(q),
-			 ZERO_INPUT_GRAD(k), ZERO_INPUT_GRAD(v), work);
+	ax_attn_backward(d, q->data, k->data, v->data, saved, n->out->grad, GRAD_OR_NULL(q),
+			 GRAD_OR_NULL(k), GRAD_OR_NULL(v), work);
 }
 static const struct ax_opdef OP_ATTN = { "attention", "attention backward", attn_backward };
 
@@ -596,8 +621,8 @@ static void conv_backward(struct ax_tape_node *n)
 	const struct ax_conv_desc *c = n->saved;
 	float *work = (float *)(c + 1);
 	struct ax_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-	ax_conv2d_backward(c, x->data, w->data, n->out->grad, ZERO_INPUT_GRAD(x),
-			   ZERO_INPUT_GRAD(w), ZERO_INPUT_GRAD(b), work);
+	ax_conv2d_backward(c, x->data, w->data, n->out->grad, GRAD_OR_NULL(x),
+			   GRAD_OR_NULL(w), GRAD_OR_NULL(b), work);
 }
 static const struct ax_opdef OP_CONV = { "conv2d", "conv2d backward", conv_backward };
 
@@ -641,6 +666,7 @@ static const struct ax_opdef OP_POOL = { "pool2d", "pool2d backward", pool_backw
 
 static struct ax_tensor *pool_common(struct ax_tape *t, struct ax_tensor *x, int k, int s, int max)
 {
+	double t0 = ax_op_clock();
 	AX_ASSERT(x->ndim == 4 && k > 0 && s > 0 && x->shape[2] >= k && x->shape[3] >= k &&
 		  "pool2d: x (B,C,H,W) at least k x k");
 	int B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
@@ -659,6 +685,7 @@ static struct ax_tensor *pool_common(struct ax_tape *t, struct ax_tensor *x, int
 		n->iarg[2] = s;
 		n->saved = arg;
 	}
+	ax_op_done(&OP_POOL, t0, 0);
 	return o;
 }
 struct ax_tensor *ax_maxpool2d(struct ax_tape *t, struct ax_tensor *x, int k, int s) { return pool_common(t, x, k, s, 1); }
@@ -669,7 +696,7 @@ static void scan_backward(struct ax_tape_node *n)
 	struct ax_tensor *a = n->in[0], *b = n->in[1], *h0 = n->in[2];
 	int B = a->shape[0], T = a->shape[1], D = a->shape[2];
 	ax_scan_backward(B, T, D, a->data, h0 ? h0->data : NULL, n->out->data, n->out->grad,
-			 ZERO_INPUT_GRAD(a), ZERO_INPUT_GRAD(b), ZERO_INPUT_GRAD(h0));
+			 GRAD_OR_NULL(a), GRAD_OR_NULL(b), GRAD_OR_NULL(h0));
 }
 static const struct ax_opdef OP_SCAN = { "scan", "scan backward", scan_backward };
 
@@ -701,9 +728,9 @@ static void gru_backward(struct ax_tape_node *n)
 	int B = x->shape[0], T = x->shape[1], I = x->shape[2], H = n->out->shape[2];
 	float *work = ax_arena_alloc(n->arena, ax_gru_work_size(B, T, I, H) * sizeof(float));
 	ax_gru_backward(B, T, I, H, x->data, h0 ? h0->data : NULL, w_ih->data, s->w_hh->data,
-			n->out->data, s->buf, n->out->grad, ZERO_INPUT_GRAD(x), ZERO_INPUT_GRAD(h0),
-			ZERO_INPUT_GRAD(w_ih), ZERO_INPUT_GRAD(s->w_hh), ZERO_INPUT_GRAD(b_ih),
-			ZERO_INPUT_GRAD(s->b_hh), work);
+			n->out->data, s->buf, n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(h0),
+			GRAD_OR_NULL(w_ih), GRAD_OR_NULL(s->w_hh), GRAD_OR_NULL(b_ih),
+			GRAD_OR_NULL(s->b_hh), work);
 }
 static const struct ax_opdef OP_GRU = { "gru", "gru backward", gru_backward };
 

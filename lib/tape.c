@@ -78,16 +78,13 @@ void ax_tape_backward(struct ax_tape *t, struct ax_tensor *loss, float seed)
 	AX_ASSERT(loss->size == 1 && "backward needs a one-element loss");
 	if (!loss->requires_grad)
 		return;
-	/* Non-leaf gradients live in the step arena; parameters already have theirs. */
+	/* A tensor that requires a gradient is a leaf that got its buffer with
+	 * ax_tensor_require_grad (parameters) or a recorded output: those get
+	 * theirs here, in the step arena. */
 	for (int i = 0; i < t->n; i++) {
 		struct ax_tensor *o = t->nodes[i].out;
 		if (!o->grad)
 			o->grad = ax_arena_zalloc(t->arena, o->size * sizeof(float));
-		for (int j = 0; j < 4; j++) {
-			struct ax_tensor *x = t->nodes[i].in[j];
-			if (x && x->requires_grad && !x->grad)
-				x->grad = ax_arena_zalloc(t->arena, x->size * sizeof(float));
-		}
 	}
 	loss->grad[0] += seed;
 	int prof = ax_profile_enabled();

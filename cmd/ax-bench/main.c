@@ -39,14 +39,14 @@ static void report(const char *what, const struct config *c, double seconds, dou
 	       1e3 * seconds / c->iters, flops * c->iters / seconds * 1e-9);
 }
 
-/* Time fn over iters after two warm-up calls. */
-#define TIME_LOOP(c, body)                                          \
-	({                                                          \
-		for (int w_ = 0; w_ < 2; w_++) { body; }            \
-		double t0_ = ax_now();                              \
-		for (int i_ = 0; i_ < (c)->iters; i_++) { body; }   \
-		ax_now() - t0_;                                     \
-	})
+/* secs = wall time of c->iters runs of the body, after two warm-up runs. */
+#define TIMED(secs, c, ...)                                          \
+	do {                                                         \
+		for (int w_ = 0; w_ < 2; w_++) { __VA_ARGS__; }      \
+		double t0_ = ax_now();                               \
+		for (int i_ = 0; i_ < (c)->iters; i_++) { __VA_ARGS__; } \
+		secs = ax_now() - t0_;                               \
+	} while (0)
 
 /* Parameters in a long-lived arena, activations on a per-step tape, and a
  * random input of shape (B, T, C) — what each timed model needs. */
@@ -99,7 +99,8 @@ static void bench_block(const struct config *c)
 	ax_nn_block_init(&blk, &m.params, &m.rng, "block", C, c->heads, 4 * C);
 	model_input(&m, (size_t)B * T * C);
 	struct ax_attn_desc d = { .causal = 1 };
-	double secs = TIME_LOOP(c, {
+	double secs;
+	TIMED(secs, c, {
 		struct ax_tensor *y = ax_nn_block(&m.tape, &blk, model_step_input(&m, B, T, C), &d, NULL);
 		ax_tape_backward(&m.tape, ax_mean_all(&m.tape, y), 1.0f);
 	});
@@ -118,7 +119,8 @@ static void bench_gru(const struct config *c)
 	model_init(&m, c);
 	ax_nn_gru_init(&g, &m.params, &m.rng, "gru", H, H);
 	model_input(&m, (size_t)B * T * H);
-	double secs = TIME_LOOP(c, {
+	double secs;
+	TIMED(secs, c, {
 		struct ax_tensor *y = ax_nn_gru(&m.tape, &g, model_step_input(&m, B, T, H), NULL);
 		ax_tape_backward(&m.tape, ax_mean_all(&m.tape, y), 1.0f);
 	});
@@ -136,7 +138,8 @@ static void bench_sgemm(const struct config *c)
 	ax_rng_seed(&r, c->seed);
 	ax_rng_fill_normal(&r, a, (size_t)n * n, 0, 1);
 	ax_rng_fill_normal(&r, b, (size_t)n * n, 0, 1);
-	double secs = TIME_LOOP(c, ax_sgemm(0, 0, n, n, n, 1.0f, a, b, 0.0f, out));
+	double secs;
+	TIMED(secs, c, ax_sgemm(0, 0, n, n, n, 1.0f, a, b, 0.0f, out));
 	report("sgemm", c, secs, 2.0 * n * n * n);
 	free(a);
 	free(b);

@@ -9,6 +9,7 @@ for f in bin/ax-info bin/ax-plot bin/ax-bench lib/libaxon.a include/axon/axon.h 
 	 share/man/man1/ax-info.1 lib/pkgconfig/axon.pc; do
 	[ -e "$root/$f" ] || { echo "missing $f" >&2; exit 1; }
 done
+[ ! -e "$root/include/axon/ax_math.h" ] || { echo "internal ax_math.h installed" >&2; exit 1; }
 cat > "$AXON_TMP/use.c" <<'C'
 #include <axon.h>
 int main(void)

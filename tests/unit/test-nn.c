@@ -135,7 +135,7 @@ static void test_gru_golden(void **state)
 	model_free(&m);
 }
 
-static void test_mlp_gradcheck_shapes(void **state)
+static void test_mlp_names(void **state)
 {
 	struct ax_arena a;
 	struct ax_params p;
@@ -323,7 +323,16 @@ static void test_checkpoint_meta(void **state)
 	assert_int_equal(ax_ckpt_check_kind(&b, "x", "ipd-learn"), AX_ERR_FORMAT);
 	assert_non_null(strstr(ax_error_detail(), "a mod-lm checkpoint, not ipd-learn"));
 	assert_int_equal(ax_ckpt_get_long(&b, "missing", &v), AX_ERR_NOTFOUND);
+	/* Through a file: load checks the kind, and leaves nothing on a mismatch. */
+	const char *path = tu_path("ckpt.safetensors");
+	assert_int_equal(ax_bundle_save(path, &b), AX_OK);
 	ax_bundle_free(&b);
+	assert_int_equal(ax_ckpt_load(path, "mod-lm", &b), AX_OK);
+	assert_int_equal(ax_ckpt_get_rng(&b, "rng", &r2), AX_OK);
+	ax_bundle_free(&b);
+	assert_int_equal(ax_ckpt_load(path, "mtm-train", &b), AX_ERR_FORMAT);
+	assert_int_equal(b.n, 0);
+	assert_int_equal(ax_ckpt_load(tu_path("missing.safetensors"), "mod-lm", &b), AX_ERR_IO);
 }
 
 int main(void)
@@ -332,7 +341,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_block_golden),
 		cmocka_unit_test(test_gru_golden),
-		cmocka_unit_test(test_mlp_gradcheck_shapes),
+		cmocka_unit_test(test_mlp_names),
 		cmocka_unit_test(test_optimisers),
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_clip_and_state),

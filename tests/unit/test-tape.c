@@ -20,6 +20,26 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* A fresh tape on its own arena, for tests that compute values directly. */
+static int tape_new(void **state)
+{
+	static struct ax_arena step;
+	static struct ax_tape tape;
+	ax_arena_init(&step, 0);
+	ax_tape_init(&tape, &step);
+	*state = &tape;
+	return 0;
+}
+
+static int tape_free(void **state)
+{
+	struct ax_tape *t = *state;
+	struct ax_arena *step = t->arena;
+	ax_tape_free(t);
+	ax_arena_free(step);
+	return 0;
+}
+
 #define GC(fn, ins, ctx, what) \
 	tu_gradcheck(fn, ins, (int)AX_COUNTOF(ins), ctx, 1e-2f, 2e-3, 2e-2, 64, what)
 
@@ -45,18 +65,13 @@ static void test_binops(void **state)
 
 static void test_broadcast_values(void **state)
 {
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
+	struct ax_tape *t = *state;
 	float av[] = { 1, 2, 3, 4, 5, 6 }, bv[] = { 10, 20 };
-	struct ax_tensor *a = ax_const(&t, 2, (int[]){ 2, 3 }, av);
-	struct ax_tensor *b = ax_const(&t, 2, (int[]){ 2, 1 }, bv);
-	struct ax_tensor *c = ax_add(&t, a, b);
+	struct ax_tensor *a = ax_const(t, 2, (int[]){ 2, 3 }, av);
+	struct ax_tensor *b = ax_const(t, 2, (int[]){ 2, 1 }, bv);
+	struct ax_tensor *c = ax_add(t, a, b);
 	float want[] = { 11, 12, 13, 24, 25, 26 };
 	tu_assert_close(c->data, want, 6, 0, 0, "column broadcast");
-	ax_tape_free(&t);
-	ax_arena_free(&s);
 }
 
 /* ---- unary ---- */
@@ -98,23 +113,18 @@ static void test_unary(void **state)
 
 static void test_unary_values(void **state)
 {
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
+	struct ax_tape *t = *state;
 	float xv[] = { -1.0f, 0.5f, 2.0f };
-	struct ax_tensor *x = ax_const(&t, 1, (int[]){ 3 }, xv);
+	struct ax_tensor *x = ax_const(t, 1, (int[]){ 3 }, xv);
 	/* torch.nn.functional.gelu / silu / softplus / softsign reference values */
 	float gelu[] = { -0.15865525f, 0.34573123f, 1.95449972f };
 	float silu[] = { -0.26894142f, 0.31122968f, 1.76159416f };
 	float softplus[] = { 0.31326169f, 0.97407699f, 2.12692801f };
 	float softsign[] = { -0.5f, 0.33333334f, 0.66666669f };
-	tu_assert_close(ax_gelu(&t, x)->data, gelu, 3, 1e-6, 1e-6, "gelu");
-	tu_assert_close(ax_silu(&t, x)->data, silu, 3, 1e-6, 1e-6, "silu");
-	tu_assert_close(ax_softplus(&t, x)->data, softplus, 3, 1e-6, 1e-6, "softplus");
-	tu_assert_close(ax_softsign(&t, x)->data, softsign, 3, 1e-6, 1e-6, "softsign");
-	ax_tape_free(&t);
-	ax_arena_free(&s);
+	tu_assert_close(ax_gelu(t, x)->data, gelu, 3, 1e-6, 1e-6, "gelu");
+	tu_assert_close(ax_silu(t, x)->data, silu, 3, 1e-6, 1e-6, "silu");
+	tu_assert_close(ax_softplus(t, x)->data, softplus, 3, 1e-6, 1e-6, "softplus");
+	tu_assert_close(ax_softsign(t, x)->data, softsign, 3, 1e-6, 1e-6, "softsign");
 }
 
 /* ---- reductions and shapes ---- */
@@ -155,18 +165,13 @@ static void test_shapes(void **state)
 
 static void test_permute_values(void **state)
 {
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
+	struct ax_tape *t = *state;
 	float xv[6] = { 0, 1, 2, 3, 4, 5 };
-	struct ax_tensor *x = ax_const(&t, 2, (int[]){ 2, 3 }, xv);
-	struct ax_tensor *y = ax_transpose(&t, x, 0, 1);
+	struct ax_tensor *x = ax_const(t, 2, (int[]){ 2, 3 }, xv);
+	struct ax_tensor *y = ax_transpose(t, x, 0, 1);
 	float want[] = { 0, 3, 1, 4, 2, 5 };
 	assert_int_equal(y->shape[0], 3);
 	tu_assert_close(y->data, want, 6, 0, 0, "transpose");
-	ax_tape_free(&t);
-	ax_arena_free(&s);
 }
 
 /* ---- indexing ---- */
@@ -268,22 +273,17 @@ static void test_losses(void **state)
 
 static void test_loss_values(void **state)
 {
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
+	struct ax_tape *t = *state;
 	float lv[] = { 1, 2, 3, 1, 1, 1 };
-	struct ax_tensor *x = ax_const(&t, 2, (int[]){ 2, 3 }, lv);
+	struct ax_tensor *x = ax_const(t, 2, (int[]){ 2, 3 }, lv);
 	int32_t tg[] = { 2, 0 };
 	/* torch: F.cross_entropy(x, [2, 0]) = mean(0.40760596, 1.09861229) */
 	float want = 0.75310913f;
-	tu_assert_close(ax_cross_entropy(&t, x, tg, 0, -1)->data, &want, 1, 1e-6, 1e-6, "xent");
+	tu_assert_close(ax_cross_entropy(t, x, tg, 0, -1)->data, &want, 1, 1e-6, 1e-6, "xent");
 	/* with label_smoothing=0.2: torch gives 0.85310918 */
 	want = 0.85310918f;
-	tu_assert_close(ax_cross_entropy(&t, x, tg, 0.2f, -1)->data, &want, 1, 1e-6, 1e-6,
+	tu_assert_close(ax_cross_entropy(t, x, tg, 0.2f, -1)->data, &want, 1, 1e-6, 1e-6,
 			"xent smoothing");
-	ax_tape_free(&t);
-	ax_arena_free(&s);
 }
 
 /* ---- fused sequence / image ops through the tape ---- */
@@ -339,23 +339,18 @@ static void test_recurrent(void **state)
 /* ---- tape behaviour ---- */
 static void test_no_grad_and_detach(void **state)
 {
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
+	struct ax_tape *t = *state;
 	struct ax_tensor *w = tu_leaf(&arena, 1, (int[]){ 3 }, 100, 1.0f);
 	memset(w->grad, 0, 3 * sizeof(float));
-	ax_no_grad_begin(&t);
-	struct ax_tensor *y = ax_square(&t, w);
-	ax_no_grad_end(&t);
-	assert_int_equal(t.n, 0);
+	ax_no_grad_begin(t);
+	struct ax_tensor *y = ax_square(t, w);
+	ax_no_grad_end(t);
+	assert_int_equal(t->n, 0);
 	assert_false(y->requires_grad);
 	/* Through detach the gradient stops: d/dw sum(w * detach(w)) = detach(w). */
-	struct ax_tensor *l = ax_sum_all(&t, ax_mul(&t, w, ax_detach(&t, w)));
-	ax_tape_backward(&t, l, 1.0f);
+	struct ax_tensor *l = ax_sum_all(t, ax_mul(t, w, ax_detach(t, w)));
+	ax_tape_backward(t, l, 1.0f);
 	tu_assert_close(w->grad, w->data, 3, 1e-6, 0, "detach");
-	ax_tape_free(&t);
-	ax_arena_free(&s);
 }
 
 static void test_accumulation(void **state)
@@ -401,6 +396,32 @@ static void test_arena(void **state)
 	ax_arena_free(&a);
 }
 
+/* Dropout in training: each element kept with probability 1-p and scaled by
+ * 1/(1-p); the gradient goes through the same mask. Identity otherwise. */
+static void test_dropout(void **state)
+{
+	struct ax_tape *t = *state;
+	struct ax_rng rng;
+	ax_rng_seed(&rng, 5);
+	struct ax_tensor *x = tu_leaf(t->arena, 1, (int[]){ 20000 }, 6, 1.0f);
+	t->training = 1;
+	struct ax_tensor *y = ax_dropout(t, x, 0.25f, &rng);
+	ax_tape_backward(t, ax_sum_all(t, y), 1.0f);
+	size_t kept = 0;
+	for (size_t i = 0; i < x->size; i++) {
+		if (y->data[i] == 0.0f) {
+			assert_true(x->grad[i] == 0.0f);
+			continue;
+		}
+		kept++;
+		assert_float_equal(y->data[i], x->data[i] / 0.75f, 1e-6);
+		assert_float_equal(x->grad[i], 1.0f / 0.75f, 1e-6);
+	}
+	assert_float_equal((double)kept / x->size, 0.75, 0.015);  /* ~5 standard errors */
+	t->training = 0;
+	assert_ptr_equal(ax_dropout(t, x, 0.25f, &rng), x);
+}
+
 /* The vectorisable exp/erf used by the elementwise ops, against libm. */
 static void test_fast_math(void **state)
 {
@@ -421,22 +442,23 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arena),
 		cmocka_unit_test(test_fast_math),
+		cmocka_unit_test_setup_teardown(test_dropout, tape_new, tape_free),
 		cmocka_unit_test(test_binops),
-		cmocka_unit_test(test_broadcast_values),
+		cmocka_unit_test_setup_teardown(test_broadcast_values, tape_new, tape_free),
 		cmocka_unit_test(test_unary),
-		cmocka_unit_test(test_unary_values),
+		cmocka_unit_test_setup_teardown(test_unary_values, tape_new, tape_free),
 		cmocka_unit_test(test_reduce),
 		cmocka_unit_test(test_shapes),
-		cmocka_unit_test(test_permute_values),
+		cmocka_unit_test_setup_teardown(test_permute_values, tape_new, tape_free),
 		cmocka_unit_test(test_index),
 		cmocka_unit_test(test_matmul),
 		cmocka_unit_test(test_norms),
 		cmocka_unit_test(test_losses),
-		cmocka_unit_test(test_loss_values),
+		cmocka_unit_test_setup_teardown(test_loss_values, tape_new, tape_free),
 		cmocka_unit_test(test_attention),
 		cmocka_unit_test(test_conv),
 		cmocka_unit_test(test_recurrent),
-		cmocka_unit_test(test_no_grad_and_detach),
+		cmocka_unit_test_setup_teardown(test_no_grad_and_detach, tape_new, tape_free),
 		cmocka_unit_test(test_accumulation),
 	};
 	return cmocka_run_group_tests_name("tape", tests, setup, teardown);

@@ -29,14 +29,18 @@ const char *tu_tmpdir(void)
 	return tmpdir;
 }
 
-const char *tu_path(const char *name)
+/* "dir/name" in one of 8 static buffers used in turn, so a test can hold a
+ * few paths at once. */
+static const char *join(const char *dir, const char *name)
 {
-	static char bufs[8][512];
+	static char bufs[8][1024];
 	static int next;
 	char *b = bufs[next++ % 8];
-	snprintf(b, 512, "%s/%s", tu_tmpdir(), name);
+	snprintf(b, 1024, "%s/%s", dir, name);
 	return b;
 }
+
+const char *tu_path(const char *name) { return join(tu_tmpdir(), name); }
 
 const char *tu_write_file(const char *name, const void *data, size_t n)
 {
@@ -50,12 +54,10 @@ const char *tu_write_file(const char *name, const void *data, size_t n)
 
 const char *tu_ref(const char *name)
 {
-	static char bufs[4][512];
-	static int next;
-	char *b = bufs[next++ % 4];
+	static char dir[256];
 	const char *root = getenv("AXON_ROOT");
-	snprintf(b, 512, "%s/tests/ref/%s", root ? root : ".", name);
-	return b;
+	snprintf(dir, sizeof dir, "%s/tests/ref", root ? root : ".");
+	return join(dir, name);
 }
 
 void tu_assert_close(const float *a, const float *b, size_t n, double atol, double rtol,
