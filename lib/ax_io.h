@@ -40,6 +40,12 @@ struct ax_array {
 };
 
 size_t ax_array_count(const struct ax_array *a);    /* product of shape */
+size_t ax_array_bytes(const struct ax_array *a);    /* count() * dtype size */
+/* Bytes of a C-order shape with elements of elem_size bytes (elem_size 1:
+ * the element count), checked: 0 and *bytes set, or -1 if the product
+ * overflows size_t. Dimensions must be non-negative. Readers check a shape
+ * from a file with this before trusting ax_array_count(). */
+int ax_shape_bytes(int ndim, const int64_t *shape, size_t elem_size, size_t *bytes);
 enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
 			      const int64_t *shape); /* zeroed data */
 void ax_array_free(struct ax_array *a);
@@ -67,7 +73,7 @@ enum ax_status ax_reader_read_rest(struct ax_reader *r, char **buf, size_t *len)
 size_t ax_reader_offset(const struct ax_reader *r);  /* bytes consumed so far */
 const char *ax_reader_name(const struct ax_reader *r);
 void ax_reader_close(struct ax_reader *r);
-/* Whole input into memory (for bundles, CSV): *buf is malloc'd, NUL-added. */
+/* Whole input into memory (open + read_rest + close): *buf is malloc'd, NUL-added. */
 enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
 
 /* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ----
@@ -146,6 +152,8 @@ struct ax_table {
 	char **cells;          /* nrows * ncols, row-major */
 };
 enum ax_status ax_table_load(const char *path, struct ax_table *t); /* "-" stdin */
+/* The rest of an open stream as a table (after sniffing it with peek). */
+enum ax_status ax_table_read(struct ax_reader *r, struct ax_table *t);
 void ax_table_free(struct ax_table *t);
 int ax_table_col(const struct ax_table *t, const char *name);       /* -1 if absent */
 /* Cell as number: NAN for empty or non-numeric text ("nan", "inf" parse). */

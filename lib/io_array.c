@@ -66,20 +66,30 @@ size_t ax_array_count(const struct ax_array *a)
 	return n;
 }
 
+size_t ax_array_bytes(const struct ax_array *a)
+{
+	return ax_array_count(a) * ax_dtype_size(a->dtype);
+}
+
+int ax_shape_bytes(int ndim, const int64_t *shape, size_t elem_size, size_t *bytes)
+{
+	size_t n = 1;   /* the count first: a zero dimension after a huge one is fine */
+	for (int i = 0; i < ndim; i++)
+		if ((uint64_t)shape[i] > SIZE_MAX || ax_mul_size(n, (size_t)shape[i], &n))
+			return -1;
+	return ax_mul_size(n, elem_size, bytes);
+}
+
 enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
 			      const int64_t *shape)
 {
 	check_dtype(dt);
 	AX_ASSERT(ndim >= 0 && ndim <= AX_ARRAY_MAX_DIMS && "ndim out of range");
 	memset(a, 0, sizeof *a);
-	size_t n = 1;
-	for (int i = 0; i < ndim; i++) {
+	for (int i = 0; i < ndim; i++)
 		AX_ASSERT(shape[i] >= 0 && "negative dimension");
-		if ((uint64_t)shape[i] > SIZE_MAX || ax_mul_size(n, (size_t)shape[i], &n))
-			return ax_error_set(AX_ERR_NOMEM, "array shape overflows the address space");
-	}
 	size_t bytes;
-	if (ax_mul_size(n, dtypes[dt].size, &bytes))
+	if (ax_shape_bytes(ndim, shape, dtypes[dt].size, &bytes))
 		return ax_error_set(AX_ERR_NOMEM, "array shape overflows the address space");
 	void *p = calloc(bytes ? bytes : 1, 1);
 	if (!p)

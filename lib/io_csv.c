@@ -47,12 +47,13 @@ static int at_eol(const char *p, const char *end)
 	return p < end && (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n'));
 }
 
-enum ax_status ax_table_load(const char *path, struct ax_table *t)
+enum ax_status ax_table_read(struct ax_reader *r, struct ax_table *t)
 {
 	memset(t, 0, sizeof *t);
+	const char *path = ax_reader_name(r);
 	char *buf;
 	size_t len;
-	enum ax_status st = ax_read_all(path, &buf, &len);
+	enum ax_status st = ax_reader_read_rest(r, &buf, &len);
 	if (st)
 		return st;
 	const char *p = buf, *end = buf + len;
@@ -150,6 +151,18 @@ fail:
 	free(t->cells);
 	free(buf);
 	memset(t, 0, sizeof *t);
+	return st;
+}
+
+enum ax_status ax_table_load(const char *path, struct ax_table *t)
+{
+	struct ax_reader *r;
+	memset(t, 0, sizeof *t);
+	enum ax_status st = ax_reader_open(&r, path);
+	if (st)
+		return st;
+	st = ax_table_read(r, t);
+	ax_reader_close(r);
 	return st;
 }
 

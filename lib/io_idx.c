@@ -40,13 +40,10 @@ static enum ax_status idx_read(struct ax_reader *r, struct ax_array *out)
 		return st == AX_ERR_EOF ? ax_error_set(AX_ERR_FORMAT, "%s: IDX header truncated at "
 						       "byte 4", name) : st;
 	struct ax_array a = {.dtype = dt, .ndim = ndim};
-	size_t count = 1, raw_bytes, out_bytes;
-	for (int i = 0; i < ndim; i++) {
+	for (int i = 0; i < ndim; i++)
 		a.shape[i] = be32(h + 4 + 4 * i);
-		if (ax_mul_size(count, (size_t)a.shape[i], &count))
-			return ax_error_set(AX_ERR_FORMAT, "%s: IDX dimensions overflow", name);
-	}
-	if (ax_mul_size(count, esize, &raw_bytes) ||
+	size_t count, raw_bytes, out_bytes;
+	if (ax_shape_bytes(ndim, a.shape, 1, &count) || ax_mul_size(count, esize, &raw_bytes) ||
 	    ax_mul_size(count, ax_dtype_size(dt), &out_bytes))
 		return ax_error_set(AX_ERR_FORMAT, "%s: IDX dimensions overflow", name);
 	unsigned char *raw;
@@ -58,8 +55,13 @@ static enum ax_status idx_read(struct ax_reader *r, struct ax_array *out)
 		return st ? st : ax_error_set(AX_ERR_FORMAT, "%s: unexpected bytes after the IDX "
 					      "data at byte %zu", name, raw_bytes + 4 + 4 * ndim);
 	}
-	/* Widen or byte-swap into the output dtype; same-size types swap in place. */
-	unsigned char *o = out_bytes == raw_bytes ? raw : ax_xmalloc(out_bytes ? out_bytes : 1);
+	/* Widen or byte-swap into the output dtype; same-size types swap in place.
+	 * The size comes from the file, so a failed malloc is NOMEM. */
+	unsigned char *o = out_bytes == raw_bytes ? raw : malloc(out_bytes ? out_bytes : 1);
+	if (!o && out_bytes) {
+		free(raw);
+		return ax_error_set(AX_ERR_NOMEM, "%s: cannot allocate %zu bytes", name, out_bytes);
+	}
 	for (size_t i = 0; i < count; i++) {
 		const unsigned char *b = raw + i * esize;
 		switch (type) {

@@ -233,12 +233,8 @@ enum ax_status ax_npy_read(struct ax_reader *r, struct ax_array *out)
 	free(text);
 	if (st)
 		return st;
-	size_t count = 1, bytes;
-	for (int i = 0; i < a.ndim; i++)
-		if ((uint64_t)a.shape[i] > SIZE_MAX || ax_mul_size(count, (size_t)a.shape[i], &count))
-			return ax_error_set(AX_ERR_FORMAT, "%s: NPY shape at byte %zu overflows",
-					    name, start);
-	if (ax_mul_size(count, ax_dtype_size(a.dtype), &bytes))
+	size_t bytes;
+	if (ax_shape_bytes(a.ndim, a.shape, ax_dtype_size(a.dtype), &bytes))
 		return ax_error_set(AX_ERR_FORMAT, "%s: NPY shape at byte %zu overflows", name,
 				    start);
 	if ((st = ax_reader_read_alloc(r, bytes, &a.data)))
@@ -282,7 +278,7 @@ enum ax_status ax_npy_write(FILE *f, const struct ax_array *a)
 	size_t total = (10 + (size_t)n + 1 + 63) / 64 * 64, hlen = total - 10;
 	unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
 				 (unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
-	size_t bytes = ax_array_count(a) * ax_dtype_size(a->dtype);
+	size_t bytes = ax_array_bytes(a);
 	errno = 0;
 	int ok = fwrite(pre, 1, 10, f) == 10 && fwrite(dict, 1, (size_t)n, f) == (size_t)n;
 	for (size_t i = (size_t)n; ok && i < hlen - 1; i++)

@@ -308,7 +308,7 @@ void ax_bundle_add(struct ax_bundle *b, const char *name, enum ax_dtype dt, int 
 	AX_ASSERT(strcmp(name, "__metadata__") && "__metadata__ is reserved");
 	struct ax_array a;
 	AX_ASSERT(ax_array_alloc(&a, dt, ndim, shape) == AX_OK && "array too large");
-	size_t bytes = ax_array_count(&a) * ax_dtype_size(dt);
+	size_t bytes = ax_array_bytes(&a);
 	if (bytes)   /* data may be NULL for an empty array */
 		memcpy(a.data, data, bytes);
 	struct ax_bundle_entry *e = push_entry(b);
@@ -569,13 +569,9 @@ static enum ax_status parse_bundle(const char *buf, size_t len, const char *name
 	for (int i = 0; !st && i < b->n; i++) {
 		struct ax_bundle_entry *e = &b->entries[i];
 		const struct span *sp = &spans[i];
-		size_t count = 1, bytes = 0;
-		int over = 0;
-		for (int d = 0; d < e->array.ndim; d++)
-			over |= (uint64_t)e->array.shape[d] > SIZE_MAX ||
-				ax_mul_size(count, (size_t)e->array.shape[d], &count);
-		over = over || ax_mul_size(count, ax_dtype_size(e->array.dtype), &bytes);
-		if (over)
+		size_t bytes = 0;
+		if (ax_shape_bytes(e->array.ndim, e->array.shape, ax_dtype_size(e->array.dtype),
+				   &bytes))
 			st = ax_error_set(AX_ERR_FORMAT, "%s: tensor '%s': shape overflows", name,
 					  e->name);
 		else if (sp->begin > sp->end || sp->end > dlen)
@@ -588,13 +584,16 @@ static enum ax_status parse_bundle(const char *buf, size_t len, const char *name
 					  "bytes, but %s of that shape needs %zu", name, e->name,
 					  (unsigned long long)(sp->end - sp->begin),
 					  ax_dtype_name(e->array.dtype), bytes);
-		else {
-			e->array.data = ax_xmalloc(bytes ? bytes : 1);
+		/* malloc, not ax_xmalloc: tensors may share data, so their total
+		 * is not bounded by the file's size. */
+		else if (!(e->array.data = malloc(bytes ? bytes : 1)))
+			st = ax_error_set(AX_ERR_NOMEM, "%s: tensor '%s': cannot allocate %zu bytes",
+					  name, e->name, bytes);
+		else if (e->array.dtype == AX_BOOL)
+			for (size_t k = 0; k < bytes; k++)
+				((uint8_t *)e->array.data)[k] = data[sp->begin + k] != 0;
+		else
 			memcpy(e->array.data, data + sp->begin, bytes);
-			if (e->array.dtype == AX_BOOL)
-				for (size_t k = 0; k < bytes; k++)
-					((uint8_t *)e->array.data)[k] = data[sp->begin + k] != 0;
-		}
 	}
 	free(spans);
 	return st;
@@ -685,7 +684,7 @@ enum ax_status ax_bundle_save(const char *path, const struct ax_bundle *b)
 	size_t off = 0;
 	for (int i = 0; i < b->n; i++) {
 		const struct ax_array *a = &b->entries[i].array;
-		size_t bytes = ax_array_count(a) * ax_dtype_size(a->dtype);
+		size_t bytes = ax_array_bytes(a);
 		if (i || b->nmeta)
 			sb_str(&h, ",");
 		sb_json(&h, b->entries[i].name);
@@ -717,7 +716,7 @@ enum ax_status ax_bundle_save(const char *path, const struct ax_bundle *b)
 	int ok = fwrite(len8, 1, 8, o.f) == 8 && fwrite(h.p, 1, h.n, o.f) == h.n;
 	for (int i = 0; ok && i < b->n; i++) {
 		const struct ax_array *a = &b->entries[i].array;
-		size_t bytes = ax_array_count(a) * ax_dtype_size(a->dtype);
+		size_t bytes = ax_array_bytes(a);
 		ok = !bytes || fwrite(a->data, 1, bytes, o.f) == bytes;
 	}
 	free(h.p);

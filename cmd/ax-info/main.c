@@ -57,30 +57,25 @@ static void print_row(const char *name, int index, const struct ax_array *a)
 	for (int i = 0; i < a->ndim; i++)
 		printf("%s%lld", i ? "x" : "", (long long)a->shape[i]);
 	/* Like numpy: any NaN makes min, max and mean NaN; empty arrays too. */
-	size_t n = ax_array_count(a);
+	size_t n = ax_array_count(a), i;
 	double lo = INFINITY, hi = -INFINITY, sum = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (i = 0; i < n; i++) {
 		double v = ax_array_get(a, i);
-		if (isnan(v)) {
-			n = 0;
+		if (isnan(v))
 			break;
-		}
 		lo = v < lo ? v : lo;
 		hi = v > hi ? v : hi;
 		sum += v;
 	}
-	if (n == 0)
-		lo = hi = sum = NAN;
-	printf("\t%.6g\t%.6g\t%.6g\n", lo, hi, n ? sum / (double)n : NAN);
+	if (n == 0 || i < n)
+		printf("\tnan\tnan\tnan\n");
+	else
+		printf("\t%.6g\t%.6g\t%.6g\n", lo, hi, sum / (double)n);
 }
 
-/* Metadata lines wait until every array line is out. */
-struct meta {
-	const char *file;
-	struct ax_bundle b;
-};
-
-static enum ax_status describe(const char *file, struct meta *m)
+/* A bundle's arrays are described at once; its metadata (kept in *b) waits
+ * until every array line is out. */
+static enum ax_status describe(const char *file, struct ax_bundle *b)
 {
 	struct ax_reader *r;
 	enum ax_status st = ax_reader_open(&r, file);
@@ -102,12 +97,11 @@ static enum ax_status describe(const char *file, struct meta *m)
 		}
 		if (st == AX_ERR_EOF)
 			st = AX_OK;
-	} else if (!(st = ax_bundle_read(r, &m->b))) {
-		for (int i = 0; i < m->b.n; i++)
-			print_row(m->b.entries[i].name, -1, &m->b.entries[i].array);
-		for (int i = 0; i < m->b.n; i++)
-			ax_array_free(&m->b.entries[i].array);   /* keep only the metadata */
-		m->file = file;
+	} else if (!(st = ax_bundle_read(r, b))) {
+		for (int i = 0; i < b->n; i++)
+			print_row(b->entries[i].name, -1, &b->entries[i].array);
+		for (int i = 0; i < b->n; i++)
+			ax_array_free(&b->entries[i].array);   /* keep only the metadata */
 	}
 out:
 	ax_reader_close(r);
@@ -139,24 +133,25 @@ int main(int argc, char **argv)
 		ax_usage_error("missing FILE ('-' reads standard input)");
 
 	int nfiles = argc - optind, status = AX_EXIT_OK, nmeta = 0;
-	struct meta *metas = ax_xcalloc((size_t)nfiles, sizeof *metas);
+	char **files = argv + optind;
+	struct ax_bundle *bundles = ax_xcalloc((size_t)nfiles, sizeof *bundles);
 	printf("name\tdtype\tshape\tmin\tmax\tmean\n");
 	for (int i = 0; i < nfiles; i++) {
-		if (describe(argv[optind + i], &metas[i])) {
+		if (describe(files[i], &bundles[i])) {
 			fflush(stdout);   /* keep the lines printed so far before the message */
 			ax_warn("%s", ax_error_detail());
 			status = AX_EXIT_USAGE;
 		}
-		nmeta += metas[i].b.nmeta;
+		nmeta += bundles[i].nmeta;
 	}
 	/* With several files, each metadata line says whose it is: FILE:key=value. */
 	if (nmeta)
 		putchar('\n');
 	for (int i = 0; i < nfiles; i++) {
-		struct ax_bundle *b = &metas[i].b;
+		struct ax_bundle *b = &bundles[i];
 		for (int k = 0; k < b->nmeta; k++) {
 			if (nfiles > 1) {
-				put_escaped(metas[i].file);
+				put_escaped(files[i]);
 				putchar(':');
 			}
 			put_escaped(b->meta_keys[k]);
@@ -166,7 +161,7 @@ int main(int argc, char **argv)
 		}
 		ax_bundle_free(b);
 	}
-	free(metas);
+	free(bundles);
 	if (fflush(stdout) || ferror(stdout))
 		ax_die(AX_EXIT_FAIL, "write error: %s", strerror(errno));
 	return status;

@@ -43,6 +43,19 @@ numpy-stream.npy[1]|float64|scalar|2.5|2.5|2.5
 numpy-stream.npy[2]|uint8|0x2|nan|nan|nan
 END
 
+# Like numpy, a NaN anywhere makes min, max and mean nan (58-byte dict,
+# the floats 1 and NaN).
+q="'"
+printf '\223NUMPY\001\000\072\000' > "$t/nan.npy"
+printf '{%sdescr%s: %s<f4%s, %sfortran_order%s: False, %sshape%s: (2,), }\n' \
+	$q $q $q $q $q $q $q $q >> "$t/nan.npy"
+printf '\000\000\200\077\000\000\300\177' >> "$t/nan.npy"
+ax-info "$t/nan.npy" > "$t/out"
+expect nan.npy <<END
+$hdr
+$t/nan.npy[0]|float32|2|nan|nan|nan
+END
+
 # A bundle: tensor names, then its metadata after a blank line.
 ax-info bundle.safetensors > "$t/out"
 expect bundle.safetensors <<END
@@ -90,9 +103,8 @@ check_bad "$t/text.txt" "$t/text.txt: safetensors header length [0-9]* is implau
 : > "$t/empty"
 check_bad "$t/empty" "$t/empty: empty input"
 check_bad "$t" "$t: is a directory"
-# Fortran order, the header built byte by byte (54-byte dict, 1 float).
-q="'"
-printf '\223NUMPY\001\000\066\000' > "$t/f.npy"
+# Fortran order, the header built byte by byte (57-byte dict, 1 float).
+printf '\223NUMPY\001\000\071\000' > "$t/f.npy"
 printf '{%sdescr%s: %s<f4%s, %sfortran_order%s: True, %sshape%s: (1,), }\n' \
 	$q $q $q $q $q $q $q $q >> "$t/f.npy"
 printf '\000\000\200\077' >> "$t/f.npy"

@@ -18,7 +18,7 @@ static void roundtrip(const struct ax_array *a)
 	struct ax_array b;
 	if (ax_npy_load(fuzz_path(1, buf, len), &b))
 		abort();
-	size_t bytes = ax_array_count(a) * ax_dtype_size(a->dtype);
+	size_t bytes = ax_array_bytes(a);
 	if (b.dtype != a->dtype || b.ndim != a->ndim ||
 	    memcmp(b.shape, a->shape, sizeof a->shape[0] * (size_t)a->ndim) ||
 	    (bytes && memcmp(a->data, b.data, bytes)))

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 		abort();
 	for (int i = 0; i < b.n; i++) {
 		const struct ax_array *x = &b.entries[i].array, *y = &c.entries[i].array;
-		size_t bytes = ax_array_count(x) * ax_dtype_size(x->dtype);
+		size_t bytes = ax_array_bytes(x);
 		if (strcmp(b.entries[i].name, c.entries[i].name) || x->dtype != y->dtype ||
 		    x->ndim != y->ndim || memcmp(x->shape, y->shape, sizeof x->shape) ||
 		    (bytes && memcmp(x->data, y->data, bytes)))

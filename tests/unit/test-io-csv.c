@@ -157,6 +157,37 @@ static void test_table_gzip(void **state)
 	ax_table_free(&t);
 }
 
+/* A stream sniffed with peek, then read as a table: nothing is lost, and
+ * details name the stream. */
+static void test_table_read_stream(void **state)
+{
+	const char *p = tu_path("s.csv.gz");
+	gzFile g = gzopen(p, "wb");
+	gzputs(g, "x,y\n1,2\n3,4\n");
+	gzclose(g);
+	struct ax_reader *r;
+	struct ax_table t;
+	char head[4];
+	size_t got;
+	assert_int_equal(ax_reader_open(&r, p), AX_OK);
+	assert_int_equal(ax_reader_peek(r, head, 4, &got), AX_OK);
+	assert_int_equal(got, 4);
+	assert_memory_equal(head, "x,y\n", 4);
+	assert_int_equal(ax_table_read(r, &t), AX_OK);
+	ax_reader_close(r);
+	assert_int_equal(t.ncols, 2);
+	assert_int_equal(t.nrows, 2);
+	assert_string_equal(t.names[0], "x");
+	assert_true(ax_table_num(&t, 1, 1) == 4);
+	ax_table_free(&t);
+
+	assert_int_equal(ax_reader_open(&r, tu_write_file("r.csv", "a,b\n1\n", 7)), AX_OK);
+	assert_int_equal(ax_table_read(r, &t), AX_ERR_FORMAT);
+	ax_reader_close(r);
+	assert_detail("r.csv: line 2: 1 fields, expected 2");
+	assert_null(t.names);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_table_numbers),
 		cmocka_unit_test(test_table_malformed),
 		cmocka_unit_test(test_table_gzip),
+		cmocka_unit_test(test_table_read_stream),
 	};
 	return cmocka_run_group_tests_name("io-csv", tests, NULL, NULL);
 }

@@ -84,6 +84,17 @@ static void fill_bundle(struct ax_bundle *b)
 	ax_bundle_set_meta(b, "format", "axon");   /* replaces */
 }
 
+/* The bytes of fill_bundle() saved to a file (malloc'd, *n of them). */
+static char *saved_bundle(const char *name, size_t *n)
+{
+	struct ax_bundle a;
+	fill_bundle(&a);
+	const char *p = tu_path(name);
+	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
+	ax_bundle_free(&a);
+	return slurp(p, n);
+}
+
 static void test_bundle_roundtrip(void **state)
 {
 	struct ax_bundle a, b;
@@ -102,7 +113,7 @@ static void test_bundle_roundtrip(void **state)
 		assert_int_equal(x->ndim, y->ndim);
 		for (int d = 0; d < x->ndim; d++)
 			assert_int_equal(x->shape[d], y->shape[d]);
-		assert_memory_equal(x->data, y->data, ax_array_count(x) * ax_dtype_size(x->dtype));
+		assert_memory_equal(x->data, y->data, ax_array_bytes(x));
 	}
 	assert_int_equal(b.nmeta, 2);
 	for (int i = 0; i < a.nmeta; i++)
@@ -114,13 +125,8 @@ static void test_bundle_roundtrip(void **state)
 
 static void test_bundle_layout(void **state)
 {
-	struct ax_bundle a;
-	fill_bundle(&a);
-	const char *p = tu_path("layout.safetensors");
-	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
-	ax_bundle_free(&a);
 	size_t n;
-	char *f = slurp(p, &n);
+	char *f = saved_bundle("layout.safetensors", &n);
 	uint64_t h = 0;
 	for (int i = 7; i >= 0; i--)
 		h = h << 8 | (unsigned char)f[i];
@@ -309,13 +315,8 @@ static void test_bundle_header_length(void **state)
 	assert_detail("too short");
 	assert_int_equal(load_status(tu_write_file("h.st", "", 0)), AX_ERR_FORMAT);
 	/* Every proper prefix of a real file fails cleanly. */
-	struct ax_bundle a;
-	fill_bundle(&a);
-	const char *p = tu_path("full.safetensors");
-	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
-	ax_bundle_free(&a);
 	size_t n;
-	char *f = slurp(p, &n);
+	char *f = saved_bundle("full.safetensors", &n);
 	for (size_t cut = 0; cut < n; cut++)
 		assert_int_equal(load_status(tu_write_file("cut.st", f, cut)), AX_ERR_FORMAT);
 	free(f);
