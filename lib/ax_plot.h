@@ -9,9 +9,10 @@
  * by ax_figure_free. Nothing here prints or exits.
  *
  * Use: ax_figure_init -> per axes: labels, log flags, ax_axes_include (data
- * range) or fixed limits -> ax_figure_layout (places panels, draws frames,
- * grid, ticks, labels) -> ax_axes_line/scatter/band/rect/heatmap ->
- * ax_figure_finish (legends, frames on top) -> ax_figure_save_png.
+ * range) or fixed limits (or blank, for an unused grid cell) ->
+ * ax_figure_layout (places panels, draws frames, grid, ticks, labels) ->
+ * ax_axes_line/scatter/band/rect/heatmap -> ax_figure_finish (legends,
+ * frames on top) -> ax_figure_save_png.
  */
 #ifndef AX_PLOT_H
 #define AX_PLOT_H
@@ -118,6 +119,7 @@ struct ax_axes {
 	double cmin, cmax;
 	enum ax_cmap cmap;
 	char *clabel;
+	int blank;              /* an unused grid cell: layout and finish leave it empty */
 	/* ---- set by ax_figure_layout ---- */
 	double px, py, pw, ph;  /* plot area: left, top, width, height (pixels) */
 	double x0, x1, y0, y1;  /* final axis limits (data units) */
@@ -165,9 +167,9 @@ void ax_axes_set_categories(struct ax_axes *a, char *const *names, int n);
 void ax_axes_set_colorbar(struct ax_axes *a, double vmin, double vmax, enum ax_cmap m,
 			  const char *label);
 
-/* Places every panel, clears the canvas and draws frames, grid, ticks, tick
- * labels, axis labels, titles and colour bars. AX_ERR_ARG if a panel has no
- * data range or the figure is too small for its panels. */
+/* Places every panel (but blank ones), clears the canvas and draws frames,
+ * grid, ticks, tick labels, axis labels, titles and colour bars. AX_ERR_ARG if
+ * a panel has no data range or the figure is too small for its panels. */
 enum ax_status ax_figure_layout(struct ax_figure *f);
 
 /* Data -> pixel (valid after layout). Log axes map log10(v); v <= 0 gives NaN. */

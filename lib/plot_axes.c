@@ -492,6 +492,8 @@ enum ax_status ax_figure_layout(struct ax_figure *f)
 	double top = f->title ? m.pad + ax_text_height(ts) : 0;
 	double cwid = (double)c->w / f->cols, chei = (c->h - top) / f->rows;
 	for (int i = 0; i < f->n; i++) {
+		if (f->axes[i].blank)
+			continue;
 		enum ax_status st = layout_axes(f, &f->axes[i], i, (i % f->cols) * cwid,
 						top + (i / f->cols) * chei, cwid, chei);
 		if (st)
@@ -503,7 +505,8 @@ enum ax_status ax_figure_layout(struct ax_figure *f)
 		ax_canvas_text(c, c->w / 2.0, m.pad, f->title, ts, C_FG, AX_CENTER, AX_TOP, 0);
 	for (int i = 0; i < f->n; i++) {
 		memset(f->axes[i].occ, 0, sizeof f->axes[i].occ);
-		draw_axes(f, &f->axes[i]);
+		if (!f->axes[i].blank)
+			draw_axes(f, &f->axes[i]);
 	}
 	return AX_OK;
 }
@@ -766,6 +769,8 @@ void ax_figure_finish(struct ax_figure *f)
 {
 	for (int i = 0; i < f->n; i++) {
 		struct ax_axes *a = &f->axes[i];
+		if (a->blank)
+			continue;
 		draw_frame(&f->canvas, a);
 		if (a->nleg > 0)
 			draw_legend(f, a);

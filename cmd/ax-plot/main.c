@@ -12,11 +12,11 @@
 #include <getopt.h>
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
 
 enum kind { K_LINE, K_SCATTER, K_HIST, K_HEATMAP, K_BAR, K_AUTO };
 static const char *const kind_names[] = {"line", "scatter", "hist", "heatmap", "bar", NULL};
 static const char *const cmap_names[] = {"viridis", "gray", "diverging", NULL};
+enum format { F_AUTO, F_CSV, F_NPY };
 static const char *const format_names[] = {"auto", "csv", "npy", NULL};
 
 #define MAX_PANELS 64
@@ -32,7 +32,7 @@ static struct {
 	int width, height, rows, cols;
 	double dpi, vmin, vmax;
 	enum ax_cmap cmap;
-	int format;           /* 0 auto, 1 csv, 2 npy */
+	enum format format;
 	int print_counts, print_layout;
 } o = {.out = "plot.png", .kind = K_AUTO, .dpi = 100, .vmin = NAN, .vmax = NAN};
 
@@ -79,15 +79,9 @@ static void usage(void)
 
 /* ---- small helpers ---- */
 
-static char *stdin_copy;
-
+/* I/O and memory failures exit 1, bad input 2. */
 static _Noreturn void die_st(enum ax_status st, const char *what)
 {
-	/* name standard input as such, not by its temporary copy */
-	const char *d = ax_error_detail(), *at = stdin_copy ? strstr(d, stdin_copy) : NULL;
-	if (at)
-		ax_die(st == AX_ERR_IO || st == AX_ERR_NOMEM ? AX_EXIT_FAIL : AX_EXIT_USAGE,
-		       "%s: %.*sstdin%s", what, (int)(at - d), d, at + strlen(stdin_copy));
 	ax_die_status(st == AX_ERR_IO || st == AX_ERR_NOMEM ? AX_EXIT_FAIL : AX_EXIT_USAGE, st,
 		      what);
 }
@@ -127,47 +121,14 @@ static double quantile(const double *v, size_t n, double q)
 
 /* ---- inputs ---- */
 
-static void remove_stdin_copy(void)
+/* Does the stream start with the NPY magic? Looks without consuming, so a
+ * pipe can be sniffed and then read by the right parser. */
+static int is_npy(struct ax_reader *r)
 {
-	if (stdin_copy)
-		unlink(stdin_copy);
-}
-
-/* Standard input goes to a temporary file first, so its format can be
- * sniffed and then read by the path-based loaders. */
-static const char *spool_stdin(void)
-{
-	if (stdin_copy)
-		ax_usage_error("standard input ('-') can be read only once");
-	const char *dir = getenv("TMPDIR");
-	size_t n = strlen(dir ? dir : "/tmp") + 32;
-	stdin_copy = ax_xmalloc(n);
-	snprintf(stdin_copy, n, "%s/ax-plot.XXXXXX", dir ? dir : "/tmp");
-	int fd = mkstemp(stdin_copy);
-	if (fd < 0)
-		ax_die(AX_EXIT_FAIL, "cannot create a temporary file in %s", dir ? dir : "/tmp");
-	atexit(remove_stdin_copy);
-	char buf[1 << 16];
-	ssize_t r;
-	while ((r = read(0, buf, sizeof buf)) > 0)
-		if (write(fd, buf, (size_t)r) != r)
-			ax_die(AX_EXIT_FAIL, "standard input: cannot copy to %s", stdin_copy);
-	if (r < 0)
-		ax_die(AX_EXIT_FAIL, "standard input: read error");
-	close(fd);
-	return stdin_copy;
-}
-
-static int is_npy(const char *path)
-{
-	struct ax_reader *r;
-	enum ax_status st = ax_reader_open(&r, path);
-	if (st)
-		die_st(st, "cannot read input");
 	char magic[6];
-	int yes = ax_reader_read(r, magic, 6) == AX_OK && !memcmp(magic, "\x93NUMPY", 6);
-	ax_reader_close(r);
-	return yes;
+	size_t got;
+	return ax_reader_peek(r, magic, 6, &got) == AX_OK && got == 6 &&
+	       !memcmp(magic, AX_NPY_MAGIC, 6);
 }
 
 /* Every array of every NPY input, with a label for legends and titles. */
@@ -177,16 +138,12 @@ struct arrays {
 	char **label;
 };
 
-static void load_npy(const char *path, const char *shown, struct arrays *as)
+static void load_npy(struct ax_reader *r, const char *shown, struct arrays *as)
 {
-	struct ax_reader *r;
-	enum ax_status st = ax_reader_open(&r, path);
-	if (st)
-		die_st(st, "cannot read input");
 	int first = as->n;
 	for (;;) {
 		struct ax_array a;
-		st = ax_npy_read(r, &a);
+		enum ax_status st = ax_npy_read(r, &a);
 		if (st == AX_ERR_EOF)
 			break;
 		if (st)
@@ -202,7 +159,6 @@ static void load_npy(const char *path, const char *shown, struct arrays *as)
 		snprintf(buf, sizeof buf, "%s[%d]", base, as->n - first);
 		as->label[as->n++] = ax_xstrdup(buf);
 	}
-	ax_reader_close(r);
 	if (as->n == first)
 		ax_die(AX_EXIT_USAGE, "%s: no arrays in the input", shown);
 	if (as->n == first + 1) {  /* a lone array is named by its file */
@@ -220,6 +176,19 @@ static int squeeze(const struct ax_array *a, int64_t *shape)
 		if (a->shape[d] != 1)
 			shape[n++] = a->shape[d];
 	return n;
+}
+
+/* Rows and columns of a heatmap: the array without its size-1 dimensions,
+ * or as it is when that leaves fewer than 2 (a (1, n) array). */
+static void heat_shape(const struct ax_array *a, int *rows, int *cols)
+{
+	int64_t sh[AX_ARRAY_MAX_DIMS];
+	if (squeeze(a, sh) < 2) {
+		sh[0] = a->shape[0];
+		sh[1] = a->shape[1];
+	}
+	*rows = (int)sh[0];
+	*cols = (int)sh[1];
 }
 
 static void shape_str(const struct ax_array *a, char *buf, size_t n)
@@ -348,6 +317,47 @@ static char **distinct(int c, int *n, int *idx)
 	return v;
 }
 
+/* Rows' group index in gidx (all 0 without --group); returns the group
+ * names (NULL without --group) and their count in *ng. */
+static char **group_rows(int gc, int *ng, int *gidx)
+{
+	*ng = 1;
+	if (gc < 0) {
+		memset(gidx, 0, (size_t)tab.nrows * sizeof *gidx);
+		return NULL;
+	}
+	char **names = distinct(gc, ng, gidx);
+	if (*ng > 64)
+		ax_die(AX_EXIT_USAGE, "--group %s: %d distinct values (max 64)", o.group, *ng);
+	return names;
+}
+
+/* --band LOW,HIGH: the two columns (-1 each without --band). */
+static void band_columns(int *lc, int *hc)
+{
+	*lc = *hc = -1;
+	if (!o.band)
+		return;
+	int nb;
+	char **b = split_commas(o.band, &nb);
+	if (nb != 2)
+		ax_usage_error("--band: expected LOW,HIGH, got '%s'", o.band);
+	*lc = column(b[0], "band");
+	*hc = column(b[1], "band");
+	free(b[0]); free(b[1]); free(b);
+}
+
+/* Legend label of column col of nc in a panel, for group gname (NULL: no --group). */
+static void series_label(char *buf, size_t n, const char *col, int nc, const char *gname)
+{
+	if (!gname)
+		snprintf(buf, n, "%s", col);
+	else if (nc == 1)
+		snprintf(buf, n, "%s", gname);
+	else
+		snprintf(buf, n, "%s %s", col, gname);
+}
+
 static int by_x_cmp(const void *a, const void *b)
 {
 	const double *p = a, *q = b;
@@ -401,6 +411,18 @@ static void sort_and_spread(struct series *s, int spread)
 	free(t);
 }
 
+/* Is name one of the comma-separated names in list (NULL: none)? */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p; p = strchr(p, ',')) {
+		p += *p == ',';
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return 1;
+	}
+	return 0;
+}
+
 /* Columns to plot when no -y is given: every numeric column not otherwise used. */
 static char *default_y(int skip_x)
 {
@@ -409,7 +431,7 @@ static char *default_y(int skip_x)
 	for (int c = 0; c < tab.ncols; c++) {
 		const char *nm = tab.names[c];
 		if ((skip_x && o.x && !strcmp(nm, o.x)) || (o.group && !strcmp(nm, o.group)) ||
-		    (o.spread && !strcmp(nm, o.spread)) || (o.band && strstr(o.band, nm)))
+		    (o.spread && !strcmp(nm, o.spread)) || in_list(o.band, nm))
 			continue;
 		int ok = 0;
 		for (int r = 0; r < tab.nrows && !ok; r++)
@@ -435,26 +457,14 @@ static void csv_xy(void)
 		check_numeric(xc);
 	int gc = o.group ? column(o.group, "group") : -1;
 	int sc = o.spread ? column(o.spread, "spread") : -1;
-	int lc = -1, hc = -1;
-	if (o.band) {
-		int nb;
-		char **b = split_commas(o.band, &nb);
-		if (nb != 2)
-			ax_usage_error("--band: expected LOW,HIGH, got '%s'", o.band);
-		lc = column(b[0], "band");
-		hc = column(b[1], "band");
-		free(b[0]); free(b[1]); free(b);
-	}
+	int lc, hc;
+	band_columns(&lc, &hc);
 	if (o.spread && o.band)
 		ax_usage_error("--spread draws its own band; leave out --band");
 	int *gidx = ax_xmalloc((size_t)(tab.nrows ? tab.nrows : 1) * sizeof *gidx);
 	int *sidx = ax_xmalloc((size_t)(tab.nrows ? tab.nrows : 1) * sizeof *sidx);
-	int ng = 1, nruns = 0;
-	char **gnames = gc >= 0 ? distinct(gc, &ng, gidx) : NULL;
-	if (gc < 0)
-		memset(gidx, 0, (size_t)tab.nrows * sizeof *gidx);
-	if (ng > 64)
-		ax_die(AX_EXIT_USAGE, "--group %s: %d distinct values (max 64)", o.group, ng);
+	int ng, nruns = 0;
+	char **gnames = group_rows(gc, &ng, gidx);
 	if (sc >= 0)
 		free(distinct(sc, &nruns, sidx));
 	char *ydef = o.ny ? NULL : default_y(1);
@@ -474,12 +484,7 @@ static void csv_xy(void)
 			check_numeric(yc);
 			for (int g = 0; g < ng; g++) {
 				char label[512];
-				if (gc < 0)
-					snprintf(label, sizeof label, "%s", cols[ci]);
-				else if (nc == 1)
-					snprintf(label, sizeof label, "%s", gnames[g]);
-				else
-					snprintf(label, sizeof label, "%s %s", cols[ci], gnames[g]);
+				series_label(label, sizeof label, cols[ci], nc, gnames ? gnames[g] : NULL);
 				struct series *s = add_series(p, label, gc >= 0 ? g : ci);
 				size_t cap = 0, bad = 0, nonpos = 0;
 				/* runs per group, for the legend */
@@ -540,14 +545,14 @@ static void csv_xy(void)
 	free(sidx);
 }
 
-/* Values for histograms and bars from one column, rows of group g (or all). */
+/* Values for histograms from one column, rows of group g. */
 static struct series *column_series(struct panel *p, int c, const int *gidx, int g,
 				    const char *label, int color)
 {
 	struct series *s = add_series(p, label, color);
 	size_t cap = 0, bad = 0;
 	for (int r = 0; r < tab.nrows; r++) {
-		if (gidx && gidx[r] != g)
+		if (gidx[r] != g)
 			continue;
 		double v = ax_table_num(&tab, r, c);
 		if (!isfinite(v)) {
@@ -565,10 +570,8 @@ static void csv_hist(void)
 {
 	int gc = o.group ? column(o.group, "group") : -1;
 	int *gidx = ax_xmalloc((size_t)(tab.nrows ? tab.nrows : 1) * sizeof *gidx);
-	int ng = 1;
-	char **gnames = gc >= 0 ? distinct(gc, &ng, gidx) : NULL;
-	if (ng > 64)
-		ax_die(AX_EXIT_USAGE, "--group %s: %d distinct values (max 64)", o.group, ng);
+	int ng;
+	char **gnames = group_rows(gc, &ng, gidx);
 	char *ydef = !o.ny && !o.x ? default_y(0) : NULL;
 	int np = o.ny ? o.ny : 1;
 	for (int pi = 0; pi < np; pi++) {
@@ -582,14 +585,8 @@ static void csv_hist(void)
 			check_numeric(c);
 			for (int g = 0; g < ng; g++) {
 				char label[512];
-				if (gc < 0)
-					snprintf(label, sizeof label, "%s", cols[ci]);
-				else if (nc == 1)
-					snprintf(label, sizeof label, "%s", gnames[g]);
-				else
-					snprintf(label, sizeof label, "%s %s", cols[ci], gnames[g]);
-				column_series(p, c, gc >= 0 ? gidx : NULL, g, label,
-					      gc >= 0 ? g : ci);
+				series_label(label, sizeof label, cols[ci], nc, gnames ? gnames[g] : NULL);
+				column_series(p, c, gidx, g, label, gc >= 0 ? g : ci);
 			}
 			free(cols[ci]);
 		}
@@ -608,25 +605,13 @@ static void csv_bar(void)
 		ax_usage_error("--kind bar needs -x COL, the column of bar labels");
 	int xc = column(o.x, "label");
 	int gc = o.group ? column(o.group, "group") : -1;
-	int lc = -1, hc = -1;
-	if (o.band) {
-		int nb;
-		char **b = split_commas(o.band, &nb);
-		if (nb != 2)
-			ax_usage_error("--band: expected LOW,HIGH, got '%s'", o.band);
-		lc = column(b[0], "band");
-		hc = column(b[1], "band");
-		free(b[0]); free(b[1]); free(b);
-	}
+	int lc, hc;
+	band_columns(&lc, &hc);
 	int n = tab.nrows ? tab.nrows : 1;
 	int *cidx = ax_xmalloc((size_t)n * sizeof *cidx), *gidx = ax_xmalloc((size_t)n * sizeof *gidx);
-	int ncat, ng = 1;
+	int ncat, ng;
 	char **cats = distinct(xc, &ncat, cidx);
-	char **gnames = gc >= 0 ? distinct(gc, &ng, gidx) : NULL;
-	if (gc < 0)
-		memset(gidx, 0, (size_t)tab.nrows * sizeof *gidx);
-	if (ng > 64)
-		ax_die(AX_EXIT_USAGE, "--group %s: %d distinct values (max 64)", o.group, ng);
+	char **gnames = group_rows(gc, &ng, gidx);
 	char *ydef = o.ny ? NULL : default_y(1);
 	int np = o.ny ? o.ny : 1;
 	for (int pi = 0; pi < np; pi++) {
@@ -642,10 +627,7 @@ static void csv_bar(void)
 			check_numeric(yc);
 			for (int g = 0; g < ng; g++) {
 				char label[512];
-				snprintf(label, sizeof label, "%s", gc < 0 ? cols[ci] :
-					 nc == 1 ? gnames[g] : cols[ci]);
-				if (gc >= 0 && nc > 1)
-					snprintf(label, sizeof label, "%s %s", cols[ci], gnames[g]);
+				series_label(label, sizeof label, cols[ci], nc, gnames ? gnames[g] : NULL);
 				struct series *s = add_series(p, label, gc >= 0 ? g : ci);
 				s->n = (size_t)ncat;
 				s->x = ax_xcalloc((size_t)ncat, sizeof *s->x);
@@ -890,17 +872,12 @@ static void draw_panel(struct ax_figure *f, struct panel *p, struct ax_axes *a, 
 		ax_axes_set_labels(a, p->title, p->xlabel && *p->xlabel ? p->xlabel : NULL,
 				   p->ylabel && *p->ylabel ? p->ylabel : NULL);
 		if (o.kind == K_HEATMAP) {
-			const struct ax_array *h = p->heat;
-			int64_t sh[AX_ARRAY_MAX_DIMS];
-			int nd = squeeze(h, sh);
-			if (nd < 2) {
-				sh[0] = h->shape[0];
-				sh[1] = h->shape[1];
-			}
+			int rows, cols;
+			heat_shape(p->heat, &rows, &cols);
 			a->yinvert = a->xint = a->yint = 1;
 			a->pad = 0;
-			ax_axes_set_xlim(a, -0.5, sh[1] - 0.5);
-			ax_axes_set_ylim(a, -0.5, sh[0] - 0.5);
+			ax_axes_set_xlim(a, -0.5, cols - 0.5);
+			ax_axes_set_ylim(a, -0.5, rows - 0.5);
 			return;
 		}
 		ax_axes_set_log(a, o.logx, o.logy);
@@ -931,13 +908,9 @@ static void draw_panel(struct ax_figure *f, struct panel *p, struct ax_axes *a, 
 	}
 	double lw = f->lw;
 	if (o.kind == K_HEATMAP) {
-		int64_t sh[AX_ARRAY_MAX_DIMS];
-		int nd = squeeze(p->heat, sh);
-		if (nd < 2) {
-			sh[0] = p->heat->shape[0];
-			sh[1] = p->heat->shape[1];
-		}
-		ax_axes_heatmap(a, p->heat->data, (int)sh[0], (int)sh[1]);
+		int rows, cols;
+		heat_shape(p->heat, &rows, &cols);
+		ax_axes_heatmap(a, p->heat->data, rows, cols);
 		return;
 	}
 	if (a->legout)
@@ -945,6 +918,7 @@ static void draw_panel(struct ax_figure *f, struct panel *p, struct ax_axes *a, 
 	if (o.kind == K_HIST) {
 		double alpha = p->ns > 1 ? 0.35 : 0.6;
 		double base = o.logy ? a->y0 : 0;
+		/* all fills first, so no fill hides another's outline */
 		for (int k = 0; k < p->ns; k++) {
 			struct series *s = &p->s[k];
 			for (size_t b = 0; b < s->n; b++)
@@ -988,8 +962,6 @@ static void draw_panel(struct ax_figure *f, struct panel *p, struct ax_axes *a, 
 		case K_SCATTER:
 			ax_axes_scatter(a, s->x, s->y, s->n, col, fmax(1.5, 1.5 * lw), lab);
 			break;
-		case K_HIST:
-			break;  /* below: all fills first, so no fill hides another's outline */
 		case K_BAR: {
 			double slot = 0.8 / p->ns, x0 = -0.4 + k * slot;
 			for (size_t b = 0; b < s->n; b++) {
@@ -1029,16 +1001,14 @@ static void render(struct ax_figure *fig, int w, int h, int rows, int cols, doub
 		if (o.kind == K_HEATMAP)
 			ax_axes_set_colorbar(a, vmin, vmax, o.cmap, o.clabel);
 	}
-	/* grid cells past the last panel stay blank: lay out only those in use */
-	int ncells = fig->n;
-	fig->n = npanels;
+	for (int i = npanels; i < fig->n; i++)  /* grid cells past the last panel */
+		ax_figure_axes(fig, i)->blank = 1;
 	st = ax_figure_layout(fig);
 	if (st)
 		ax_die_status(AX_EXIT_USAGE, st, "cannot draw");
 	for (int i = 0; i < npanels; i++)
 		draw_panel(fig, &panels[i], ax_figure_axes(fig, i), 1);
 	ax_figure_finish(fig);
-	fig->n = ncells;
 }
 
 int main(int argc, char **argv)
@@ -1094,7 +1064,7 @@ int main(int argc, char **argv)
 		case O_VMIN: o.vmin = ax_parse_double("--vmin", optarg, -HUGE_VAL, HUGE_VAL); break;
 		case O_VMAX: o.vmax = ax_parse_double("--vmax", optarg, -HUGE_VAL, HUGE_VAL); break;
 		case O_CMAP: o.cmap = (enum ax_cmap)ax_parse_choice("--cmap", optarg, cmap_names); break;
-		case 'f': o.format = ax_parse_choice("--format", optarg, format_names); break;
+		case 'f': o.format = (enum format)ax_parse_choice("--format", optarg, format_names); break;
 		case O_COUNTS: o.print_counts = 1; break;
 		case O_LAYOUTP: o.print_layout = 1; break;
 		case 'h': usage(); return AX_EXIT_OK;
@@ -1116,26 +1086,33 @@ int main(int argc, char **argv)
 	const char *const *in = nin ? (const char *const *)argv + optind : dash;
 	if (!nin)
 		nin = 1;
-	int npy = -1;
+	int npy = -1, read_stdin = 0;
 	struct arrays as = {0};
 	for (int i = 0; i < nin; i++) {
-		const char *path = strcmp(in[i], "-") ? in[i] : spool_stdin();
-		const char *shown = strcmp(in[i], "-") ? in[i] : "stdin";
-		int this_npy = o.format == 2 || (o.format == 0 && is_npy(path));
+		int is_stdin = !strcmp(in[i], "-");
+		const char *shown = is_stdin ? "stdin" : in[i];
+		if (is_stdin && read_stdin++)
+			ax_usage_error("standard input ('-') can be read only once");
+		struct ax_reader *r;
+		enum ax_status st = ax_reader_open(&r, in[i]);
+		if (st)
+			die_st(st, "cannot read input");
+		int this_npy = o.format == F_NPY || (o.format == F_AUTO && is_npy(r));
 		if (npy >= 0 && this_npy != npy)
 			ax_usage_error("inputs mix CSV and NPY");
 		npy = this_npy;
 		if (npy) {
-			load_npy(path, shown, &as);
+			load_npy(r, shown, &as);
 		} else {
 			if (nin > 1)
 				ax_usage_error("give one CSV input (several NPY inputs are fine)");
-			enum ax_status st = ax_table_load(path, &tab);
+			st = ax_table_read(r, &tab);
 			if (st)
 				die_st(st, "bad CSV input");
 			if (tab.nrows == 0)
 				ax_die(AX_EXIT_USAGE, "%s: no data rows after the header", shown);
 		}
+		ax_reader_close(r);
 	}
 	if (o.kind == K_AUTO) {
 		o.kind = K_LINE;

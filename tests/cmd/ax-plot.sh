@@ -82,6 +82,17 @@ ax-plot -x step -y loss -y acc -l 2x1 --print-layout "$T/runs.csv" -o "$T/two.pn
 	fail "--layout 2x1"
 awk -F, 'NR == 2 { b1 = $3 + $5 } NR == 3 { ok = $3 > b1 } END { exit !ok }' "$T/layout" ||
 	fail "2x1 panels not stacked: $(cat "$T/layout")"
+# three panels on a 2x2 grid: the fourth cell stays empty
+ax-plot -x step -y loss -y acc -y seed -l 2x2 --print-layout "$T/runs.csv" -o "$T/three.png" \
+	>"$T/layout" || fail "3 panels on 2x2"
+awk -F, 'NR == 4 { ok = $2 < 400 && $3 > 400 } END { exit !(ok && NR == 4) }' "$T/layout" ||
+	fail "3 panels on 2x2: $(cat "$T/layout")"
+# --band columns are left out of the default y by name (loss is not loss_lo)
+printf 'step,loss,loss_lo,loss_hi\n0,3,2,4\n1,2,1.5,2.5\n2,1,0.5,1.5\n' >"$T/band.csv"
+ax-plot -x step --band loss_lo,loss_hi --print-layout "$T/band.csv" -o "$T/band.png" \
+	>"$T/layout" || fail "--band with the default y"
+awk -F, 'NR == 2 { ok = $8 < 0.5 && $9 > 4 } END { exit !ok }' "$T/layout" ||
+	fail "--band range: $(cat "$T/layout")"
 
 # ---- histograms: counts ----
 ax-plot -k hist -y v -b 5 --print-counts "$T/h.csv" -o "$T/h.png" >"$T/counts" ||
@@ -105,6 +116,11 @@ ax-plot -k hist -y w --logx -b 2 --print-counts "$T/h.csv" -o "$T/h3.png" >"$T/c
 ax-plot -k hist -b 3 --print-counts "$T/v.npy" -o "$T/hv.png" >"$T/counts" || fail "npy hist"
 [ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "1 2 1 " ] ||
 	fail "npy hist counts: $(cat "$T/counts")"
+# NPY on standard input, gzip-compressed: sniffed without a temporary file
+gzip -c "$T/v.npy" | ax-plot -k hist -b 3 --print-counts -o "$T/hz.png" >"$T/counts" ||
+	fail "gzip npy on stdin"
+[ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "1 2 1 " ] ||
+	fail "gzip npy stdin counts: $(cat "$T/counts")"
 # all values of a 3-D array count
 ax-plot -k hist -b 2 --print-counts "$T/cube.npy" -o "$T/hc.png" >"$T/counts" || fail "cube hist"
 [ "$(tail -n +2 "$T/counts" | cut -d, -f5 | tr '\n' ' ')" = "4 4 " ] || fail "cube counts"

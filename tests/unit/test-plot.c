@@ -6,6 +6,7 @@
 #include <math.h>
 #include <png.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define WHITE 0xFFFFFFu
@@ -39,6 +40,15 @@ static void keep(const char *path, const char *name)
 	snprintf(cmd, sizeof cmd, "cp '%s' '%s/%s'", path, dir, name);
 	if (system(cmd) != 0)
 		fprintf(stderr, "warning: could not keep %s\n", path);
+}
+
+/* Save a finished figure as name under the scratch folder and read it back. */
+static struct img save_and_read(const struct ax_figure *f, const char *name)
+{
+	const char *p = tu_path(name);
+	assert_int_equal(ax_figure_save_png(f, p), AX_OK);
+	keep(p, name);
+	return read_png(p);
 }
 
 static uint32_t img_get(const struct img *m, int x, int y)
@@ -279,11 +289,7 @@ static void test_figure_line_png(void **state)
 	ax_axes_line(a, x, y, 11, c0, f.lw, "model");
 	ax_axes_line(a, x, y2, 11, c1, f.lw, "baseline");
 	ax_figure_finish(&f);
-	const char *p = tu_path("line.png");
-	assert_int_equal(ax_figure_save_png(&f, p), AX_OK);
-
-	keep(p, "line.png");
-	struct img m = read_png(p);
+	struct img m = save_and_read(&f, "line.png");
 	assert_int_equal(m.w, 480);
 	assert_int_equal(m.h, 360);
 	/* known points of both series land on their pixels */
@@ -358,10 +364,7 @@ static void test_heatmap_png(void **state)
 	assert_int_equal(ax_figure_layout(&f), AX_OK);
 	ax_axes_heatmap(a, v, 2, 3);
 	ax_figure_finish(&f);
-	const char *p = tu_path("heat.png");
-	assert_int_equal(ax_figure_save_png(&f, p), AX_OK);
-	keep(p, "heat.png");
-	struct img m = read_png(p);
+	struct img m = save_and_read(&f, "heat.png");
 	for (int i = 0; i < 2; i++)
 		for (int j = 0; j < 3; j++) {
 			float val = v[i * 3 + j];
@@ -404,8 +407,39 @@ static void test_errors(void **state)
 	ax_axes_include(ax_figure_axes(&f, 0), x, x, 2);
 	assert_int_equal(ax_figure_layout(&f), AX_ERR_ARG);
 	assert_non_null(strstr(ax_error_detail(), "too small"));
-	/* unwritable output: an error, and no temp file left behind */
+	/* unwritable output: an error */
 	assert_int_equal(ax_figure_save_png(&f, tu_path("no/such/dir/x.png")), AX_ERR_IO);
+	/* the temp file is made, but the rename onto a non-empty folder fails:
+	 * an error, and no temp file left behind */
+	char dir[512], tmp[600];
+	snprintf(dir, sizeof dir, "%s", tu_path("full"));
+	assert_int_equal(mkdir(dir, 0777), 0);
+	tu_write_file("full/x", "x", 1);
+	assert_int_equal(ax_figure_save_png(&f, dir), AX_ERR_IO);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", dir, (long)getpid());
+	assert_int_not_equal(access(tmp, F_OK), 0);
+	ax_figure_free(&f);
+}
+
+/* A grid cell marked blank needs no data and stays white. */
+static void test_blank_cell(void **state)
+{
+	(void)state;
+	struct ax_figure f;
+	assert_int_equal(ax_figure_init(&f, 600, 300, 100, 1, 2), AX_OK);
+	struct ax_axes *a = ax_figure_axes(&f, 0), *b = ax_figure_axes(&f, 1);
+	double x[] = {0, 1, 2}, y[] = {1, 3, 2};
+	ax_axes_include(a, x, y, 3);
+	assert_int_equal(ax_figure_layout(&f), AX_ERR_ARG);   /* panel 2 has no data */
+	b->blank = 1;
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	ax_axes_line(a, x, y, 3, ax_plot_color(0), f.lw, NULL);
+	ax_figure_finish(&f);
+	assert_true(a->px + a->pw < 300);   /* the used panel keeps its own cell */
+	struct img m = save_and_read(&f, "blank.png");
+	assert_true(count_non_bg(&m, 0, 0, 300, 300) > 500);
+	assert_int_equal(count_non_bg(&m, 300, 0, 600, 300), 0);
+	free(m.px);
 	ax_figure_free(&f);
 }
 
@@ -426,10 +460,7 @@ static void test_bars_categories(void **state)
 	for (int k = 0; k < 3; k++)
 		ax_axes_rect(a, k - 0.3, 0, k + 0.3, y[k], ax_plot_color(0), 1);
 	ax_figure_finish(&f);
-	const char *p = tu_path("bar.png");
-	assert_int_equal(ax_figure_save_png(&f, p), AX_OK);
-	keep(p, "bar.png");
-	struct img m = read_png(p);
+	struct img m = save_and_read(&f, "bar.png");
 	for (int k = 0; k < 3; k++) {
 		double cx = ax_axes_xpx(a, k);
 		assert_int_equal(img_get(&m, (int)cx, (int)ax_axes_ypx(a, y[k] / 2)), ax_plot_color(0));
@@ -455,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_log_axes_and_panels),
 		cmocka_unit_test(test_heatmap_png),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_blank_cell),
 		cmocka_unit_test(test_bars_categories),
 	};
 	return cmocka_run_group_tests_name("plot", tests, NULL, NULL);
