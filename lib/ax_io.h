@@ -46,6 +46,8 @@ size_t ax_array_bytes(const struct ax_array *a);    /* count() * dtype size */
  * overflows size_t. Dimensions must be non-negative. Readers check a shape
  * from a file with this before trusting ax_array_count(). */
 int ax_shape_bytes(int ndim, const int64_t *shape, size_t elem_size, size_t *bytes);
+/* numpy-style "(2, 3)", "(3,)", "()"; a negative dimension prints as "*". */
+void ax_shape_fmt(char *buf, size_t cap, int ndim, const int64_t *shape);
 enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
 			      const int64_t *shape); /* zeroed data */
 void ax_array_free(struct ax_array *a);

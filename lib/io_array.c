@@ -147,3 +147,17 @@ enum ax_status ax_array_to_f32(struct ax_array *a)
 	a->dtype = AX_F32;
 	return AX_OK;
 }
+
+void ax_shape_fmt(char *buf, size_t cap, int ndim, const int64_t *shape)
+{
+	size_t n = (size_t)snprintf(buf, cap, "(");
+	for (int i = 0; i < ndim && n < cap; i++) {
+		if (shape[i] < 0)
+			n += (size_t)snprintf(buf + n, cap - n, "%s*", i ? ", " : "");
+		else
+			n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "",
+					      (long long)shape[i]);
+	}
+	if (n < cap)
+		snprintf(buf + n, cap - n, "%s)", ndim == 1 ? "," : "");
+}

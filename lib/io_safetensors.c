@@ -341,20 +341,6 @@ const char *ax_bundle_meta(const struct ax_bundle *b, const char *key)
 	return NULL;
 }
 
-static void shape_str(char *buf, size_t cap, int ndim, const int64_t *shape)
-{
-	size_t n = (size_t)snprintf(buf, cap, "(");
-	for (int i = 0; i < ndim && n < cap; i++) {
-		if (shape[i] < 0)
-			n += (size_t)snprintf(buf + n, cap - n, "%s*", i ? ", " : "");
-		else
-			n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? ", " : "",
-					      (long long)shape[i]);
-	}
-	if (n < cap)
-		snprintf(buf + n, cap - n, "%s)", ndim == 1 ? "," : "");
-}
-
 enum ax_status ax_bundle_get(const struct ax_bundle *b, const char *name, enum ax_dtype dt,
 			     int ndim, const int64_t *shape, const struct ax_array **out)
 {
@@ -367,9 +353,9 @@ enum ax_status ax_bundle_get(const struct ax_bundle *b, const char *name, enum a
 		ok = shape[i] < 0 || shape[i] == a->shape[i];
 	if (!ok) {
 		char want[200], got[200];
-		shape_str(want, sizeof want, ndim, shape ? shape : (const int64_t[AX_ARRAY_MAX_DIMS]){
+		ax_shape_fmt(want, sizeof want, ndim, shape ? shape : (const int64_t[AX_ARRAY_MAX_DIMS]){
 			-1, -1, -1, -1, -1, -1, -1, -1});
-		shape_str(got, sizeof got, a->ndim, a->shape);
+		ax_shape_fmt(got, sizeof got, a->ndim, a->shape);
 		return ax_error_set(AX_ERR_FORMAT, "tensor '%s': expected %s %s, found %s %s", name,
 				    ax_dtype_name(dt), want, ax_dtype_name(a->dtype), got);
 	}

@@ -191,15 +191,6 @@ static void heat_shape(const struct ax_array *a, int *rows, int *cols)
 	*cols = (int)sh[1];
 }
 
-static void shape_str(const struct ax_array *a, char *buf, size_t n)
-{
-	size_t k = (size_t)snprintf(buf, n, "(");
-	for (int d = 0; d < a->ndim && k < n; d++)
-		k += (size_t)snprintf(buf + k, n - k, "%s%lld", d ? ", " : "", (long long)a->shape[d]);
-	if (k < n)
-		snprintf(buf + k, n - k, ")");
-}
-
 /* ---- series and panels ---- */
 
 struct series {
@@ -687,7 +678,7 @@ static void npy_panels(struct arrays *as)
 		for (int i = 0; i < as->n; i++) {
 			int64_t sh[AX_ARRAY_MAX_DIMS];
 			if (squeeze(&as->a[i], sh) != 2 && !(as->a[i].ndim == 2)) {
-				shape_str(&as->a[i], shp, sizeof shp);
+				ax_shape_fmt(shp, sizeof shp, as->a[i].ndim, as->a[i].shape);
 				ax_die(AX_EXIT_USAGE, "%s: a heatmap needs a 2-D array, got shape %s",
 				       as->label[i], shp);
 			}
@@ -708,7 +699,7 @@ static void npy_panels(struct arrays *as)
 		size_t cnt = ax_array_count(a), cap = 0, bad = 0;
 		int64_t sh[AX_ARRAY_MAX_DIMS];
 		int nd = squeeze(a, sh);
-		shape_str(a, shp, sizeof shp);
+		ax_shape_fmt(shp, sizeof shp, a->ndim, a->shape);
 		if (o.kind == K_HIST) {  /* every value of the array */
 			struct series *s = add_series(p, as->label[i], i);
 			for (size_t k = 0; k < cnt; k++) {

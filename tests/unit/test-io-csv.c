@@ -6,13 +6,6 @@
 #include <string.h>
 #include <zlib.h>
 
-static void assert_detail(const char *frag)
-{
-	const char *d = ax_error_detail();
-	if (!strstr(d, frag))
-		fail_msg("error detail \"%s\" lacks \"%s\"", d, frag);
-}
-
 static enum ax_status load_text(const char *text, struct ax_table *t)
 {
 	return ax_table_load(tu_write_file("t.csv", text, strlen(text)), t);
@@ -125,23 +118,23 @@ static void test_table_malformed(void **state)
 {
 	struct ax_table t;
 	assert_int_equal(load_text("", &t), AX_ERR_FORMAT);
-	assert_detail("t.csv: no header");
+	tu_assert_detail("t.csv: no header");
 	assert_null(t.names);
 	assert_int_equal(load_text("\n\r\n\n", &t), AX_ERR_FORMAT);
-	assert_detail("no header");
+	tu_assert_detail("no header");
 	assert_int_equal(load_text("a,b,c\n1,2,3\n4,5\n", &t), AX_ERR_FORMAT);
-	assert_detail("t.csv: line 3: 2 fields, expected 3");
+	tu_assert_detail("t.csv: line 3: 2 fields, expected 3");
 	assert_null(t.names);
 	assert_int_equal(load_text("a,b\n\"x\ny\",1\n1,2,3\n", &t), AX_ERR_FORMAT);
-	assert_detail("line 4: 3 fields");   /* lines inside quotes count */
+	tu_assert_detail("line 4: 3 fields");   /* lines inside quotes count */
 	assert_int_equal(load_text("a,b\n\n\n1,2,3\n", &t), AX_ERR_FORMAT);
-	assert_detail("line 4: 3 fields");   /* blank lines count too */
+	tu_assert_detail("line 4: 3 fields");   /* blank lines count too */
 	assert_int_equal(load_text("a,b\n1,\"open\n", &t), AX_ERR_FORMAT);
-	assert_detail("line 2: unterminated quoted field");
+	tu_assert_detail("line 2: unterminated quoted field");
 	assert_int_equal(load_text("a,b\n\"x\"y,1\n", &t), AX_ERR_FORMAT);
-	assert_detail("line 2: text after a closing quote");
+	tu_assert_detail("line 2: text after a closing quote");
 	assert_int_equal(ax_table_load(tu_path("missing.csv"), &t), AX_ERR_IO);
-	assert_detail("missing.csv");
+	tu_assert_detail("missing.csv");
 }
 
 static void test_table_gzip(void **state)
@@ -184,7 +177,7 @@ static void test_table_read_stream(void **state)
 	assert_int_equal(ax_reader_open(&r, tu_write_file("r.csv", "a,b\n1\n", 7)), AX_OK);
 	assert_int_equal(ax_table_read(r, &t), AX_ERR_FORMAT);
 	ax_reader_close(r);
-	assert_detail("r.csv: line 2: 1 fields, expected 2");
+	tu_assert_detail("r.csv: line 2: 1 fields, expected 2");
 	assert_null(t.names);
 }
 

@@ -7,26 +7,6 @@
 #include <sys/stat.h>
 #include <zlib.h>
 
-static void assert_detail(const char *frag)
-{
-	const char *d = ax_error_detail();
-	if (!strstr(d, frag))
-		fail_msg("error detail \"%s\" lacks \"%s\"", d, frag);
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	struct stat st;
-	assert_int_equal(fstat(fileno(f), &st), 0);
-	*len = (size_t)st.st_size;
-	char *b = malloc(*len + 1);
-	assert_int_equal(fread(b, 1, *len, f), *len);
-	fclose(f);
-	return b;
-}
-
 /* A safetensors file from a JSON header and data bytes; hlen overrides the
  * length field unless it is (uint64_t)-1. */
 static const char *st_file_len(const char *name, const char *json, uint64_t hlen,
@@ -92,7 +72,7 @@ static char *saved_bundle(const char *name, size_t *n)
 	const char *p = tu_path(name);
 	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
 	ax_bundle_free(&a);
-	return slurp(p, n);
+	return tu_read_file(p, n);
 }
 
 static void test_bundle_roundtrip(void **state)
@@ -163,11 +143,11 @@ static void test_bundle_get(void **state)
 	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, NULL, &x), AX_OK);
 	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 2, bad, &x), AX_ERR_FORMAT);
 	assert_null(x);
-	assert_detail("expected float32 (3, 2), found float32 (2, 3)");
+	tu_assert_detail("expected float32 (3, 2), found float32 (2, 3)");
 	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F64, 2, ok, &x), AX_ERR_FORMAT);
 	assert_int_equal(ax_bundle_get(&a, "layer.0.weight", AX_F32, 1, NULL, &x), AX_ERR_FORMAT);
 	assert_int_equal(ax_bundle_get(&a, "nope", AX_F32, 1, NULL, &x), AX_ERR_NOTFOUND);
-	assert_detail("'nope'");
+	tu_assert_detail("'nope'");
 	assert_non_null(ax_bundle_find(&a, "step"));
 	assert_null(ax_bundle_find(&a, "layer.0"));
 	ax_bundle_free(&a);
@@ -187,7 +167,7 @@ static void test_bundle_empty_and_gzip(void **state)
 	fill_bundle(&a);
 	assert_int_equal(ax_bundle_save(p, &a), AX_OK);
 	size_t n;
-	char *raw = slurp(p, &n);
+	char *raw = tu_read_file(p, &n);
 	const char *gz = tu_path("b.safetensors.gz");
 	gzFile g = gzopen(gz, "wb");
 	assert_int_equal(gzwrite(g, raw, (unsigned)n), (int)n);
@@ -297,7 +277,7 @@ static void test_bundle_malformed(void **state)
 		if (st != cases[i].st || !strstr(ax_error_detail(), cases[i].detail))
 			fail_msg("case %zu (%s): status %d, detail \"%s\"; want %d, \"%s\"", i,
 				 cases[i].json, st, ax_error_detail(), cases[i].st, cases[i].detail);
-		assert_detail("bad.safetensors: ");
+		tu_assert_detail("bad.safetensors: ");
 	}
 }
 
@@ -306,13 +286,13 @@ static void test_bundle_header_length(void **state)
 	const char *json = "{}";
 	assert_int_equal(load_status(st_file_len("h.st", json, (uint64_t)1 << 40, "", 0)),
 			 AX_ERR_FORMAT);
-	assert_detail("header length 1099511627776 is implausible");
+	tu_assert_detail("header length 1099511627776 is implausible");
 	assert_int_equal(load_status(st_file_len("h.st", json, 100000000, "", 0)), AX_ERR_FORMAT);
-	assert_detail("implausible");
+	tu_assert_detail("implausible");
 	assert_int_equal(load_status(st_file_len("h.st", json, 3, "", 0)), AX_ERR_FORMAT);
-	assert_detail("header length 3 exceeds the file (10 bytes)");
+	tu_assert_detail("header length 3 exceeds the file (10 bytes)");
 	assert_int_equal(load_status(tu_write_file("h.st", "\x02\0\0\0", 4)), AX_ERR_FORMAT);
-	assert_detail("too short");
+	tu_assert_detail("too short");
 	assert_int_equal(load_status(tu_write_file("h.st", "", 0)), AX_ERR_FORMAT);
 	/* Every proper prefix of a real file fails cleanly. */
 	size_t n;

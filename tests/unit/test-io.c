@@ -52,29 +52,11 @@ static void assert_same_array(const struct ax_array *a, const struct ax_array *b
 }
 
 /* Detail of the last failure contains every given fragment. */
-static void assert_detail(const char *frag)
-{
-	const char *d = ax_error_detail();
-	if (!strstr(d, frag))
-		fail_msg("error detail \"%s\" lacks \"%s\"", d, frag);
-}
-
 static size_t file_size(const char *path)
 {
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	return (size_t)st.st_size;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	*len = file_size(path);
-	char *b = malloc(*len + 1);
-	assert_int_equal(fread(b, 1, *len, f), *len);
-	fclose(f);
-	return b;
 }
 
 /* An NPY file from a header dict literal (version 1.0) plus data bytes. */
@@ -157,6 +139,21 @@ static void test_array_alloc_get_convert(void **state)
 	ax_array_free(&a);
 }
 
+static void test_shape_fmt(void **state)
+{
+	char buf[64];
+	ax_shape_fmt(buf, sizeof buf, 2, (int64_t[]){ 2, 3 });
+	assert_string_equal(buf, "(2, 3)");
+	ax_shape_fmt(buf, sizeof buf, 1, (int64_t[]){ 7 });
+	assert_string_equal(buf, "(7,)");
+	ax_shape_fmt(buf, sizeof buf, 0, NULL);
+	assert_string_equal(buf, "()");
+	ax_shape_fmt(buf, sizeof buf, 3, (int64_t[]){ -1, 4, -1 });
+	assert_string_equal(buf, "(*, 4, *)");
+	ax_shape_fmt(buf, 5, 2, (int64_t[]){ 1000, 1000 });  /* cut, still terminated */
+	assert_string_equal(buf, "(100");
+}
+
 static void test_shape_bytes(void **state)
 {
 	size_t n = 12345;
@@ -201,7 +198,7 @@ static void test_reader_basics(void **state)
 	assert_memory_equal(b, "cdef", 4);
 	assert_int_equal(ax_reader_offset(r), 6);
 	assert_int_equal(ax_reader_read(r, b, 5), AX_ERR_FORMAT);   /* 4 left */
-	assert_detail("truncated at byte 10");
+	tu_assert_detail("truncated at byte 10");
 	assert_int_equal(ax_reader_read(r, b, 1), AX_ERR_EOF);
 	assert_int_equal(ax_reader_peek(r, b, 4, &got), AX_OK);
 	assert_int_equal(got, 0);
@@ -232,9 +229,9 @@ static void test_reader_errors(void **state)
 	struct ax_reader *r;
 	assert_int_equal(ax_reader_open(&r, tu_path("missing.npy")), AX_ERR_IO);
 	assert_null(r);
-	assert_detail("missing.npy: No such file");
+	tu_assert_detail("missing.npy: No such file");
 	assert_int_equal(ax_reader_open(&r, tu_tmpdir()), AX_ERR_IO);
-	assert_detail("is a directory");
+	tu_assert_detail("is a directory");
 }
 
 static const char *gz_file(const char *name, const void *data, size_t n)
@@ -263,11 +260,11 @@ static void test_reader_gzip(void **state)
 
 	/* A cut gzip member is an error, not a quiet end of input. */
 	size_t n;
-	char *gz = slurp(p, &n);
+	char *gz = tu_read_file(p, &n);
 	const char *cut = tu_write_file("cut.gz", gz, n / 2);
 	free(gz);
 	assert_int_equal(ax_read_all(cut, &all, &len), AX_ERR_FORMAT);
-	assert_detail("cut.gz: corrupt gzip data");
+	tu_assert_detail("cut.gz: corrupt gzip data");
 	assert_null(all);
 }
 
@@ -304,7 +301,7 @@ static void test_npy_header_matches_numpy(void **state)
 	assert_int_equal(ax_npy_write_f32(f, z, 2, dims(2, (int64_t)3, (int64_t)4)), AX_OK);
 	fclose(f);
 	size_t n;
-	char *b = slurp(p, &n);
+	char *b = tu_read_file(p, &n);
 	assert_int_equal(n, 128 + 48);
 	const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
 	assert_memory_equal(b, "\x93NUMPY\x01\x00\x76\x00", 10);   /* v1.0, 118 bytes */
@@ -318,14 +315,14 @@ static void test_npy_header_matches_numpy(void **state)
 	struct ax_array a;
 	make_array(&a, AX_U8, 1, dims(1, (int64_t)5));
 	assert_int_equal(ax_npy_save(p, &a), AX_OK);
-	b = slurp(p, &n);
+	b = tu_read_file(p, &n);
 	assert_non_null(memmem(b, n, "'descr': '|u1', 'fortran_order': False, 'shape': (5,), }", 55));
 	free(b);
 	ax_array_free(&a);
 	/* 0-d: shape (). */
 	make_array(&a, AX_F64, 0, NULL);
 	assert_int_equal(ax_npy_save(p, &a), AX_OK);
-	b = slurp(p, &n);
+	b = tu_read_file(p, &n);
 	assert_non_null(memmem(b, n, "'shape': (), }", 14));
 	free(b);
 	ax_array_free(&a);
@@ -384,7 +381,7 @@ static void test_npy_stream(void **state)
 	char at[64];
 	snprintf(at, sizeof at, "at byte %zu (bad magic)", file_size(p) - 4);
 	assert_int_equal(ax_npy_read(r, &b), AX_ERR_FORMAT);
-	assert_detail(at);
+	tu_assert_detail(at);
 	ax_reader_close(r);
 	for (int i = 0; i < 3; i++)
 		ax_array_free(&arrs[i]);
@@ -430,7 +427,7 @@ static void test_npy_versions_2_and_3(void **state)
 	/* Version 4.0 does not exist (yet). */
 	unsigned char buf[16] = "\x93NUMPY\x04\x00\x00\x00";
 	assert_int_equal(load_status(tu_write_file("v4.npy", buf, 16)), AX_ERR_UNSUPPORTED);
-	assert_detail("version 4.0");
+	tu_assert_detail("version 4.0");
 }
 
 static void test_npy_header_variants_accepted(void **state)
@@ -519,7 +516,7 @@ static void test_npy_malformed(void **state)
 		if (st != cases[i].st || !strstr(ax_error_detail(), cases[i].detail))
 			fail_msg("case %zu (%s): status %d, detail \"%s\"; want %d, \"%s\"", i,
 				 cases[i].dict, st, ax_error_detail(), cases[i].st, cases[i].detail);
-		assert_detail("bad.npy");   /* the file is named */
+		tu_assert_detail("bad.npy");   /* the file is named */
 	}
 }
 
@@ -531,33 +528,33 @@ static void test_npy_truncated_and_magic(void **state)
 	assert_int_equal(ax_npy_save(p, &a), AX_OK);
 	ax_array_free(&a);
 	size_t n;
-	char *b = slurp(p, &n);
+	char *b = tu_read_file(p, &n);
 	/* Every proper prefix fails cleanly with a message naming the file. */
 	for (size_t cut = 1; cut < n; cut++) {
 		const char *q = tu_write_file("cut.npy", b, cut);
 		assert_int_equal(load_status(q), AX_ERR_FORMAT);
-		assert_detail("cut.npy: ");
+		tu_assert_detail("cut.npy: ");
 	}
-	assert_detail("truncated at byte 175");   /* the last cut: 1 data byte short */
+	tu_assert_detail("truncated at byte 175");   /* the last cut: 1 data byte short */
 	const char *q = tu_write_file("cut.npy", b, 9);
 	assert_int_equal(load_status(q), AX_ERR_FORMAT);
 	q = tu_write_file("cut.npy", b, 60);
 	assert_int_equal(load_status(q), AX_ERR_FORMAT);
-	assert_detail("truncated at byte 60");
+	tu_assert_detail("truncated at byte 60");
 	/* Bad magic. */
 	b[1] = 'X';
 	q = tu_write_file("magic.npy", b, n);
 	assert_int_equal(load_status(q), AX_ERR_FORMAT);
-	assert_detail("magic.npy: not an NPY array at byte 0 (bad magic)");
+	tu_assert_detail("magic.npy: not an NPY array at byte 0 (bad magic)");
 	free(b);
 	/* Empty file. */
 	q = tu_write_file("empty.npy", "", 0);
 	assert_int_equal(load_status(q), AX_ERR_FORMAT);
-	assert_detail("empty");
+	tu_assert_detail("empty");
 	/* Implausible header length (version 2, 4 GB). */
 	q = tu_write_file("hlen.npy", "\x93NUMPY\x02\x00\xff\xff\xff\xff{", 13);
 	assert_int_equal(load_status(q), AX_ERR_FORMAT);
-	assert_detail("header length 4294967295");
+	tu_assert_detail("header length 4294967295");
 }
 
 /* ---- outfile ---- */
@@ -590,7 +587,7 @@ static void test_outfile(void **state)
 	fputs("first", o.f);
 	assert_int_equal(ax_outfile_commit(&o), AX_OK);
 	size_t n;
-	char *b = slurp(p, &n);
+	char *b = tu_read_file(p, &n);
 	assert_int_equal(n, 5);
 	assert_memory_equal(b, "first", 5);
 	free(b);
@@ -598,7 +595,7 @@ static void test_outfile(void **state)
 	assert_int_equal(ax_outfile_open(&o, p), AX_OK);
 	fputs("second, longer", o.f);
 	ax_outfile_abort(&o);
-	b = slurp(p, &n);
+	b = tu_read_file(p, &n);
 	assert_memory_equal(b, "first", 5);
 	assert_int_equal(n, 5);
 	free(b);
@@ -606,13 +603,13 @@ static void test_outfile(void **state)
 	assert_int_equal(ax_outfile_open(&o, p), AX_OK);
 	fputs("second", o.f);
 	assert_int_equal(ax_outfile_commit(&o), AX_OK);
-	b = slurp(p, &n);
+	b = tu_read_file(p, &n);
 	assert_memory_equal(b, "second", 6);
 	free(b);
 	assert_int_equal(count_tmp_files(), 0);
 	/* A folder that does not exist. */
 	assert_int_equal(ax_outfile_open(&o, tu_path("no/such/dir/x.npy")), AX_ERR_IO);
-	assert_detail("x.npy");
+	tu_assert_detail("x.npy");
 	/* "-" is stdout. */
 	assert_int_equal(ax_outfile_open(&o, "-"), AX_OK);
 	assert_ptr_equal(o.f, stdout);
@@ -726,19 +723,19 @@ static void test_idx_malformed(void **state)
 	size_t h = idx_header(b, 0x08, 2, d23);
 	memset(b + h, 1, 7);
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h + 5), &a), AX_ERR_FORMAT);
-	assert_detail("t.idx: truncated");
+	tu_assert_detail("t.idx: truncated");
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, 6), &a), AX_ERR_FORMAT);
-	assert_detail("t.idx: truncated at byte 6");
+	tu_assert_detail("t.idx: truncated at byte 6");
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, 0), &a), AX_ERR_FORMAT);
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h + 7), &a), AX_ERR_FORMAT);
-	assert_detail("unexpected bytes after the IDX data at byte 18");
+	tu_assert_detail("unexpected bytes after the IDX data at byte 18");
 	b[2] = 0x0A;
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h + 6), &a), AX_ERR_FORMAT);
-	assert_detail("element type 0x0a");
+	tu_assert_detail("element type 0x0a");
 	b[2] = 0x08;
 	b[0] = 1;
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h + 6), &a), AX_ERR_FORMAT);
-	assert_detail("bad magic");
+	tu_assert_detail("bad magic");
 	b[0] = 0;
 	b[3] = 9;
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, 64), &a), AX_ERR_UNSUPPORTED);
@@ -746,11 +743,11 @@ static void test_idx_malformed(void **state)
 	const uint32_t big[4] = {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff};
 	h = idx_header(b, 0x0E, 4, big);
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h), &a), AX_ERR_FORMAT);
-	assert_detail("overflow");
+	tu_assert_detail("overflow");
 	const uint32_t wide[2] = {0xffffffff, 0x10000};   /* 2^48 floats: 1 PB */
 	h = idx_header(b, 0x0D, 2, wide);
 	assert_int_equal(ax_idx_load(tu_write_file("t.idx", b, h + 4), &a), AX_ERR_FORMAT);
-	assert_detail("truncated");
+	tu_assert_detail("truncated");
 }
 
 static void test_idx_fashion_mnist(void **state)
@@ -788,14 +785,14 @@ static void test_idx_fashion_mnist(void **state)
 static void check_fixture(const char *tmp, const char *ref)
 {
 	size_t n, m;
-	char *got = slurp(tmp, &n);
+	char *got = tu_read_file(tmp, &n);
 	if (getenv("AXON_REGEN")) {
 		FILE *f = fopen(ref, "wb");
 		assert_non_null(f);
 		assert_int_equal(fwrite(got, 1, n, f), n);
 		fclose(f);
 	}
-	char *want = slurp(ref, &m);
+	char *want = tu_read_file(ref, &m);
 	assert_int_equal(n, m);
 	assert_memory_equal(got, want, n);
 	free(got);
@@ -832,6 +829,7 @@ int main(void)
 		cmocka_unit_test(test_dtypes),
 		cmocka_unit_test(test_array_alloc_get_convert),
 		cmocka_unit_test(test_shape_bytes),
+		cmocka_unit_test(test_shape_fmt),
 		cmocka_unit_test(test_reader_basics),
 		cmocka_unit_test(test_reader_errors),
 		cmocka_unit_test(test_reader_gzip),

@@ -52,6 +52,26 @@ const char *tu_write_file(const char *name, const void *data, size_t n)
 	return p;
 }
 
+void tu_assert_detail(const char *frag)
+{
+	const char *d = ax_error_detail();
+	if (!strstr(d, frag))
+		fail_msg("error detail \"%s\" lacks \"%s\"", d, frag);
+}
+
+char *tu_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	*len = (size_t)ftell(f);
+	rewind(f);
+	char *b = malloc(*len + 1);
+	assert_int_equal(fread(b, 1, *len, f), *len);
+	fclose(f);
+	return b;
+}
+
 const char *tu_ref(const char *name)
 {
 	static char dir[256];

@@ -15,6 +15,10 @@ const char *tu_tmpdir(void);
 const char *tu_path(const char *name);
 /* Write bytes to a file under the tmpdir, return its path. */
 const char *tu_write_file(const char *name, const void *data, size_t n);
+/* Fail unless ax_error_detail() contains frag. */
+void tu_assert_detail(const char *frag);
+/* A whole file in a malloc'd buffer (one spare byte), its length in *len. */
+char *tu_read_file(const char *path, size_t *len);
 /* Path of a committed reference file under tests/ref/. */
 const char *tu_ref(const char *name);
 
