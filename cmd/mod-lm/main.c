@@ -43,6 +43,7 @@ static const char usage_text[] =
 	"  -m, --model FILE       checkpoint\n"
 	"      --router R         topk (training rule), aux, predictor, random\n"
 	"      --held-out         only the held-out tail of each FILE (default with no FILE)\n"
+	"      --val-frac F       size of that tail (the checkpoint's)\n"
 	"      --max-bytes N      evaluate at most N bytes (all)\n"
 	"\n"
 	"sample: prints PROMPT and the generated text; speed on stderr\n"
@@ -122,11 +123,10 @@ struct opts {
 	struct mod_config cfg;
 	struct mod_train_state ts;
 	long steps, stop_at, every, length;
-	double aux_weight, flops_budget, temperature;
-	int top_k, router, router_given, held_out, threads, quiet;
+	double temperature;
+	int top_k, router, held_out, threads, quiet;
 	size_t max_bytes;
 	const char *checkpoint, *resume, *model, *prompt;
-	int lr_min_given, warmup_given;
 	char seen[512];
 	char **files;
 	int nfiles;
@@ -139,10 +139,10 @@ static void opts_default(struct opts *o)
 				      .pos = MOD_POS_LEARNED, .capacity = 0.125, .route_every = 2,
 				      .route = MOD_ROUTE_LEARNED, .predictor = 0 };
 	o->ts = (struct mod_train_state){ .lr = 2e-3, .weight_decay = 0.1, .clip = 1.0,
-					  .val_frac = 0.05, .batch = 16, .log_every = 50,
-					  .val_tokens = 32768, .seed = 1, .optim = AX_OPTIM_ADAMW };
+					  .aux_weight = 0.01, .val_frac = 0.05, .batch = 16,
+					  .log_every = 50, .val_tokens = 32768, .seed = 1,
+					  .optim = AX_OPTIM_ADAMW };
 	o->steps = 1000;
-	o->aux_weight = 0.01;
 	o->length = 256;
 	o->temperature = 0.8;
 	o->max_bytes = SIZE_MAX;
@@ -164,7 +164,7 @@ static void parse(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_ROUTE_EVERY: o->cfg.route_every = (int)ax_parse_long("--route-every", optarg, 1, 64); break;
 		case OPT_ROUTE: o->cfg.route = ax_parse_choice("--route", optarg, (const char *const[]){ "learned", "random", NULL }); break;
-		case OPT_AUX: o->aux_weight = ax_parse_double("--aux-loss", optarg, 0, 1e6); break;
+		case OPT_AUX: o->ts.aux_weight = ax_parse_double("--aux-loss", optarg, 0, 1e6); break;
 		case OPT_PREDICTOR: o->cfg.predictor = 1; break;
 		case OPT_LAYERS: o->cfg.layers = (int)ax_parse_long("--layers", optarg, 1, 64); break;
 		case OPT_DIM: o->cfg.dim = (int)ax_parse_long("--dim", optarg, 2, 16384); break;
@@ -174,10 +174,10 @@ static void parse(struct opts *o, int argc, char **argv)
 		case OPT_POS: o->cfg.pos = ax_parse_choice("--pos", optarg, (const char *const[]){ "learned", "rope", NULL }); break;
 		case 'b': o->ts.batch = (int)ax_parse_long("--batch", optarg, 1, 1 << 16); break;
 		case 'n': o->steps = o->length = ax_parse_long("--steps/--length", optarg, 1, 1L << 40); break;
-		case OPT_FLOPS: o->flops_budget = ax_parse_double("--flops", optarg, 1, 1e30); break;
+		case OPT_FLOPS: o->ts.flops_budget = ax_parse_double("--flops", optarg, 1, 1e30); break;
 		case OPT_LR: o->ts.lr = ax_parse_double("--lr", optarg, 0, 10); break;
-		case OPT_LR_MIN: o->ts.lr_min = ax_parse_double("--lr-min", optarg, 0, 10); o->lr_min_given = 1; break;
-		case OPT_WARMUP: o->ts.warmup = ax_parse_long("--warmup", optarg, 0, 1L << 40); o->warmup_given = 1; break;
+		case OPT_LR_MIN: o->ts.lr_min = ax_parse_double("--lr-min", optarg, 0, 10); break;
+		case OPT_WARMUP: o->ts.warmup = ax_parse_long("--warmup", optarg, 0, 1L << 40); break;
 		case OPT_OPTIM: o->ts.optim = ax_parse_choice("--optim", optarg, (const char *const[]){ "sgd", "adam", "adamw", NULL });
 			if (o->ts.optim == AX_OPTIM_SGD)
 				ax_usage_error("--optim: one of adam, adamw");
@@ -192,7 +192,7 @@ static void parse(struct opts *o, int argc, char **argv)
 		case OPT_RESUME: o->resume = optarg; break;
 		case OPT_STOP_AT: o->stop_at = ax_parse_long("--stop-at", optarg, 1, 1L << 40); break;
 		case 'm': o->model = optarg; break;
-		case OPT_ROUTER: o->router = ax_parse_choice("--router", optarg, router_names); o->router_given = 1; break;
+		case OPT_ROUTER: o->router = ax_parse_choice("--router", optarg, router_names); break;
 		case OPT_HELD_OUT: o->held_out = 1; break;
 		case OPT_MAX_BYTES: o->max_bytes = (size_t)ax_parse_long("--max-bytes", optarg, 2, 1L << 40); break;
 		case 'p': o->prompt = optarg; break;
@@ -235,29 +235,39 @@ static void load_model_or_die(const char *path, struct mod_model *m, struct ax_b
 }
 
 /* ---------------------------------------------------------------- train */
+/* Sums over the training steps since the previous CSV row. */
 struct run_stats {
-	double loss_sum;
+	double loss_sum, train_time;
 	long steps, decisions, router_hits, pred_hits;
-	int has_router, has_pred;
-	double train_time;
-	long tokens;
 };
 
-static void log_row(struct ax_csv *csv, const struct mod_model *m, const struct mod_text *val,
-		    const struct mod_train_state *ts, float lr, struct run_stats *rs)
+/* One CSV row; the validation loss is evaluated on the trainer's (empty)
+ * tape, reusing its arena. */
+static void log_row(struct ax_csv *csv, struct ax_tape *t, const struct mod_model *m,
+		    const struct mod_text *val, const struct mod_train_state *ts, float lr,
+		    struct run_stats *rs)
 {
+	const struct mod_config *c = &m->cfg;
+	int has_router = c->capacity < 1 && c->route == MOD_ROUTE_LEARNED;
 	double val_bpb = NAN;
 	if (val->n >= 2 && ts->val_tokens > 0)
-		val_bpb = mod_eval_text(m, val, (size_t)ts->val_tokens + 1, MOD_ROUTER_TOPK,
+		val_bpb = mod_eval_text(t, m, val, (size_t)ts->val_tokens + 1, MOD_ROUTER_TOPK,
 					ts->seed, NULL) / M_LN2;
-	double racc = rs->has_router && rs->decisions ? (double)rs->router_hits / rs->decisions : NAN;
-	double pacc = rs->has_pred && rs->decisions ? (double)rs->pred_hits / rs->decisions : NAN;
+	double racc = has_router && rs->decisions ? (double)rs->router_hits / rs->decisions : NAN;
+	double pacc = has_router && c->predictor && rs->decisions
+		? (double)rs->pred_hits / rs->decisions : NAN;
+	double tokens = (double)rs->steps * ts->batch * c->ctx;
 	ax_csv_rowf(csv, "%ld,%ld,%.6e,%.6g,%.6f,%.6f,%.5f,%.5f,%.1f", ts->step, ts->tokens_done,
 		    ts->flops_done, lr, rs->loss_sum / rs->steps / M_LN2, val_bpb, racc, pacc,
-		    rs->train_time > 0 ? rs->tokens / rs->train_time : 0.0);
+		    rs->train_time > 0 ? tokens / rs->train_time : 0.0);
 	memset(rs, 0, sizeof *rs);
-	rs->has_router = m->cfg.capacity < 1 && m->cfg.route == MOD_ROUTE_LEARNED;
-	rs->has_pred = rs->has_router && m->cfg.predictor;
+}
+
+/* Training FLOPs of one step: batch sequences of the full context, forward
+ * and backward (2x forward). */
+static double train_step_flops(const struct mod_config *c, int batch)
+{
+	return 3.0 * mod_forward_flops(c, c->ctx) * batch;
 }
 
 static void save_or_die(const char *path, const struct mod_model *m, const struct ax_optim *o,
@@ -298,18 +308,20 @@ static int cmd_train(int argc, char **argv)
 		const char *why = mod_config_check(&o.cfg);
 		if (why)
 			ax_usage_error("%s", why);
-		ts.aux_weight = o.cfg.capacity < 1 && o.cfg.route == MOD_ROUTE_LEARNED ? o.aux_weight : 0;
-		ts.flops_budget = o.flops_budget;
-		double step_flops = 3.0 * mod_forward_flops(&o.cfg, o.cfg.ctx) * ts.batch;
+		if (!(o.cfg.capacity < 1 && o.cfg.route == MOD_ROUTE_LEARNED))
+			ts.aux_weight = 0;   /* no routers */
+		double step_flops = train_step_flops(&o.cfg, ts.batch);
 		ts.total_steps = o.steps;
-		if (o.flops_budget > 0) {
-			ts.total_steps = (long)floor(o.flops_budget / step_flops);
+		if (ts.flops_budget > 0) {
+			ts.total_steps = (long)floor(ts.flops_budget / step_flops);
 			if (ts.total_steps < 1)
 				ax_usage_error("--flops: %g is less than one step (%.3g FLOPs)",
-					       o.flops_budget, step_flops);
+					       ts.flops_budget, step_flops);
 		}
-		ts.warmup = o.warmup_given ? o.ts.warmup : ts.total_steps / 20;
-		ts.lr_min = o.lr_min_given ? o.ts.lr_min : ts.lr / 10;
+		if (!o.seen[OPT_WARMUP])
+			ts.warmup = ts.total_steps / 20;
+		if (!o.seen[OPT_LR_MIN])
+			ts.lr_min = ts.lr / 10;
 		mod_model_init(&m, &o.cfg, ts.seed);
 	}
 	const struct mod_config *c = &m.cfg;
@@ -333,7 +345,7 @@ static int cmd_train(int argc, char **argv)
 	}
 
 	int B = ts.batch, S = c->ctx;
-	double step_flops = 3.0 * mod_forward_flops(c, S) * B;
+	double step_flops = train_step_flops(c, B);
 	if (!o.quiet)
 		fprintf(stderr, "mod-lm: %zu parameters, %d routed of %d blocks, k = %d of %d, "
 			"%.3g training FLOPs/step, %ld steps; %zu train / %zu held-out bytes\n",
@@ -345,15 +357,12 @@ static int cmd_train(int argc, char **argv)
 	struct ax_tape tape;
 	ax_arena_init(&arena, 0);
 	ax_tape_init(&tape, &arena);
-	tape.training = 1;
 	int32_t *in = ax_xmalloc((size_t)B * S * sizeof *in), *tg = ax_xmalloc((size_t)B * S * sizeof *tg);
 	struct ax_rng base;
 	ax_rng_seed(&base, ts.seed ^ 0x6d6f642d6c6dULL);
 	struct ax_csv csv;
 	ax_csv_begin(&csv, stdout, "step,tokens,flops,lr,train_bpb,val_bpb,router_acc,predictor_acc,tokens_per_s");
 	struct run_stats rs = { 0 };
-	rs.has_router = c->capacity < 1 && c->route == MOD_ROUTE_LEARNED;
-	rs.has_pred = rs.has_router && c->predictor;
 	struct ax_progress prog;
 	ax_progress_begin(&prog, "train", ts.total_steps, o.quiet);
 	ax_signals_install();
@@ -401,12 +410,11 @@ static int cmd_train(int argc, char **argv)
 		rs.decisions += fo.decisions;
 		rs.router_hits += fo.router_hits;
 		rs.pred_hits += fo.pred_hits;
-		rs.tokens += (long)B * S;
 		rs.train_time += ax_now() - t0;
 		interrupted = ax_interrupted();
 		int last = ts.step == ts.total_steps || interrupted || (o.stop_at && ts.step >= o.stop_at);
 		if (ts.step % ts.log_every == 0 || last)
-			log_row(&csv, &m, &val, &ts, lr, &rs);
+			log_row(&csv, &tape, &m, &val, &ts, lr, &rs);
 		if (o.checkpoint && o.every && ts.step % o.every == 0)
 			save_or_die(o.checkpoint, &m, &opt, &ts);
 		char extra[64];
@@ -453,7 +461,7 @@ static int cmd_eval(int argc, char **argv)
 	enum mod_router router = o.router;
 	const struct mod_config *c = &m.cfg;
 	if (c->capacity < 1 && c->route == MOD_ROUTE_RANDOM && router != MOD_ROUTER_RANDOM &&
-	    o.router_given)
+	    o.seen[OPT_ROUTER])
 		ax_usage_error("--router %s: this model routes at random (--router random)",
 			       router_names[router]);
 	if (c->capacity < 1 && c->route == MOD_ROUTE_LEARNED) {
@@ -473,8 +481,14 @@ static int cmd_eval(int argc, char **argv)
 	const struct mod_text *text = held_out ? &val : &train;
 	if (text->n < 2)
 		ax_die(AX_EXIT_USAGE, "the text to evaluate has %zu bytes; need at least 2", text->n);
+	struct ax_arena arena;
+	struct ax_tape tape;
+	ax_arena_init(&arena, 0);
+	ax_tape_init(&tape, &arena);
 	double frac;
-	double loss = mod_eval_text(&m, text, o.max_bytes, router, o.ts.seed, &frac);
+	double loss = mod_eval_text(&tape, &m, text, o.max_bytes, router, o.ts.seed, &frac);
+	ax_tape_free(&tape);
+	ax_arena_free(&arena);
 	size_t n = text->n < o.max_bytes ? text->n : o.max_bytes;
 	struct ax_csv csv;
 	ax_csv_begin(&csv, stdout, "router,bytes,loss_nats,bpb,routed_frac,fwd_flops_per_byte");
@@ -487,26 +501,23 @@ static int cmd_eval(int argc, char **argv)
 }
 
 /* --------------------------------------------------------------- sample */
+/* The next byte: greedy at temperature 0, else drawn from softmax(logits / T)
+ * over the top_k most likely bytes (all if 0; ties at the k-th value stay). */
 static int sample_next(struct ax_rng *rng, float *logits, double temperature, int top_k)
 {
-	int best = 0;
-	for (int i = 1; i < MOD_VOCAB; i++)
-		if (logits[i] > logits[best])
-			best = i;
-	if (temperature <= 0)
+	if (temperature <= 0) {
+		int best = 0;
+		for (int i = 1; i < MOD_VOCAB; i++)
+			if (logits[i] > logits[best])
+				best = i;
 		return best;
+	}
 	if (top_k > 0 && top_k < MOD_VOCAB) {
-		float sorted[MOD_VOCAB];
-		memcpy(sorted, logits, sizeof sorted);
-		/* k-th largest by partial selection */
-		for (int i = 0; i < top_k; i++)
-			for (int j = i + 1; j < MOD_VOCAB; j++)
-				if (sorted[j] > sorted[i]) {
-					float t = sorted[i];
-					sorted[i] = sorted[j];
-					sorted[j] = t;
-				}
-		float cut = sorted[top_k - 1];
+		int32_t idx[MOD_VOCAB];
+		ax_topk_rows(1, MOD_VOCAB, top_k, logits, idx);
+		float cut = INFINITY;   /* the k-th largest logit */
+		for (int j = 0; j < top_k; j++)
+			cut = fminf(cut, logits[idx[j]]);
 		for (int i = 0; i < MOD_VOCAB; i++)
 			if (logits[i] < cut)
 				logits[i] = -INFINITY;
@@ -527,7 +538,7 @@ static int cmd_sample(int argc, char **argv)
 	load_model_or_die(o.model, &m, NULL);
 	const struct mod_config *c = &m.cfg;
 	enum mod_router router = c->predictor ? MOD_ROUTER_PREDICTOR : MOD_ROUTER_AUX;
-	if (o.router_given) {
+	if (o.seen[OPT_ROUTER]) {
 		router = o.router;
 		if (router == MOD_ROUTER_TOPK)
 			ax_usage_error("--router topk looks at future tokens; sampling needs aux or predictor");

@@ -58,7 +58,6 @@ struct mod_model {
 /* Checks a config; on error returns a message, else NULL. */
 const char *mod_config_check(const struct mod_config *c);
 int mod_capacity_k(const struct mod_config *c, int S);   /* tokens per routed block */
-int mod_is_routed(const struct mod_config *c, int layer);
 void mod_model_init(struct mod_model *m, const struct mod_config *c, uint64_t seed);
 void mod_model_free(struct mod_model *m);
 
@@ -114,8 +113,6 @@ struct mod_train_state {
 /* Save model (+ optimiser and training state when o != NULL) atomically. */
 enum ax_status mod_save(const char *path, const struct mod_model *m, const struct ax_optim *o,
 			const struct mod_train_state *ts);
-/* Load the config from a checkpoint bundle (axon.kind must be mod-lm). */
-enum ax_status mod_load_config(const struct ax_bundle *b, const char *path, struct mod_config *c);
 enum ax_status mod_load_train_state(const struct ax_bundle *b, struct mod_train_state *ts);
 /* Loads config + weights: m is initialised here. */
 enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep /* or NULL */);
@@ -138,9 +135,11 @@ void mod_text_free(struct mod_text *t);
 /* Mean loss (nats/byte) over non-overlapping windows of min(ctx, n-1)+1
  * bytes of text (at most max_bytes), with the given router rule; routed_frac
  * (may be NULL) gets the fraction of routed-block decisions that selected
- * the token. */
-double mod_eval_text(const struct mod_model *m, const struct mod_text *text, size_t max_bytes,
-		     enum mod_router router, uint64_t seed, double *routed_frac);
+ * the token. t: an empty tape, e.g. the trainer's between steps; nothing is
+ * recorded on it and it is reset after each batch of windows, so its arena's
+ * chunks are reused. */
+double mod_eval_text(struct ax_tape *t, const struct mod_model *m, const struct mod_text *text,
+		     size_t max_bytes, enum mod_router router, uint64_t seed, double *routed_frac);
 
 /* ---- incremental inference with per-block KV caches (sample.c) ---- */
 struct mod_infer;

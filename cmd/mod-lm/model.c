@@ -33,7 +33,7 @@ int mod_capacity_k(const struct mod_config *c, int S)
 	return k < 1 ? 1 : k > S ? S : k;
 }
 
-int mod_is_routed(const struct mod_config *c, int layer)
+static int mod_is_routed(const struct mod_config *c, int layer)
 {
 	return c->capacity < 1 && layer % c->route_every == c->route_every - 1;
 }
@@ -155,6 +155,16 @@ static void select_topk(const float *scores, int B, int S, int k, int32_t *sel)
 			sel[b * k + j] += b * S;
 }
 
+/* (BS, 1): 1 at the M selected rows. What the router and the predictor learn
+ * to predict (their BCE target), and what their accuracy is measured by. */
+static struct ax_tensor *membership(struct ax_tape *t, const int32_t *sel, int M, int BS)
+{
+	struct ax_tensor *member = ax_tensor_zeros(t->arena, 2, (int[]){ BS, 1 });
+	for (int i = 0; i < M; i++)
+		member->data[sel[i]] = 1.0f;
+	return member;
+}
+
 static long count_agree(const float *logits, const float *member, int n)
 {
 	long hits = 0;
@@ -229,23 +239,18 @@ void mod_forward(struct ax_tape *t, const struct mod_model *m, const int32_t *to
 		out->decisions += BS;
 		out->selected += M;
 
-		float *member = ax_arena_zalloc(t->arena, (size_t)BS * sizeof(float));
-		for (int i = 0; i < M; i++)
-			member[sel[i]] = 1.0f;
-		struct ax_tensor *target = NULL;
-		if (want_aux && (r || p))
-			target = ax_const(t, 2, (int[]){ BS, 1 }, member);
+		struct ax_tensor *member = r || p ? membership(t, sel, M, BS) : NULL;
 		if (r) {
-			out->router_hits += count_agree(r->data, member, BS);
-			if (target) {
-				struct ax_tensor *bce = ax_bce_logits(t, r, target, NULL);
+			out->router_hits += count_agree(r->data, member->data, BS);
+			if (want_aux) {
+				struct ax_tensor *bce = ax_bce_logits(t, r, member, NULL);
 				aux = aux ? ax_add(t, aux, bce) : bce;
 			}
 		}
 		if (p) {
-			out->pred_hits += count_agree(p->data, member, BS);
-			if (target) {
-				struct ax_tensor *bce = ax_bce_logits(t, p, target, NULL);
+			out->pred_hits += count_agree(p->data, member->data, BS);
+			if (want_aux) {
+				struct ax_tensor *bce = ax_bce_logits(t, p, member, NULL);
 				pred = pred ? ax_add(t, pred, bce) : bce;
 			}
 		}
@@ -263,8 +268,8 @@ void mod_forward(struct ax_tape *t, const struct mod_model *m, const int32_t *to
 }
 
 /* ---- evaluation over a text ---- */
-double mod_eval_text(const struct mod_model *m, const struct mod_text *text, size_t max_bytes,
-		     enum mod_router router, uint64_t seed, double *routed_frac)
+double mod_eval_text(struct ax_tape *t, const struct mod_model *m, const struct mod_text *text,
+		     size_t max_bytes, enum mod_router router, uint64_t seed, double *routed_frac)
 {
 	size_t n = text->n < max_bytes ? text->n : max_bytes;
 	if (n < 2)
@@ -273,19 +278,14 @@ double mod_eval_text(const struct mod_model *m, const struct mod_text *text, siz
 	size_t nwin = (n - 1) / (size_t)S;
 	int causal = router == MOD_ROUTER_AUX || router == MOD_ROUTER_PREDICTOR;
 	int maxB = causal ? 1 : 16;
-	struct ax_arena arena;
-	struct ax_tape tape;
 	struct ax_rng rng;
-	ax_arena_init(&arena, 0);
-	ax_tape_init(&tape, &arena);
-	ax_no_grad_begin(&tape);
 	ax_rng_seed(&rng, seed);
-	int32_t *in = ax_xmalloc((size_t)maxB * S * sizeof *in);
-	int32_t *tg = ax_xmalloc((size_t)maxB * S * sizeof *tg);
+	ax_no_grad_begin(t);
 	double sum = 0;
 	long decisions = 0, selected = 0;
 	for (size_t w = 0; w < nwin; w += (size_t)maxB) {
 		int B = (int)(nwin - w < (size_t)maxB ? nwin - w : (size_t)maxB);
+		int32_t *in = ax_tape_ints(t, (size_t)B * S), *tg = ax_tape_ints(t, (size_t)B * S);
 		for (int b = 0; b < B; b++)
 			for (int s = 0; s < S; s++) {
 				size_t at = (w + (size_t)b) * S + (size_t)s;
@@ -293,17 +293,14 @@ double mod_eval_text(const struct mod_model *m, const struct mod_text *text, siz
 				tg[b * S + s] = text->bytes[at + 1];
 			}
 		struct mod_forward_out fo;
-		mod_forward(&tape, m, in, B, S, router, &rng, 0, &fo);
-		struct ax_tensor *loss = ax_cross_entropy(&tape, fo.logits, tg, 0.0f, -1);
+		mod_forward(t, m, in, B, S, router, &rng, 0, &fo);
+		struct ax_tensor *loss = ax_cross_entropy(t, fo.logits, tg, 0.0f, -1);
 		sum += (double)loss->data[0] * B * S;
 		decisions += fo.decisions;
 		selected += fo.selected;
-		ax_tape_reset(&tape);
+		ax_tape_reset(t);
 	}
-	free(in);
-	free(tg);
-	ax_tape_free(&tape);
-	ax_arena_free(&arena);
+	ax_no_grad_end(t);
 	if (routed_frac)
 		*routed_frac = decisions ? (double)selected / decisions : NAN;
 	return sum / ((double)nwin * S);
@@ -385,12 +382,15 @@ static enum ax_status get_choice(const struct ax_bundle *b, const char *key,
 	return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata '%s' unknown: '%s'", key, s);
 }
 
-enum ax_status mod_load_config(const struct ax_bundle *b, const char *path, struct mod_config *c)
+/* The config in a mod-lm checkpoint bundle (ax_ckpt_load checked its kind);
+ * path is for messages. */
+static enum ax_status mod_load_config(const struct ax_bundle *b, const char *path,
+				      struct mod_config *c)
 {
-	enum ax_status st = ax_ckpt_check_kind(b, path, MOD_KIND);
+	enum ax_status st;
 	int pos = 0, route = 0;
 	memset(c, 0, sizeof *c);
-	if (!st) st = get_int(b, "mod-lm.layers", 1, 64, &c->layers);
+	st = get_int(b, "mod-lm.layers", 1, 64, &c->layers);
 	if (!st) st = get_int(b, "mod-lm.dim", 1, 1 << 16, &c->dim);
 	if (!st) st = get_int(b, "mod-lm.heads", 1, 1 << 16, &c->heads);
 	if (!st) st = get_int(b, "mod-lm.ctx", 2, 1 << 20, &c->ctx);
@@ -442,7 +442,7 @@ enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle 
 {
 	struct ax_bundle b;
 	struct mod_config c;
-	enum ax_status st = ax_bundle_load(path, &b);
+	enum ax_status st = ax_ckpt_load(path, MOD_KIND, &b);
 	if (st)
 		return st;
 	st = mod_load_config(&b, path, &c);

@@ -117,7 +117,7 @@ static int route_decision(struct mod_infer *s, const struct mod_block *b, const 
 		*r = cblas_sdot(C, b->router.w->data, 1, x, 1);
 	switch (s->router) {
 	case MOD_ROUTER_RANDOM:
-		return ax_rng_uniform(&s->rng) < (float)s->m->cfg.capacity;
+		return ax_rng_bernoulli(&s->rng, (float)s->m->cfg.capacity);
 	case MOD_ROUTER_PREDICTOR:
 		if (b->has_predictor) {
 			const struct ax_nn_linear *l0 = &b->predictor.layers[0], *l1 = &b->predictor.layers[1];
