@@ -7,21 +7,17 @@
 set -eu
 build=$1
 bin="$build/bin/ipd-learn"
-run() { # label, threads, args...
-	label=$1 threads=$2; shift 2
-	"$bin" --threads "$threads" -q "$@" | awk -F, -v label="$label" -v th="$threads" \
+run() { # label, threads, env-steps label ("" for none), args...
+	label=$1 threads=$2 steps=$3; shift 3
+	"$bin" --threads "$threads" -q "$@" | awk -F, -v label="$label" -v th="$threads" -v steps="$steps" \
 		'NR == 1 { next } { it = $1; sec = $NF } END {
-		printf "ipd-learn %-22s threads %s  %6.2f meta-iter/s\n", label, th, it / sec }'
+		printf "ipd-learn %-22s threads %s  %6.2f meta-iter/s\n", label, th, it / sec
+		# lane-steps per iteration = meta-batch * B * M * T (the defaults)
+		if (steps != "")
+			printf "ipd-learn ipd env steps/s %-11s threads %s  %.0f\n", steps, th, it * 16 * 16 * 20 * 10 / sec }'
 }
 for th in 1 2; do
-	run "ipd coala" $th --iters 10
-	run "ipd naive-vs-naive" $th --iters 10 --naive-vs-naive
-	run "cleanup coala" $th --env cleanup --iters 5
-done
-# env steps per second: lane-steps per iteration = meta-batch * B * M * T
-for th in 1 2; do
-	"$bin" --threads $th -q --iters 10 | awk -F, -v th=$th 'END {
-		printf "ipd-learn ipd env steps/s (with PPO)  threads %s  %.0f\n", th, 10 * 16 * 16 * 20 * 10 / $NF }'
-	"$bin" --threads $th -q --iters 10 --naive-vs-naive | awk -F, -v th=$th 'END {
-		printf "ipd-learn ipd env steps/s (rollout)   threads %s  %.0f\n", th, 10 * 16 * 16 * 20 * 10 / $NF }'
+	run "ipd coala" $th "(with PPO)" --iters 10
+	run "ipd naive-vs-naive" $th "(rollout)" --iters 10 --naive-vs-naive
+	run "cleanup coala" $th "" --env cleanup --iters 5
 done

@@ -31,7 +31,7 @@ for K in 0 1 30; do
 	for s in 1 2 3; do
 		ipd-learn analytic --lookahead $K --iters 300 -s $s
 	done
-done | awk 'FNR == 1 { if (seen++) next } /^iter/ && NR > 1 { next } { print }' > "$out/analytic.csv"
+done | awk 'NR == 1 || !/^iter/' > "$out/analytic.csv"
 ax-plot -x iter -y meta_reward --group lookahead --spread seed \
 	-t "Exact IPD: two look-ahead-K learners" -o "$out/analytic.png" "$out/analytic.csv"
 printf 'analytic.png\tExact tabular IPD (App. C): reward per step of two simultaneous look-ahead-K learners, median and IQR over 3 seeds; K=0 naive learners defect, K=1 cooperates\tipd-learn analytic --lookahead K -s SEED\n' >> "$cap"

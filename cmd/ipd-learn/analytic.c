@@ -203,8 +203,12 @@ int analytic_run(const struct analytic_cfg *c, FILE *out)
 			    sigmoid(th[0][0]), sigmoid(th[0][1]), sigmoid(th[0][2]),
 			    sigmoid(th[0][3]), sigmoid(th[0][4]), sigmoid(other[0]),
 			    sigmoid(other[1]), sigmoid(other[2]), sigmoid(other[3]), sigmoid(other[4]));
-		if (it == c->iters || ax_interrupted())
+		if (it == c->iters)
 			break;
+		if (ax_interrupted()) {
+			ax_warn("interrupted after iteration %d", it);
+			return AX_EXIT_INTERRUPTED;
+		}
 		double g[2][5];
 		if (c->versus_naive) {
 			// a fresh naive learner each meta-step, learning for lookahead
@@ -220,5 +224,5 @@ int analytic_run(const struct analytic_cfg *c, FILE *out)
 					th[s][k] += (c->lookahead ? c->meta_lr : c->naive_lr) * g[s][k];
 		}
 	}
-	return 0;
+	return AX_EXIT_OK;
 }

@@ -17,8 +17,8 @@ void env_init(struct env *e, enum env_kind kind, int n, const float payoff[2][2]
 		e->obs_dim = CL_OBS;
 		e->n_actions = CL_ACTIONS;
 		e->cl = ax_xcalloc((size_t)n, sizeof *e->cl);
+		e->rng = ax_xcalloc((size_t)n, sizeof *e->rng);
 	}
-	e->rng = ax_xcalloc((size_t)n, sizeof *e->rng);
 }
 
 void env_free(struct env *e)
@@ -30,12 +30,13 @@ void env_free(struct env *e)
 
 void env_reset(struct env *e, const struct ax_rng *episode_rng)
 {
+	if (e->kind == ENV_IPD) {
+		memset(e->ipd_state, 0, (size_t)e->n * sizeof *e->ipd_state);
+		return;
+	}
 	for (int i = 0; i < e->n; i++) {
 		e->rng[i] = ax_rng_split(episode_rng, (uint64_t)i);
-		if (e->kind == ENV_IPD)
-			e->ipd_state[i] = 0;
-		else
-			cleanup_reset_lane(&e->cl[i], &e->rng[i]);
+		cleanup_reset_lane(&e->cl[i], &e->rng[i]);
 	}
 }
 

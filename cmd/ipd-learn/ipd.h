@@ -68,7 +68,8 @@ struct env {
 
 void env_init(struct env *e, enum env_kind kind, int n, const float payoff[2][2]);
 void env_free(struct env *e);
-/* Start an inner episode on every lane; lane i draws from rng stream i. */
+/* Start an inner episode on every lane; CleanUp lane i draws from stream i
+ * split off episode_rng (the IPD draws nothing). */
 void env_reset(struct env *e, const struct ax_rng *episode_rng);
 /* Observation of `seat` on every lane into obs (n, obs_dim). */
 void env_observe(const struct env *e, int seat, float *obs);
@@ -155,7 +156,6 @@ struct meta_net {
 	struct ax_params params;
 	struct ax_nn_linear embed, gate, inp, out, fc1, fc2, pi, v;
 	struct ax_tensor *norm1, *norm2, *normf;
-	int obs_dim, width, n_actions;
 };
 
 struct meta_out {
@@ -230,6 +230,7 @@ void analytic_returns(const float payoff[2][2], double gamma, const double th0[5
 /* Exact gradient of seat `seat`'s normalised return w.r.t. its own logits. */
 void analytic_grad_own(const float payoff[2][2], double gamma, const double th0[5],
 		       const double th1[5], int seat, double g[5]);
+/* Writes one CSV row per step to out; returns the exit status. */
 int analytic_run(const struct analytic_cfg *c, FILE *out);
 
 #endif

@@ -26,7 +26,8 @@ static const char usage_text[] =
 	"      --p-naive P          probability a co-player is a naive learner (1)\n"
 	"      --meta-agents N      meta agents in the pool (1)\n"
 	"      --preset NAME        paper: the paper's sizes (E 128, 3000 iterations, lr 3e-4;\n"
-	"                           IPD B 16 M 20 T 10, CleanUp B 32 M 100 T 64)\n"
+	"                           IPD B 16 M 20 T 10, CleanUp B 32 M 100 T 64); small:\n"
+	"                           the defaults\n"
 	"      --width W            recurrent width of the meta agent (32)\n"
 	"      --lr X               meta agents' Adam learning rate (1e-3)\n"
 	"      --epochs N           PPO epochs (4)\n"
@@ -273,6 +274,9 @@ int main(int argc, char **argv)
 		ax_usage_error("--fixed is for the IPD");
 	if (tc.fixed && tc.naive_vs_naive)
 		ax_usage_error("--fixed and --naive-vs-naive both choose seat 0's player");
+	if ((tc.fixed || tc.naive_vs_naive) && tc.p_naive < 1)
+		ax_usage_error("%s plays against naive learners only: --p-naive must be 1",
+			       tc.fixed ? "--fixed" : "--naive-vs-naive");
 	if (tc.env == ENV_CLEANUP && tc.defect_bias != 0)
 		ax_usage_error("--start-defect is for the IPD");
 	double lanes_total = (double)tc.lanes * tc.meta_batch, seq = (double)tc.episodes * tc.steps;

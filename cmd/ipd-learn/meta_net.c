@@ -27,9 +27,6 @@ void meta_net_init(struct meta_net *m, struct ax_arena *long_arena, struct ax_rn
 	snprintf(norm2, sizeof norm2, "%sblock.norm2.weight", prefix);
 	snprintf(normf, sizeof normf, "%snorm.weight", prefix);
 	memset(m, 0, sizeof *m);
-	m->obs_dim = obs_dim;
-	m->width = W;
-	m->n_actions = n_actions;
 	ax_params_init(&m->params, long_arena);
 	struct ax_params *p = &m->params;
 	ax_nn_linear_init(&m->embed, p, r, n[0], obs_dim, W, 1);

@@ -92,9 +92,12 @@ void naive_probs(const struct naive *nl, const float *obs, float *p, float *hid)
 	softmax_inplace(p, nl->cfg->n_actions);
 }
 
+// ret, val, adv (N); features (N, F) and logits (N, A) of the one forward
+// pass; pre (F), dlogit (A).
 size_t naive_scratch_floats(const struct naive_cfg *c, int B, int T)
 {
-	return 3 * (size_t)B * T + 3 * (size_t)features(c) + 2 * (size_t)c->n_actions + 8;
+	size_t F = (size_t)features(c), A = (size_t)c->n_actions;
+	return (size_t)B * T * (3 + F + A) + F + A;
 }
 
 void naive_update(struct naive *nl, int B, int T, const float *obs, const int *act,
@@ -102,10 +105,11 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 {
 	const struct naive_cfg *c = nl->cfg;
 	int O = c->obs_dim, H = c->hidden, F = features(c), A = c->n_actions, N = B * T;
-	float *ret = scratch, *val = ret + N, *adv = val + N, *hid = adv + N, *dfeat = hid + F;
-	float *pre = dfeat + F, *probs = pre + F, *dlogit = probs + A;
+	float *ret = scratch, *val = ret + N, *adv = val + N, *feat = adv + N;
+	float *logits = feat + (size_t)N * F, *pre = logits + (size_t)N * A, *dlogit = pre + F;
 
-	// Discounted returns within the episode (its end is terminal), values.
+	// Discounted returns within the episode (its end is terminal), values;
+	// the forward pass is kept for the gradient below.
 	double mean = 0.0, sq = 0.0;
 	for (int b = 0; b < B; b++) {
 		float g = 0.0f;
@@ -113,7 +117,8 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 			int i = b * T + t;
 			g = rew[i] * c->reward_scale + c->gamma * g;
 			ret[i] = g;
-			val[i] = naive_forward(nl, obs + (size_t)i * O, probs, hid);
+			val[i] = naive_forward(nl, obs + (size_t)i * O, logits + (size_t)i * A,
+					       feat + (size_t)i * F);
 			adv[i] = g - val[i];
 			mean += adv[i];
 		}
@@ -131,12 +136,12 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 	float *gWp = nl->grad + (H ? H * O + H : 0), *gwv = gWp + A * F;
 	const float *Wp = nl->w + (H ? H * O + H : 0), *wv = Wp + A * F;
 	for (int i = 0; i < N; i++) {
-		const float *x = obs + (size_t)i * O;
-		float v = naive_forward(nl, x, probs, hid);
+		const float *x = obs + (size_t)i * O, *hid = feat + (size_t)i * F;
+		float *probs = logits + (size_t)i * A;
 		softmax_inplace(probs, A);
 		for (int a = 0; a < A; a++)
 			dlogit[a] = (probs[a] - (a == act[i])) * adv[i] / N;
-		float dv = c->value_coef * (v - ret[i]) / N;
+		float dv = c->value_coef * (val[i] - ret[i]) / N;
 		for (int a = 0; a < A; a++)
 			for (int k = 0; k < F; k++)
 				gWp[a * F + k] += dlogit[a] * hid[k];

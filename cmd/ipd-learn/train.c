@@ -222,16 +222,16 @@ static void assign_seats(struct trainer *tr, struct ax_rng *r)
 		struct agent_batch *ab = &tr->batch[i];
 		size_t R = (size_t)ab->nblocks * B, RL = R * L;
 		ab->R = (int)R;
-		ab->block_e = ax_arena_alloc(a, (size_t)ab->nblocks * sizeof(int) + 1);
-		ab->block_seat = ax_arena_alloc(a, (size_t)ab->nblocks * sizeof(int) + 1);
-		ab->obs = ax_arena_alloc(a, RL * O * sizeof(float) + 1);
-		ab->act = ax_arena_alloc(a, RL * sizeof(int32_t) + 1);
-		ab->logp = ax_arena_alloc(a, RL * sizeof(float) + 1);
-		ab->val = ax_arena_alloc(a, RL * sizeof(float) + 1);
-		ab->rew = ax_arena_alloc(a, RL * sizeof(float) + 1);
-		ab->adv = ax_arena_alloc(a, RL * sizeof(float) + 1);
-		ab->tgt = ax_arena_alloc(a, RL * sizeof(float) + 1);
-		ab->h = ax_arena_zalloc(a, R * tr->W * sizeof(float) + 1);
+		ab->block_e = ax_arena_alloc(a, (size_t)ab->nblocks * sizeof(int));
+		ab->block_seat = ax_arena_alloc(a, (size_t)ab->nblocks * sizeof(int));
+		ab->obs = ax_arena_alloc(a, RL * O * sizeof(float));
+		ab->act = ax_arena_alloc(a, RL * sizeof(int32_t));
+		ab->logp = ax_arena_alloc(a, RL * sizeof(float));
+		ab->val = ax_arena_alloc(a, RL * sizeof(float));
+		ab->rew = ax_arena_alloc(a, RL * sizeof(float));
+		ab->adv = ax_arena_alloc(a, RL * sizeof(float));
+		ab->tgt = ax_arena_alloc(a, RL * sizeof(float));
+		ab->h = ax_arena_zalloc(a, R * tr->W * sizeof(float));
 		ab->nblocks = 0;
 	}
 	for (int e = 0; e < E; e++)
@@ -357,6 +357,8 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts
 	struct ax_rng act_rng = ax_rng_split(it_rng, 1);
 	int P = naive_nparam(&tr->naive_cfg);
 	for (int k = 0; k < 2 * tr->E; k++) {
+		if (tr->seat_agent[k / 2][k % 2] >= 0)
+			continue;   /* a meta agent's seat */
 		struct ax_rng nr = ax_rng_split(it_rng, 0x10000 + (uint64_t)k);
 		naive_init(&tr->naive[k], &tr->naive_cfg, tr->naive_storage + (size_t)k * 4 * P, &nr);
 		if (tr->c->fixed && k % 2 == 0)
@@ -423,7 +425,7 @@ static void compute_advantages(struct trainer *tr)
 				}
 			batch_lambda_returns(B, L, T, delta, NULL, c->gamma * c->lambda, 1.0f, norm_cur,
 					     avg_future, ab->adv + off);
-			batch_lambda_returns(B, L, T, rs, vnext, c->gamma, 1.0f, 0, 0, ab->tgt + off);
+			batch_lambda_returns(B, L, T, rs, vnext, c->gamma, c->lambda, 0, 0, ab->tgt + off);
 		}
 	}
 }
@@ -501,14 +503,24 @@ static void config_string(const struct train_cfg *c, char *buf, size_t n)
 		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], (unsigned long long)c->seed);
 }
 
+/* ax_optim_to_bundle keeps one "optim.step" per bundle, but the agents'
+ * step counts can differ (an agent with fewer rows than --minibatches takes
+ * fewer PPO steps), so each agent's count is kept under its own key too. */
+static void optim_step_key(char *key, size_t n, int agent)
+{
+	snprintf(key, n, "ipd.optim_step.%d", agent);
+}
+
 static void save_checkpoint(struct trainer *tr)
 {
 	struct ax_bundle b;
-	char cfg[1024];
+	char cfg[1024], key[32];
 	ax_bundle_init(&b);
 	for (int i = 0; i < tr->N; i++) {
 		ax_params_to_bundle(&tr->agents[i].net.params, &b, "");
 		ax_optim_to_bundle(&tr->agents[i].opt, &b);
+		optim_step_key(key, sizeof key, i);
+		ax_ckpt_put_long(&b, key, tr->agents[i].opt.step);
 	}
 	ax_bundle_set_meta(&b, "axon.kind", CKPT_KIND);
 	ax_ckpt_put_long(&b, "axon.step", tr->iter);
@@ -524,7 +536,7 @@ static void load_checkpoint(struct trainer *tr, const char *path)
 {
 	struct ax_bundle b;
 	const char *cfg_saved;
-	char cfg[1024];
+	char cfg[1024], key[32];
 	enum ax_status st = ax_bundle_load(path, &b);
 	if (st)
 		ax_die_status(AX_EXIT_USAGE, st, "resume");
@@ -536,10 +548,13 @@ static void load_checkpoint(struct trainer *tr, const char *path)
 	if (strcmp(cfg, cfg_saved))
 		ax_die(AX_EXIT_USAGE, "resume: %s was made with other settings:\n  checkpoint: %s\n  now:        %s",
 		       path, cfg_saved, cfg);
-	for (int i = 0; i < tr->N; i++)
+	for (int i = 0; i < tr->N; i++) {
+		optim_step_key(key, sizeof key, i);
 		if ((st = ax_params_from_bundle(&tr->agents[i].net.params, &b, "")) ||
-		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b)))
+		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b)) ||
+		    (st = ax_ckpt_get_long(&b, key, &tr->agents[i].opt.step)))
 			ax_die_status(AX_EXIT_USAGE, st, "resume");
+	}
 	ax_bundle_free(&b);
 }
 
@@ -553,15 +568,8 @@ static void write_policy(struct trainer *tr, const char *path)
 	float *p = ax_xmalloc(n * sizeof(float));
 	for (size_t i = 0; i < n; i++)
 		p[i] = tr->beh_cnt[i] > 0 ? (float)(tr->beh_sum[i] / tr->beh_cnt[i]) : NAN;
-	struct ax_outfile o;
-	enum ax_status st = ax_outfile_open(&o, path);
-	if (!st) {
-		st = ax_npy_write_f32(o.f, p, 3, (int64_t[]){ 2, tr->M, tr->beh_k });
-		if (st)
-			ax_outfile_abort(&o);
-		else
-			st = ax_outfile_commit(&o);
-	}
+	struct ax_array a = { .dtype = AX_F32, .ndim = 3, .shape = { 2, tr->M, tr->beh_k }, .data = p };
+	enum ax_status st = ax_npy_save(path, &a);
 	free(p);
 	if (st)
 		ax_die_status(AX_EXIT_FAIL, st, "policy-out");

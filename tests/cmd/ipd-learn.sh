@@ -31,6 +31,8 @@ expect_usage --fixed 1,2,0,1,0
 expect_usage --fixed 1,1,0,1
 expect_usage --fixed 1,1,0,1,0 --naive-vs-naive
 expect_usage --env cleanup --fixed 1,1,0,1,0
+expect_usage --fixed 1,1,0,1,0 --p-naive 0.5
+expect_usage --naive-vs-naive --p-naive 0.5
 expect_usage --resume "$T/missing.safetensors"
 ipd-learn --help | grep -q "estimator" || fail "--help"
 
@@ -74,6 +76,15 @@ cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "resumed run differs"; }
 # a checkpoint of other settings is refused
 ipd-learn $args --lanes 3 --resume "$T/ck.safetensors" > /dev/null 2> "$T/err"
 [ $? = 2 ] && grep -q "other settings" "$T/err" || fail "mismatched resume not refused"
+# two meta agents whose Adam step counts differ (agent 1 has one row, fewer
+# than --minibatches): each agent's count must be restored, not a shared one
+args2="--iters 4 --meta-agents 2 --meta-batch 3 --lanes 1 --minibatches 3 --episodes 3 --steps 5 --threads 1 -q -s 5"
+ipd-learn $args2 > "$T/full2.csv" || fail "two-agent full run"
+ipd-learn $args2 --iters 2 --checkpoint "$T/ck2.safetensors" > "$T/part1.csv" || fail "two-agent part 1"
+ipd-learn $args2 --resume "$T/ck2.safetensors" > "$T/part2.csv" || fail "two-agent resume"
+cut -d, -f1-11 "$T/full2.csv" > "$T/a"
+{ cut -d, -f1-11 "$T/part1.csv"; tail -n +2 "$T/part2.csv" | cut -d, -f1-11; } > "$T/b"
+cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "two-agent resumed run differs"; }
 
 # ---- policy output: an NPY of shape (2, M, 5), written whole ----
 ipd-learn $args --policy-out "$T/pol.npy" > /dev/null || fail "policy-out run"

@@ -14,7 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#define NAIVE_LR 8.0f /* ipd-learn's default for the IPD */
+#define NAIVE_LR 8.0f /* plain SGD step at which two tabular learners defect in 20 episodes */
 static const float PAYOFF[2][2] = { { 1.0f, -1.0f }, { 2.0f, 0.0f } };
 
 /* ---- IPD ---- */
@@ -96,6 +96,7 @@ static void test_cleanup_spawn_probabilities(void **state)
 	}
 	assert_true(fabs((double)dirt_new / n - 0.35) < 0.015);
 	// Apples: w.p. 1 - min(1, P/3), P the dirt count after the dirt step.
+	int checked = 0;
 	for (int start = 0; start <= 4; start++) {
 		int trials[5] = { 0 }, apples[5] = { 0 };
 		for (int k = 0; k < n; k++) {
@@ -110,8 +111,11 @@ static void test_cleanup_spawn_probabilities(void **state)
 				continue;
 			double want = 1.0 - AX_MIN(1.0, P / 3.0), got = (double)apples[P] / trials[P];
 			assert_true(fabs(got - want) < 0.03);
+			checked++;
 		}
 	}
+	// P = start and start + 1 for start 0..3, P = 4 for start 4: none skipped.
+	assert_int_equal(checked, 9);
 	// Reset: no apples, three dirt, positions on the grid.
 	struct cleanup_lane l;
 	cleanup_reset_lane(&l, &r);
@@ -432,6 +436,76 @@ static void test_naive_vs_naive_defects(void **state)
 	assert_true(last < 0.15);
 }
 
+// The hand-written A2C gradient of a naive learner with a tanh layer against
+// central differences of its loss, mean(-logp(a) adv) + value_coef * 0.5 *
+// mean((V - G)^2), with G and the normalised advantages held fixed.
+static void test_naive_gradient(void **state)
+{
+	(void)state;
+	enum { B = 3, T = 4, N = B * T, O = 6, A = 3, H = 4 };
+	struct naive_cfg cfg = { .obs_dim = O, .n_actions = A, .hidden = H, .lr = 0.0f,
+				 .gamma = 0.9f, .value_coef = 0.5f, .reward_scale = 1.0f,
+				 .init_std = 1.0f };
+	int P = naive_nparam(&cfg);
+	float *store = calloc(4 * (size_t)P, sizeof(float));
+	float *scratch = calloc(naive_scratch_floats(&cfg, B, T), sizeof(float));
+	float obs[N * O], rew[N], logits[A], hid[H];
+	int act[N];
+	struct naive nl;
+	struct ax_rng r;
+	ax_rng_seed(&r, 6);
+	naive_init(&nl, &cfg, store, &r);
+	ax_rng_fill_normal(&r, nl.w, (size_t)P, 0, 0.7f);   /* b1 and the value head too */
+	ax_rng_fill_normal(&r, obs, N * O, 0, 1);
+	ax_rng_fill_normal(&r, rew, N, 0, 1);
+	for (int i = 0; i < N; i++)
+		act[i] = (int)ax_rng_below(&r, A);
+	// Fixed returns and advantages, as the update computes them.
+	double ret[N], adv[N], mean = 0, sq = 0;
+	for (int b = 0; b < B; b++) {
+		double g = 0;
+		for (int t = T - 1; t >= 0; t--) {
+			int i = b * T + t;
+			g = rew[i] + cfg.gamma * g;
+			ret[i] = g;
+			adv[i] = g - naive_forward(&nl, obs + i * O, logits, hid);
+			mean += adv[i] / N;
+		}
+	}
+	for (int i = 0; i < N; i++)
+		sq += (adv[i] - mean) * (adv[i] - mean) / N;
+	for (int i = 0; i < N; i++)
+		adv[i] = (adv[i] - mean) / sqrt(sq);
+	float *w0 = malloc((size_t)P * sizeof(float));
+	memcpy(w0, nl.w, (size_t)P * sizeof(float));
+	naive_update(&nl, B, T, obs, act, rew, scratch);   /* lr 0: fills grad only */
+	assert_memory_equal(nl.w, w0, (size_t)P * sizeof(float));
+	float *num = malloc((size_t)P * sizeof(float));
+	for (int k = 0; k < P; k++) {
+		double L[2];
+		for (int side = 0; side < 2; side++) {
+			nl.w[k] = w0[k] + (side ? -1e-2f : 1e-2f);
+			L[side] = 0;
+			for (int i = 0; i < N; i++) {
+				double v = naive_forward(&nl, obs + i * O, logits, hid), mx = logits[0], s = 0;
+				for (int a = 1; a < A; a++)
+					mx = logits[a] > mx ? logits[a] : mx;
+				for (int a = 0; a < A; a++)
+					s += exp(logits[a] - mx);
+				double logp = logits[act[i]] - mx - log(s);
+				L[side] += (-logp * adv[i] + cfg.value_coef * 0.5 * (v - ret[i]) * (v - ret[i])) / N;
+			}
+		}
+		nl.w[k] = w0[k];
+		num[k] = (float)((L[0] - L[1]) / 2e-2);
+	}
+	tu_assert_close(nl.grad, num, (size_t)P, 1e-3, 1e-2, "naive gradient");
+	free(num);
+	free(w0);
+	free(store);
+	free(scratch);
+}
+
 /* ---- meta network ---- */
 
 // Stepping the recurrence one step at a time (acting) gives what the
@@ -478,13 +552,9 @@ static void test_meta_net_step_equals_sequence(void **state)
 	ax_arena_free(&long_arena);
 }
 
-struct ppo_ctx {
-	struct ppo_data d;
-};
-
 static struct ax_tensor *ppo_fn(struct ax_tape *t, struct ax_tensor **in, void *ctx)
 {
-	return ppo_loss(t, in[0], in[1], &((struct ppo_ctx *)ctx)->d);
+	return ppo_loss(t, in[0], in[1], ctx);
 }
 
 static void test_ppo_loss_gradient(void **state)
@@ -509,9 +579,9 @@ static void test_ppo_loss_gradient(void **state)
 		vo[i] = value->data[i] + (i % 2 ? 0.05f : 0.7f) * ax_rng_normal(&r);
 		tg[i] = ax_rng_normal(&r);
 	}
-	struct ppo_ctx ctx = { { act, lp, adv, vo, tg, 0.2f, 0.5f } };
+	struct ppo_data d = { act, lp, adv, vo, tg, 0.2f, 0.5f };
 	struct ax_tensor *in[2] = { logits, value };
-	tu_gradcheck(ppo_fn, in, 2, &ctx, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss");
+	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss");
 	ax_arena_free(&a);
 }
 
@@ -528,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_analytic_matches_monte_carlo),
 		cmocka_unit_test(test_analytic_gradient),
 		cmocka_unit_test(test_naive_vs_naive_defects),
+		cmocka_unit_test(test_naive_gradient),
 		cmocka_unit_test(test_meta_net_step_equals_sequence),
 		cmocka_unit_test(test_ppo_loss_gradient),
 	};
