@@ -37,7 +37,9 @@ enum ax_status ax_logreg_fit(int n, int d, const float *X, const float *y, doubl
 double ax_r2(size_t n, const float *y, const float *pred);
 
 /* Solve A x = rhs for a symmetric positive definite A (d, d) in place by
- * Cholesky (A is overwritten); AX_ERR_NUMERIC if A is not positive definite. */
+ * Cholesky: only A's lower triangle is read (the upper need not be filled),
+ * and it is overwritten with the factor; x replaces rhs. AX_ERR_NUMERIC if
+ * A is not positive definite. */
 enum ax_status ax_cholesky_solve(int d, double *A, double *rhs);
 
 #endif

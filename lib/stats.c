@@ -55,27 +55,21 @@ enum ax_status ax_cholesky_solve(int d, double *A, double *rhs)
 	return AX_OK;
 }
 
-/* Column means of X, and the centred Gram matrix sum (x - mu)(x - mu)^T
- * weighted by wt (NULL = 1) into G (d, d). */
-static void centred_gram(int n, int d, const float *X, const double *wt, const double *mu,
-			 double *G)
+/* The lower triangle (all ax_cholesky_solve reads) of the centred Gram
+ * matrix sum (x - mu)(x - mu)^T of the rows of X into G (d, d). */
+static void centred_gram(int n, int d, const float *X, const double *mu, double *G)
 {
 	memset(G, 0, (size_t)d * d * sizeof *G);
 	double *row = ax_xmalloc((size_t)d * sizeof *row);
 	for (int s = 0; s < n; s++) {
-		double ws = wt ? wt[s] : 1.0;
 		for (int j = 0; j < d; j++)
 			row[j] = X[(size_t)s * d + j] - mu[j];
 		for (int i = 0; i < d; i++) {
-			double a = ws * row[i];
 			double *g = G + (size_t)i * d;
 			for (int j = 0; j <= i; j++)
-				g[j] += a * row[j];
+				g[j] += row[i] * row[j];
 		}
 	}
-	for (int i = 0; i < d; i++)
-		for (int j = 0; j < i; j++)
-			G[(size_t)j * d + i] = G[(size_t)i * d + j];
 	free(row);
 }
 
@@ -92,7 +86,7 @@ enum ax_status ax_ridge_fit(int n, int d, const float *X, const float *y, double
 	ymu /= n > 0 ? n : 1;
 	for (int j = 0; j < d; j++)
 		mu[j] /= n > 0 ? n : 1;
-	centred_gram(n, d, X, NULL, mu, G);
+	centred_gram(n, d, X, mu, G);
 	for (int s = 0; s < n; s++)
 		for (int j = 0; j < d; j++)
 			rhs[j] += (X[(size_t)s * d + j] - mu[j]) * (y[s] - ymu);
@@ -136,7 +130,7 @@ enum ax_status ax_logreg_fit(int n, int d, const float *X, const float *y, doubl
 			}
 			x[d] = 1;
 			double p = 1 / (1 + exp(-z)), r = p * (1 - p);
-			for (int i = 0; i < da; i++) {
+			for (int i = 0; i < da; i++) { /* H: lower triangle only */
 				g[i] += (p - y[s]) * x[i];
 				double a = r * x[i];
 				double *h = H + (size_t)i * da;
@@ -144,9 +138,6 @@ enum ax_status ax_logreg_fit(int n, int d, const float *X, const float *y, doubl
 					h[j] += a * x[j];
 			}
 		}
-		for (int i = 0; i < da; i++)
-			for (int j = 0; j < i; j++)
-				H[(size_t)j * da + i] = H[(size_t)i * da + j];
 		if ((st = ax_cholesky_solve(da, H, g)))
 			break;
 		double step = 0;

@@ -9,20 +9,23 @@
 #  2. multisession.png: a held-out session with few trials, fine-tuned from
 #     the multi-session MtM checkpoint (--init) against MtM trained on that
 #     session alone for the same number of steps. Expected: pretraining helps.
-# Numbers behind the figures: out/mtm-train/summary.csv, multisession.csv.
+#     FT_STEPS=0 skips it (scripts/demo-mtm-train.sh does).
+# Numbers behind the figures: OUT/summary.csv, multisession.csv.
+# Every setting below can be overridden from the environment, as the demo
+# does for a smaller run.
 set -eu
 bin=$1
-SESSIONS=4        # pretraining sessions
-REGIONS=4
-NEURONS=20        # mean per region per session
-TRIALS=300
-HELDOUT_TRIALS=100
-STEPS=6000
-FT_STEPS=1000
-DIM=64 LAYERS=2 HEADS=4 BATCH=16 LR=2e-3
+SESSIONS=${SESSIONS:-4}   # pretraining sessions
+REGIONS=${REGIONS:-4}
+NEURONS=${NEURONS:-20}    # mean per region per session
+TRIALS=${TRIALS:-300}
+HELDOUT_TRIALS=${HELDOUT_TRIALS:-100}
+STEPS=${STEPS:-6000}
+FT_STEPS=${FT_STEPS:-1000}
+DIM=${DIM:-64} LAYERS=${LAYERS:-2} HEADS=${HEADS:-4} BATCH=${BATCH:-16} LR=${LR:-2e-3}
 THREADS=${THREADS:-0}   # 0: all cores; 1 is faster on a machine busy with other jobs
-SEED=42
-out=out/mtm-train
+SEED=${SEED:-42}
+out=${OUT:-out/mtm-train}
 PATH="$(cd "$bin" && pwd):$PATH"
 mkdir -p "$out"
 model="--dim $DIM --layers $LAYERS --heads $HEADS --batch $BATCH --lr $LR --seed $SEED --threads $THREADS -q"
@@ -36,13 +39,8 @@ summarise() {
 		}' "$@" | sort
 }
 
-# Data: the pretraining sessions, and a held-out session of the same world
-# (session index $SESSIONS) with fewer trials.
+# Data: the pretraining sessions.
 spike-sim ibl -q -o "$out/data" -n "$SESSIONS" -r $REGIONS -u $NEURONS -t $TRIALS -s $SEED
-spike-sim ibl -q -o "$out/heldout-all" -n $((SESSIONS + 1)) -r $REGIONS -u $NEURONS -t $HELDOUT_TRIALS -s $SEED
-held=$out/heldout.safetensors
-mv "$out/heldout-all/session-$(printf %03d "$SESSIONS").safetensors" "$held"
-rm -rf "$out/heldout-all"
 
 # 1. MtM against temporal masking.
 for mask in mtm temporal; do
@@ -57,12 +55,21 @@ ax-plot -k bar -x metric -y value -g model --ylabel bits/spike \
 ax-plot -k bar -x metric -y value -g model --ylabel 'accuracy / R^2' \
 	-t 'Behaviour from the frozen encoder' "$out/behaviour.csv" -o "$out/behaviour.png"
 
-# 2. Multi-session pretraining then fine-tuning, against one session alone.
-mtm-train train $model --steps $FT_STEPS --init "$out/mtm.ckpt" -c "$out/finetuned.ckpt" "$held" > "$out/train-finetuned.csv"
-mtm-train train $model --steps $FT_STEPS -c "$out/single.ckpt" "$held" > "$out/train-single.csv"
-mtm-train eval -q --threads $THREADS -c "$out/finetuned.ckpt" "$held" > "$out/eval-pretrained.csv"
-mtm-train eval -q --threads $THREADS -c "$out/single.ckpt" "$held" > "$out/eval-single.csv"
-{ echo metric,model,value; summarise "$out/eval-pretrained.csv" "$out/eval-single.csv"; } > "$out/multisession.csv"
-ax-plot -k bar -x metric -y value -g model --ylabel 'bits/spike, accuracy, R^2' \
-	-t "Held-out session: pretrained vs alone" "$out/multisession.csv" -o "$out/multisession.png"
-cat "$out/summary.csv" "$out/multisession.csv"
+# 2. Multi-session pretraining then fine-tuning, against one session alone,
+# on a held-out session of the same world (session index $SESSIONS) with
+# fewer trials.
+if [ "$FT_STEPS" -gt 0 ]; then
+	spike-sim ibl -q -o "$out/heldout-all" -n $((SESSIONS + 1)) -r $REGIONS -u $NEURONS -t $HELDOUT_TRIALS -s $SEED
+	held=$out/heldout.safetensors
+	mv "$out/heldout-all/session-$(printf %03d "$SESSIONS").safetensors" "$held"
+	rm -rf "$out/heldout-all"
+	mtm-train train $model --steps $FT_STEPS --init "$out/mtm.ckpt" -c "$out/finetuned.ckpt" "$held" > "$out/train-finetuned.csv"
+	mtm-train train $model --steps $FT_STEPS -c "$out/single.ckpt" "$held" > "$out/train-single.csv"
+	mtm-train eval -q --threads $THREADS -c "$out/finetuned.ckpt" "$held" > "$out/eval-pretrained.csv"
+	mtm-train eval -q --threads $THREADS -c "$out/single.ckpt" "$held" > "$out/eval-single.csv"
+	{ echo metric,model,value; summarise "$out/eval-pretrained.csv" "$out/eval-single.csv"; } > "$out/multisession.csv"
+	ax-plot -k bar -x metric -y value -g model --ylabel 'bits/spike, accuracy, R^2' \
+		-t "Held-out session: pretrained vs alone" "$out/multisession.csv" -o "$out/multisession.png"
+fi
+cat "$out/summary.csv"
+if [ "$FT_STEPS" -gt 0 ]; then cat "$out/multisession.csv"; fi

@@ -35,13 +35,15 @@ struct eval_ctx {
 	struct ax_arena arena;
 	struct ax_tape tape;
 	float *keep;        /* (T, N) the input mask of the current pass */
-	float *pass;        /* (ntest, T, N) rates of the current pass */
+	uint8_t *take;      /* (N) the neurons a pass scores (all zero between passes) */
 };
 
-/* Rates (nidx, T, N) for trials idx with inputs counts * keep; features
- * (nidx, T, D) too if asked. */
+/* One pass over trials idx with inputs counts * keep: the rates of the
+ * neurons with take[n] (every neuron if take is NULL) into their columns of
+ * rates (nidx, T, N), other columns untouched; features (nidx, T, D) too if
+ * asked. */
 static void predict(struct eval_ctx *e, const int32_t *idx, int nidx, enum mtm_scheme prompt,
-		    float *rates, float *features)
+		    const uint8_t *take, float *rates, float *features)
 {
 	const struct mtm_session *s = e->s;
 	int T = s->T, N = s->N, D = e->m->cfg.D;
@@ -56,8 +58,10 @@ static void predict(struct eval_ctx *e, const int32_t *idx, int nidx, enum mtm_s
 		}
 		struct ax_tensor *feat, *lr = mtm_forward(&e->tape, e->m, e->sidx, x, prompt, NULL, &feat);
 		if (rates)
-			for (size_t i = 0; i < (size_t)B * TN; i++)
-				rates[(size_t)k0 * TN + i] = expf(lr->data[i]);
+			for (size_t i = 0; i < (size_t)B * T; i++)
+				for (int n = 0; n < N; n++)
+					if (!take || take[n])
+						rates[((size_t)k0 * T + i) * N + n] = expf(lr->data[i * N + n]);
 		if (features)
 			memcpy(features + (size_t)k0 * T * D, feat->data, (size_t)B * T * D * sizeof(float));
 		ax_tape_reset(&e->tape);
@@ -65,7 +69,7 @@ static void predict(struct eval_ctx *e, const int32_t *idx, int nidx, enum mtm_s
 }
 
 double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, int t0, int t1,
-		    const uint8_t *use, const float *pred, int pred_by_idx)
+		    const float *pred, int pred_by_idx)
 {
 	int N = s->N, len = t1 - t0;
 	size_t TN = (size_t)s->T * N, n_ent = (size_t)nidx * len;
@@ -73,8 +77,6 @@ double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, i
 	double sum = 0;
 	int used = 0;
 	for (int n = 0; n < N; n++) {
-		if (use && !use[n])
-			continue;
 		size_t e = 0;
 		for (int k = 0; k < nidx; k++)
 			for (int t = t0; t < t1; t++, e++) {
@@ -88,15 +90,6 @@ double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, i
 	}
 	free(cnt), free(rt);
 	return used ? sum / used : NAN;
-}
-
-/* Copy neuron n's column of the current pass into out (ntest, T, N). */
-static void take_neuron(const struct eval_ctx *e, int n, float *out)
-{
-	int N = e->s->N;
-	size_t rows = (size_t)e->s->ntest * e->s->T;
-	for (size_t i = 0; i < rows; i++)
-		out[i * N + n] = e->pass[i * N + n];
 }
 
 static void keep_all(struct eval_ctx *e, float v)
@@ -124,11 +117,11 @@ static double cv_decode(int n, int d, int per_trial, const float *X, const float
 		for (int j = 0; j < d; j++)
 			mu[j] = sd[j] = 0;
 		for (int i = 0; i < n; i++)
-			if ((i / per_trial) % FOLDS != f)
+			if ((i / per_trial) % FOLDS != f) {
+				ntr++;
 				for (int j = 0; j < d; j++)
 					mu[j] += X[(size_t)i * d + j];
-		for (int i = 0; i < n; i++)
-			ntr += (i / per_trial) % FOLDS != f;
+			}
 		if (!ntr || ntr == n)
 			continue;
 		for (int j = 0; j < d; j++)
@@ -212,7 +205,7 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	int T = s->T, N = s->N, nt = s->ntest;
 	size_t TN = (size_t)T * N;
 	e.keep = ax_xmalloc(TN * sizeof *e.keep);
-	e.pass = ax_xmalloc((size_t)nt * TN * sizeof *e.pass);
+	e.take = ax_xcalloc((size_t)N, sizeof *e.take);
 	float *pred = ax_xmalloc((size_t)nt * TN * sizeof *pred);
 #define PROMPT(task) ((enum mtm_scheme)(trained == MTM_MASK_MTM ? (task) : trained))
 	for (int i = 0; i < MET_N; i++)
@@ -222,10 +215,11 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	for (int n = 0; n < N; n++) {
 		keep_all(&e, 1);
 		keep_neuron(&e, n, 0);
-		predict(&e, s->test, nt, PROMPT(MTM_NEURON), e.pass, NULL);
-		take_neuron(&e, n, pred);
+		e.take[n] = 1;
+		predict(&e, s->test, nt, PROMPT(MTM_NEURON), e.take, pred, NULL);
+		e.take[n] = 0;
 	}
-	res->value[MET_COSMOOTH] = mtm_mean_bps(s, s->test, nt, 0, T, NULL, pred, 1);
+	res->value[MET_COSMOOTH] = mtm_mean_bps(s, s->test, nt, 0, T, pred, 1);
 	if (predict_out)
 		memcpy(predict_out, pred, (size_t)nt * TN * sizeof *pred);
 
@@ -234,21 +228,21 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	keep_all(&e, 1);
 	for (size_t i = (size_t)tf * N; i < TN; i++)
 		e.keep[i] = 0;
-	predict(&e, s->test, nt, PROMPT(MTM_CAUSAL), pred, NULL);
-	res->value[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, NULL, pred, 1);
+	predict(&e, s->test, nt, PROMPT(MTM_CAUSAL), NULL, pred, NULL);
+	res->value[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, pred, 1);
 
 	/* Inter-region: each region masked whole, in turn. */
 	for (int r = 0; r < s->nregions; r++) {
 		keep_all(&e, 1);
-		for (int n = 0; n < N; n++)
-			if (s->region[n] == r)
+		for (int n = 0; n < N; n++) {
+			e.take[n] = s->region[n] == r;
+			if (e.take[n])
 				keep_neuron(&e, n, 0);
-		predict(&e, s->test, nt, PROMPT(MTM_INTER), e.pass, NULL);
-		for (int n = 0; n < N; n++)
-			if (s->region[n] == r)
-				take_neuron(&e, n, pred);
+		}
+		predict(&e, s->test, nt, PROMPT(MTM_INTER), e.take, pred, NULL);
 	}
-	res->value[MET_INTER] = mtm_mean_bps(s, s->test, nt, 0, T, NULL, pred, 1);
+	memset(e.take, 0, (size_t)N);
+	res->value[MET_INTER] = mtm_mean_bps(s, s->test, nt, 0, T, pred, 1);
 
 	/* Intra-region: one region visible, each of its neurons left out. */
 	for (int n = 0; n < N; n++) {
@@ -256,15 +250,16 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 		for (int j = 0; j < N; j++)
 			if (s->region[j] == s->region[n] && j != n)
 				keep_neuron(&e, j, 1);
-		predict(&e, s->test, nt, PROMPT(MTM_INTRA), e.pass, NULL);
-		take_neuron(&e, n, pred);
+		e.take[n] = 1;
+		predict(&e, s->test, nt, PROMPT(MTM_INTRA), e.take, pred, NULL);
+		e.take[n] = 0;
 	}
-	res->value[MET_INTRA] = mtm_mean_bps(s, s->test, nt, 0, T, NULL, pred, 1);
+	res->value[MET_INTRA] = mtm_mean_bps(s, s->test, nt, 0, T, pred, 1);
 
 	if (s->rates) {
-		double b = mtm_mean_bps(s, s->test, nt, 0, T, NULL, s->rates, 0);
+		double b = mtm_mean_bps(s, s->test, nt, 0, T, s->rates, 0);
 		res->oracle[MET_COSMOOTH] = res->oracle[MET_INTER] = res->oracle[MET_INTRA] = b;
-		res->oracle[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, NULL, s->rates, 0);
+		res->oracle[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, s->rates, 0);
 	}
 
 	/* Behaviour from the frozen encoder over all trials. */
@@ -275,7 +270,7 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 			all[k] = k;
 		float *F = ax_xmalloc((size_t)M * T * D * sizeof *F);
 		keep_all(&e, 1);
-		predict(&e, all, M, PROMPT(MTM_NEURON), NULL, F);
+		predict(&e, all, M, PROMPT(MTM_NEURON), NULL, NULL, F);
 		decode_behaviour(s, F, D, &res->value[MET_CHOICE], &res->value[MET_WHEEL]);
 		free(F);
 		if (s->rates) {
@@ -288,7 +283,7 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 		free(all);
 	}
 #undef PROMPT
-	free(e.keep), free(e.pass), free(pred);
+	free(e.keep), free(e.take), free(pred);
 	ax_tape_free(&e.tape);
 	ax_arena_free(&e.arena);
 }

@@ -201,9 +201,14 @@ static void save_checkpoint(const struct run *r, long step)
 		ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
 }
 
-static int parse_mask(const char *s)
+/* The --mask a checkpoint was trained with (index into mask_names). */
+static int mask_from_checkpoint(const struct ax_bundle *b, const char *path)
 {
-	return ax_parse_choice("--mask", s, mask_names);
+	const char *mask = ax_bundle_meta(b, "mtm.mask");
+	for (int i = 0; mask && mask_names[i]; i++)
+		if (!strcmp(mask, mask_names[i]))
+			return i;
+	ax_die(AX_EXIT_USAGE, "%s: unknown or missing mtm.mask in the metadata", path);
 }
 
 /* Sessions must match the model's stitchers one to one, in order. */
@@ -244,7 +249,7 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 			if (nfiles != cfg.nsessions)
 				ax_die(AX_EXIT_USAGE, "%s was trained on %d sessions, %d given", from,
 				       cfg.nsessions, nfiles);
-			r.o.mask = parse_mask(ax_bundle_meta(&ck, "mtm.mask") ? ax_bundle_meta(&ck, "mtm.mask") : "?");
+			r.o.mask = mask_from_checkpoint(&ck, from);
 			r.o.steps = meta_long(&ck, from, "mtm.steps");
 			r.o.batch = (int)meta_long(&ck, from, "mtm.batch");
 			r.o.lr = meta_double(&ck, from, "mtm.lr");
@@ -312,13 +317,9 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 		ax_die(AX_EXIT_USAGE, "%s is already at step %ld of %ld", from, start, r.o.steps);
 
 	/* Scratch, sized once: the step itself allocates only from the arena. */
-	int T = r.m.cfg.T, maxN = 0, maxTrain = 0, B = r.o.batch;
-	for (int s = 0; s < nfiles; s++) {
-		maxN = AX_MAX(maxN, r.sess[s].N);
+	int T = r.m.cfg.T, maxTrain = 0, B = r.o.batch;
+	for (int s = 0; s < nfiles; s++)
 		maxTrain = AX_MAX(maxTrain, r.sess[s].ntrain);
-	}
-	float *keep = ax_xmalloc((size_t)T * maxN * sizeof *keep);
-	float *target = ax_xmalloc((size_t)T * maxN * sizeof *target);
 	int32_t *order = ax_xmalloc((size_t)maxTrain * sizeof *order);
 	struct ax_arena step_arena;
 	ax_arena_init(&step_arena, 0);
@@ -356,14 +357,16 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 		struct ax_tensor *x = ax_tensor_new(&step_arena, 3, shape);
 		struct ax_tensor *y = ax_tensor_new(&step_arena, 3, shape);
 		struct ax_tensor *w = ax_tensor_new(&step_arena, 3, shape);
+		/* Per trial: the mask drawn straight into x (keep) and w (target),
+		 * then x = counts * keep. */
 		for (int b = 0; b < Bs; b++) {
 			const float *c = se->counts + (size_t)order[b] * TN;
-			mtm_mask_draw(scheme, &r.data_rng, T, N, se->region, se->nregions, keep, target);
-			for (size_t i = 0; i < TN; i++) {
-				x->data[(size_t)b * TN + i] = c[i] * keep[i];
-				y->data[(size_t)b * TN + i] = c[i];
-				w->data[(size_t)b * TN + i] = target[i];
-			}
+			float *xb = x->data + (size_t)b * TN;
+			mtm_mask_draw(scheme, &r.data_rng, T, N, se->region, se->nregions, xb,
+				      w->data + (size_t)b * TN);
+			memcpy(y->data + (size_t)b * TN, c, TN * sizeof *c);
+			for (size_t i = 0; i < TN; i++)
+				xb[i] *= c[i];
 		}
 		struct ax_tensor *lr_out = mtm_forward(&tape, &r.m, s, x, scheme, &r.drop_rng, NULL);
 		struct ax_tensor *loss = ax_poisson_nll(&tape, lr_out, y, w);
@@ -401,7 +404,7 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 			r.o.checkpoint);
 		rc = AX_EXIT_INTERRUPTED;
 	}
-	free(keep), free(target), free(order);
+	free(order);
 	ax_tape_free(&tape);
 	ax_arena_free(&step_arena);
 	mtm_model_free(&r.m);
@@ -421,13 +424,7 @@ static int cmd_eval(struct opts *o, char **files, int nfiles)
 	load_checkpoint(o->checkpoint, &ck);
 	config_from_checkpoint(&ck, o->checkpoint, &cfg);
 	check_sessions_fit(&cfg, sess, nfiles, o->checkpoint);
-	const char *mask = ax_bundle_meta(&ck, "mtm.mask");
-	int trained = -1;
-	for (int i = 0; mask && mask_names[i]; i++)
-		if (!strcmp(mask, mask_names[i]))
-			trained = i;
-	if (trained < 0)
-		ax_die(AX_EXIT_USAGE, "%s: unknown or missing mtm.mask in the metadata", o->checkpoint);
+	int trained = mask_from_checkpoint(&ck, o->checkpoint);
 	struct mtm_model m;
 	mtm_model_init(&m, &cfg, o->seed);
 	free(cfg.neurons);
@@ -501,7 +498,7 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "c:m:n:b:s:qh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': o.checkpoint = optarg; break;
-		case 'm': o.mask = parse_mask(optarg); break;
+		case 'm': o.mask = ax_parse_choice("--mask", optarg, mask_names); break;
 		case 'n': o.steps = ax_parse_long("--steps", optarg, 1, 100000000); break;
 		case 'b': o.batch = (int)ax_parse_long("--batch", optarg, 1, 100000); break;
 		case OPT_LR: o.lr = ax_parse_double("--lr", optarg, 0, 10); break;

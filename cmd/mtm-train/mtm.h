@@ -93,9 +93,9 @@ struct mtm_eval_result {
 void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session *s, int trained,
 		  struct mtm_eval_result *res, float *predict);
 /* Per-neuron bits/spike averaged over neurons with spikes: entries
- * (trials in idx, bins [t0, t1), neurons with use[n]) of counts vs pred
- * (pred laid out like counts, full trial count). */
+ * (trials in idx, bins [t0, t1)) of counts vs pred. pred is (nidx, T, N)
+ * when pred_by_idx, else laid out like counts (all trials). */
 double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, int t0, int t1,
-		    const uint8_t *use, const float *pred, int pred_by_idx);
+		    const float *pred, int pred_by_idx);
 
 #endif

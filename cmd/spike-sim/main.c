@@ -73,8 +73,8 @@ static void save_or_die(const char *path, const struct ax_bundle *b)
 		ax_die_status(AX_EXIT_FAIL, st, "write");
 }
 
-static float *xfloats(size_t n) { return ax_xcalloc(n ? n : 1, sizeof(float)); }
-static int32_t *xints(size_t n) { return ax_xcalloc(n ? n : 1, sizeof(int32_t)); }
+static float *xfloats(size_t n) { return ax_xcalloc(n, sizeof(float)); }
+static int32_t *xints(size_t n) { return ax_xcalloc(n, sizeof(int32_t)); }
 
 /* ------------------------------------------------------------------ ibl -- */
 
@@ -132,12 +132,12 @@ static void ibl_trial_latents(const struct ibl_world *w, struct ax_rng *r, int T
 	enum { BURN = 50 };
 	int R = w->R, K = w->K, Q = w->rank, RK = R * K;
 	const float alpha = w->alpha, noise = 0.3f * sqrtf(w->alpha);
-	float x[16 * 64], zt[16 * 64], drive[16 * 64], proj[16];
-	for (int i = 0; i < RK; i++)
+	float x[16 * 64], zt[16 * 64], drive[16 * 64], proj[16]; /* zt = tanh(x) */
+	for (int i = 0; i < RK; i++) {
 		x[i] = 0.8f * ax_rng_normal(r);
+		zt[i] = tanhf(x[i]);
+	}
 	for (int step = -BURN; step < T; step++) {
-		for (int i = 0; i < RK; i++)
-			zt[i] = tanhf(x[i]);
 		for (int a = 0; a < R; a++) {
 			float *d = drive + a * K;
 			const float *Wa = w->W + (size_t)a * K * K;
@@ -167,11 +167,12 @@ static void ibl_trial_latents(const struct ibl_world *w, struct ax_rng *r, int T
 				drive[i] += 2.0f * stim * w->stim_in[i];
 		for (int i = 0; i < K; i++)
 			drive[(R - 1) * K + i] += block_sign * w->block_in[i];
-		for (int i = 0; i < RK; i++)
+		for (int i = 0; i < RK; i++) {
 			x[i] += alpha * (drive[i] - x[i]) + noise * ax_rng_normal(r);
+			zt[i] = tanhf(x[i]);
+		}
 		if (step >= 0)
-			for (int i = 0; i < RK; i++)
-				z[(size_t)step * RK + i] = tanhf(x[i]);
+			memcpy(z + (size_t)step * RK, zt, (size_t)RK * sizeof *zt);
 	}
 }
 
@@ -213,7 +214,7 @@ static void ibl_session(const struct ibl_world *w, const struct sim_opts *o, int
 	int32_t *choice = xints(M), *block = xints(M), *stim_side = xints(M);
 	float *contrast = xfloats(M);
 	/* Block prior: 0 = left-biased (p(right) 0.2), 1 = right-biased (0.8),
-	 * switching after 20 + geometric(mean 30) trials, as IBL's task. */
+	 * switching after 21 to 80 trials (uniform), like IBL's task. */
 	int cur_block = ax_rng_below(&r, 2), left_in_block = 20 + (int)ax_rng_below(&r, 60);
 	static const float contrasts[] = { 0.0625f, 0.125f, 0.25f, 1.0f };
 	const float log_lo = logf(1e-4f), log_hi = logf(200.0f * 0.02f);
@@ -327,11 +328,14 @@ static void reach_session(const struct sim_opts *o, int session, const char *pat
 
 	/* Units: log rate = log(base) + kappa (v . pref) / vmax + gamma |v| / vmax. */
 	float *pref = xfloats(U), *base = xfloats(U), *kappa = xfloats(U), *gamma_ = xfloats(U);
+	double *pref_x = ax_xmalloc((size_t)U * sizeof *pref_x);
+	double *pref_y = ax_xmalloc((size_t)U * sizeof *pref_y);
 	for (int u = 0; u < U; u++) {
 		pref[u] = (float)(2 * M_PI * ax_rng_uniform(&r));
 		base[u] = (float)(o->baseline * exp(0.5 * ax_rng_normal(&r)));
 		kappa[u] = 0.8f + 1.2f * ax_rng_uniform(&r);
 		gamma_[u] = 0.5f * ax_rng_uniform(&r);
+		pref_x[u] = cos(pref[u]), pref_y[u] = sin(pref[u]);
 	}
 	int S_per = (int)lround(REACH_TRIAL * 100), S = M * S_per;
 	float *vel = xfloats((size_t)S * 2), *vel_t = xfloats(S);
@@ -361,7 +365,7 @@ static void reach_session(const struct sim_opts *o, int session, const char *pat
 			reach_velocity(ms * 1e-3, dur, angle[m], &vx, &vy);
 			double sp = sqrt(vx * vx + vy * vy);
 			for (int u = 0; u < U; u++) {
-				double proj = vx * cos(pref[u]) + vy * sin(pref[u]);
+				double proj = vx * pref_x[u] + vy * pref_y[u];
 				double rate = base[u] * exp((kappa[u] * proj + gamma_[u] * sp) / vmax);
 				if (ax_rng_uniform_double(&r) < rate * 1e-3) {
 					if (nspk == cap) {
@@ -400,7 +404,8 @@ static void reach_session(const struct sim_opts *o, int session, const char *pat
 	ax_bundle_set_meta(&b, "hand_rate", "100");
 	save_or_die(path, &b);
 	ax_bundle_free(&b);
-	free(pref), free(base), free(kappa), free(gamma_), free(vel), free(vel_t);
+	free(pref), free(base), free(kappa), free(gamma_), free(pref_x), free(pref_y);
+	free(vel), free(vel_t);
 	free(t_start), free(t_end), free(angle), free(target), free(spk_t), free(spk_u);
 }
 

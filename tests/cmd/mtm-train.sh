@@ -20,6 +20,22 @@ awk -F, '$2 == "co_smoothing" { n++; if (!($3 > 0.01 && $3 < $4)) bad = 1 }
 	END { exit !(n == 2 && !bad) }' "$d/eval.csv" || fail "co-smoothing not between null and oracle: $(cat "$d/eval.csv")"
 awk -F, '$2 == "choice_acc" && !($3 > 0.5) { bad = 1 } END { exit bad }' "$d/eval.csv" || fail "choice at chance"
 [ -s "$d/pred.npy" ] || fail "no --predict-out file"
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+	# One (test trials, bins, neurons) array of positive rates per session.
+	/usr/bin/python3 - "$d/pred.npy" "$S0" "$S1" <<'PY' || fail "--predict-out contents"
+import json, struct, sys
+import numpy as np
+f = open(sys.argv[1], 'rb')
+for path in sys.argv[2:]:
+    raw = open(path, 'rb').read()
+    hdr = json.loads(raw[8:8 + struct.unpack('<Q', raw[:8])[0]])
+    M, T, N = hdr['counts']['shape']
+    p = np.load(f)
+    assert p.dtype == np.float32 and p.shape == (M // 5, T, N), (p.dtype, p.shape)
+    assert np.isfinite(p).all() and (p > 0).all()
+assert f.read() == b''
+PY
+fi
 
 # Resume: stop at 20 of 40 steps, resume, same bytes as a straight run.
 mtm-train train $small -n 40 -c "$d/a.ckpt" "$S0" "$S1" > /dev/null || fail "straight run"

@@ -1,5 +1,6 @@
 /* test-mtm.c — mtm-train's masking schemes, its causal attention, and the
- * statistics in lib/stats.c (bits/spike, ridge, logistic regression). */
+ * statistics in lib/stats.c (bits/spike, ridge, logistic regression,
+ * Cholesky). */
 #include "testutil.h"
 
 #include "../../cmd/mtm-train/mask.c"
@@ -41,6 +42,17 @@ static int row_masked(const float *m, int t)
 	return m[t * N] != 0;
 }
 
+/* The region whose neurons are scored (checks at least one is). */
+static int scored_region(const float *target)
+{
+	int reg = -1;
+	for (int n = 0; n < N; n++)
+		if (column_masked(target, n))
+			reg = region[n];
+	assert_true(reg >= 0);
+	return reg;
+}
+
 static void test_neuron_and_temporal_masks(void **state)
 {
 	(void)state;
@@ -78,11 +90,7 @@ static void test_region_masks(void **state)
 		/* inter: exactly one whole region masked and scored. */
 		mtm_mask_draw(MTM_INTER, &r, T, N, region, 3, keep, target);
 		check_targets_are_masked(MTM_INTER, keep, target);
-		int reg = -1;
-		for (int n = 0; n < N; n++)
-			if (column_masked(target, n))
-				reg = region[n];
-		assert_true(reg >= 0);
+		int reg = scored_region(target);
 		seen[reg]++;
 		for (int n = 0; n < N; n++)
 			assert_int_equal(column_masked(target, n), region[n] == reg);
@@ -91,11 +99,7 @@ static void test_region_masks(void **state)
 		 * the masked neurons and only they are scored. */
 		mtm_mask_draw(MTM_INTRA, &r, T, N, region, 3, keep, target);
 		check_targets_are_masked(MTM_INTRA, keep, target);
-		int treg = -1;
-		for (int n = 0; n < N; n++)
-			if (column_masked(target, n))
-				treg = region[n];
-		assert_true(treg >= 0);
+		int treg = scored_region(target);
 		for (int n = 0; n < N; n++) {
 			int zeroed = !column_masked(keep, n), scored = column_masked(target, n);
 			if (region[n] != treg) {
@@ -208,6 +212,22 @@ static void test_regressions(void **state)
 	assert_true(w[1] > 5 * fabs(w[0]));
 }
 
+/* Cholesky reads only the lower triangle: NaN above the diagonal changes
+ * nothing; a matrix that is not positive definite is refused. */
+static void test_cholesky_solve(void **state)
+{
+	(void)state;
+	double A[9] = { 4, NAN, NAN, 2, 5, NAN, -2, 1, 6 }, x[3] = { 1, -2, 0.5 }, rhs[3];
+	const double full[9] = { 4, 2, -2, 2, 5, 1, -2, 1, 6 };
+	for (int i = 0; i < 3; i++)
+		rhs[i] = full[i * 3] * x[0] + full[i * 3 + 1] * x[1] + full[i * 3 + 2] * x[2];
+	assert_int_equal(ax_cholesky_solve(3, A, rhs), AX_OK);
+	for (int i = 0; i < 3; i++)
+		assert_true(fabs(rhs[i] - x[i]) < 1e-12);
+	double B[4] = { 1, NAN, 2, 1 }, r2[2] = { 1, 1 }; /* eigenvalues 3, -1 */
+	assert_int_equal(ax_cholesky_solve(2, B, r2), AX_ERR_NUMERIC);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +236,7 @@ int main(void)
 		cmocka_unit_test(test_causal_attention),
 		cmocka_unit_test(test_bits_per_spike),
 		cmocka_unit_test(test_regressions),
+		cmocka_unit_test(test_cholesky_solve),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
