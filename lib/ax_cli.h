@@ -21,7 +21,8 @@ const char *ax_prog(void);
 
 /* "prog: <message>\n" on stderr, then exit(code). */
 _Noreturn void ax_die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* "prog: <what>: <ax_error_detail() or ax_strerror(st)>\n", exit(code). */
+/* "prog: <what>: <ax_error_detail() or ax_strerror(st)>\n", exit(code);
+ * what NULL leaves it out (the detail already names the file). */
 _Noreturn void ax_die_status(int code, enum ax_status st, const char *what);
 void ax_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: <message>\nTry 'prog --help'.\n", exit 2. */

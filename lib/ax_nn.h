@@ -33,6 +33,11 @@ void ax_params_to_bundle(const struct ax_params *p, struct ax_bundle *b, const c
 /* Copy values from a bundle; every parameter must be there with its shape. */
 enum ax_status ax_params_from_bundle(struct ax_params *p, const struct ax_bundle *b,
 				     const char *prefix);
+/* The same for the parameters whose name `skip` rejects (returns 0) — e.g.
+ * fine-tuning that keeps a checkpoint's shared core but not its per-session
+ * layers. skip NULL loads them all. */
+enum ax_status ax_params_from_bundle_except(struct ax_params *p, const struct ax_bundle *b,
+					    const char *prefix, int (*skip)(const char *name));
 
 /* Initialisers. */
 void ax_init_uniform(struct ax_tensor *t, struct ax_rng *r, float bound);   /* U(-b, b) */

@@ -2,8 +2,9 @@
  *
  * An optimiser updates every parameter of a registry from its gradient.
  * State (moments) lives in the registry's long-lived arena and is saved in
- * checkpoints under "optim.<slot>.<param name>" with the step count in the
- * bundle metadata, so a resumed run continues bit-exactly.
+ * checkpoints under "<prefix>optim.<slot>.<param name>" with the step count
+ * in the bundle metadata as "<prefix>optim.step", so a resumed run continues
+ * bit-exactly; several optimisers share a bundle under different prefixes.
  */
 #ifndef AX_OPTIM_H
 #define AX_OPTIM_H
@@ -30,8 +31,16 @@ struct ax_optim {
 /* Defaults as PyTorch's; adjust fields after init. */
 void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params *p);
 void ax_optim_step(struct ax_optim *o, float lr);
-void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b);
-enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b);
+void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b, const char *prefix);
+enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b,
+				    const char *prefix);
+
+/* One bias-corrected Adam step (step >= 1) on n raw values, as ax_optim_step
+ * does per parameter: l2 adds l2 * w to the gradient (torch Adam's weight
+ * decay), decay first shrinks w by lr * decay (AdamW's). For callers that
+ * keep parameters outside a registry. */
+void ax_adam_update(size_t n, float *w, const float *g, float *m, float *v, long step,
+		    float lr, float b1, float b2, float eps, float l2, float decay);
 
 /* Scale all gradients so their global L2 norm is at most max_norm; returns
  * the norm before clipping (NaN if a gradient is not finite). */

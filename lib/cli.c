@@ -46,7 +46,8 @@ void ax_die(int code, const char *fmt, ...)
 void ax_die_status(int code, enum ax_status st, const char *what)
 {
 	const char *d = ax_error_detail();
-	fprintf(stderr, "%s: %s: %s\n", prog_name, what, d && *d ? d : ax_strerror(st));
+	fprintf(stderr, "%s: %s%s%s\n", prog_name, what ? what : "", what ? ": " : "",
+		d && *d ? d : ax_strerror(st));
 	exit(code);
 }
 

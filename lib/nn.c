@@ -76,8 +76,16 @@ void ax_params_to_bundle(const struct ax_params *p, struct ax_bundle *b, const c
 enum ax_status ax_params_from_bundle(struct ax_params *p, const struct ax_bundle *b,
 				     const char *prefix)
 {
+	return ax_params_from_bundle_except(p, b, prefix, NULL);
+}
+
+enum ax_status ax_params_from_bundle_except(struct ax_params *p, const struct ax_bundle *b,
+					    const char *prefix, int (*skip)(const char *name))
+{
 	for (int i = 0; i < p->n; i++) {
 		struct ax_tensor *t = p->list[i];
+		if (skip && skip(t->name))
+			continue;
 		char name[300];
 		int64_t shape[AX_MAX_DIMS];
 		const struct ax_array *a;

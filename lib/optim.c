@@ -23,44 +23,44 @@ void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params
 	}
 }
 
+void ax_adam_update(size_t n, float *w, const float *g, float *m, float *v, long step,
+		    float lr, float b1, float b2, float eps, float l2, float decay)
+{
+	float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
+	for (size_t j = 0; j < n; j++) {
+		float gj = l2 != 0 ? g[j] + l2 * w[j] : g[j];
+		if (decay != 0)
+			w[j] -= lr * decay * w[j];
+		m[j] = b1 * m[j] + (1 - b1) * gj;
+		v[j] = b2 * v[j] + (1 - b2) * gj * gj;
+		float mhat = m[j] / bc1, vhat = v[j] / bc2;
+		w[j] -= lr * mhat / (sqrtf(vhat) + eps);
+	}
+}
+
 void ax_optim_step(struct ax_optim *o, float lr)
 {
 	struct ax_params *p = o->params;
 	o->step++;
-	float bc1 = 1.0f - powf(o->beta1, (float)o->step);
-	float bc2 = 1.0f - powf(o->beta2, (float)o->step);
 	for (int i = 0; i < p->n; i++) {
 		struct ax_tensor *t = p->list[i];
-		float *w = t->data, *g = t->grad, *m = o->m[i], *v = o->v[i];
+		float *w = t->data, *g = t->grad, *m = o->m[i];
 		float wd = (t->ndim > 1 || o->decay_vectors) ? o->weight_decay : 0.0f;
-		size_t n = t->size;
-		switch (o->kind) {
-		case AX_OPTIM_SGD:
-			for (size_t j = 0; j < n; j++) {
+		if (o->kind == AX_OPTIM_SGD) {
+			for (size_t j = 0; j < t->size; j++) {
 				float gj = g[j] + wd * w[j];
 				m[j] = o->momentum * m[j] + gj;  /* torch: buf = mu*buf + g */
 				w[j] -= lr * (o->momentum > 0 ? m[j] : gj);
 			}
-			break;
-		case AX_OPTIM_ADAM:
-		case AX_OPTIM_ADAMW:
-			for (size_t j = 0; j < n; j++) {
-				float gj = g[j];
-				if (o->kind == AX_OPTIM_ADAM)
-					gj += wd * w[j];
-				else
-					w[j] -= lr * wd * w[j];
-				m[j] = o->beta1 * m[j] + (1 - o->beta1) * gj;
-				v[j] = o->beta2 * v[j] + (1 - o->beta2) * gj * gj;
-				float mhat = m[j] / bc1, vhat = v[j] / bc2;
-				w[j] -= lr * mhat / (sqrtf(vhat) + o->eps);
-			}
-			break;
+		} else {
+			int adamw = o->kind == AX_OPTIM_ADAMW;
+			ax_adam_update(t->size, w, g, m, o->v[i], o->step, lr, o->beta1, o->beta2,
+				       o->eps, adamw ? 0.0f : wd, adamw ? wd : 0.0f);
 		}
 	}
 }
 
-void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b)
+void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b, const char *prefix)
 {
 	const struct ax_params *p = o->params;
 	for (int i = 0; i < p->n; i++) {
@@ -69,24 +69,28 @@ void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b)
 		char name[300];
 		for (int d = 0; d < t->ndim; d++)
 			shape[d] = t->shape[d];
-		snprintf(name, sizeof name, "optim.m.%s", t->name);
+		snprintf(name, sizeof name, "%soptim.m.%s", prefix, t->name);
 		ax_bundle_add_f32(b, name, t->ndim, shape, o->m[i]);
 		if (o->v[i]) {
-			snprintf(name, sizeof name, "optim.v.%s", t->name);
+			snprintf(name, sizeof name, "%soptim.v.%s", prefix, t->name);
 			ax_bundle_add_f32(b, name, t->ndim, shape, o->v[i]);
 		}
 	}
-	char step[32];
+	char key[300], step[32];
+	snprintf(key, sizeof key, "%soptim.step", prefix);
 	snprintf(step, sizeof step, "%ld", o->step);
-	ax_bundle_set_meta(b, "optim.step", step);
+	ax_bundle_set_meta(b, key, step);
 }
 
-enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b)
+enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b,
+				    const char *prefix)
 {
 	const struct ax_params *p = o->params;
-	const char *step = ax_bundle_meta(b, "optim.step");
+	char key[300];
+	snprintf(key, sizeof key, "%soptim.step", prefix);
+	const char *step = ax_bundle_meta(b, key);
 	if (!step)
-		return ax_error_set(AX_ERR_NOTFOUND, "checkpoint has no optimiser state (optim.step)");
+		return ax_error_set(AX_ERR_NOTFOUND, "checkpoint has no optimiser state (%s)", key);
 	for (int i = 0; i < p->n; i++) {
 		const struct ax_tensor *t = p->list[i];
 		int64_t shape[AX_MAX_DIMS];
@@ -98,7 +102,7 @@ enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *
 			float *dst = slot ? o->v[i] : o->m[i];
 			if (!dst)
 				continue;
-			snprintf(name, sizeof name, "optim.%c.%s", slot ? 'v' : 'm', t->name);
+			snprintf(name, sizeof name, "%soptim.%c.%s", prefix, slot ? 'v' : 'm', t->name);
 			enum ax_status st = ax_bundle_get(b, name, AX_F32, t->ndim, shape, &a);
 			if (st)
 				return st;

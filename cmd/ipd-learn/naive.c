@@ -168,12 +168,6 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 			nl->w[k] -= c->lr * nl->grad[k];
 		return;
 	}
-	const float b1 = 0.9f, b2 = 0.999f, eps = 1e-5f;
-	float c1 = 1.0f - powf(b1, (float)nl->step), c2 = 1.0f - powf(b2, (float)nl->step);
-	for (int k = 0; k < nl->nparam; k++) {
-		float g = nl->grad[k];
-		nl->m[k] = b1 * nl->m[k] + (1.0f - b1) * g;
-		nl->v[k] = b2 * nl->v[k] + (1.0f - b2) * g * g;
-		nl->w[k] -= c->lr * (nl->m[k] / c1) / (sqrtf(nl->v[k] / c2) + eps);
-	}
+	ax_adam_update((size_t)nl->nparam, nl->w, nl->grad, nl->m, nl->v, nl->step, c->lr, 0.9f,
+		       0.999f, 1e-5f, 0.0f, 0.0f);
 }

@@ -503,12 +503,11 @@ static void config_string(const struct train_cfg *c, char *buf, size_t n)
 		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], (unsigned long long)c->seed);
 }
 
-/* ax_optim_to_bundle keeps one "optim.step" per bundle, but the agents'
- * step counts can differ (an agent with fewer rows than --minibatches takes
- * fewer PPO steps), so each agent's count is kept under its own key too. */
-static void optim_step_key(char *key, size_t n, int agent)
+/* Each agent's optimiser state under "agent<i>.": their step counts can
+ * differ (an agent with fewer rows than --minibatches takes fewer PPO steps). */
+static void optim_prefix(char *prefix, size_t n, int agent)
 {
-	snprintf(key, n, "ipd.optim_step.%d", agent);
+	snprintf(prefix, n, "agent%d.", agent);
 }
 
 static void save_checkpoint(struct trainer *tr)
@@ -518,9 +517,8 @@ static void save_checkpoint(struct trainer *tr)
 	ax_bundle_init(&b);
 	for (int i = 0; i < tr->N; i++) {
 		ax_params_to_bundle(&tr->agents[i].net.params, &b, "");
-		ax_optim_to_bundle(&tr->agents[i].opt, &b);
-		optim_step_key(key, sizeof key, i);
-		ax_ckpt_put_long(&b, key, tr->agents[i].opt.step);
+		optim_prefix(key, sizeof key, i);
+		ax_optim_to_bundle(&tr->agents[i].opt, &b, key);
 	}
 	ax_bundle_set_meta(&b, "axon.kind", CKPT_KIND);
 	ax_ckpt_put_long(&b, "axon.step", tr->iter);
@@ -537,11 +535,10 @@ static void load_checkpoint(struct trainer *tr, const char *path)
 	struct ax_bundle b;
 	const char *cfg_saved;
 	char cfg[1024], key[32];
-	enum ax_status st = ax_bundle_load(path, &b);
+	enum ax_status st = ax_ckpt_load(path, CKPT_KIND, &b);
 	if (st)
 		ax_die_status(AX_EXIT_USAGE, st, "resume");
-	if ((st = ax_ckpt_check_kind(&b, path, CKPT_KIND)) ||
-	    (st = ax_ckpt_get_long(&b, "axon.step", &tr->iter)) ||
+	if ((st = ax_ckpt_get_long(&b, "axon.step", &tr->iter)) ||
 	    (st = ax_ckpt_get_str(&b, "ipd.config", &cfg_saved)))
 		ax_die_status(AX_EXIT_USAGE, st, "resume");
 	config_string(tr->c, cfg, sizeof cfg);
@@ -549,10 +546,9 @@ static void load_checkpoint(struct trainer *tr, const char *path)
 		ax_die(AX_EXIT_USAGE, "resume: %s was made with other settings:\n  checkpoint: %s\n  now:        %s",
 		       path, cfg_saved, cfg);
 	for (int i = 0; i < tr->N; i++) {
-		optim_step_key(key, sizeof key, i);
+		optim_prefix(key, sizeof key, i);
 		if ((st = ax_params_from_bundle(&tr->agents[i].net.params, &b, "")) ||
-		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b)) ||
-		    (st = ax_ckpt_get_long(&b, key, &tr->agents[i].opt.step)))
+		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b, key)))
 			ax_die_status(AX_EXIT_USAGE, st, "resume");
 	}
 	ax_bundle_free(&b);

@@ -338,7 +338,7 @@ static int cmd_train(int argc, char **argv)
 	ax_optim_init(&opt, ts.optim, &m.params);
 	opt.weight_decay = (float)ts.weight_decay;
 	if (resumed) {
-		st = ax_optim_from_bundle(&opt, &ckpt);
+		st = ax_optim_from_bundle(&opt, &ckpt, "");
 		ax_bundle_free(&ckpt);
 		if (st)
 			ax_die_status(AX_EXIT_USAGE, st, o.resume);

@@ -329,7 +329,7 @@ enum ax_status mod_save(const char *path, const struct mod_model *m, const struc
 	ax_bundle_set_meta(&b, "mod-lm.route", route_names[c->route]);
 	ax_ckpt_put_long(&b, "mod-lm.predictor", c->predictor);
 	if (o && ts) {
-		ax_optim_to_bundle(o, &b);
+		ax_optim_to_bundle(o, &b, "");
 		ax_ckpt_put_long(&b, "axon.step", ts->step);
 		ax_ckpt_put_long(&b, "train.total_steps", ts->total_steps);
 		ax_ckpt_put_long(&b, "train.warmup", ts->warmup);

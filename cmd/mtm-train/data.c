@@ -75,7 +75,7 @@ void mtm_session_load(struct mtm_session *s, const char *path)
 		*dot = 0;
 	enum ax_status st = ax_bundle_load(path, &s->bundle);
 	if (st)
-		ax_die(AX_EXIT_USAGE, "%s", ax_error_detail()[0] ? ax_error_detail() : ax_strerror(st));
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
 
 	const struct ax_array *c = get_f32(s, "counts", 3, (int64_t[]){ -1, -1, -1 }, 1);
 	if (c->shape[0] < 2 || c->shape[1] < 11 || c->shape[2] < 1 || c->shape[0] > 1000000 ||

@@ -116,11 +116,9 @@ static double meta_double(const struct ax_bundle *b, const char *path, const cha
 
 static void load_checkpoint(const char *path, struct ax_bundle *b)
 {
-	enum ax_status st = ax_bundle_load(path, b);
-	if (!st)
-		st = ax_ckpt_check_kind(b, path, "mtm-train");
+	enum ax_status st = ax_ckpt_load(path, "mtm-train", b);
 	if (st)
-		ax_die(AX_EXIT_USAGE, "%s", ax_error_detail()[0] ? ax_error_detail() : ax_strerror(st));
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
 }
 
 /* Model configuration from a checkpoint's metadata; neurons per session
@@ -165,7 +163,7 @@ static void save_checkpoint(const struct run *r, long step)
 	struct ax_bundle b;
 	ax_bundle_init(&b);
 	ax_params_to_bundle(&r->m.params, &b, "");
-	ax_optim_to_bundle(&r->opt, &b);
+	ax_optim_to_bundle(&r->opt, &b, "");
 	ax_ckpt_put_rng(&b, "rng.data", &r->data_rng);
 	ax_ckpt_put_rng(&b, "rng.dropout", &r->drop_rng);
 	const struct mtm_config *c = &r->m.cfg;
@@ -292,25 +290,15 @@ static int cmd_train(struct opts *o, char **files, int nfiles)
 	enum ax_status st;
 	if (o->resume) {
 		if ((st = ax_params_from_bundle(&r.m.params, &ck, "")) ||
-		    (st = ax_optim_from_bundle(&r.opt, &ck)) ||
+		    (st = ax_optim_from_bundle(&r.opt, &ck, "")) ||
 		    (st = ax_ckpt_get_rng(&ck, "rng.data", &r.data_rng)) ||
 		    (st = ax_ckpt_get_rng(&ck, "rng.dropout", &r.drop_rng)))
 			ax_die(AX_EXIT_USAGE, "%s: %s", from, ax_error_detail());
 	} else if (o->init) {
 		/* Shared core from the checkpoint; stitchers, session embeddings
 		 * and read-outs stay new. */
-		for (int i = 0; i < r.m.params.n; i++) {
-			struct ax_tensor *p = r.m.params.list[i];
-			if (mtm_param_is_session(p->name))
-				continue;
-			int64_t shape[AX_MAX_DIMS];
-			for (int d = 0; d < p->ndim; d++)
-				shape[d] = p->shape[d];
-			const struct ax_array *a;
-			if (ax_bundle_get(&ck, p->name, AX_F32, p->ndim, shape, &a))
-				ax_die(AX_EXIT_USAGE, "%s: %s", from, ax_error_detail());
-			memcpy(p->data, a->data, p->size * sizeof(float));
-		}
+		if (ax_params_from_bundle_except(&r.m.params, &ck, "", mtm_param_is_session))
+			ax_die(AX_EXIT_USAGE, "%s: %s", from, ax_error_detail());
 	}
 	ax_bundle_free(&ck);
 	if (start >= r.o.steps)

@@ -47,6 +47,11 @@ static void die_status(void)
 	ax_error_set(AX_ERR_FORMAT, "data.npy: truncated at byte 12");
 	ax_die_status(2, AX_ERR_FORMAT, "reading input");
 }
+static void die_status_bare(void)
+{
+	ax_error_set(AX_ERR_IO, "%s", "");  /* no detail */
+	ax_die_status(1, AX_ERR_IO, NULL);
+}
 
 static void test_parse_errors(void **state)
 {
@@ -64,6 +69,8 @@ static void test_parse_errors(void **state)
 	assert_non_null(strstr(err, "unknown value 'lerned' (one of: learned, random)"));
 	assert_int_equal(run_child(die_status, err, sizeof err), 2);
 	assert_string_equal(err, "mytool: reading input: data.npy: truncated at byte 12\n");
+	assert_int_equal(run_child(die_status_bare, err, sizeof err), 1);
+	assert_string_equal(err, "mytool: I/O error\n");  /* no detail: the status text */
 }
 
 static void test_parse_ok(void **state)

@@ -198,6 +198,31 @@ static void test_schedules(void **state)
 	assert_float_equal(ax_sched_cosine(100, 10, 100, 1.0f, 0.1f), 0.1f, 1e-6);
 }
 
+static int skip_head(const char *name) { return strncmp(name, "head.", 5) == 0; }
+
+/* Loading all parameters, or all but those a predicate skips. */
+static void test_params_from_bundle(void **state)
+{
+	struct model src, dst;
+	model_init(&src);
+	model_init(&dst);
+	struct ax_nn_linear l1, h1, l2, h2;
+	ax_nn_linear_init(&l1, &src.params, &src.rng, "core", 3, 4, 1);
+	ax_nn_linear_init(&h1, &src.params, &src.rng, "head", 4, 2, 1);
+	ax_nn_linear_init(&l2, &dst.params, &dst.rng, "core", 3, 4, 1);
+	ax_nn_linear_init(&h2, &dst.params, &dst.rng, "head", 4, 5, 1);  /* another shape */
+	struct ax_bundle b;
+	ax_bundle_init(&b);
+	ax_params_to_bundle(&src.params, &b, "");
+	assert_int_equal(ax_params_from_bundle(&dst.params, &b, ""), AX_ERR_FORMAT);
+	assert_int_equal(ax_params_from_bundle_except(&dst.params, &b, "", skip_head), AX_OK);
+	assert_memory_equal(l2.w->data, l1.w->data, 12 * sizeof(float));
+	assert_memory_equal(l2.b->data, l1.b->data, 4 * sizeof(float));
+	ax_bundle_free(&b);
+	model_free(&src);
+	model_free(&dst);
+}
+
 static void test_clip_and_state(void **state)
 {
 	struct ax_arena a;
@@ -218,12 +243,24 @@ static void test_clip_and_state(void **state)
 	ax_optim_step(&o, 0.1f);
 	struct ax_bundle b;
 	ax_bundle_init(&b);
-	ax_optim_to_bundle(&o, &b);
+	ax_optim_to_bundle(&o, &b, "");
 	ax_optim_init(&o2, AX_OPTIM_ADAM, &p);
-	assert_int_equal(ax_optim_from_bundle(&o2, &b), AX_OK);
+	assert_int_equal(ax_optim_from_bundle(&o2, &b, ""), AX_OK);
 	assert_int_equal(o2.step, 1);
 	assert_memory_equal(o2.m[0], o.m[0], 2 * sizeof(float));
 	assert_memory_equal(o2.v[0], o.v[0], 2 * sizeof(float));
+	/* Two optimisers in one bundle, each under its own prefix and step. */
+	ax_optim_step(&o, 0.1f);
+	ax_optim_to_bundle(&o, &b, "a.");
+	ax_optim_to_bundle(&o2, &b, "b.");
+	struct ax_optim o3;
+	ax_optim_init(&o3, AX_OPTIM_ADAM, &p);
+	assert_int_equal(ax_optim_from_bundle(&o3, &b, "a."), AX_OK);
+	assert_int_equal(o3.step, 2);
+	assert_memory_equal(o3.m[0], o.m[0], 2 * sizeof(float));
+	assert_int_equal(ax_optim_from_bundle(&o3, &b, "b."), AX_OK);
+	assert_int_equal(o3.step, 1);
+	assert_int_equal(ax_optim_from_bundle(&o3, &b, "c."), AX_ERR_NOTFOUND);
 	ax_bundle_free(&b);
 	ax_params_free(&p);
 	ax_arena_free(&a);
@@ -344,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_mlp_names),
 		cmocka_unit_test(test_optimisers),
 		cmocka_unit_test(test_schedules),
+		cmocka_unit_test(test_params_from_bundle),
 		cmocka_unit_test(test_clip_and_state),
 		cmocka_unit_test(test_rng_determinism),
 		cmocka_unit_test(test_rng_moments),
