@@ -46,6 +46,8 @@ static const char usage_text[] =
 	"      --gain X           recurrent gain g of each region (default 1.5)\n"
 	"      --tau MS           time constant of the latent dynamics, ms (100)\n"
 	"      --baseline HZ      median baseline firing rate (default 8)\n"
+	"      --fast X           std of fast shared log-rate fluctuations, white\n"
+	"                         from bin to bin, rank %d per region (default %g)\n"
 	"      --bins N           bins per trial (default 100)\n"
 	"\n"
 	"reach: 1.8 s trials, hand velocity at 100 Hz, spikes at 1 ms\n"
@@ -54,12 +56,16 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 on success, 2 on a usage error, 1 if a file could not be written.\n";
 
-enum { OPT_RANK = 256, OPT_COUPLING, OPT_GAIN, OPT_TAU, OPT_BASELINE, OPT_BINS, OPT_VERSION };
+enum { OPT_RANK = 256, OPT_COUPLING, OPT_GAIN, OPT_TAU, OPT_BASELINE, OPT_FAST, OPT_BINS, OPT_VERSION };
+
+/* Fast shared variability: FAST_RANK white factors per region and bin. */
+enum { FAST_RANK = 2 };
+#define FAST_DEFAULT 0.0
 
 struct sim_opts {
 	const char *out;
 	int sessions, trials, regions, neurons, latents, rank, bins, units, quiet;
-	double coupling, gain, tau, baseline;
+	double coupling, gain, tau, baseline, fast;
 	uint64_t seed;
 };
 
@@ -208,6 +214,13 @@ static void ibl_session(const struct ibl_world *w, const struct sim_opts *o, int
 			bias[n] = logf((float)(o->baseline * 0.02)) + 0.5f * ax_rng_normal(&r);
 		}
 
+	/* Fast shared fluctuations: their own streams, so --fast 0 leaves every
+	 * other draw as it was. Loadings give each neuron's fast term std X. */
+	struct ax_rng fast_r = ax_rng_split(&root, 2000 + (uint64_t)session);
+	float *F = xfloats((size_t)N * FAST_RANK), *eps = xfloats((size_t)T * R * FAST_RANK);
+	if (o->fast > 0)
+		ax_rng_fill_normal(&fast_r, F, (size_t)N * FAST_RANK, 0, (float)(o->fast / sqrt(FAST_RANK)));
+
 	size_t TN = (size_t)T * N;
 	float *latents = xfloats((size_t)M * T * RK), *rates = xfloats(M * TN);
 	float *counts = xfloats(M * TN), *wheel = xfloats((size_t)M * T), *late = xfloats(M);
@@ -227,13 +240,18 @@ static void ibl_session(const struct ibl_world *w, const struct sim_opts *o, int
 		float stim = (stim_side[m] ? 1.0f : -1.0f) * contrast[m];
 		float *z = latents + (size_t)m * T * RK;
 		ibl_trial_latents(w, &r, T, stim, cur_block ? 1.0f : -1.0f, z);
-		/* Rates: each neuron reads its own region's latents. */
+		if (o->fast > 0)
+			ax_rng_fill_normal(&fast_r, eps, (size_t)T * R * FAST_RANK, 0, 1.0f);
+		/* Rates: each neuron reads its own region's latents and fast factors. */
 		for (int t = 0; t < T; t++)
 			for (int n = 0; n < N; n++) {
 				const float *zr = z + (size_t)t * RK + regions[n] * K;
+				const float *er = eps + ((size_t)t * R + regions[n]) * FAST_RANK;
 				float lr = bias[n];
 				for (int j = 0; j < K; j++)
 					lr += C[(size_t)n * K + j] * zr[j];
+				for (int j = 0; j < FAST_RANK; j++)
+					lr += F[(size_t)n * FAST_RANK + j] * er[j];
 				lr = lr < log_lo ? log_lo : lr > log_hi ? log_hi : lr;
 				size_t e = (size_t)m * TN + (size_t)t * N + n;
 				rates[e] = expf(lr);
@@ -297,7 +315,7 @@ static void ibl_session(const struct ibl_world *w, const struct sim_opts *o, int
 	ax_bundle_set_meta(&b, "seed", buf);
 	save_or_die(path, &b);
 	ax_bundle_free(&b);
-	free(regions), free(C), free(bias), free(latents), free(rates), free(counts);
+	free(regions), free(C), free(bias), free(F), free(eps), free(latents), free(rates), free(counts);
 	free(wheel), free(late), free(choice), free(block), free(stim_side), free(contrast);
 }
 
@@ -424,13 +442,15 @@ int main(int argc, char **argv)
 		{ "gain", required_argument, 0, OPT_GAIN },
 		{ "tau", required_argument, 0, OPT_TAU },
 		{ "baseline", required_argument, 0, OPT_BASELINE },
+		{ "fast", required_argument, 0, OPT_FAST },
 		{ "bins", required_argument, 0, OPT_BINS },
 		{ "quiet", no_argument, 0, 'q' },          { "help", no_argument, 0, 'h' },
 		{ "version", no_argument, 0, OPT_VERSION }, { 0, 0, 0, 0 },
 	};
 	struct sim_opts o = { .sessions = 5, .trials = -1, .regions = 4, .neurons = -1,
 			      .latents = 8, .rank = 2, .bins = 100, .coupling = 1.5,
-			      .gain = 1.5, .tau = 100, .baseline = -1, .seed = 42 };
+			      .gain = 1.5, .tau = 100, .baseline = -1, .fast = FAST_DEFAULT,
+			      .seed = 42 };
 	int c;
 	while ((c = getopt_long(argc, argv, "o:n:t:s:r:u:k:qh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -446,9 +466,10 @@ int main(int argc, char **argv)
 		case OPT_GAIN: o.gain = ax_parse_double("--gain", optarg, 0, 100); break;
 		case OPT_TAU: o.tau = ax_parse_double("--tau", optarg, 20, 10000); break;
 		case OPT_BASELINE: o.baseline = ax_parse_double("--baseline", optarg, 0.01, 1000); break;
+		case OPT_FAST: o.fast = ax_parse_double("--fast", optarg, 0, 10); break;
 		case OPT_BINS: o.bins = (int)ax_parse_long("--bins", optarg, 10, 100000); break;
 		case 'q': o.quiet = 1; break;
-		case 'h': fputs(usage_text, stdout); return 0;
+		case 'h': printf(usage_text, FAST_RANK, FAST_DEFAULT); return 0;
 		case OPT_VERSION: ax_print_version(); return 0;
 		default: ax_usage_error("unknown option");
 		}

@@ -16,11 +16,14 @@ spike-sim ibl -q -o "$d/t" -n 1 -t 80 -s 7 --tau 100 || fail "ibl --tau 100 fail
 cmp -s "$d/a/session-000.safetensors" "$d/t/session-000.safetensors" || fail "--tau 100 is not the default"
 spike-sim ibl -q -o "$d/t40" -n 1 -t 80 -s 7 --tau 40 || fail "ibl --tau 40 failed"
 cmp -s "$d/a/session-000.safetensors" "$d/t40/session-000.safetensors" && fail "--tau changes nothing"
+spike-sim ibl -q -o "$d/f0" -n 1 -t 80 -s 7 --fast 0 || fail "ibl --fast 0 failed"
+spike-sim ibl -q -o "$d/f" -n 1 -t 80 -s 7 --fast 0.8 || fail "ibl --fast 0.8 failed"
+cmp -s "$d/t/session-000.safetensors" "$d/f/session-000.safetensors" && fail "--fast changes nothing"
 spike-sim reach -q -o "$d/r" -n 1 -t 10 -u 20 -s 7 || fail "reach run failed"
 spike-sim reach -q -o "$d/r2" -n 1 -t 10 -u 20 -s 7 || fail "reach rerun failed"
 cmp -s "$d/r/session-000.safetensors" "$d/r2/session-000.safetensors" || fail "reach: same seed, different bytes"
 
-for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus" "ibl -o $d/x --tau 5"; do
+for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus" "ibl -o $d/x --tau 5" "ibl -o $d/x --fast -1"; do
 	# shellcheck disable=SC2086
 	spike-sim $bad >/dev/null 2>"$d/err"; rc=$?
 	[ $rc = 2 ] || fail "'spike-sim $bad' exited $rc, not 2"
@@ -29,7 +32,8 @@ done
 spike-sim --help | grep -q 'Usage: spike-sim' || fail "--help"
 
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
-	/usr/bin/python3 - "$d/a/session-000.safetensors" "$d/r/session-000.safetensors" <<'PY' || fail "statistics"
+	/usr/bin/python3 - "$d/a/session-000.safetensors" "$d/r/session-000.safetensors" \
+		"$d/f0/session-000.safetensors" "$d/f/session-000.safetensors" <<'PY' || fail "statistics"
 import json, struct, sys
 import numpy as np
 def load(path):
@@ -71,6 +75,21 @@ t, u = p['spike_times'], p['spike_units']
 assert (np.diff(t) >= 0).all() and u.min() >= 0 and u.max() < 20
 assert p['hand_vel'].shape == (p['hand_t'].shape[0], 2)
 assert abs(np.abs(p['hand_vel']).max() - 0.3) < 0.1
+# --fast 0.8 adds to the log rates of the --fast 0 run (same latents) a term
+# of std about 0.8, white from bin to bin, shared within regions only.
+f0, _ = load(sys.argv[3]); f, _ = load(sys.argv[4])
+lo, hi = np.log(1e-4) + 1e-3, np.log(4.0) - 1e-3
+l0, l1 = np.log(f0['rates']), np.log(f['rates'])
+ok = (l0 > lo) & (l0 < hi) & (l1 > lo) & (l1 < hi)
+assert ok.mean() > 0.95, ok.mean()
+e = np.where(ok, l1 - l0, 0.0)
+assert 0.6 < e[ok].std() < 1.0, e[ok].std()
+lag1 = (e[:, 1:] * e[:, :-1]).mean() / (e ** 2).mean()
+assert abs(lag1) < 0.05, lag1
+reg = f['regions']; cc = np.corrcoef(e.reshape(-1, e.shape[2]).T)
+same = reg[:, None] == reg[None, :]; off = ~np.eye(len(reg), dtype=bool)
+assert np.abs(cc[same & off]).mean() > 0.3, np.abs(cc[same & off]).mean()
+assert np.abs(cc[~same]).mean() < 0.05, np.abs(cc[~same]).mean()
 PY
 fi
 exit 0
