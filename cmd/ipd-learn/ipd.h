@@ -175,12 +175,13 @@ struct meta_out meta_net_forward(struct ax_tape *t, const struct meta_net *m,
  * value (S) -> mean over S of
  *   -min(rho A, clip(rho, 1-eps, 1+eps) A)
  *   + value_coef * 0.5 * max((v - R)^2, (v_old + clip(v - v_old, -eps, eps) - R)^2)
+ *   - entropy_coef * H(softmax(logits))
  * with rho = exp(logp(a) - logp_old). The per-sample arrays must live until
  * backward (the tape's arena). */
 struct ppo_data {
 	const int32_t *action;
 	const float *logp_old, *adv, *v_old, *target;
-	float clip, value_coef;
+	float clip, value_coef, entropy_coef;
 };
 struct ax_tensor *ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
 			   const struct ppo_data *d);
@@ -195,7 +196,7 @@ struct train_cfg {
 	double p_naive;
 	int width;
 	/* meta PPO */
-	float lr, adam_eps, clip, value_coef, max_grad_norm, reward_scale, gamma, lambda;
+	float lr, adam_eps, clip, value_coef, entropy_coef, max_grad_norm, reward_scale, gamma, lambda;
 	int epochs, minibatches;
 	float defect_bias;          /* initial policy bias towards defection (IPD) */
 	int naive_vs_naive;         /* baseline: seat 0 is a naive learner too */

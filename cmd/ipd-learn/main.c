@@ -32,6 +32,7 @@ static const char usage_text[] =
 	"      --lr X               meta agents' Adam learning rate (1e-3)\n"
 	"      --epochs N           PPO epochs (4)\n"
 	"      --minibatches N      PPO minibatches (2)\n"
+	"      --entropy X          PPO entropy bonus (0, as in the paper)\n"
 	"      --start-defect X     meta agents start from defection: policy bias X on\n"
 	"                           defect (IPD; 0 = uniform, 3 = 95%% defection)\n"
 	"      --naive-lr X         naive learners' step size (IPD Adam 0.6; cleanup Adam 5e-3)\n"
@@ -77,6 +78,7 @@ enum {
 	OPT_MINIBATCHES, OPT_START_DEFECT, OPT_NAIVE_LR, OPT_NAIVE_HIDDEN, OPT_NAIVE_OPTIM,
 	OPT_NAIVE_INIT_STD, OPT_POLICY_OUT, OPT_CHECKPOINT, OPT_EVERY, OPT_RESUME, OPT_LOOKAHEAD,
 	OPT_VERSUS, OPT_META_LR, OPT_NAIVE_VS_NAIVE, OPT_GAMMA, OPT_INIT_STD, OPT_THREADS, OPT_VERSION, OPT_FIXED,
+	OPT_ENTROPY,
 };
 
 static const struct option long_options[] = {
@@ -95,6 +97,7 @@ static const struct option long_options[] = {
 	{ "lr", required_argument, NULL, OPT_LR },
 	{ "epochs", required_argument, NULL, OPT_EPOCHS },
 	{ "minibatches", required_argument, NULL, OPT_MINIBATCHES },
+	{ "entropy", required_argument, NULL, OPT_ENTROPY },
 	{ "start-defect", required_argument, NULL, OPT_START_DEFECT },
 	{ "naive-lr", required_argument, NULL, OPT_NAIVE_LR },
 	{ "naive-hidden", required_argument, NULL, OPT_NAIVE_HIDDEN },
@@ -164,7 +167,7 @@ static int train_only(int opt)
 	       opt == OPT_EPOCHS || opt == OPT_MINIBATCHES || opt == OPT_NAIVE_HIDDEN ||
 	       opt == OPT_NAIVE_OPTIM || opt == OPT_NAIVE_INIT_STD || opt == OPT_POLICY_OUT ||
 	       opt == OPT_CHECKPOINT || opt == OPT_EVERY || opt == OPT_RESUME ||
-	       opt == OPT_NAIVE_VS_NAIVE || opt == OPT_FIXED;
+	       opt == OPT_NAIVE_VS_NAIVE || opt == OPT_FIXED || opt == OPT_ENTROPY;
 }
 
 static int analytic_only(int opt)
@@ -230,6 +233,7 @@ int main(int argc, char **argv)
 		case OPT_LR: tc.lr = (float)ax_parse_double("--lr", optarg, 0, 10); break;
 		case OPT_EPOCHS: tc.epochs = (int)ax_parse_long("--epochs", optarg, 1, 1000); break;
 		case OPT_MINIBATCHES: tc.minibatches = (int)ax_parse_long("--minibatches", optarg, 1, 100000); break;
+		case OPT_ENTROPY: tc.entropy_coef = (float)ax_parse_double("--entropy", optarg, 0, 10); break;
 		case OPT_START_DEFECT:
 			tc.defect_bias = (float)ax_parse_double("--start-defect", optarg, -20, 20);
 			ac.init_defect = tc.defect_bias;

@@ -92,6 +92,19 @@ static float log_softmax_at(const float *x, int n, int k, float *probs)
 	return x[k] - mx - (float)log(s);
 }
 
+static float safe_log(float p)
+{
+	return p > 0.0f ? logf(p) : 0.0f;   /* p log p -> 0 */
+}
+
+static float entropy(const float *probs, int n)
+{
+	float H = 0.0f;
+	for (int i = 0; i < n; i++)
+		H -= probs[i] * safe_log(probs[i]);
+	return H;
+}
+
 static void ppo_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *logits = n->in[0], *value = n->in[1];
@@ -104,11 +117,17 @@ static void ppo_backward(struct ax_tape_node *n)
 			float rho = expf(lp - d->logp_old[i]), adv = d->adv[i];
 			float clipped = clampf(rho, 1.0f - d->clip, 1.0f + d->clip);
 			// min() takes the unclipped branch: gradient -adv * rho dlogp.
+			float *gl = logits->grad + (size_t)i * A;
 			if (rho * adv <= clipped * adv) {
 				float g = -adv * rho * scale;
-				float *gl = logits->grad + (size_t)i * A;
 				for (int a = 0; a < A; a++)
 					gl[a] += g * ((a == d->action[i]) - probs[a]);
+			}
+			if (d->entropy_coef != 0.0f) {
+				// d(-H)/dx_a = p_a (log p_a + H)
+				float H = entropy(probs, A);
+				for (int a = 0; a < A; a++)
+					gl[a] += d->entropy_coef * scale * probs[a] * (safe_log(probs[a]) + H);
 			}
 		}
 		if (value->requires_grad) {
@@ -128,18 +147,20 @@ struct ax_tensor *ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct a
 	int S = (int)ax_tensor_rows(logits), A = ax_tensor_cols(logits);
 	AX_ASSERT(value->size == (size_t)S && A <= 64 && "ppo_loss: logits (S, A<=64), value (S)");
 	float probs[64];
-	double pg = 0.0, vl = 0.0;
+	double pg = 0.0, vl = 0.0, ent = 0.0;
 	for (int i = 0; i < S; i++) {
 		float lp = log_softmax_at(logits->data + (size_t)i * A, A, d->action[i], probs);
 		float rho = expf(lp - d->logp_old[i]), adv = d->adv[i];
 		float clipped = clampf(rho, 1.0f - d->clip, 1.0f + d->clip);
 		pg -= AX_MIN(rho * adv, clipped * adv);
+		if (d->entropy_coef != 0.0f)
+			ent += entropy(probs, A);
 		float v = value->data[i], vo = d->v_old[i], R = d->target[i];
 		float vc = vo + clampf(v - vo, -d->clip, d->clip);
 		vl += 0.5 * AX_MAX((v - R) * (v - R), (vc - R) * (vc - R));
 	}
 	struct ax_tensor *o = ax_op_output(t, 1, (int[]){ 1 });
-	o->data[0] = (float)((pg + d->value_coef * vl) / S);
+	o->data[0] = (float)((pg + d->value_coef * vl - d->entropy_coef * ent) / S);
 	struct ax_tape_node *n = ax_op_record(t, &OP_PPO, o, logits, value, NULL, NULL);
 	if (n) {
 		struct ppo_data *saved = ax_arena_alloc(t->arena, sizeof *saved);

@@ -452,7 +452,8 @@ static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 				size_t SL = (size_t)S * L;
 				ax_tape_reset(&tr->tape);
 				struct ax_tensor *x = ax_tensor_3d(&tr->step_arena, S, L, O);
-				struct ppo_data d = { .clip = c->clip, .value_coef = c->value_coef };
+				struct ppo_data d = { .clip = c->clip, .value_coef = c->value_coef,
+							.entropy_coef = c->entropy_coef };
 				int32_t *act = ax_tape_ints(&tr->tape, SL);
 				float *f = ax_arena_alloc(&tr->step_arena, 4 * SL * sizeof(float));
 				float *lp = f, *adv = f + SL, *vo = f + 2 * SL, *tg = f + 3 * SL;
@@ -493,14 +494,15 @@ static void config_string(const struct train_cfg *c, char *buf, size_t n)
 	snprintf(buf, n,
 		 "env=%d est=%d payoff=%g,%g,%g,%g B=%d M=%d T=%d E=%d N=%d p=%.17g W=%d lr=%g "
 		 "clip=%g vc=%g gn=%g rs=%g g=%g l=%g ep=%d mb=%d db=%g naive=%d,%g,%g,%g,%g,%d,%d "
-		 "fixed=%d,%g,%g,%g,%g,%g seed=%llu",
+		 "fixed=%d,%g,%g,%g,%g,%g ent=%g seed=%llu",
 		 c->env, c->est, c->payoff[0][0], c->payoff[0][1], c->payoff[1][0], c->payoff[1][1],
 		 c->lanes, c->episodes, c->steps, c->meta_batch, c->meta_agents, c->p_naive,
 		 c->width, c->lr, c->clip, c->value_coef, c->max_grad_norm, c->reward_scale,
 		 c->gamma, c->lambda, c->epochs, c->minibatches, c->defect_bias, c->naive.hidden,
 		 c->naive.lr, c->naive.gamma, c->naive.reward_scale, c->naive.init_std,
 		 c->naive.adam, c->naive_vs_naive, c->fixed, c->fixed_coop[0], c->fixed_coop[1],
-		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], (unsigned long long)c->seed);
+		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], c->entropy_coef,
+		 (unsigned long long)c->seed);
 }
 
 /* Each agent's optimiser state under "agent<i>.": their step counts can

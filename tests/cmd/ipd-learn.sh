@@ -27,6 +27,8 @@ expect_usage extra-argument
 expect_usage analytic --lanes 4
 expect_usage --lookahead 2
 expect_usage --env cleanup --start-defect 2
+expect_usage --entropy -0.1
+expect_usage analytic --entropy 0.01
 expect_usage --fixed 1,2,0,1,0
 expect_usage --fixed 1,1,0,1
 expect_usage --fixed 1,1,0,1,0 --naive-vs-naive

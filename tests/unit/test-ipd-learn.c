@@ -579,9 +579,11 @@ static void test_ppo_loss_gradient(void **state)
 		vo[i] = value->data[i] + (i % 2 ? 0.05f : 0.7f) * ax_rng_normal(&r);
 		tg[i] = ax_rng_normal(&r);
 	}
-	struct ppo_data d = { act, lp, adv, vo, tg, 0.2f, 0.5f };
+	struct ppo_data d = { act, lp, adv, vo, tg, 0.2f, 0.5f, 0.0f };
 	struct ax_tensor *in[2] = { logits, value };
 	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss");
+	d.entropy_coef = 0.3f;   // with the entropy bonus
+	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss with entropy");
 	ax_arena_free(&a);
 }
 
