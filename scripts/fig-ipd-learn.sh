@@ -1,24 +1,25 @@
 #!/bin/sh
 # fig-ipd-learn.sh BIN — the full ipd-learn figure recipe (make fig-ipd-learn).
 #
-# RUN TIME: about 50 minutes on 2 cores: two runs at a time, one thread each
-# (JOBS=1: one at a time, about 100 minutes). Job times measured one thread
-# each on the shared 2-core machine (loaded by other work; on a quieter
-# machine the same runs took about half): COALA-PG vs naive learners, 150
-# iterations at meta-batch 64, 3-5.5 min; mixed-pool COALA-PG, 300
-# iterations, 7-14 min; mixed-pool batch-unaware and M-FOS, 150 iterations,
-# 7 min; CleanUp-lite, 100 iterations, under a minute; references without a
-# meta agent, seconds.
+# RUN TIME: 59 minutes on 2 cores: two runs at a time, one thread each
+# (JOBS=1: one at a time, about two hours). Job times: COALA-PG against
+# naive learners, 150 iterations at meta-batch 128, 5.5-7 min; mixed-pool
+# COALA-PG, 300 iterations at meta-batch 64, 11-13 min; mixed-pool
+# batch-unaware and M-FOS, 150 iterations, 5-5.5 min; CleanUp-lite, 100
+# iterations, 20-30 s; references without a meta agent, 12-17 s.
 #
 # Runs exactly the configurations measured for the man page RESULTS (the
-# paper: meta-batch 128, 3000 iterations; here meta-batch 64, 150-300):
-#  - vsnaive (Fig. 3 analogue): naive vs naive; fixed tit for tat and
-#    always-defect against the naive learners (references: what shaping and
-#    exploitation can earn); COALA-PG against naive learners, seeds 1-5:
-#    seeds 1 and 5 shape and then extort them (final meta 1.12 and 0.92 vs
-#    naive -0.42 and -0.10), seed 4 ends at 0.62 vs -0.04, seeds 2 and 3 fall
-#    into mutual defection (about 0.1); batch-unaware, seed 1, for contrast
-#    (defection, 0.11). vsnaive-coala.png shows each COALA-PG seed.
+# paper: meta-batch 128, 3000 iterations; here 128 and 150 against naive
+# learners, 64 and 150-300 in the mixed pool):
+#  - vsnaive (Fig. 3 analogue): naive vs naive (0.11); fixed tit for tat
+#    (0.90) and always-defect (0.11) against the naive learners: what
+#    shaping and exploitation can earn; COALA-PG against naive learners,
+#    seeds 1-5: seeds 1-4 shape and then extort them (final meta 1.12-1.18
+#    vs naive -0.27 to -0.39), seed 5 falls into mutual defection (0.10);
+#    batch-unaware, seed 1, for contrast (defection, 0.11); COALA-PG from a
+#    defecting start (--start-defect 3): stays there with entropy 0 (seed 1,
+#    0.11), extorts with --entropy 0.01 (seeds 1, 2: 1.08 and 1.03 vs naive
+#    0.07 and 0.12). vsnaive-coala.png shows each COALA-PG seed.
 #  - mixed (Fig. 5 analogue): p-naive 0.75 with one meta agent (its
 #    meta-agent co-players are itself, both seats trained): COALA-PG, after a
 #    dip, cooperates with meta co-players in seeds 1 and 2 (final
@@ -26,12 +27,11 @@
 #    0.77 vs -0.11); seed 3 extorts (0.94 vs -0.34) but stays at 0.14 with
 #    itself; batch-unaware and M-FOS-style defect from about iteration 20
 #    (reward_vs_meta 0.00, seeds 1-2). Median and IQR over seeds.
-#  - analytic (Fig. 4 analogue): exact tabular IPD, look-ahead 1 cooperates,
-#    many look-ahead steps drift to mutual extortion (rewards below 1).
+#  - analytic (Fig. 4 analogue): exact tabular IPD, look-ahead 1 cooperates
+#    (1.00), 5 and more look-ahead steps drift to mutual extortion (the
+#    two agents' rewards 0.32-1.05, their mean 0.49-0.97, below 1).
 #  - cleanup: CleanUp-lite, COALA-PG against naive learners (reward 0.015-
 #    0.022 per step, zap rate 0.014-0.085) vs naive vs naive (0.007, 0.134).
-# Not included: the defecting starts (--start-defect 3), which stayed in
-# defection in every run made (man page RESULTS).
 # Writes under out/ipd-learn/: one CSV per figure (the runs joined), the
 # PNGs, and summary.csv: per configuration and seed, means over the last 10%
 # of iterations (the final window) and the run's seconds.
@@ -40,11 +40,14 @@ bin=$1
 ITERS=${ITERS:-150}              # meta-iterations against naive learners
 MIXED_ITERS=${MIXED_ITERS:-300}  # meta-iterations in the mixed pool, COALA-PG
 MIXED_BASE_ITERS=${MIXED_BASE_ITERS:-150}  # batch-unaware, M-FOS (flat from ~20)
-META_BATCH=${META_BATCH:-64}     # meta-trajectories per iteration
+META_BATCH=${META_BATCH:-128}    # meta-trajectories per iteration against naive learners (the paper's)
+MIXED_META_BATCH=${MIXED_META_BATCH:-64}  # in the mixed pool (halved: twice the iterations)
 SEEDS=${SEEDS:-"1 2 3"}          # references and CleanUp-lite
 COALA_SEEDS=${COALA_SEEDS:-"1 2 3 4 5"}  # COALA-PG against naive learners
 MIXED_COALA_SEEDS=${MIXED_COALA_SEEDS:-"1 2 3"}
 MIXED_SEEDS=${MIXED_SEEDS:-"1 2"}        # mixed-pool batch-unaware, M-FOS
+DEFECT_SEEDS=${DEFECT_SEEDS:-"1 2"}      # COALA-PG from a defecting start, entropy bonus 0.01
+DEFECT_ENTROPY=${DEFECT_ENTROPY:-0.01}
 CLEANUP_ITERS=${CLEANUP_ITERS:-100}
 ANALYTIC_ITERS=${ANALYTIC_ITERS:-500}
 LOOKAHEADS=${LOOKAHEADS:-"0 1 2 5 10 30"}
@@ -70,14 +73,20 @@ for s in $COALA_SEEDS; do
 	job "$out/vsnaive-coala-$s.csv" - --estimator coala --iters $ITERS --meta-batch $META_BATCH -s $s
 done
 job "$out/vsnaive-unaware-1.csv" - --estimator unaware --iters $ITERS --meta-batch $META_BATCH -s 1
+# From a defecting start: without an entropy bonus (seed 1), then with one.
+job "$out/vsnaive-coala_defect-1.csv" coala_defect --start-defect 3 --iters $ITERS --meta-batch $META_BATCH -s 1
+for s in $DEFECT_SEEDS; do
+	job "$out/vsnaive-coala_defect_entropy-$s.csv" coala_defect_entropy --start-defect 3 \
+		--entropy $DEFECT_ENTROPY --iters $ITERS --meta-batch $META_BATCH -s $s
+done
 for s in $MIXED_COALA_SEEDS; do
 	job "$out/mixed-coala-$s.csv" - --estimator coala --p-naive 0.75 --iters $MIXED_ITERS \
-		--meta-batch $META_BATCH -s $s
+		--meta-batch $MIXED_META_BATCH -s $s
 done
 for s in $MIXED_SEEDS; do
 	for est in unaware mfos; do
 		job "$out/mixed-$est-$s.csv" - --estimator $est --p-naive 0.75 --iters $MIXED_BASE_ITERS \
-			--meta-batch $META_BATCH -s $s
+			--meta-batch $MIXED_META_BATCH -s $s
 	done
 done
 for s in $SEEDS; do
@@ -105,7 +114,7 @@ awk -F, 'NR == 1 || $2 == "coala"' "$out/vsnaive.csv" |
 	-t "COALA-PG vs naive learners, each seed" -o "$out/vsnaive-coala.png" -
 join_csv "$out"/mixed-*.csv > "$out/mixed.csv"
 ax-plot -x iter -y reward_vs_meta -y reward_vs_naive -y naive_reward --group estimator --spread seed \
-	-t "Mixed pool, p-naive 0.75 (Fig. 5 analogue), meta-batch $META_BATCH" \
+	-t "Mixed pool, p-naive 0.75 (Fig. 5 analogue), meta-batch $MIXED_META_BATCH" \
 	-o "$out/mixed.png" "$out/mixed.csv"
 join_csv "$out"/cleanup-*-*.csv > "$out/cleanup.csv"
 ax-plot -x iter -y meta_reward -y meta_zap_rate -y clean_share --group estimator --spread seed -W 1600 -H 520 \
