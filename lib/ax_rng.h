@@ -34,6 +34,10 @@ int ax_rng_poisson(struct ax_rng *r, double lambda);
 /* Fill x with uniform [lo,hi) / normal(mean, std). */
 void ax_rng_fill_uniform(struct ax_rng *r, float *x, size_t n, float lo, float hi);
 void ax_rng_fill_normal(struct ax_rng *r, float *x, size_t n, float mean, float std);
+/* Dropout multipliers: keep[i] = 0 where ax_rng_uniform(r) < p (the same
+ * draws, one per element), else scale. One loop here so the generator
+ * inlines: dropout's hot path. */
+void ax_rng_fill_keep(struct ax_rng *r, float *keep, size_t n, float p, float scale);
 /* Random permutation of 0..n-1 (Fisher-Yates). */
 void ax_rng_permutation(struct ax_rng *r, int32_t *out, int n);
 void ax_rng_shuffle(struct ax_rng *r, int32_t *x, int n);

@@ -332,10 +332,9 @@ struct ax_tensor *ax_dropout(struct ax_tape *t, struct ax_tensor *x, float p, st
 	AX_ASSERT(p < 1 && "dropout probability must be below 1");
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	float *keep = ax_arena_alloc(t->arena, x->size * sizeof(float)), scale = 1.0f / (1.0f - p);
-	for (size_t i = 0; i < x->size; i++) {
-		keep[i] = ax_rng_uniform(rng) < p ? 0.0f : scale;
+	ax_rng_fill_keep(rng, keep, x->size, p, scale);
+	for (size_t i = 0; i < x->size; i++)
 		o->data[i] = x->data[i] * keep[i];
-	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_DROPOUT, o, x, NULL, NULL, NULL);
 	if (n)
 		n->saved = keep;
