@@ -51,7 +51,7 @@ double ax_rng_uniform_double(struct ax_rng *r) { return (ax_rng_u64(r) >> 11) * 
 void ax_rng_fill_keep(struct ax_rng *r, float *keep, size_t n, float p, float scale)
 {
 	for (size_t i = 0; i < n; i++)
-		keep[i] = (ax_rng_u64(r) >> 40) * 0x1.0p-24f < p ? 0.0f : scale;
+		keep[i] = ax_rng_uniform(r) < p ? 0.0f : scale;
 }
 
 uint32_t ax_rng_below(struct ax_rng *r, uint32_t n)
