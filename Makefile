@@ -38,6 +38,7 @@ UNITS    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CMD_TESTS = $(sort $(wildcard tests/cmd/*.sh))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
 MANS     = $(wildcard man/man1/*.1)
+MANS3    = $(wildcard man/man3/*.3)
 
 .PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench \
         asan fuzz install uninstall clean
@@ -114,21 +115,30 @@ FUZZ_SECONDS ?= 30
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_SRC)
 
+# The library is installed static only (libaxon.a): see README, "Using the
+# library from C". axon.pc lists every library it needs in Libs/Requires.
+VERSION := $(shell sed -n 's/^\#define AX_VERSION "\(.*\)"/\1/p' lib/ax_cli.h)
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig \
-	  $(DESTDIR)$(PREFIX)/include/axon $(DESTDIR)$(PREFIX)/share/man/man1
+	  $(DESTDIR)$(PREFIX)/include/axon $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man3
 	install -m 755 $(BINS) $(DESTDIR)$(PREFIX)/bin
 	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/axon
 	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@BLAS_LIB@|$(BLAS_LIB)|' -e 's|@BLAS_INC@|$(BLAS_INC)|' \
+	install -m 644 $(MANS3) $(DESTDIR)$(PREFIX)/share/man/man3
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BLAS_LIB@|$(BLAS_LIB)|g' \
+	  -e 's|@BLAS_INC@|$(BLAS_INC)|g' -e 's|@VERSION@|$(VERSION)|g' \
 	  scripts/axon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
+	@! grep -n '@[A-Z_]*@' $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc || \
+	  { echo "axon.pc: unsubstituted placeholder" >&2; exit 1; }
 
 uninstall:
 	rm -f $(CMDS:%=$(DESTDIR)$(PREFIX)/bin/%) $(DESTDIR)$(PREFIX)/lib/libaxon.a \
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
 	rm -rf $(DESTDIR)$(PREFIX)/include/axon
-	rm -f $(MANS:man/man1/%=$(DESTDIR)$(PREFIX)/share/man/man1/%)
+	rm -f $(MANS:man/man1/%=$(DESTDIR)$(PREFIX)/share/man/man1/%) \
+	  $(MANS3:man/man3/%=$(DESTDIR)$(PREFIX)/share/man/man3/%)
 
 clean:
 	rm -rf $(BUILD) build-asan
