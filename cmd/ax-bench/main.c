@@ -3,11 +3,14 @@
  *   ax-bench block   forward+backward of one pre-LN transformer block
  *   ax-bench gru     forward+backward of a GRU over a sequence
  *   ax-bench sgemm   cblas_sgemm rate (the ceiling for everything else)
+ *   ax-bench ops     every elementwise and row-wise op: ns/element, GB/s (ops.c)
+ *   ax-bench attn    the attention kernel beside sgemm on its shapes (attn.c)
+ *   ax-bench shapes  the commands' linear layers as a fraction of sgemm (attn.c)
  *
- * One CSV row on stdout per run: what, threads, ms per iteration, GFLOP/s.
- * The same configurations are timed in PyTorch by scripts/ref/bench_lib.py.
+ * CSV on stdout: a header, then one row per run. block and gru are timed
+ * in PyTorch too, by scripts/ref/bench_lib.py.
  */
-#include "axon.h"
+#include "bench.h"
 
 #include <getopt.h>
 #include <string.h>
@@ -15,23 +18,21 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ax-bench block|gru|sgemm [options]\n"
+		"usage: ax-bench block|gru|sgemm|ops|attn|shapes [options]\n"
 		"  -b, --batch N     batch size (block 8, gru 64)\n"
 		"  -T, --seq N       sequence length (block 128, gru 256)\n"
 		"  -C, --dim N       model width / GRU hidden size (block 256, gru 64)\n"
 		"  -H, --heads N     attention heads (4)\n"
-		"  -n, --iters N     timed iterations (block 20, gru 10, sgemm 20)\n"
+		"  -n, --iters N     timed iterations (block 20, gru 10, sgemm 20, ops 5,\n"
+		"                    attn 5, shapes 10)\n"
 		"  -j, --threads N   threads (0 = all cores)\n"
 		"  -s, --seed N      initialisation seed (1)\n"
 		"  -h, --help        this text\n"
 		"      --version     version\n"
-		"Prints: bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
+		"ops: -T elements of the in-cache size (32768), -C Mi elements of the\n"
+		"out-of-cache size (16); attn: -T one sequence length (all of 32..512)\n"
+		"block, gru, sgemm print: bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
 }
-
-struct config {
-	int batch, seq, dim, heads, iters, threads;
-	uint64_t seed;
-};
 
 static void report(const char *what, const struct config *c, double seconds, double flops)
 {
@@ -173,22 +174,27 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		ax_usage_error("expected one benchmark: block, gru or sgemm");
-	static const char *const names[] = { "block", "gru", "sgemm", NULL };
+		ax_usage_error("expected one benchmark: block, gru, sgemm, ops, attn or shapes");
+	static const char *const names[] = { "block", "gru", "sgemm", "ops", "attn", "shapes", NULL };
 	int which = ax_parse_choice("benchmark", argv[optind], names);
 	ax_threads_set(c.threads);
-	static const int defaults[3][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 } };
+	static const int defaults[6][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 },
+					    { 0, 0, 0, 5 },         { 0, 0, 0, 5 },         { 0, 0, 0, 10 } };
 	if (!c.batch) c.batch = defaults[which][0];
 	if (!c.seq) c.seq = defaults[which][1];
 	if (!c.dim) c.dim = defaults[which][2];
 	if (!c.iters) c.iters = defaults[which][3];
 	if (which == 0 && c.dim % c.heads)
 		ax_usage_error("--dim %d is not divisible by --heads %d", c.dim, c.heads);
-	printf("bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
+	if (which <= 2)
+		printf("bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
 	switch (which) {
 	case 0: bench_block(&c); break;
 	case 1: bench_gru(&c); break;
-	default: bench_sgemm(&c); break;
+	case 2: bench_sgemm(&c); break;
+	case 3: bench_ops(&c); break;
+	case 4: bench_attn(&c); break;
+	default: bench_shapes(&c); break;
 	}
 	return 0;
 }
