@@ -130,7 +130,7 @@ static void affine_backward(struct ax_tape_node *n)
 	float s = n->farg[0];
 	float *dx = n->in[0]->grad;
 	const float *g = n->out->grad;
-	for (size_t i = 0; i < n->out->size; i++)
+	for (size_t i = 0; i < n->out->size; i++) // [vec]
 		dx[i] += s * g[i];
 }
 static const struct ax_opdef OP_AFFINE = { "affine", "affine backward", affine_backward };
@@ -139,7 +139,7 @@ struct ax_tensor *ax_affine(struct ax_tape *t, struct ax_tensor *x, float s, flo
 {
 	double t0 = ax_op_clock();
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
-	for (size_t i = 0; i < x->size; i++)
+	for (size_t i = 0; i < x->size; i++) // [vec]
 		o->data[i] = x->data[i] * s + c;
 	struct ax_tape_node *n = ax_op_record(t, &OP_AFFINE, o, x, NULL, NULL, NULL);
 	if (n)
@@ -157,13 +157,13 @@ static inline float unary_f(enum ax_unary k, float x)
 	case AX_LOG: return logf(x);
 	case AX_SQRT: return sqrtf(x);
 	case AX_SQUARE: return x * x;
-	case AX_TANH: return tanhf(x);
+	case AX_TANH: return ax_tanhf(x);
 	case AX_SIGMOID: return 1.0f / (1.0f + ax_expf(-x));
 	case AX_RELU: return x > 0 ? x : 0;
 	case AX_GELU: return 0.5f * x * (1.0f + ax_erff(x * (float)M_SQRT1_2));
 	case AX_GELU_TANH: {
 		float u = 0.7978845608f * (x + 0.044715f * x * x * x);
-		return 0.5f * x * (1.0f + tanhf(u));
+		return 0.5f * x * (1.0f + ax_tanhf(u));
 	}
 	case AX_SILU: return x / (1.0f + ax_expf(-x));
 	case AX_SOFTSIGN: return x / (1.0f + fabsf(x));
@@ -192,7 +192,7 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	}
 	case AX_GELU_TANH: {
 		float u = 0.7978845608f * (x + 0.044715f * x * x * x);
-		float th = tanhf(u), du = 0.7978845608f * (1 + 3 * 0.044715f * x * x);
+		float th = ax_tanhf(u), du = 0.7978845608f * (1 + 3 * 0.044715f * x * x);
 		return 0.5f * (1 + th) + 0.5f * x * (1 - th * th) * du;
 	}
 	case AX_SILU: {
@@ -217,12 +217,19 @@ static void unary_backward(struct ax_tape_node *n)
 	size_t n_el = n->out->size;
 	/* One loop per hot kind: with the kind fixed, each loop vectorises. */
 	switch (k) {
-	case AX_GELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break;
-	case AX_SILU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break;
-	case AX_RELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break;
-	case AX_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break;
-	case AX_SIGMOID: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break;
-	default: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break;
+	case AX_GELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
+	case AX_RELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
+	default: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
 	}
 }
 static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward };
@@ -235,12 +242,19 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	float *od = o->data;
 	/* Switch outside the loop so each case vectorises on its own. */
 	switch (kind) {
-	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_RELU, xd[i]); break;
-	case AX_GELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU, xd[i]); break;
-	case AX_SILU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SILU, xd[i]); break;
-	case AX_SIGMOID: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SIGMOID, xd[i]); break;
-	case AX_EXP: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_EXP, xd[i]); break;
-	default: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(kind, xd[i]); break;
+	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_RELU, xd[i]); break; // [vec]
+	case AX_GELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU, xd[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SILU, xd[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SIGMOID, xd[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_TANH, xd[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU_TANH, xd[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_EXP, xd[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_NEG, xd[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SQRT, xd[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SQUARE, xd[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SOFTSIGN, xd[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_ABS, xd[i]); break; // [vec]
+	default: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(kind, xd[i]); break; // vec: scalar (log, softplus: libm calls)
 	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_UNARY, o, x, NULL, NULL, NULL);
 	if (n)
