@@ -6,6 +6,7 @@
  *   ax-bench ops     every elementwise and row-wise op: ns/element, GB/s (ops.c)
  *   ax-bench attn    the attention kernel beside sgemm on its shapes (attn.c)
  *   ax-bench shapes  the commands' linear layers as a fraction of sgemm (attn.c)
+ *   ax-bench machine what the numbers were measured on: CPU, cores, BLAS
  *
  * CSV on stdout: a header, then one row per run. block and gru are timed
  * in PyTorch too, by scripts/ref/bench_lib.py.
@@ -14,11 +15,12 @@
 
 #include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ax-bench block|gru|sgemm|ops|attn|shapes [options]\n"
+		"usage: ax-bench block|gru|sgemm|ops|attn|shapes|machine [options]\n"
 		"  -b, --batch N     batch size (block 8, gru 64)\n"
 		"  -T, --seq N       sequence length (block 128, gru 256)\n"
 		"  -C, --dim N       model width / GRU hidden size (block 256, gru 64)\n"
@@ -147,6 +149,23 @@ static void bench_sgemm(const struct config *c)
 	free(out);
 }
 
+/* key: value lines: the CPU's model name, online cores, the BLAS. */
+static void print_machine(void)
+{
+	char line[512], model[256] = "unknown", blas[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	ax_blas_describe(blas, sizeof blas);
+	printf("cpu: %s\ncores: %ld\nblas: %s\n", model, sysconf(_SC_NPROCESSORS_ONLN), blas);
+}
+
 int main(int argc, char **argv)
 {
 	ax_cli_init(argv[0]);
@@ -174,9 +193,14 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1)
-		ax_usage_error("expected one benchmark: block, gru, sgemm, ops, attn or shapes");
-	static const char *const names[] = { "block", "gru", "sgemm", "ops", "attn", "shapes", NULL };
+		ax_usage_error("expected one benchmark: block, gru, sgemm, ops, attn, shapes or machine");
+	static const char *const names[] = { "block", "gru", "sgemm", "ops", "attn", "shapes",
+					      "machine", NULL };
 	int which = ax_parse_choice("benchmark", argv[optind], names);
+	if (which == 6) {
+		print_machine();
+		return 0;
+	}
 	ax_threads_set(c.threads);
 	static const int defaults[6][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 },
 					    { 0, 0, 0, 5 },         { 0, 0, 0, 5 },         { 0, 0, 0, 10 } };
