@@ -68,8 +68,9 @@ struct ax_run {
 
 /* total >= 1 steps. Reads AXON_TEST_STEPS. */
 void ax_run_init(struct ax_run *r, const struct ax_run_opts *o, long total, int quiet);
-/* Continue from a checkpoint written with ax_run_put: axon.step in [0, total]
- * and the sums since the last row. AX_ERR_FORMAT with the key on failure. */
+/* Continue from a checkpoint written with ax_run_put: axon.step in [0, total],
+ * --log-every (axon.log_every) and the sums since the last row. AX_ERR_FORMAT
+ * with the key on failure. */
 enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt);
 /* 1 if a step should run now (r->step < r->end and nothing stopped it). The
  * first call installs the signal handlers (SIGINT, SIGTERM, SIGPIPE). */
@@ -79,7 +80,7 @@ int ax_run_next(struct ax_run *r);
 unsigned ax_run_step_done(struct ax_run *r, double loss);
 /* Mean loss over the steps since the last row. */
 double ax_run_mean_loss(const struct ax_run *r);
-/* axon.step and axon.run.acc into a checkpoint being written. */
+/* axon.step, axon.log_every and axon.run.acc into a checkpoint being written. */
 void ax_run_put(const struct ax_run *r, struct ax_bundle *b);
 /* Ends the progress line, says why a run stopped early, returns the exit
  * status: 0 (done or --stop-at), 130/143 (SIGINT/SIGTERM), 141 (SIGPIPE),

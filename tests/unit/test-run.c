@@ -143,6 +143,8 @@ static void test_options_errors(void **state)
 		     (char *[]){ "tool", "train", "--checkpoint", "", NULL }, 4);
 	expect_usage("train: --dim conflicts with --resume",
 		     (char *[]){ "tool", "train", "--resume", "r", "--dim", "3", NULL }, 6);
+	expect_usage("train: --log-every conflicts with --resume",
+		     (char *[]){ "tool", "train", "--log-every", "3", "--resume", "r", NULL }, 6);
 	expect_usage("--dim: 99 is outside [1, 64]",
 		     (char *[]){ "tool", "train", "--dim", "99", NULL }, 4);
 	expect_usage("-q: the sub-command comes first (train, eval or sample)",
@@ -320,11 +322,14 @@ static void test_run_decisions(void **state)
 	assert_string_equal(ax_bundle_meta(&b, "axon.step"), "5");
 	ax_run_finish(&r);
 
-	/* Resumed: the row at 6 averages steps 4..6, as without the stop. */
+	/* Resumed: the row at 6 averages steps 4..6, as without the stop; the
+	 * checkpoint's --log-every holds. */
 	o.stop_at = 0;
+	o.log_every = 50;
 	ax_run_init(&r, &o, 7, 1);
 	assert_int_equal(ax_run_resume(&r, &b), AX_OK);
 	assert_int_equal(r.step, 5);
+	assert_int_equal(r.o.log_every, 3);
 	trace[0] = 0;
 	assert_int_equal(ax_run_next(&r), 1);
 	unsigned d = ax_run_step_done(&r, 7.0);
@@ -345,6 +350,10 @@ static void test_run_decisions(void **state)
 	ax_bundle_set_meta(&b, "axon.step", "8");
 	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
 	ax_bundle_set_meta(&b, "axon.step", "5");
+	ax_bundle_set_meta(&b, "axon.log_every", "0");
+	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
+	tu_assert_detail("the range of --log-every");
+	ax_bundle_set_meta(&b, "axon.log_every", "3");
 	ax_bundle_set_meta(&b, "axon.run.acc", "1,2");
 	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
 	tu_assert_detail("axon.run.acc");
