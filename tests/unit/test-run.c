@@ -4,6 +4,7 @@
  * resume, out-of-memory exits. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
@@ -210,7 +211,7 @@ struct cfg {
 static const char *const pos_names[] = { "learned", "rope", NULL };
 static const struct ax_setting settings[] = {
 	AX_SETTING_INT("t.layers", "--layers", struct cfg, layers, 1, 64),
-	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, 1000000),
+	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, LONG_MAX),
 	AX_SETTING_DOUBLE("t.capacity", "--capacity", struct cfg, capacity, 0, 1, AX_LO_OPEN),
 	AX_SETTING_FLOAT("t.dropout", "--dropout", struct cfg, dropout, 0, 1, AX_HI_OPEN),
 	AX_SETTING_CHOICE("t.pos", "--pos", struct cfg, pos, pos_names),
@@ -221,7 +222,7 @@ static const struct ax_setting settings[] = {
 
 static void test_settings_checkpoint(void **state)
 {
-	struct cfg c = { 4, 1000, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
+	struct cfg c = { 4, LONG_MAX, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
 	struct ax_bundle b;
 	ax_ckpt_begin(&b, "tool");
 	ax_ckpt_put_settings(&b, settings, NSET, &c);
