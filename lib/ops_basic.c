@@ -63,10 +63,52 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 		(void)inner_;                                                     \
 	} while (0)
 
+/* Same shapes (residual adds, gates): one loop per gradient, each
+ * vectorised; the same expressions and order per element as the general
+ * loop below (dA before dB, which matters when a and b are one tensor). */
+static void binop_backward_same(enum binop op, size_t n, const float *A, const float *B,
+				const float *G, float *dA, float *dB)
+{
+	switch (op) {
+	case BIN_ADD:
+	case BIN_SUB:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i];
+		if (dB && op == BIN_ADD)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += G[i];
+		if (dB && op == BIN_SUB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += -G[i];
+		break;
+	case BIN_MUL:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i] * B[i];
+		if (dB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += G[i] * A[i];
+		break;
+	default:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i] / B[i];
+		if (dB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += -G[i] * A[i] / (B[i] * B[i]);
+		break;
+	}
+}
+
 static void binop_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *a = n->in[0], *b = n->in[1], *o = n->out;
 	enum binop op = n->iarg[0];
+	if (a->size == o->size && b->size == o->size) {
+		binop_backward_same(op, o->size, a->data, b->data, o->grad, a->grad, b->grad);
+		return;
+	}
 	struct bcast bc;
 	bcast_init(&bc, a, b);
 	const float *A = a->data, *B = b->data, *G = o->grad;
