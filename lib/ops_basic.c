@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <omp.h>
+
 /* ---------------------------------------------------------------------------
  * Broadcasting binary ops. Shapes align on the right; a dimension of 1 (or a
  * missing one) repeats. The walk keeps an output multi-index and the two
@@ -251,30 +253,73 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	return 0;
 }
 
+/* The elementwise work of one thread, elements [*lo, *hi) of n: the team
+ * splits n in blocks of 64 (whole vectors); an element's result does not
+ * depend on the split. Parallel only above UNARY_PAR_MIN elements. */
+#define UNARY_PAR_MIN 65536
+static void my_span(size_t n, size_t *lo, size_t *hi)
+{
+	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
+	*lo = AX_MIN(n, t * per);
+	*hi = AX_MIN(n, *lo + per);
+}
+
+/* dx += g * f'(x) over n elements; one loop per kind, so each vectorises. */
+static void unary_bwd_span(enum ax_unary k, size_t n, const float *x, const float *y,
+			   const float *g, float *dx)
+{
+	switch (k) {
+	case AX_GELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
+	case AX_RELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
+	default: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
+	}
+}
+
 static void unary_backward(struct ax_tape_node *n)
 {
 	enum ax_unary k = n->iarg[0];
 	const float *x = n->in[0]->data, *y = n->out->data, *g = n->out->grad;
 	float *dx = n->in[0]->grad;
 	size_t n_el = n->out->size;
-	/* One loop per hot kind: with the kind fixed, each loop vectorises. */
-	switch (k) {
-	case AX_GELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
-	case AX_SILU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
-	case AX_RELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
-	case AX_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
-	case AX_SIGMOID: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
-	case AX_GELU_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
-	case AX_EXP: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
-	case AX_NEG: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
-	case AX_SQRT: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
-	case AX_SQUARE: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
-	case AX_SOFTSIGN: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
-	case AX_ABS: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
-	default: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
+#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+	{
+		size_t lo, hi;
+		my_span(n_el, &lo, &hi);
+		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo);
 	}
 }
 static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward };
+
+/* y = f(x) over n elements; one loop per kind, so each vectorises. */
+static void unary_fwd_span(enum ax_unary k, size_t n, const float *x, float *y)
+{
+	switch (k) {
+	case AX_RELU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_RELU, x[i]); break; // [vec]
+	case AX_GELU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_GELU, x[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SILU, x[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SIGMOID, x[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_TANH, x[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_GELU_TANH, x[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_EXP, x[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_NEG, x[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SQRT, x[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SQUARE, x[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SOFTSIGN, x[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_ABS, x[i]); break; // [vec]
+	default: for (size_t i = 0; i < n; i++) y[i] = unary_f(k, x[i]); break; // vec: scalar (log, softplus: libm calls)
+	}
+}
 
 struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tensor *x)
 {
@@ -282,21 +327,12 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	const float *xd = x->data;
 	float *od = o->data;
-	/* Switch outside the loop so each case vectorises on its own. */
-	switch (kind) {
-	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_RELU, xd[i]); break; // [vec]
-	case AX_GELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU, xd[i]); break; // [vec]
-	case AX_SILU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SILU, xd[i]); break; // [vec]
-	case AX_SIGMOID: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SIGMOID, xd[i]); break; // [vec]
-	case AX_TANH: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_TANH, xd[i]); break; // [vec]
-	case AX_GELU_TANH: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU_TANH, xd[i]); break; // [vec]
-	case AX_EXP: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_EXP, xd[i]); break; // [vec]
-	case AX_NEG: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_NEG, xd[i]); break; // [vec]
-	case AX_SQRT: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SQRT, xd[i]); break; // [vec]
-	case AX_SQUARE: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SQUARE, xd[i]); break; // [vec]
-	case AX_SOFTSIGN: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SOFTSIGN, xd[i]); break; // [vec]
-	case AX_ABS: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_ABS, xd[i]); break; // [vec]
-	default: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(kind, xd[i]); break; // vec: scalar (log, softplus: libm calls)
+	size_t n_el = x->size;
+#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+	{
+		size_t lo, hi;
+		my_span(n_el, &lo, &hi);
+		unary_fwd_span(kind, hi - lo, xd + lo, od + lo);
 	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_UNARY, o, x, NULL, NULL, NULL);
 	if (n)
