@@ -86,124 +86,167 @@ static inline float ax_tanhf(float x)
 
 /* ---- reductions in a fixed order that vectorises ----
  * A serial float sum cannot be vectorised without reassociating it, which
- * only -ffast-math allows. These keep AX_LANES partial sums in a GCC vector
- * (element i goes to lane i % AX_LANES), then add the lanes pairwise. The
- * order is fixed by this code, not by the machine's vector width (GCC splits
- * or keeps the 16-float vector as the target allows), so a result is the same
- * on every x86-64 target and thread count; it differs from a serial sum only
- * by rounding. Loads go through memcpy: no alignment is assumed. */
+ * only -ffast-math allows. These keep AX_LANES = 16 partial sums (element i
+ * goes to lane i % 16) in two 8-float GCC vectors, lo (lanes 0-7) and hi
+ * (8-15), one AVX register each, and finish pairwise: lane l += lane l + w
+ * for w = 8, 4, 2, 1. The order is fixed by this code, not by the machine's
+ * vector width, so a result is the same on every x86-64 target and thread
+ * count; it differs from a serial sum only by rounding. Loads go through
+ * memcpy: no alignment is assumed. */
 #define AX_LANES 16
-/* GCC warns, wherever a helper below is inlined, that passing a 64-byte
- * vector by value changes the ABI on targets without AVX-512; they are static
+/* GCC warns, wherever a helper below is inlined into a build without AVX,
+ * that passing a 32-byte vector by value changes the ABI; they are static
  * inline, never called across an ABI boundary. (In every file that includes
  * this internal header.) */
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef float ax_vf __attribute__((vector_size(AX_LANES * sizeof(float))));
-typedef double ax_vd __attribute__((vector_size(AX_LANES * sizeof(double))));
-typedef int32_t ax_vi __attribute__((vector_size(AX_LANES * sizeof(int32_t))));
+typedef float ax_v8 __attribute__((vector_size(8 * sizeof(float))));
+typedef float ax_v4 __attribute__((vector_size(4 * sizeof(float))));
+typedef double ax_v4d __attribute__((vector_size(4 * sizeof(double))));
+typedef int32_t ax_v8i __attribute__((vector_size(8 * sizeof(int32_t))));
 
-static inline ax_vf ax_vload(const float *x)
+static inline ax_v8 ax_v8_load(const float *x)
 {
-	ax_vf v;
+	ax_v8 v;
 	memcpy(&v, x, sizeof v);
 	return v;
 }
 
-/* The first n < AX_LANES elements of x, fill in the other lanes. */
-static inline ax_vf ax_vload_part(const float *x, size_t n, float fill)
+/* The first n (0..8) elements of x, fill in the other lanes. */
+static inline ax_v8 ax_v8_load_part(const float *x, size_t n, float fill)
 {
-	ax_vf v;
-	for (int l = 0; l < AX_LANES; l++)
+	ax_v8 v;
+	for (int l = 0; l < 8; l++)
 		v[l] = (size_t)l < n ? x[l] : fill;
 	return v;
 }
 
-static inline float ax_vtotal(ax_vf v)
+/* Lanes 0-7 and 8-15 of x[0..n), n < 16, fill beyond. */
+static inline void ax_v8_tail(const float *x, size_t n, float fill, ax_v8 *lo, ax_v8 *hi)
 {
-	for (int w = AX_LANES / 2; w > 0; w /= 2)
+	*lo = ax_v8_load_part(x, n < 8 ? n : 8, fill);
+	*hi = ax_v8_load_part(x + 8, n > 8 ? n - 8 : 0, fill);
+}
+
+/* The pairwise finish: (lo + hi), then lanes 4, 2, 1 apart. */
+static inline float ax_v8_total(ax_v8 lo, ax_v8 hi)
+{
+	ax_v8 v = lo + hi;
+	for (int w = 4; w > 0; w /= 2)
 		for (int l = 0; l < w; l++)
 			v[l] += v[l + w];
 	return v[0];
 }
 
-static inline double ax_vtotal_d(ax_vd v)
+/* The same 16 lanes in double: a[0] lanes 0-3 ... a[3] lanes 12-15. */
+struct ax_lanes_d {
+	ax_v4d a[4];
+};
+
+/* acc += x[0..n) into lanes i % 16, in double; n a multiple of 16 except at
+ * the very end of a sum. */
+static inline void ax_lanes_d_add(struct ax_lanes_d *acc, const float *x, size_t n)
 {
-	for (int w = AX_LANES / 2; w > 0; w /= 2)
-		for (int l = 0; l < w; l++)
-			v[l] += v[l + w];
-	return v[0];
+	for (size_t i = 0; i < n; i += AX_LANES) {
+		float b[AX_LANES];
+		for (int l = 0; l < AX_LANES; l++)
+			b[l] = i + l < n ? x[i + l] : 0.0f;
+		for (int q = 0; q < 4; q++) {
+			ax_v4 v;
+			memcpy(&v, b + 4 * q, sizeof v);
+			acc->a[q] += __builtin_convertvector(v, ax_v4d);
+		}
+	}
 }
 
-/* acc += x[0..n) into lanes i % AX_LANES, in double (n a multiple of
- * AX_LANES except at the very end of a sum). */
-static inline void ax_vacc_d(ax_vd *acc, const float *x, size_t n)
+static inline double ax_lanes_d_total(const struct ax_lanes_d *acc)
 {
-	size_t i = 0;
-	for (; i + AX_LANES <= n; i += AX_LANES)
-		*acc += __builtin_convertvector(ax_vload(x + i), ax_vd);
-	if (i < n)
-		*acc += __builtin_convertvector(ax_vload_part(x + i, n - i, 0.0f), ax_vd);
+	ax_v4d v = (acc->a[0] + acc->a[2]) + (acc->a[1] + acc->a[3]);
+	v[0] += v[2];
+	v[1] += v[3];
+	return v[0] + v[1];
 }
 
 /* sum x[i] */
 static inline float ax_sumf(size_t n, const float *x)
 {
-	ax_vf acc = { 0 };
+	ax_v8 lo = { 0 }, hi = { 0 }, tl, th;
 	size_t i = 0;
-	for (; i + AX_LANES <= n; i += AX_LANES)
-		acc += ax_vload(x + i);
-	if (i < n)
-		acc += ax_vload_part(x + i, n - i, 0.0f);
-	return ax_vtotal(acc);
+	for (; i + AX_LANES <= n; i += AX_LANES) {
+		lo += ax_v8_load(x + i);
+		hi += ax_v8_load(x + i + 8);
+	}
+	if (i < n) {
+		ax_v8_tail(x + i, n - i, 0.0f, &tl, &th);
+		lo += tl;
+		hi += th;
+	}
+	return ax_v8_total(lo, hi);
 }
 
 /* sum a[i] * b[i] */
 static inline float ax_dotf(size_t n, const float *a, const float *b)
 {
-	ax_vf acc = { 0 };
+	ax_v8 lo = { 0 }, hi = { 0 }, al, ah, bl, bh;
 	size_t i = 0;
-	for (; i + AX_LANES <= n; i += AX_LANES)
-		acc += ax_vload(a + i) * ax_vload(b + i);
-	if (i < n)
-		acc += ax_vload_part(a + i, n - i, 0.0f) * ax_vload_part(b + i, n - i, 0.0f);
-	return ax_vtotal(acc);
+	for (; i + AX_LANES <= n; i += AX_LANES) {
+		lo += ax_v8_load(a + i) * ax_v8_load(b + i);
+		hi += ax_v8_load(a + i + 8) * ax_v8_load(b + i + 8);
+	}
+	if (i < n) {
+		ax_v8_tail(a + i, n - i, 0.0f, &al, &ah);
+		ax_v8_tail(b + i, n - i, 0.0f, &bl, &bh);
+		lo += al * bl;
+		hi += ah * bh;
+	}
+	return ax_v8_total(lo, hi);
 }
 
 /* sum (x[i] - c)^2 */
 static inline float ax_sqdevf(size_t n, const float *x, float c)
 {
-	ax_vf acc = { 0 };
+	ax_v8 lo = { 0 }, hi = { 0 }, dl, dh;
 	size_t i = 0;
 	for (; i + AX_LANES <= n; i += AX_LANES) {
-		ax_vf d = ax_vload(x + i) - c;
-		acc += d * d;
+		dl = ax_v8_load(x + i) - c;
+		dh = ax_v8_load(x + i + 8) - c;
+		lo += dl * dl;
+		hi += dh * dh;
 	}
 	if (i < n) {
-		ax_vf d = ax_vload_part(x + i, n - i, c) - c;
-		acc += d * d;
+		ax_v8_tail(x + i, n - i, c, &dl, &dh);
+		dl -= c;
+		dh -= c;
+		lo += dl * dl;
+		hi += dh * dh;
 	}
-	return ax_vtotal(acc);
+	return ax_v8_total(lo, hi);
 }
 
-/* lane-wise a > b ? a : b (NaN in a is skipped, as in a serial max) */
-static inline ax_vf ax_vmax(ax_vf a, ax_vf b)
+/* lane-wise a > b ? a : b (a NaN in a is skipped, as in a serial max) */
+static inline ax_v8 ax_v8_max(ax_v8 a, ax_v8 b)
 {
-	ax_vi m = a > b;
-	return (ax_vf)(((ax_vi)a & m) | ((ax_vi)b & ~m));
+	ax_v8i m = a > b;
+	return (ax_v8)(((ax_v8i)a & m) | ((ax_v8i)b & ~m));
 }
 
 /* max x[i] (-inf for n == 0); exact in any order. */
 static inline float ax_maxf(size_t n, const float *x)
 {
-	ax_vf acc = ax_vload_part(x, 0, -INFINITY);
+	ax_v8 lo = ax_v8_load_part(x, 0, -INFINITY), hi = lo, tl, th;
 	size_t i = 0;
-	for (; i + AX_LANES <= n; i += AX_LANES)
-		acc = ax_vmax(ax_vload(x + i), acc);
-	if (i < n)
-		acc = ax_vmax(ax_vload_part(x + i, n - i, -INFINITY), acc);
-	float m = acc[0];
-	for (int l = 1; l < AX_LANES; l++)
-		m = acc[l] > m ? acc[l] : m;
+	for (; i + AX_LANES <= n; i += AX_LANES) {
+		lo = ax_v8_max(ax_v8_load(x + i), lo);
+		hi = ax_v8_max(ax_v8_load(x + i + 8), hi);
+	}
+	if (i < n) {
+		ax_v8_tail(x + i, n - i, -INFINITY, &tl, &th);
+		lo = ax_v8_max(tl, lo);
+		hi = ax_v8_max(th, hi);
+	}
+	lo = ax_v8_max(hi, lo);
+	float m = lo[0];
+	for (int l = 1; l < 8; l++)
+		m = lo[l] > m ? lo[l] : m;
 	return m;
 }
 

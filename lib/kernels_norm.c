@@ -42,20 +42,28 @@ void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, cons
 static void grad_sums(int C, const float *x, const float *dy, const float *gamma, float m,
 		      float s, float *gsum, float *gxsum)
 {
-	ax_vf ga = { 0 }, gxa = { 0 };
+	ax_v8 g[2], ga[2] = { { 0 } }, gxa[2] = { { 0 } }, xv[2], dv[2], gm[2];
 	int i = 0;
-	for (; i + AX_LANES <= C; i += AX_LANES) {
-		ax_vf g = ax_vload(dy + i) * ax_vload(gamma + i);
-		ga += g;
-		gxa += g * (ax_vload(x + i) - m) * s;
+	for (; i < C; i += AX_LANES) {
+		if (i + AX_LANES <= C)
+			for (int h = 0; h < 2; h++) {
+				dv[h] = ax_v8_load(dy + i + 8 * h);
+				gm[h] = ax_v8_load(gamma + i + 8 * h);
+				xv[h] = ax_v8_load(x + i + 8 * h);
+			}
+		else {
+			ax_v8_tail(dy + i, C - i, 0, &dv[0], &dv[1]);
+			ax_v8_tail(gamma + i, C - i, 0, &gm[0], &gm[1]);
+			ax_v8_tail(x + i, C - i, m, &xv[0], &xv[1]);
+		}
+		for (int h = 0; h < 2; h++) {
+			g[h] = dv[h] * gm[h];
+			ga[h] += g[h];
+			gxa[h] += g[h] * (xv[h] - m) * s;
+		}
 	}
-	if (i < C) {
-		ax_vf g = ax_vload_part(dy + i, C - i, 0) * ax_vload_part(gamma + i, C - i, 0);
-		ga += g;
-		gxa += g * (ax_vload_part(x + i, C - i, m) - m) * s;
-	}
-	*gsum = ax_vtotal(ga);
-	*gxsum = ax_vtotal(gxa);
+	*gsum = ax_v8_total(ga[0], ga[1]);
+	*gxsum = ax_v8_total(gxa[0], gxa[1]);
 }
 
 // Backward of both norms, xhat = (x - mean) * rstd, g = dy * gamma:

@@ -405,24 +405,36 @@ static double weight_total(const struct ax_tensor *w, size_t n)
 	return s;
 }
 
-/* sum_i w_i (exp(x_i) - y_i x_i) over entries with w_i != 0 (w NULL: all
- * weights 1): each term in float, a block at a time (a loop that
- * vectorises), summed in double in ax_math.h's lanes. */
+/* One term of the Poisson NLL: w (exp(x) - y x), 0 where w == 0 (a select,
+ * not a branch: exp of a masked entry may be huge). */
+static inline float poisson_term(float w, float x, float y)
+{
+	float t = w * (ax_expf(x) - y * x);
+	return w != 0 ? t : 0.0f;
+}
+
+/* sum_i w_i (exp(x_i) - y_i x_i) (w NULL: all weights 1): each term in
+ * float, a block at a time (loops that vectorise), summed in double in
+ * ax_math.h's lanes. The weighted and unweighted loops are separate: a
+ * vectorised select between w[j] and 1 would load through a NULL w with
+ * masked loads, which cost a microcode assist each. */
 static double poisson_sum(size_t n, const float *x, const float *y, const float *w)
 {
 	enum { BLK = 256 };
 	float term[BLK];
-	ax_vd acc = { 0 };
+	struct ax_lanes_d acc = { 0 };
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		size_t m = AX_MIN(BLK, n - i0);
-		const float *xb = x + i0, *yb = y + i0, *wb = w ? w + i0 : NULL;
-		for (size_t j = 0; j < m; j++) { // [vec]
-			float wj = wb ? wb[j] : 1.0f, t = wj * (ax_expf(xb[j]) - yb[j] * xb[j]);
-			term[j] = wj != 0 ? t : 0.0f;
-		}
-		ax_vacc_d(&acc, term, m);
+		const float *xb = x + i0, *yb = y + i0;
+		if (w)
+			for (size_t j = 0; j < m; j++) // [vec]
+				term[j] = poisson_term(w[i0 + j], xb[j], yb[j]);
+		else
+			for (size_t j = 0; j < m; j++) // [vec]
+				term[j] = poisson_term(1.0f, xb[j], yb[j]);
+		ax_lanes_d_add(&acc, term, m);
 	}
-	return ax_vtotal_d(acc);
+	return ax_lanes_d_total(&acc);
 }
 
 /* mean_i 0.5 (lv_i + (y_i - mu_i)^2 exp(-lv_i)), as poisson_sum. */
@@ -430,16 +442,16 @@ static double gnll_mean(size_t n, const float *mu, const float *lv, const float 
 {
 	enum { BLK = 256 };
 	float term[BLK];
-	ax_vd acc = { 0 };
+	struct ax_lanes_d acc = { 0 };
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		size_t m = AX_MIN(BLK, n - i0);
 		for (size_t j = 0; j < m; j++) { // [vec]
 			float d = y[i0 + j] - mu[i0 + j];
 			term[j] = 0.5f * (lv[i0 + j] + d * d * ax_expf(-lv[i0 + j]));
 		}
-		ax_vacc_d(&acc, term, m);
+		ax_lanes_d_add(&acc, term, m);
 	}
-	return ax_vtotal_d(acc) / (double)n;
+	return ax_lanes_d_total(&acc) / (double)n;
 }
 
 static void poisson_backward(struct ax_tape_node *n)
@@ -449,19 +461,22 @@ static void poisson_backward(struct ax_tape_node *n)
 	const float *xd = x->data, *yd = y->data, *wd = w ? w->data : NULL;
 	float *gx = GRAD_OR_NULL(x), *gy = GRAD_OR_NULL(y);
 	size_t size = x->size;
-	/* A masked entry (weight 0) passes no gradient: a select, not a branch,
-	 * as in the forward (exp of a masked entry may be huge). */
-	if (gx)
+	/* A masked entry (weight 0) passes no gradient: a select, as in the
+	 * forward; weighted and unweighted loops apart, as there. */
+	if (gx && wd)
 		for (size_t i = 0; i < size; i++) { // [vec]
-			float wi = wd ? wd[i] : 1.0f;
-			float gi = scale * wi * (ax_expf(xd[i]) - yd[i]);
-			gx[i] += wi != 0 ? gi : 0.0f;
+			float gi = scale * wd[i] * (ax_expf(xd[i]) - yd[i]);
+			gx[i] += wd[i] != 0 ? gi : 0.0f;
 		}
-	if (gy)
-		for (size_t i = 0; i < size; i++) { // [vec]
-			float wi = wd ? wd[i] : 1.0f;
-			gy[i] -= wi != 0 ? scale * wi * xd[i] : 0.0f;
-		}
+	if (gx && !wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gx[i] += scale * 1.0f * (ax_expf(xd[i]) - yd[i]);
+	if (gy && wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gy[i] -= wd[i] != 0 ? scale * wd[i] * xd[i] : 0.0f;
+	if (gy && !wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gy[i] -= scale * 1.0f * xd[i];
 }
 static const struct ax_opdef OP_POISSON = { "poisson_nll", "poisson_nll backward", poisson_backward };
 
