@@ -413,45 +413,50 @@ static inline float poisson_term(float w, float x, float y)
 	return w != 0 ? t : 0.0f;
 }
 
-/* sum_i w_i (exp(x_i) - y_i x_i) (w NULL: all weights 1): each term in
- * float, a block at a time (loops that vectorise), summed in double in
- * ax_math.h's lanes. The weighted and unweighted loops are separate: a
- * vectorised select between w[j] and 1 would load through a NULL w with
- * masked loads, which cost a microcode assist each. */
-static double poisson_sum(size_t n, const float *x, const float *y, const float *w)
+/* Elementwise loss terms summed in double in ax_math.h's lanes: fill
+ * writes the float terms of elements [i0, i0 + m) into term, a block at a
+ * time (its loops vectorise), three inputs a, b, c. */
+typedef void (*terms_fn)(size_t i0, size_t m, const float *a, const float *b, const float *c,
+			 float *term);
+
+static double terms_sum(size_t n, terms_fn fill, const float *a, const float *b, const float *c)
 {
 	enum { BLK = 256 };
 	float term[BLK];
 	struct ax_lanes_d acc = { 0 };
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		size_t m = AX_MIN(BLK, n - i0);
-		const float *xb = x + i0, *yb = y + i0;
-		if (w)
-			for (size_t j = 0; j < m; j++) // [vec]
-				term[j] = poisson_term(w[i0 + j], xb[j], yb[j]);
-		else
-			for (size_t j = 0; j < m; j++) // [vec]
-				term[j] = poisson_term(1.0f, xb[j], yb[j]);
+		fill(i0, m, a, b, c, term);
 		ax_lanes_d_add(&acc, term, m);
 	}
 	return ax_lanes_d_total(&acc);
 }
 
-/* mean_i 0.5 (lv_i + (y_i - mu_i)^2 exp(-lv_i)), as poisson_sum. */
-static double gnll_mean(size_t n, const float *mu, const float *lv, const float *y)
+/* w (exp(x) - y x) with x, y, w = a, b, c (w NULL: all weights 1). The
+ * weighted and unweighted loops are separate: a vectorised select between
+ * w[j] and 1 would load through a NULL w with masked loads, which cost a
+ * microcode assist each. */
+static void poisson_terms(size_t i0, size_t m, const float *x, const float *y, const float *w,
+			  float *term)
 {
-	enum { BLK = 256 };
-	float term[BLK];
-	struct ax_lanes_d acc = { 0 };
-	for (size_t i0 = 0; i0 < n; i0 += BLK) {
-		size_t m = AX_MIN(BLK, n - i0);
-		for (size_t j = 0; j < m; j++) { // [vec]
-			float d = y[i0 + j] - mu[i0 + j];
-			term[j] = 0.5f * (lv[i0 + j] + d * d * ax_expf(-lv[i0 + j]));
-		}
-		ax_lanes_d_add(&acc, term, m);
+	x += i0, y += i0;
+	if (w)
+		for (size_t j = 0; j < m; j++) // [vec]
+			term[j] = poisson_term(w[i0 + j], x[j], y[j]);
+	else
+		for (size_t j = 0; j < m; j++) // [vec]
+			term[j] = poisson_term(1.0f, x[j], y[j]);
+}
+
+/* 0.5 (lv + (y - mu)^2 exp(-lv)) with mu, lv, y = a, b, c. */
+static void gnll_terms(size_t i0, size_t m, const float *mu, const float *lv, const float *y,
+		       float *term)
+{
+	mu += i0, lv += i0, y += i0;
+	for (size_t j = 0; j < m; j++) { // [vec]
+		float d = y[j] - mu[j];
+		term[j] = 0.5f * (lv[j] + d * d * ax_expf(-lv[j]));
 	}
-	return ax_lanes_d_total(&acc) / (double)n;
 }
 
 static void poisson_backward(struct ax_tape_node *n)
@@ -487,8 +492,8 @@ struct ax_tensor *ax_poisson_nll(struct ax_tape *t, struct ax_tensor *log_rate,
 	AX_ASSERT(log_rate->size == target->size && (!weight || weight->size == target->size) &&
 		  "poisson_nll: shapes differ");
 	double total = weight_total(weight, log_rate->size);
-	double acc = poisson_sum(log_rate->size, log_rate->data, target->data,
-				 weight ? weight->data : NULL);
+	double acc = terms_sum(log_rate->size, poisson_terms, log_rate->data, target->data,
+			       weight ? weight->data : NULL);
 	if (total <= 0)
 		total = 1; /* nothing counted: loss 0, gradient 0 */
 	struct ax_tensor *o = scalar_out(t, acc / total);
@@ -526,7 +531,8 @@ struct ax_tensor *ax_gaussian_nll(struct ax_tape *t, struct ax_tensor *mu, struc
 {
 	double t0 = ax_op_clock();
 	AX_ASSERT(mu->size == logvar->size && mu->size == target->size && "gaussian_nll: shapes differ");
-	double mean = gnll_mean(mu->size, mu->data, logvar->data, target->data);
+	double mean = terms_sum(mu->size, gnll_terms, mu->data, logvar->data, target->data) /
+		      (double)mu->size;
 	struct ax_tensor *o = scalar_out(t, mean);
 	ax_op_record(t, &OP_GNLL, o, mu, logvar, target, NULL);
 	ax_op_done(&OP_GNLL, t0, 0);
