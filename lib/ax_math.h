@@ -128,9 +128,9 @@ static inline void ax_v8_tail(const float *x, size_t n, float fill, ax_v8 *lo, a
 }
 
 /* The pairwise finish: (lo + hi), then lanes 4, 2, 1 apart. */
-static inline float ax_v8_total(ax_v8 lo, ax_v8 hi)
+static inline float ax_v8_total(const ax_v8 *lo, const ax_v8 *hi)
 {
-	ax_v8 v = lo + hi;
+	ax_v8 v = *lo + *hi;
 	for (int w = 4; w > 0; w /= 2)
 		for (int l = 0; l < w; l++)
 			v[l] += v[l + w];
@@ -180,7 +180,7 @@ static inline float ax_sumf(size_t n, const float *x)
 		lo += tl;
 		hi += th;
 	}
-	return ax_v8_total(lo, hi);
+	return ax_v8_total(&lo, &hi);
 }
 
 /* sum a[i] * b[i] */
@@ -198,7 +198,7 @@ static inline float ax_dotf(size_t n, const float *a, const float *b)
 		lo += al * bl;
 		hi += ah * bh;
 	}
-	return ax_v8_total(lo, hi);
+	return ax_v8_total(&lo, &hi);
 }
 
 /* sum (x[i] - c)^2 */
@@ -219,14 +219,15 @@ static inline float ax_sqdevf(size_t n, const float *x, float c)
 		lo += dl * dl;
 		hi += dh * dh;
 	}
-	return ax_v8_total(lo, hi);
+	return ax_v8_total(&lo, &hi);
 }
 
-/* lane-wise a > b ? a : b (a NaN in a is skipped, as in a serial max) */
-static inline ax_v8 ax_v8_max(ax_v8 a, ax_v8 b)
+/* *acc = lane-wise v > *acc ? v : *acc (a NaN in v is skipped, as in a
+ * serial max); pointers, not vector arguments, keep the ABI out of it. */
+static inline void ax_v8_max_into(ax_v8 *acc, const ax_v8 *v)
 {
-	ax_v8i m = a > b;
-	return (ax_v8)(((ax_v8i)a & m) | ((ax_v8i)b & ~m));
+	ax_v8i m = *v > *acc;
+	*acc = (ax_v8)(((ax_v8i)*v & m) | ((ax_v8i)*acc & ~m));
 }
 
 /* max x[i] (-inf for n == 0); exact in any order. */
@@ -235,15 +236,17 @@ static inline float ax_maxf(size_t n, const float *x)
 	ax_v8 lo = ax_v8_load_part(x, 0, -INFINITY), hi = lo, tl, th;
 	size_t i = 0;
 	for (; i + AX_LANES <= n; i += AX_LANES) {
-		lo = ax_v8_max(ax_v8_load(x + i), lo);
-		hi = ax_v8_max(ax_v8_load(x + i + 8), hi);
+		tl = ax_v8_load(x + i);
+		th = ax_v8_load(x + i + 8);
+		ax_v8_max_into(&lo, &tl);
+		ax_v8_max_into(&hi, &th);
 	}
 	if (i < n) {
 		ax_v8_tail(x + i, n - i, -INFINITY, &tl, &th);
-		lo = ax_v8_max(tl, lo);
-		hi = ax_v8_max(th, hi);
+		ax_v8_max_into(&lo, &tl);
+		ax_v8_max_into(&hi, &th);
 	}
-	lo = ax_v8_max(hi, lo);
+	ax_v8_max_into(&lo, &hi);
 	float m = lo[0];
 	for (int l = 1; l < 8; l++)
 		m = lo[l] > m ? lo[l] : m;

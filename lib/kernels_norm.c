@@ -62,8 +62,8 @@ static void grad_sums(int C, const float *x, const float *dy, const float *gamma
 			gxa[h] += g[h] * (xv[h] - m) * s;
 		}
 	}
-	*gsum = ax_v8_total(ga[0], ga[1]);
-	*gxsum = ax_v8_total(gxa[0], gxa[1]);
+	*gsum = ax_v8_total(&ga[0], &ga[1]);
+	*gxsum = ax_v8_total(&gxa[0], &gxa[1]);
 }
 
 // Backward of both norms, xhat = (x - mean) * rstd, g = dy * gamma:
