@@ -93,10 +93,13 @@ enum ax_status ax_npy_write_f32(FILE *f, const float *data, int ndim, const int6
 /* Atomic save of one array to a file (temp + rename). */
 enum ax_status ax_npy_save(const char *path, const struct ax_array *a);
 
-/* ---- safetensors bundles ----
- * Reader: header length < 100 MB and inside the file; strict JSON; every
- * tensor's data_offsets inside the data section with length count*size
- * (tensors may overlap or leave holes). Unknown keys in a tensor's entry are
+/* ---- bundles (lib/bundle.c) and their safetensors files (lib/io_safetensors.c) ----
+ * A bundle is named arrays in insertion order plus string metadata; names
+ * and metadata keys are unique and found in O(1) (a hash index).
+ * Reader: header length < 100 MB and inside the file; strict JSON, UTF-8
+ * strings; every tensor's data_offsets inside the data section with length
+ * count*size; tensors may leave holes but not overlap, so what is copied
+ * out is bounded by the file's size. Unknown keys in a tensor's entry are
  * ignored; __metadata__ must map strings to strings (or be null).
  * Writer: 8-byte LE header length, JSON header padded with spaces to a
  * multiple of 8 bytes, then the tensors' data in insertion order. */
@@ -104,11 +107,16 @@ struct ax_bundle_entry {
 	char *name;
 	struct ax_array array;
 };
+struct ax_bundle_index {   /* hash of names -> position + 1 (0: empty slot) */
+	int *slot;
+	size_t cap;            /* a power of two, or 0 */
+};
 struct ax_bundle {
 	int n, cap;
 	struct ax_bundle_entry *entries;  /* in file order (writer: insertion order) */
 	int nmeta;
 	char **meta_keys, **meta_values;  /* __metadata__, string values */
+	struct ax_bundle_index names, metas;  /* maintained by the functions below */
 };
 void ax_bundle_init(struct ax_bundle *b);
 void ax_bundle_free(struct ax_bundle *b);
@@ -122,7 +130,12 @@ void ax_bundle_add(struct ax_bundle *b, const char *name, enum ax_dtype dt, int 
 		   const int64_t *shape, const void *data);
 void ax_bundle_add_f32(struct ax_bundle *b, const char *name, int ndim,
 		       const int64_t *shape, const float *data);
+/* Take over a malloc'd name and the array a (its data may still be NULL):
+ * 0, or -1 (nothing taken) if the name is already there. Readers use it. */
+int ax_bundle_adopt(struct ax_bundle *b, char *name, const struct ax_array *a);
 void ax_bundle_set_meta(struct ax_bundle *b, const char *key, const char *value);
+/* Take over malloc'd key and value: 0, or -1 (nothing taken) if key is there. */
+int ax_bundle_adopt_meta(struct ax_bundle *b, char *key, char *value);
 const char *ax_bundle_meta(const struct ax_bundle *b, const char *key); /* NULL if absent */
 const struct ax_array *ax_bundle_find(const struct ax_bundle *b, const char *name);
 /* Find + check dtype and shape (ndim entries; -1 = any; shape NULL: only
