@@ -56,9 +56,14 @@ double ax_array_get(const struct ax_array *a, size_t i);
 /* A float32 copy of any numeric array (in place conversion of a's data). */
 enum ax_status ax_array_to_f32(struct ax_array *a);
 
-/* ---- input streams (gzip-transparent), "-" is stdin ---- */
+/* ---- input streams (gzip-transparent), "-" is stdin ----
+ * A stream yields at most AX_READ_MAX bytes (after inflating), or the limit
+ * set with ax_reader_set_limit; reading past it is AX_ERR_UNSUPPORTED with a
+ * message, so an endless input (/dev/zero) cannot fill memory. */
+#define AX_READ_MAX ((size_t)4 << 30)
 struct ax_reader;
 enum ax_status ax_reader_open(struct ax_reader **r, const char *path);
+void ax_reader_set_limit(struct ax_reader *r, size_t limit);
 /* Reads exactly n bytes; AX_ERR_EOF if the stream ends before the first
  * byte, AX_ERR_FORMAT ("truncated") if it ends part-way. */
 enum ax_status ax_reader_read(struct ax_reader *r, void *buf, size_t n);
@@ -77,6 +82,15 @@ const char *ax_reader_name(const struct ax_reader *r);
 void ax_reader_close(struct ax_reader *r);
 /* Whole input into memory (open + read_rest + close): *buf is malloc'd, NUL-added. */
 enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
+
+/* What this process did with a file, so an output never silently replaces
+ * an input: every regular file a reader opens is recorded (device, inode) as
+ * an input, one read whole as a bundle as such, one written through
+ * ax_outfile as written here (reading it back later changes nothing). */
+enum ax_file_use { AX_FILE_UNSEEN, AX_FILE_INPUT, AX_FILE_BUNDLE, AX_FILE_WRITTEN };
+enum ax_file_use ax_file_use(const char *path);   /* UNSEEN if absent or not regular */
+void ax_file_written(int fd);                     /* called by ax_outfile */
+void ax_reader_read_as_bundle(struct ax_reader *r);  /* called by ax_bundle_read */
 
 /* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ----
  * fortran_order True and big-endian descrs ('>f4') are AX_ERR_UNSUPPORTED
@@ -184,12 +198,19 @@ enum ax_status ax_idx_load(const char *path, struct ax_array *out);
 /* ---- atomic output files ---- */
 /* Writes go to "<path>.tmp.<pid>"; commit flushes, fsyncs and renames over
  * path; abort removes the temp file. "-" means stdout (commit just flushes).
- * A failed commit removes the temp file too; either way o is finished. */
+ * A failed commit removes the temp file too; either way o is finished.
+ * An existing target that is not a regular file (/dev/null, a FIFO) is
+ * written in place. A target this process read as an input is refused with
+ * AX_ERR_ARG (ax_outfile_open_bundle: unless it was read as a bundle). Temp
+ * files of the same target whose pid no longer runs (a killed run) are
+ * removed on open. */
 struct ax_outfile {
 	FILE *f;
-	char *path, *tmp;
+	char *path, *tmp;    /* tmp NULL: stdout or in place */
+	int in_place;
 };
 enum ax_status ax_outfile_open(struct ax_outfile *o, const char *path);
+enum ax_status ax_outfile_open_bundle(struct ax_outfile *o, const char *path);
 enum ax_status ax_outfile_commit(struct ax_outfile *o);
 void ax_outfile_abort(struct ax_outfile *o);
 

@@ -281,6 +281,7 @@ enum ax_status ax_bundle_read(struct ax_reader *r, struct ax_bundle *b)
 	char *buf;
 	size_t len;
 	ax_bundle_init(b);
+	ax_reader_read_as_bundle(r);
 	enum ax_status st = ax_reader_read_rest(r, &buf, &len);
 	if (st)
 		return st;
@@ -348,7 +349,7 @@ enum ax_status ax_bundle_save(const char *path, const struct ax_bundle *b)
 	struct ax_strbuf h = {0};
 	header_json(&h, b);
 	struct ax_outfile o;
-	enum ax_status st = ax_outfile_open(&o, path);
+	enum ax_status st = ax_outfile_open_bundle(&o, path);
 	if (st) {
 		free(h.p);
 		return st;
