@@ -110,6 +110,24 @@ printf '{%sdescr%s: %s<f4%s, %sfortran_order%s: True, %sshape%s: (1,), }\n' \
 printf '\000\000\200\077' >> "$t/f.npy"
 check_bad "$t/f.npy" "$t/f.npy: fortran_order True is not supported"
 
+# Header names must be UTF-8 (the format says so): a stray 0xff byte is bad input.
+st_file() {   # st_file FILE JSON: a safetensors file of that header and 16 zero bytes
+	printf '%s' "$2" > "$t/json"
+	n=$(wc -c < "$t/json")
+	printf "$(printf '\\%03o' $((n % 256)) $((n / 256 % 256)) $((n / 65536 % 256)))\000\000\000\000\000" > "$1"
+	cat "$t/json" >> "$1"
+	head -c 16 /dev/zero >> "$1"
+}
+st_file "$t/utf8.st" "$(printf '{"ok\303\251":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}')"
+ax-info "$t/utf8.st" > "$t/out" || fail "a UTF-8 name: exit $?"
+st_file "$t/latin1.st" "$(printf '{"caf\351":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}')"
+check_bad "$t/latin1.st" "$t/latin1.st: bad safetensors header at byte 13: invalid UTF-8"
+# 3,000 tensors over the same 16 bytes: refused at once (overlapping data
+# would make a small file ask for memory without bound).
+awk 'BEGIN { printf "{"; for (i = 0; i < 3000; i++) printf "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[16],\"data_offsets\":[0,16]}", i ? "," : "", i; printf "}" }' > "$t/json3k"
+st_file "$t/overlap.st" "$(cat "$t/json3k")"
+check_bad "$t/overlap.st" "$t/overlap.st: tensors 't0' and 't1' overlap"
+
 # Good files before and after a bad one are still described.
 rc=0; ax-info numpy-2x3.npy "$t/nosuch" numpy-2x3.npy > "$t/out" 2> "$t/err" || rc=$?
 [ $rc = 2 ] || fail "mixed good and bad: exit $rc"

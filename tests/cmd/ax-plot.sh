@@ -170,4 +170,81 @@ printf 'old' >"$T/keep.png"
 ax-plot -y nope "$T/runs.csv" -o "$T/keep.png" 2>/dev/null
 [ "$(cat "$T/keep.png")" = old ] || fail "failed run overwrote its output"
 
+# ---- an output that is not a regular file is written in place ----
+mkfifo "$T/fifo"
+cat "$T/fifo" >"$T/fromfifo.png" &
+ax-plot -x step -y loss "$T/runs.csv" -o "$T/fifo" || fail "-o FIFO: exit $?"
+wait
+[ -p "$T/fifo" ] || fail "-o FIFO replaced the FIFO"
+ok is_png "$T/fromfifo.png"
+rm -f "$T/fifo" "$T/fromfifo.png"
+# a character device (a copy of /dev/null, where the system lets us make one)
+if mknod "$T/null" c 1 3 2>/dev/null && echo x >"$T/null" 2>/dev/null; then
+	ax-plot -x step -y loss "$T/runs.csv" -o "$T/null" || fail "-o chardev: exit $?"
+	[ -c "$T/null" ] || fail "-o chardev replaced the device"
+else
+	echo "ax-plot.sh: no character device can be made here; that check skipped"
+fi
+rm -f "$T/null"
+
+# ---- the input named as the output: refused, the input intact ----
+cp "$T/runs.csv" "$T/same.csv"
+ax-plot -x step -y loss "$T/same.csv" -o "$T/same.csv" 2>"$T/err"
+[ $? = 2 ] || fail "input as output: exit not 2"
+grep -q "same.csv: is also an input" "$T/err" || fail "input as output: $(cat "$T/err")"
+cmp -s "$T/runs.csv" "$T/same.csv" || fail "input as output: the input changed"
+
+# ---- a temp file of the same target left by a killed run goes ----
+sh -c 'exit 0' &
+dead=$!
+wait
+: >"$T/st.png.tmp.$dead"
+: >"$T/other.png.tmp.$dead"
+ax-plot -x step -y loss "$T/runs.csv" -o "$T/st.png" || fail "stale temp: exit $?"
+[ ! -e "$T/st.png.tmp.$dead" ] || fail "stale temp file of st.png left"
+[ -e "$T/other.png.tmp.$dead" ] || fail "another target's temp file removed"
+rm -f "$T/other.png.tmp.$dead"
+
+# ---- log axes at the ends of the double range; a linear range too wide ----
+printf 'x,y\n1,1e-300\n2,1e308\n3,5\n' >"$T/big.csv"
+ax-plot -x x -y y --logy --print-layout "$T/big.csv" -o "$T/big.png" >"$T/layout" ||
+	fail "--logy 1e-300..1e308: exit $?"
+awk -F, 'NR == 2 { ok = $8 ~ /e-30[78]$/ && $9 ~ /e[+]30[78]$/ } END { exit !ok }' "$T/layout" ||
+	fail "--logy limits: $(cat "$T/layout")"
+printf 'x,y\n-1e308,1\n1e308,2\n5,3\n' >"$T/bigx.csv"
+ax-plot -x x -y y --logx "$T/bigx.csv" -o "$T/bigx.png" 2>/dev/null || fail "--logx +-1e308: exit $?"
+bad "too wide a range to draw" -x x -y y "$T/bigx.csv"
+
+# ---- bar axis: from 0, or near the data when the values are far from 0 ----
+printf 'label,bpb\ndense,3.912\ntopk,3.874\naux,3.951\nrandom,4.010\n' >"$T/near.csv"
+ax-plot -k bar -x label -y bpb --print-layout "$T/near.csv" -o "$T/near.png" >"$T/layout" ||
+	fail "bar near the data"
+awk -F, 'NR == 2 { ok = $8 > 3.8 && $8 < 3.874 } END { exit !ok }' "$T/layout" ||
+	fail "bars of 3.87..4.01 should start near the data: $(cat "$T/layout")"
+ax-plot -k bar -x model -y score --print-layout "$T/bar.csv" -o "$T/bar0.png" >"$T/layout" ||
+	fail "bar from 0"
+awk -F, 'NR == 2 { ok = $8 == 0 } END { exit !ok }' "$T/layout" ||
+	fail "bars of 0.6..0.9 should start at 0: $(cat "$T/layout")"
+
+# ---- every example of ax-plot(1) runs (data made up to fit) ----
+E=$T/ex
+mkdir -p "$E"
+cp "$T/runs.csv" "$E/runs.csv"
+cp "$T/v.npy" "$E/weights.npy"; cp "$T/v.npy" "$E/before.npy"; cp "$T/cube.npy" "$E/after.npy"
+cp "$T/m.npy" "$E/attn.npy"
+printf 'optimizer,task,acc,lo,hi\nadam,a,0.9,0.85,0.95\nsgd,a,0.7,0.6,0.8\n' >"$E/results.csv"
+awk 'BEGIN { for (i = 0; i < 40; i++) print "the quick brown fox jumps over the lazy dog" }' \
+	>"$E/text.txt"
+tiny="-n 4 --dim 16 --layers 1 --heads 2 --ctx 16 -b 2 --log-every 2 --val-bytes 64 --threads 1 -q text.txt"
+awk '/^\.Sh EXAMPLES/ { on = 1; next } /^\.Sh/ { on = 0 }
+	on && /^\.Bd -literal/ { lit = 1; cmd = ""; next }
+	on && /^\.Ed/ { lit = 0; print cmd; next }
+	lit { if (sub(/ *\\e$/, " ")) { cmd = cmd $0 } else { cmd = cmd $0 } }' \
+	"${AXON_ROOT:-.}/man/man1/ax-plot.1" >"$E/examples"
+[ "$(wc -l <"$E/examples")" -ge 7 ] || fail "ax-plot(1) examples not found"
+while IFS= read -r cmd; do
+	cmd=$(printf '%s' "$cmd" | sed "s/mod-lm train |/mod-lm train $tiny |/")
+	(cd "$E" && eval "$cmd") >/dev/null 2>"$T/err" || fail "ax-plot(1) example failed: $cmd: $(cat "$T/err")"
+done <"$E/examples"
+
 [ $fails = 0 ]
