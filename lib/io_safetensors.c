@@ -205,6 +205,8 @@ static enum ax_status check_spans(const struct ax_bundle *b, struct span *spans,
 					    (unsigned long long)(sp->end - sp->begin),
 					    ax_dtype_name(e->array.dtype), bytes);
 	}
+	if (b->n == 0)
+		return AX_OK;
 	qsort(spans, (size_t)b->n, sizeof *spans, by_begin);
 	uint64_t reach = 0;
 	int last = -1;
