@@ -341,10 +341,40 @@ static const char *panel_spec(const struct axp_plot *p, const struct rows *w, in
 	return p->o.ny ? p->o.yspec[pi] : w->ydef;
 }
 
+/* How a panel's series are made: one per -y column and group, by fn. */
+struct fill;
+typedef void series_fn(const struct axp_plot *p, const struct rows *w, struct axp_panel *pn,
+		       const struct fill *f, int yc, int g, const char *label, int color);
+struct fill {
+	series_fn *fn;
+	const char *what;          /* the columns' role, for messages */
+	int xc;                    /* line, scatter: the x column (-1: the row number) */
+	const int *cidx;           /* bar: each row's category */
+};
+
+/* One series per column of cols (numeric, found by name) and group. */
+static enum ax_status fill_panel(const struct axp_plot *p, const struct rows *w,
+				 struct axp_panel *pn, char **cols, int nc, const struct fill *f)
+{
+	for (int ci = 0; ci < nc; ci++) {
+		int yc;
+		enum ax_status st = numeric_column(&p->tab, cols[ci], f->what, &yc);
+		if (st)
+			return st;
+		for (int g = 0; g < w->ng; g++) {
+			char label[512];
+			series_label(label, sizeof label, cols[ci], nc, w->gnames ? w->gnames[g] : NULL);
+			f->fn(p, w, pn, f, yc, g, label, w->gc >= 0 ? g : ci);
+		}
+	}
+	return AX_OK;
+}
+
 /* One line/scatter series: column yc, rows of group g, sorted (and spread). */
 static void xy_series(const struct axp_plot *p, const struct rows *w, struct axp_panel *pn,
-		      int xc, int yc, int g, const char *label, int color)
+		      const struct fill *f, int yc, int g, const char *label, int color)
 {
+	int xc = f->xc;
 	const struct axp_opts *o = &p->o;
 	const struct ax_table *tab = &p->tab;
 	struct axp_series *s = axp_series_add(pn, label, color);
@@ -420,16 +450,8 @@ static enum ax_status csv_xy(struct axp_plot *p, struct rows *w)
 			st = ax_error_set(AX_ERR_ARG, "-y: empty column list");
 		else if (o->band && nc != 1)
 			st = ax_error_set(AX_ERR_ARG, "--band needs a single -y column per panel");
-		for (int ci = 0; ci < nc && !st; ci++) {
-			int yc;
-			if ((st = numeric_column(&p->tab, cols[ci], "y", &yc)))
-				break;
-			for (int g = 0; g < w->ng; g++) {
-				char label[512];
-				series_label(label, sizeof label, cols[ci], nc, w->gnames ? w->gnames[g] : NULL);
-				xy_series(p, w, pn, xc, yc, g, label, w->gc >= 0 ? g : ci);
-			}
-		}
+		else
+			st = fill_panel(p, w, pn, cols, nc, &(struct fill){xy_series, "y", xc, NULL});
 		free_list(cols, nc);
 		if (!st && pn->ns == 0)
 			st = ax_error_set(AX_ERR_FORMAT, "panel %d (%s): nothing to draw: no finite values",
@@ -441,13 +463,14 @@ static enum ax_status csv_xy(struct axp_plot *p, struct rows *w)
 }
 
 /* Values for histograms from one column, rows of group g. */
-static void column_series(const struct ax_table *tab, struct axp_panel *pn, int c,
-			  const int *gidx, int g, const char *label, int color)
+static void column_series(const struct axp_plot *p, const struct rows *w, struct axp_panel *pn,
+			  const struct fill *f, int c, int g, const char *label, int color)
 {
+	const struct ax_table *tab = &p->tab;
 	struct axp_series *s = axp_series_add(pn, label, color);
 	size_t cap = 0, bad = 0;
 	for (int r = 0; r < tab->nrows; r++) {
-		if (gidx[r] != g)
+		if (w->gidx[r] != g)
 			continue;
 		double v = ax_table_num(tab, r, c);
 		if (!isfinite(v)) {
@@ -474,16 +497,7 @@ static enum ax_status csv_hist(struct axp_plot *p, struct rows *w)
 		char **cols = split_commas(o->ny ? o->yspec[pi] : o->x ? o->x : w->ydef, &nc);
 		pn->xlabel = ax_xstrdup(o->xlabel ? o->xlabel : nc == 1 ? cols[0] : "value");
 		pn->ylabel = ax_xstrdup(o->ylabel ? o->ylabel : o->density ? "density" : "count");
-		for (int ci = 0; ci < nc && !st; ci++) {
-			int c;
-			if ((st = numeric_column(&p->tab, cols[ci], "histogram", &c)))
-				break;
-			for (int g = 0; g < w->ng; g++) {
-				char label[512];
-				series_label(label, sizeof label, cols[ci], nc, w->gnames ? w->gnames[g] : NULL);
-				column_series(&p->tab, pn, c, w->gidx, g, label, w->gc >= 0 ? g : ci);
-			}
-		}
+		st = fill_panel(p, w, pn, cols, nc, &(struct fill){column_series, "histogram", -1, NULL});
 		free_list(cols, nc);
 	}
 	return st;
@@ -491,8 +505,9 @@ static enum ax_status csv_hist(struct axp_plot *p, struct rows *w)
 
 /* One bar series: the mean of column yc (and the band) per category, rows of group g. */
 static void bar_series(const struct axp_plot *p, const struct rows *w, struct axp_panel *pn,
-		       const int *cidx, int yc, int g, const char *label, int color)
+		       const struct fill *f, int yc, int g, const char *label, int color)
 {
+	const int *cidx = f->cidx;
 	const struct ax_table *tab = &p->tab;
 	int ncat = pn->ncat;
 	struct axp_series *s = axp_series_add(pn, label, color);
@@ -565,16 +580,7 @@ static enum ax_status csv_bar(struct axp_plot *p, struct rows *w)
 		pn->cats = ax_xcalloc((size_t)(ncat ? ncat : 1), sizeof *pn->cats);
 		for (int k = 0; k < ncat; k++)
 			pn->cats[k] = ax_xstrdup(cats[k]);
-		for (int ci = 0; ci < nc && !st; ci++) {
-			int yc;
-			if ((st = numeric_column(&p->tab, cols[ci], "y", &yc)))
-				break;
-			for (int g = 0; g < w->ng; g++) {
-				char label[512];
-				series_label(label, sizeof label, cols[ci], nc, w->gnames ? w->gnames[g] : NULL);
-				bar_series(p, w, pn, cidx, yc, g, label, w->gc >= 0 ? g : ci);
-			}
-		}
+		st = fill_panel(p, w, pn, cols, nc, &(struct fill){bar_series, "y", -1, cidx});
 		free_list(cols, nc);
 	}
 	free(cats);
