@@ -846,7 +846,7 @@ enum ax_status axp_build_panels(struct axp_plot *p)
 {
 	if (p->npy)
 		return npy_panels(p);
-	struct rows w;
+	struct rows w = {0};   /* freed however far the panels got */
 	enum ax_status st = p->o.kind == AXP_LINE || p->o.kind == AXP_SCATTER ? csv_xy(p, &w)
 			  : p->o.kind == AXP_HIST ? csv_hist(p, &w) : csv_bar(p, &w);
 	rows_free(&w);
