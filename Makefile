@@ -33,8 +33,8 @@ TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 LIB_SRC  = $(sort $(wildcard lib/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libaxon.a
-# Installed headers: all but ax_math.h, which is internal to lib/.
-HEADERS  = $(filter-out lib/ax_math.h,$(wildcard lib/*.h))
+# Installed headers: all but ax_math.h and ax_json.h, internal to lib/.
+HEADERS  = $(filter-out lib/ax_math.h lib/ax_json.h,$(wildcard lib/*.h))
 
 CMDS     = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
 BINS     = $(CMDS:%=$(BUILD)/bin/%)

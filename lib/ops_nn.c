@@ -809,14 +809,14 @@ struct ax_tensor *ax_gru(struct ax_tape *t, struct ax_tensor *x, struct ax_tenso
 	AX_ASSERT(x->ndim == 3 && w_ih->ndim == 2 && w_hh->ndim == 2 && "gru: x (B,T,I)");
 	int B = x->shape[0], T = x->shape[1], I = x->shape[2], H = w_hh->shape[1];
 	AX_ASSERT(w_ih->shape[0] == 3 * H && w_ih->shape[1] == I && w_hh->shape[0] == 3 * H &&
-		  b_ih->size == (size_t)3 * H && b_hh->size == (size_t)3 * H &&
-		  "gru: w_ih (3H,I), w_hh (3H,H), biases (3H)");
+		  (!b_ih || b_ih->size == (size_t)3 * H) && (!b_hh || b_hh->size == (size_t)3 * H) &&
+		  "gru: w_ih (3H,I), w_hh (3H,H), biases (3H) or NULL");
 	AX_ASSERT((!h0 || h0->size == (size_t)B * H) && "gru: h0 (B,H)");
 	double t0 = ax_op_clock();
 	struct ax_tensor *o = ax_op_output(t, 3, (int[]){ B, T, H });
 	float *buf = ax_arena_alloc(t->arena, ax_gru_saved_size(B, T, I, H) * sizeof(float));
 	ax_gru_forward(B, T, I, H, x->data, h0 ? h0->data : NULL, w_ih->data, w_hh->data,
-		       b_ih->data, b_hh->data, o->data, buf);
+		       b_ih ? b_ih->data : NULL, b_hh ? b_hh->data : NULL, o->data, buf);
 	/* Six inputs, four slots: the recurrent weights travel in saved, and
 	 * any input that needs a gradient carries the record. */
 	struct ax_tensor *all[] = { x, h0, w_ih, b_ih, w_hh, b_hh }, *carrier = NULL;

@@ -236,7 +236,10 @@ static void test_settings_checkpoint(void **state)
 	assert_string_equal(ax_bundle_meta(&b, "t.capacity"), "0.125");
 	memset(&back, 0, sizeof back);
 	assert_int_equal(ax_ckpt_get_settings(&b, settings, NSET, &back), AX_OK);
-	assert_memory_equal(&c, &back, sizeof c);
+	/* field by field: the padding of c is not initialised */
+	assert_true(c.layers == back.layers && c.steps == back.steps &&
+		    c.capacity == back.capacity && c.dropout == back.dropout && c.pos == back.pos &&
+		    c.predictor == back.predictor && c.seed == back.seed);
 	int *nv, n;
 	assert_int_equal(ax_ckpt_get_int_list(&b, "t.neurons", 1, 100, 10, &nv, &n), AX_OK);
 	assert_int_equal(n, 2);
@@ -366,7 +369,7 @@ static void test_run_decisions(void **state)
 	ax_run_init(&r, &o, 7, 1);
 	trace[0] = 0;
 	run_trace(&r, trace, sizeof trace);
-	assert_string_equal(trace, "1 2SX ");
+	assert_string_equal(trace, "1 2LSX ");   /* a row, as at a last step */
 	unsetenv("AXON_TEST_STEPS");
 }
 
