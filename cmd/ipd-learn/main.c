@@ -1,7 +1,7 @@
 /* ipd-learn — learning-aware policy gradients (COALA-PG, arXiv:2410.18636):
  * meta agents that account for their co-players' learning, in the iterated
  * prisoner's dilemma and CleanUp-lite; and the exact tabular IPD of App. C. */
-#include "ipd.h"
+#include "ipd_learn.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -188,20 +188,20 @@ int main(int argc, char **argv)
 	}
 
 	// First pass: --env and --preset choose the defaults the other options adjust.
-	enum env_kind env = ENV_IPD;
+	enum ipd_env_kind env = IPD_ENV_IPD;
 	int paper = 0, opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "s:qh", long_options, NULL)) != -1) {
 		if (opt == OPT_ENV && !analytic)
-			env = (enum env_kind)ax_parse_choice("--env", optarg, env_names);
+			env = (enum ipd_env_kind)ax_parse_choice("--env", optarg, env_names);
 		else if (opt == OPT_PRESET && !analytic)
 			paper = ax_parse_choice("--preset", optarg, preset_names) == 0;
 	}
-	struct train_cfg tc;
-	train_defaults(&tc, env);
+	struct ipd_train_cfg tc;
+	ipd_train_defaults(&tc, env);
 	if (paper)
-		train_preset_paper(&tc);
-	struct analytic_cfg ac = {
+		ipd_train_preset_paper(&tc);
+	struct ipd_analytic_cfg ac = {
 		.gamma = 0.95, .naive_lr = 10.0, .meta_lr = 10.0, .lookahead = 1, .iters = 300,
 		.init_std = 1.0, .seed = 1,
 	};
@@ -217,7 +217,7 @@ int main(int argc, char **argv)
 			ax_usage_error("option '%s' is for 'analytic' only", argv[optind - 1]);
 		switch (opt) {
 		case OPT_ENV: case OPT_PRESET: break;
-		case OPT_EST: tc.est = (enum estimator)ax_parse_choice("--estimator", optarg, estimator_names); break;
+		case OPT_EST: tc.est = (enum ipd_estimator)ax_parse_choice("--estimator", optarg, ipd_estimator_names); break;
 		case OPT_PAYOFF: parse_payoff(optarg, tc.payoff); parse_payoff(optarg, ac.payoff); break;
 		case OPT_LANES: tc.lanes = (int)ax_parse_long("--lanes", optarg, 1, 4096); break;
 		case OPT_EPISODES: tc.episodes = (int)ax_parse_long("--episodes", optarg, 1, 100000); break;
@@ -269,23 +269,23 @@ int main(int argc, char **argv)
 	ax_threads_set(threads);
 	ax_signals_install();
 	if (analytic)
-		return analytic_run(&ac, stdout);
+		return ipd_analytic_run(&ac, stdout);
 
 	if (tc.meta_batch < tc.meta_agents)
 		ax_usage_error("--meta-batch %d is smaller than --meta-agents %d: every meta agent "
 			       "needs a meta-trajectory each iteration", tc.meta_batch, tc.meta_agents);
-	if (tc.env == ENV_CLEANUP && tc.fixed)
+	if (tc.env == IPD_ENV_CLEANUP && tc.fixed)
 		ax_usage_error("--fixed is for the IPD");
 	if (tc.fixed && tc.naive_vs_naive)
 		ax_usage_error("--fixed and --naive-vs-naive both choose seat 0's player");
 	if ((tc.fixed || tc.naive_vs_naive) && tc.p_naive < 1)
 		ax_usage_error("%s plays against naive learners only: --p-naive must be 1",
 			       tc.fixed ? "--fixed" : "--naive-vs-naive");
-	if (tc.env == ENV_CLEANUP && tc.defect_bias != 0)
+	if (tc.env == IPD_ENV_CLEANUP && tc.defect_bias != 0)
 		ax_usage_error("--start-defect is for the IPD");
 	double lanes_total = (double)tc.lanes * tc.meta_batch, seq = (double)tc.episodes * tc.steps;
 	if (lanes_total * seq > 2e9)
 		ax_usage_error("meta-batch x lanes x episodes x steps = %.3g steps per iteration is too large",
 			       lanes_total * seq);
-	return train_run(&tc, stdout);
+	return ipd_train_run(&tc, stdout);
 }
