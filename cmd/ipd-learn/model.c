@@ -102,18 +102,12 @@ static float clampf(float x, float lo, float hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
-// log softmax of row x (n) at index k; probs (n) filled with the softmax.
+// log softmax of row x (n) at index k; probs (n) filled with the softmax,
+// by the formula that gave logp_old while acting (train.c).
 static float log_softmax_at(const float *x, int n, int k, float *probs)
 {
-	float mx = x[0];
-	for (int i = 1; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
-	double s = 0.0;
-	for (int i = 0; i < n; i++)
-		s += (probs[i] = expf(x[i] - mx));
-	for (int i = 0; i < n; i++)
-		probs[i] = (float)(probs[i] / s);
-	return x[k] - mx - (float)log(s);
+	float mx, s = ax_softmax_row(n, x, probs, &mx);
+	return x[k] - mx - logf(s);
 }
 
 static float safe_log(float p)
@@ -168,6 +162,7 @@ static const struct ax_opdef OP_PPO = { "ppo_loss", "ppo_loss backward", ppo_bac
 struct ax_tensor *ipd_ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
 			   const struct ipd_ppo_data *d)
 {
+	double t0 = ax_op_clock();
 	int S = (int)ax_tensor_rows(logits), A = ax_tensor_cols(logits);
 	AX_ASSERT(value->size == (size_t)S && A <= 64 && "ipd_ppo_loss: logits (S, A<=64), value (S)");
 	float probs[64];
@@ -191,5 +186,6 @@ struct ax_tensor *ipd_ppo_loss(struct ax_tape *t, struct ax_tensor *logits, stru
 		*saved = *d;
 		n->saved = saved;
 	}
+	ax_op_done(&OP_PPO, t0, 20.0 * S * A);
 	return o;
 }
