@@ -23,6 +23,10 @@
 
 enum ipd_env_kind { IPD_ENV_IPD, IPD_ENV_CLEANUP };
 
+/* The largest payoff magnitude: rewards summed over a whole run stay finite
+ * in float. */
+#define IPD_PAYOFF_MAX 1e6
+
 /* IPD: actions 0 = cooperate, 1 = defect. Joint state seen by a player:
  * 0 start, 1 CC, 2 CD, 3 DC, 4 DD (own action first). */
 #define IPD_OBS 5

@@ -34,7 +34,7 @@ static const char usage_text[] =
 	"      --minibatches N      PPO minibatches (2)\n"
 	"      --entropy X          PPO entropy bonus (0, as in the paper)\n"
 	"      --start-defect X     meta agents start from defection: policy bias X on\n"
-	"                           defect (IPD; 0 = uniform, 3 = 95%% defection)\n"
+	"                           defect (IPD; 0 = uniform, 3 = 95% defection)\n"
 	"      --naive-lr X         naive learners' step size (IPD Adam 0.6; cleanup Adam 5e-3)\n"
 	"      --naive-hidden H     naive hidden width, 0 = tabular/linear (IPD 0; cleanup 32)\n"
 	"      --naive-optim NAME   sgd or adam (adam)\n"
@@ -131,6 +131,9 @@ static void parse_payoff(const char *s, float payoff[2][2])
 		v[i] = strtod(p, &end);
 		if (end == p || !isfinite(v[i]) || (i < 3 ? *end != ',' : *end != '\0'))
 			ax_usage_error("--payoff: expected four numbers R,S,T,P, got '%s'", s);
+		if (fabs(v[i]) > IPD_PAYOFF_MAX)
+			ax_usage_error("--payoff: %g is out of range [%g, %g]", v[i], -IPD_PAYOFF_MAX,
+				       IPD_PAYOFF_MAX);
 		p = end + 1;
 	}
 	payoff[0][0] = (float)v[0];
