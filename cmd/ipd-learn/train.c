@@ -266,9 +266,20 @@ static void record_behaviour(struct trainer *tr, int seat, int m, int lane, cons
 	}
 }
 
+// A policy to draw from: every probability a number (weights that went
+// non-finite make them NaN).
+static int probs_finite(const float *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	return 1;
+}
+
 /* One step of every meta agent on its rows, in no-grad mode: step l of the
- * meta-trajectory, t within the inner episode m. */
-static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
+ * meta-trajectory, t within the inner episode m. Returns 0, or -1 if a
+ * policy is not finite. */
+static int meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 {
 	int B = tr->B, L = tr->L, O = tr->O, Oenv = tr->Oenv, W = tr->W, A = tr->A;
 	int l = m * tr->T + t;
@@ -299,6 +310,10 @@ static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 				const float *lg = out.logits->data + (size_t)row * A;
 				float probs[IPD_CL_ACTIONS], mx;
 				float s = ax_softmax_row(A, lg, probs, &mx);
+				if (!probs_finite(probs, A)) {
+					ax_no_grad_end(&tr->tape);
+					return -1;
+				}
 				int act = ax_rng_categorical(r, probs, A);
 				size_t at = (size_t)row * L + l;
 				ab->act[at] = act;
@@ -310,9 +325,10 @@ static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 		}
 		ax_no_grad_end(&tr->tape);
 	}
+	return 0;
 }
 
-static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
+static int naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 {
 	int B = tr->B, T = tr->T, Oenv = tr->Oenv, A = tr->A, n = tr->n;
 	float probs[IPD_CL_ACTIONS], hid[256];
@@ -325,6 +341,8 @@ static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 				size_t at = (size_t)seat * n * T + (size_t)lane * T + t;
 				const float *o = tr->obs_seat[seat] + (size_t)lane * Oenv;
 				ipd_naive_probs(&tr->naive[2 * e + seat], o, probs, hid);
+				if (!probs_finite(probs, A))
+					return -1;
 				int act = ax_rng_categorical(r, probs, A);
 				tr->act_seat[seat][lane] = act;
 				memcpy(tr->naive_obs + at * Oenv, o, Oenv * sizeof(float));
@@ -332,6 +350,7 @@ static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 				record_behaviour(tr, seat, m, lane, probs);
 			}
 		}
+	return 0;
 }
 
 /* Seat 0's reference player: a tabular "naive learner" whose logits give
@@ -346,8 +365,9 @@ static void fixed_strategy(struct ipd_naive *nl, const float coop[IPD_OBS])
 }
 
 /* Play one meta-batch of meta-trajectories. counts[0]: meta-trajectories
- * against naive learners, counts[1]: against meta agents. */
-static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct ipd_env_counts counts[2])
+ * against naive learners, counts[1]: against meta agents. Returns 0, or -1
+ * if a policy is not finite. */
+static int rollout(struct trainer *tr, struct ax_rng *it_rng, struct ipd_env_counts counts[2])
 {
 	int B = tr->B, T = tr->T, L = tr->L, n = tr->n;
 	struct ax_rng act_rng = ax_rng_split(it_rng, 1);
@@ -368,8 +388,8 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct ipd_env_co
 		for (int t = 0; t < T; t++) {
 			ipd_env_observe(&tr->env, 0, tr->obs_seat[0]);
 			ipd_env_observe(&tr->env, 1, tr->obs_seat[1]);
-			meta_act(tr, m, t, &act_rng);
-			naive_act(tr, m, t, &act_rng);
+			if (meta_act(tr, m, t, &act_rng) || naive_act(tr, m, t, &act_rng))
+				return -1;
 			ipd_env_step(&tr->env, tr->act_seat[0], tr->act_seat[1], tr->rew_seat[0],
 				 tr->rew_seat[1], counts, tr->lane_group);
 			int l = m * T + t;
@@ -394,6 +414,7 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct ipd_env_co
 						     tr->naive_rew + off, tr->naive_scratch);
 				}
 	}
+	return 0;
 }
 
 /* Advantages (the estimator's batch lambda returns of TD errors) and critic
@@ -635,7 +656,11 @@ int ipd_train_run(const struct ipd_train_cfg *c, FILE *out)
 		memset(counts, 0, sizeof counts);
 		ax_arena_reset(&tr.iter_arena);
 		assign_seats(&tr, &it_rng);
-		rollout(&tr, &it_rng, counts);
+		if (rollout(&tr, &it_rng, counts)) {
+			ax_warn("iteration %ld: a policy is not finite", tr.iter + 1);
+			status = AX_EXIT_FAIL;
+			break;
+		}
 		compute_advantages(&tr);
 		double loss = ppo_update(&tr, &it_rng);
 		if (!isfinite(loss)) {
