@@ -36,6 +36,9 @@ expect_usage --env cleanup --fixed 1,1,0,1,0
 expect_usage --fixed 1,1,0,1,0 --p-naive 0.5
 expect_usage --naive-vs-naive --p-naive 0.5
 expect_usage --resume "$T/missing.safetensors"
+# payoffs whose sums overflow float are refused, not aborted on
+expect_usage --payoff 1e300,-1e300,1e300,0
+expect_usage analytic --payoff 1e30,0,0,0
 ipd-learn --help | grep -q "estimator" || fail "--help"
 
 # ---- naive learners defect; a COALA-PG meta agent learns against them ----
@@ -96,6 +99,20 @@ ipd-learn $args2 --resume "$T/ck2.safetensors" > "$T/part2.csv" || fail "two-age
 cut -d, -f1-11 "$T/full2.csv" > "$T/a"
 { cut -d, -f1-11 "$T/part1.csv"; tail -n +2 "$T/part2.csv" | cut -d, -f1-11; } > "$T/b"
 cmp -s "$T/a" "$T/b" || { diff "$T/a" "$T/b" >&2; fail "two-agent resumed run differs"; }
+
+# a checkpoint with a NaN weight stops with a message, not an abort
+poison() {   # FILE NAME: the first float of tensor NAME becomes NaN
+	n=$(od -An -t u8 -N 8 "$1" | tr -d ' ')
+	off=$(head -c $((8 + n)) "$1" | tail -c "$n" |
+		sed -n "s/.*\"$2\":{[^}]*\"data_offsets\":\[\([0-9]*\),.*/\1/p")
+	[ -n "$off" ] || fail "poison: no tensor $2 in $1"
+	printf '\000\000\300\177' | dd of="$1" bs=1 seek=$((8 + n + off)) conv=notrunc 2>/dev/null
+}
+cp "$T/ck.safetensors" "$T/nan.safetensors"
+poison "$T/nan.safetensors" agent0.pi.weight
+ipd-learn $args --resume "$T/nan.safetensors" > /dev/null 2> "$T/err"; rc=$?
+{ [ $rc = 1 ] || [ $rc = 2 ]; } && grep -q "^ipd-learn: " "$T/err" ||
+	fail "NaN weight: exit $rc, $(cat "$T/err")"
 
 # ---- policy output: an NPY of shape (2, M, 5), written whole ----
 ipd-learn $args --policy-out "$T/pol.npy" > /dev/null || fail "policy-out run"
