@@ -207,7 +207,11 @@ int ipd_analytic_run(const struct ipd_analytic_cfg *c, FILE *out)
 			break;
 		if (ax_interrupted()) {
 			ax_warn("interrupted after iteration %d", it);
-			return AX_EXIT_INTERRUPTED;
+			return 128 + ax_interrupted();
+		}
+		if (ferror(out)) {
+			ax_warn("standard output: write error; stopped after iteration %d", it);
+			return AX_EXIT_FAIL;
 		}
 		double g[2][5];
 		if (c->versus_naive) {

@@ -9,6 +9,7 @@
  *
  * Each section below names the file that defines it: main.c (the CLI
  * only), train.c (the loop: rollout, advantages, PPO, metrics, checkpoints),
+ * settings.c (defaults, one checkpoint key per setting),
  * model.c (the meta agent and the PPO loss op), naive.c (the naive
  * learners), returns.c (batch lambda returns, Alg. 1), env.c, env_ipd.c,
  * env_cleanup.c (the environments), analytic.c (the exact tabular IPD of
@@ -191,7 +192,9 @@ struct ipd_ppo_data {
 struct ax_tensor *ipd_ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
 			   const struct ipd_ppo_data *d);
 
-/* ---- train.c: meta-training (main.c fills the settings) ---- */
+/* ---- settings (settings.c) of meta-training (train.c); main.c fills them ---- */
+
+#define IPD_CKPT_KIND "ipd-learn"
 
 struct ipd_train_cfg {
 	enum ipd_env_kind env;
@@ -209,15 +212,39 @@ struct ipd_train_cfg {
 	float fixed_coop[IPD_OBS];  /* strategy P(cooperate | s0, CC, CD, DC, DD) */
 	struct ipd_naive_cfg naive;
 	uint64_t seed;
-	int threads, quiet;
-	const char *checkpoint, *resume, *policy_out;
-	long every;
+	/* not settings: how this invocation runs */
+	int quiet;
+	const char *policy_out;
+	struct ax_run_opts run;     /* --log-every, --checkpoint, --every, --stop-at, --resume */
 };
 
+/* ---- settings.c: defaults, the settings table, checkpoint metadata ---- */
+
+/* The settings a checkpoint holds, one metadata key each ("ipd.lanes"),
+ * with the flag that sets them and its range. */
+extern const struct ax_setting ipd_train_settings[];
+extern const int ipd_train_nsettings;
+
+/* Defaults of env (run options left zero: main sets them). */
 void ipd_train_defaults(struct ipd_train_cfg *c, enum ipd_env_kind env);
 void ipd_train_preset_paper(struct ipd_train_cfg *c);
-/* Runs the trainer, writes CSV to out; returns the exit status. */
-int ipd_train_run(const struct ipd_train_cfg *c, FILE *out);
+/* Settings that do not go together: AX_ERR_ARG with the reason. */
+enum ax_status ipd_train_check(const struct ipd_train_cfg *c);
+/* The settings of a checkpoint (opened with ax_ckpt_open) into c. */
+enum ax_status ipd_train_load_settings(const struct ax_bundle *ckpt, struct ipd_train_cfg *c);
+/* Every float tensor finite, Adam's second moments ("optim.v.") >= 0. */
+enum ax_status ipd_ckpt_check_tensors(const struct ax_bundle *ckpt);
+/* The counts since the last CSV row: w += k; into and out of the metadata
+ * key "ipd.run.window". */
+void ipd_window_add(struct ipd_env_counts w[2], struct ipd_env_counts k[2]);
+void ipd_window_put(struct ax_bundle *b, const struct ipd_env_counts w[2]);
+enum ax_status ipd_window_get(const struct ax_bundle *b, struct ipd_env_counts w[2]);
+
+/* ---- train.c: the loop ---- */
+
+/* Runs the trainer (from ckpt if not NULL), writes CSV to out; returns the
+ * exit status. The command's train entry point: it may exit. */
+int ipd_train_run(const struct ipd_train_cfg *c, const struct ax_bundle *ckpt, FILE *out);
 
 /* ---- analytic.c: the exact tabular IPD ---- */
 
@@ -236,7 +263,8 @@ void ipd_analytic_returns(const float payoff[2][2], double gamma, const double t
 /* Exact gradient of seat `seat`'s normalised return w.r.t. its own logits. */
 void ipd_analytic_grad_own(const float payoff[2][2], double gamma, const double th0[5],
 		       const double th1[5], int seat, double g[5]);
-/* Writes one CSV row per step to out; returns the exit status. */
+/* Writes one CSV row per step to out; returns the exit status (128 + the
+ * signal when interrupted, 1 when out fails). */
 int ipd_analytic_run(const struct ipd_analytic_cfg *c, FILE *out);
 
 #endif

@@ -8,10 +8,11 @@
  * and k for a resumed run to continue bit-exactly. */
 #include "ipd_learn.h"
 
+#include "ax_checkpoint.h"
+#include "ax_run.h"
+
 #include <math.h>
 #include <string.h>
-
-#define CKPT_KIND "ipd-learn"
 
 struct agent {
 	struct ipd_meta_net net;
@@ -39,6 +40,7 @@ struct trainer {
 	struct ipd_env env;
 	struct ax_rng base;
 	long iter;                       /* iterations completed */
+	struct ipd_env_counts window[2]; /* sums since the last CSV row */
 	int (*seat_agent)[2];            /* (E): agent index or -1 = naive */
 	int *lane_group;                 /* (n): 0 meta vs naive, 1 meta vs meta */
 	struct ipd_naive_cfg naive_cfg;      /* c->naive with the environment's sizes */
@@ -55,66 +57,6 @@ struct trainer {
 	double *beh_sum, *beh_cnt;
 	int beh_k;
 };
-
-void ipd_train_defaults(struct ipd_train_cfg *c, enum ipd_env_kind env)
-{
-	memset(c, 0, sizeof *c);
-	c->env = env;
-	c->est = IPD_EST_COALA;
-	float payoff[2][2] = { { 1.0f, -1.0f }, { 2.0f, 0.0f } };
-	memcpy(c->payoff, payoff, sizeof payoff);
-	c->lanes = 16;
-	c->episodes = 20;
-	c->steps = 10;
-	c->meta_batch = 128;     /* the paper's: at 64, COALA-PG fell into defection in 2 of 5 seeds */
-	c->iters = 150;
-	c->meta_agents = 1;
-	c->p_naive = 1.0;
-	c->width = 32;
-	c->lr = 1e-3f;
-	c->adam_eps = 1e-5f;
-	c->clip = 0.2f;
-	c->value_coef = 0.5f;
-	c->max_grad_norm = 1.0f;
-	c->reward_scale = 0.05f;
-	c->gamma = 1.0f;
-	c->lambda = 1.0f;
-	c->epochs = 4;
-	c->minibatches = 2;
-	c->naive = (struct ipd_naive_cfg){
-		.hidden = 0, .lr = 0.6f, .gamma = 0.99f, .value_coef = 0.5f,
-		.reward_scale = 0.05f, .init_std = 0.5f, .adam = 1,
-	};
-	if (env == IPD_ENV_CLEANUP) {
-		c->lanes = 8;
-		c->episodes = 10;
-		c->steps = 32;
-		c->meta_batch = 8;
-		c->iters = 200;
-		c->naive.hidden = 32;
-		c->naive.adam = 1;
-		c->naive.lr = 5e-3f;
-		c->naive.init_std = 0.0f;
-	}
-	c->seed = 1;
-	c->every = 50;
-}
-
-void ipd_train_preset_paper(struct ipd_train_cfg *c)
-{
-	c->meta_batch = 128;
-	c->iters = 3000;
-	c->lr = 3e-4f;
-	if (c->env == IPD_ENV_IPD) {
-		c->lanes = 16;
-		c->episodes = 20;
-		c->steps = 10;
-	} else {
-		c->lanes = 32;
-		c->episodes = 100;
-		c->steps = 64;
-	}
-}
 
 /* ---- set-up ---- */
 
@@ -505,23 +447,6 @@ static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 
 /* ---- checkpoints ---- */
 
-/* Everything that must match for a resumed run to continue the same run. */
-static void config_string(const struct ipd_train_cfg *c, char *buf, size_t n)
-{
-	snprintf(buf, n,
-		 "env=%d est=%d payoff=%g,%g,%g,%g B=%d M=%d T=%d E=%d N=%d p=%.17g W=%d lr=%g "
-		 "clip=%g vc=%g gn=%g rs=%g g=%g l=%g ep=%d mb=%d db=%g naive=%d,%g,%g,%g,%g,%d,%d "
-		 "fixed=%d,%g,%g,%g,%g,%g ent=%g seed=%llu",
-		 c->env, c->est, c->payoff[0][0], c->payoff[0][1], c->payoff[1][0], c->payoff[1][1],
-		 c->lanes, c->episodes, c->steps, c->meta_batch, c->meta_agents, c->p_naive,
-		 c->width, c->lr, c->clip, c->value_coef, c->max_grad_norm, c->reward_scale,
-		 c->gamma, c->lambda, c->epochs, c->minibatches, c->defect_bias, c->naive.hidden,
-		 c->naive.lr, c->naive.gamma, c->naive.reward_scale, c->naive.init_std,
-		 c->naive.adam, c->naive_vs_naive, c->fixed, c->fixed_coop[0], c->fixed_coop[1],
-		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], c->entropy_coef,
-		 (unsigned long long)c->seed);
-}
-
 /* Each agent's optimiser state under "agent<i>.": their step counts can
  * differ (an agent with fewer rows than --minibatches takes fewer PPO steps). */
 static void optim_prefix(char *prefix, size_t n, int agent)
@@ -529,55 +454,48 @@ static void optim_prefix(char *prefix, size_t n, int agent)
 	snprintf(prefix, n, "agent%d.", agent);
 }
 
-static void save_checkpoint(struct trainer *tr)
+static enum ax_status save_checkpoint(const struct trainer *tr, const struct ax_run *run)
 {
 	struct ax_bundle b;
-	char cfg[1024], key[32];
-	ax_bundle_init(&b);
+	char key[32];
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
 	for (int i = 0; i < tr->N; i++) {
 		ax_params_to_bundle(&tr->agents[i].net.params, &b, "");
 		optim_prefix(key, sizeof key, i);
 		ax_optim_to_bundle(&tr->agents[i].opt, &b, key);
 	}
-	ax_bundle_set_meta(&b, "axon.kind", CKPT_KIND);
-	ax_ckpt_put_long(&b, "axon.step", tr->iter);
-	config_string(tr->c, cfg, sizeof cfg);
-	ax_bundle_set_meta(&b, "ipd.config", cfg);
-	enum ax_status st = ax_bundle_save(tr->c->checkpoint, &b);
+	ax_ckpt_put_settings(&b, ipd_train_settings, ipd_train_nsettings, tr->c);
+	ax_run_put(run, &b);
+	ipd_window_put(&b, tr->window);
+	enum ax_status st = ax_bundle_save(tr->c->run.checkpoint, &b);
 	ax_bundle_free(&b);
-	if (st)
-		ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
+	return st;
 }
 
-static void load_checkpoint(struct trainer *tr, const char *path)
+/* Weights, optimiser states, the run's position and the window's sums from
+ * a checkpoint whose settings made this trainer. */
+static enum ax_status load_checkpoint(struct trainer *tr, const struct ax_bundle *b,
+				      struct ax_run *run)
 {
-	struct ax_bundle b;
-	const char *cfg_saved;
-	char cfg[1024], key[32];
-	enum ax_status st = ax_ckpt_load(path, CKPT_KIND, &b);
-	if (st)
-		ax_die_status(AX_EXIT_USAGE, st, "resume");
-	if ((st = ax_ckpt_get_long(&b, "axon.step", &tr->iter)) ||
-	    (st = ax_ckpt_get_str(&b, "ipd.config", &cfg_saved)))
-		ax_die_status(AX_EXIT_USAGE, st, "resume");
-	config_string(tr->c, cfg, sizeof cfg);
-	if (strcmp(cfg, cfg_saved))
-		ax_die(AX_EXIT_USAGE, "resume: %s was made with other settings:\n  checkpoint: %s\n  now:        %s",
-		       path, cfg_saved, cfg);
-	for (int i = 0; i < tr->N; i++) {
+	char key[32];
+	enum ax_status st = ipd_ckpt_check_tensors(b);
+	for (int i = 0; i < tr->N && !st; i++) {
 		optim_prefix(key, sizeof key, i);
-		if ((st = ax_params_from_bundle(&tr->agents[i].net.params, &b, "")) ||
-		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b, key)))
-			ax_die_status(AX_EXIT_USAGE, st, "resume");
+		if (!(st = ax_params_from_bundle(&tr->agents[i].net.params, b, "")))
+			st = ax_optim_from_bundle(&tr->agents[i].opt, b, key);
 	}
-	ax_bundle_free(&b);
+	if (!st)
+		st = ax_run_resume(run, b);
+	if (!st)
+		st = ipd_window_get(b, tr->window);
+	return st;
 }
 
 /* Behaviour of the last iteration, (2, M, K): seat 0 the meta agents, seat 1
  * their co-players; IPD: P(cooperate) in each observed state s0, CC, CD, DC,
  * DD (own action first), CleanUp: mean action probabilities. NaN where a
  * state never occurred. */
-static void write_policy(struct trainer *tr, const char *path)
+static enum ax_status write_policy(const struct trainer *tr, const char *path)
 {
 	size_t n = (size_t)2 * tr->M * tr->beh_k;
 	float *p = ax_xmalloc(n * sizeof(float));
@@ -586,8 +504,7 @@ static void write_policy(struct trainer *tr, const char *path)
 	struct ax_array a = { .dtype = AX_F32, .ndim = 3, .shape = { 2, tr->M, tr->beh_k }, .data = p };
 	enum ax_status st = ax_npy_save(path, &a);
 	free(p);
-	if (st)
-		ax_die_status(AX_EXIT_FAIL, st, "policy-out");
+	return st;
 }
 
 /* ---- the loop ---- */
@@ -638,57 +555,46 @@ static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct i
 	}
 }
 
-int ipd_train_run(const struct ipd_train_cfg *c, FILE *out)
+/* One iteration; its loss (NaN if a policy was not finite). */
+static double iteration(struct trainer *tr, struct ipd_env_counts counts[2])
+{
+	struct ax_rng it_rng = ax_rng_split(&tr->base, 1000 + (uint64_t)tr->iter);
+	memset(counts, 0, 2 * sizeof *counts);
+	ax_arena_reset(&tr->iter_arena);
+	assign_seats(tr, &it_rng);
+	if (rollout(tr, &it_rng, counts))
+		return NAN;
+	compute_advantages(tr);
+	return ppo_update(tr, &it_rng);
+}
+
+int ipd_train_run(const struct ipd_train_cfg *c, const struct ax_bundle *ckpt, FILE *out)
 {
 	struct trainer tr;
+	struct ax_run run;
+	enum ax_status st;
 	trainer_init(&tr, c);
-	if (c->resume)
-		load_checkpoint(&tr, c->resume);
+	ax_run_init(&run, &c->run, c->iters, c->quiet);
+	run.loss_hint = "or a policy: try a lower --lr";
+	if (ckpt && (st = load_checkpoint(&tr, ckpt, &run)))
+		ax_die_status(AX_EXIT_USAGE, st, "resume");
+	tr.iter = run.step;
 	struct ax_csv csv;
 	csv_header(c, &csv, out);
-	struct ax_progress pr;
-	ax_progress_begin(&pr, "ipd-learn", c->iters, c->quiet);
-	double t0 = ax_now();
-	int status = AX_EXIT_OK;
-	while (tr.iter < c->iters) {
-		struct ax_rng it_rng = ax_rng_split(&tr.base, 1000 + (uint64_t)tr.iter);
+	while (ax_run_next(&run)) {
 		struct ipd_env_counts counts[2];
-		memset(counts, 0, sizeof counts);
-		ax_arena_reset(&tr.iter_arena);
-		assign_seats(&tr, &it_rng);
-		if (rollout(&tr, &it_rng, counts)) {
-			ax_warn("iteration %ld: a policy is not finite", tr.iter + 1);
-			status = AX_EXIT_FAIL;
-			break;
+		unsigned d = ax_run_step_done(&run, iteration(&tr, counts));
+		tr.iter = run.step;
+		ipd_window_add(tr.window, counts);
+		if (d & AX_RUN_LOG) {
+			csv_row(&tr, &csv, tr.window, ax_run_mean_loss(&run), ax_now() - run.t_begin);
+			memset(tr.window, 0, sizeof tr.window);
 		}
-		compute_advantages(&tr);
-		double loss = ppo_update(&tr, &it_rng);
-		if (!isfinite(loss)) {
-			ax_warn("iteration %ld: loss is not finite", tr.iter);
-			status = AX_EXIT_FAIL;
-			break;
-		}
-		tr.iter++;
-		csv_row(&tr, &csv, counts, loss, ax_now() - t0);
-		char extra[64];
-		snprintf(extra, sizeof extra, "meta %.3f co %.3f",
-			 per_step(counts[0].reward[0] + counts[1].reward[0], counts[0].steps + counts[1].steps),
-			 per_step(counts[0].reward[1] + counts[1].reward[1], counts[0].steps + counts[1].steps));
-		ax_progress_update(&pr, tr.iter, extra);
-		int last = tr.iter == c->iters;
-		if (c->policy_out && (last || ax_interrupted()))
-			write_policy(&tr, c->policy_out);
-		if (c->checkpoint && (last || tr.iter % c->every == 0 || ax_interrupted()))
-			save_checkpoint(&tr);
-		if (ax_interrupted() && !last) {
-			ax_progress_end(&pr);
-			ax_warn("interrupted after iteration %ld%s", tr.iter,
-				c->checkpoint ? "; checkpoint saved" : "");
-			trainer_free(&tr);
-			return AX_EXIT_INTERRUPTED;
-		}
+		if (c->policy_out && (d & AX_RUN_STOP) && (st = write_policy(&tr, c->policy_out)))
+			ax_die_status(AX_EXIT_FAIL, st, "policy-out");
+		if ((d & AX_RUN_SAVE) && (st = save_checkpoint(&tr, &run)))
+			ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
 	}
-	ax_progress_end(&pr);
 	trainer_free(&tr);
-	return status;
+	return ax_run_finish(&run);
 }

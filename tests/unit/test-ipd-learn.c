@@ -1,5 +1,5 @@
 /* test-ipd-learn.c — ipd-learn's environments, batch lambda returns, naive
- * learners, meta network and the analytic IPD. The command's sources that
+ * learners, meta network, the analytic IPD and its checkpoint settings. The command's sources that
  * hold no main() are compiled in here. */
 #include "testutil.h"
 
@@ -10,6 +10,8 @@
 #include "../../cmd/ipd-learn/model.c"
 #include "../../cmd/ipd-learn/naive.c"
 #include "../../cmd/ipd-learn/returns.c"
+#include "../../cmd/ipd-learn/settings.c"
+#include "../../cmd/ipd-learn/train.c"
 
 #include <math.h>
 #include <string.h>
@@ -587,6 +589,82 @@ static void test_ppo_loss_gradient(void **state)
 	ax_arena_free(&a);
 }
 
+/* ---- checkpoint settings ---- */
+
+static void test_settings_round_trip(void **state)
+{
+	(void)state;
+	struct ipd_train_cfg c, d;
+	ipd_train_defaults(&c, IPD_ENV_CLEANUP);
+	c.est = IPD_EST_MFOS;
+	c.payoff[1][0] = 2.5f;
+	c.p_naive = 0.3;
+	c.lr = 3e-4f;
+	c.fixed_coop[3] = 0.7f;
+	c.naive.adam = 0;
+	c.seed = 12345678901234ULL;
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
+	ax_ckpt_put_settings(&b, ipd_train_settings, ipd_train_nsettings, &c);
+	ipd_train_defaults(&d, IPD_ENV_IPD);
+	assert_int_equal(ipd_train_load_settings(&b, &d), AX_OK);
+	for (int i = 0; i < ipd_train_nsettings; i++) {
+		char x[64], y[64];
+		ax_setting_format(&ipd_train_settings[i], &c, x, sizeof x);
+		ax_setting_format(&ipd_train_settings[i], &d, y, sizeof y);
+		assert_string_equal(x, y);
+	}
+	assert_true(d.env == IPD_ENV_CLEANUP && d.payoff[1][0] == 2.5f && d.lr == 3e-4f &&
+		    d.seed == c.seed && d.naive.adam == 0);
+	// a value out of the flag's range is refused, naming the key and flag
+	ax_bundle_set_meta(&b, "ipd.width", "0");
+	assert_int_equal(ipd_train_load_settings(&b, &d), AX_ERR_FORMAT);
+	assert_non_null(strstr(ax_error_detail(), "ipd.width"));
+	assert_non_null(strstr(ax_error_detail(), "--width"));
+	ax_bundle_free(&b);
+}
+
+static void test_settings_check(void **state)
+{
+	(void)state;
+	struct ipd_train_cfg c;
+	ipd_train_defaults(&c, IPD_ENV_IPD);
+	assert_int_equal(ipd_train_check(&c), AX_OK);
+	c.meta_agents = c.meta_batch + 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+	ipd_train_defaults(&c, IPD_ENV_CLEANUP);
+	c.defect_bias = 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+	ipd_train_defaults(&c, IPD_ENV_IPD);
+	c.fixed = c.naive_vs_naive = 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+}
+
+static void test_window_and_finite(void **state)
+{
+	(void)state;
+	struct ipd_env_counts w[2], r[2];
+	memset(w, 0, sizeof w);
+	w[0].reward[1] = -0.1;
+	w[1].cleaned[0] = 7;
+	w[1].steps = 123;
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
+	ipd_window_put(&b, w);
+	assert_int_equal(ipd_window_get(&b, r), AX_OK);
+	assert_memory_equal(w, r, sizeof w);
+	ax_bundle_set_meta(&b, "ipd.run.window", "1,2,3");
+	assert_int_equal(ipd_window_get(&b, r), AX_ERR_FORMAT);
+	float x[3] = { 1, 2, 3 };
+	ax_bundle_add_f32(&b, "agent0.optim.v.pi.bias", 1, (int64_t[]){ 3 }, x);
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_OK);
+	((float *)b.entries[b.n - 1].array.data)[1] = -1;   /* a negative second moment */
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_ERR_FORMAT);
+	((float *)b.entries[b.n - 1].array.data)[1] = NAN;
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_ERR_FORMAT);
+	ax_bundle_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +681,9 @@ int main(void)
 		cmocka_unit_test(test_naive_gradient),
 		cmocka_unit_test(test_meta_net_step_equals_sequence),
 		cmocka_unit_test(test_ppo_loss_gradient),
+		cmocka_unit_test(test_settings_round_trip),
+		cmocka_unit_test(test_settings_check),
+		cmocka_unit_test(test_window_and_finite),
 	};
 	return cmocka_run_group_tests_name("ipd-learn", tests, NULL, NULL);
 }
