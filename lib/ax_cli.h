@@ -91,7 +91,8 @@ enum {
 	AX_OPT_STOP_AT = -10, AX_OPT_RESUME = -11,
 };
 /* ax_option.flags: a model or schedule setting the checkpoint fixes; with
- * --resume it is refused (ax_cli_refuse). */
+ * --resume it is refused (ax_cli_refuse). --log-every carries it (the
+ * training run saves and restores it). */
 enum { AX_OPT_FIXED = 1 };
 
 struct ax_option {

@@ -39,6 +39,25 @@
 #include "ax_cli.h"
 #include "ax_io.h"
 
+/* The --help lines of the training-run and common options, one text for
+ * every trainer (the man pages share theirs: man/man1/training-run.inc). */
+#define AX_RUN_HELP \
+	"      --log-every N      a CSV row every N steps and at the last (50)\n" \
+	"      --checkpoint FILE  save here: at the end, when stopped, every --every N\n" \
+	"      --every N          also save every N steps (0: not in between; 0)\n" \
+	"      --stop-at STEP     stop and save after STEP; the schedule is unchanged\n" \
+	"      --resume FILE      continue a run bit-exactly (its settings come from\n" \
+	"                         FILE; --checkpoint, --every, --stop-at may be given)\n"
+#define AX_COMMON_HELP \
+	"      --threads N        threads (0 = all cores)\n" \
+	"  -q, --quiet            no progress on stderr\n" \
+	"  -h, --help             print this help and exit\n" \
+	"      --version          print the version and exit\n"
+#define AX_EXIT_HELP \
+	"Exit status: 0 success, 1 runtime failure, 2 usage or bad input; a training\n" \
+	"run stopped by a signal saves its checkpoint and exits 130 (SIGINT),\n" \
+	"143 (SIGTERM) or 141 (its output closed).\n"
+
 enum { AX_RUN_LOG = 1, AX_RUN_SAVE = 2, AX_RUN_STOP = 4 };
 #define AX_RUN_USER 6
 
@@ -68,8 +87,9 @@ struct ax_run {
 
 /* total >= 1 steps. Reads AXON_TEST_STEPS. */
 void ax_run_init(struct ax_run *r, const struct ax_run_opts *o, long total, int quiet);
-/* Continue from a checkpoint written with ax_run_put: axon.step in [0, total]
- * and the sums since the last row. AX_ERR_FORMAT with the key on failure. */
+/* Continue from a checkpoint written with ax_run_put: axon.step in [0, total],
+ * --log-every (axon.log_every) and the sums since the last row. AX_ERR_FORMAT
+ * with the key on failure. */
 enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt);
 /* 1 if a step should run now (r->step < r->end and nothing stopped it). The
  * first call installs the signal handlers (SIGINT, SIGTERM, SIGPIPE). */
@@ -79,7 +99,7 @@ int ax_run_next(struct ax_run *r);
 unsigned ax_run_step_done(struct ax_run *r, double loss);
 /* Mean loss over the steps since the last row. */
 double ax_run_mean_loss(const struct ax_run *r);
-/* axon.step and axon.run.acc into a checkpoint being written. */
+/* axon.step, axon.log_every and axon.run.acc into a checkpoint being written. */
 void ax_run_put(const struct ax_run *r, struct ax_bundle *b);
 /* Ends the progress line, says why a run stopped early, returns the exit
  * status: 0 (done or --stop-at), 130/143 (SIGINT/SIGTERM), 141 (SIGPIPE),

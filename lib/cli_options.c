@@ -56,7 +56,9 @@ static void merge_table(struct ax_cli *cli)
 		struct ax_option o = common_opts[k];
 		if (o.flags & RUN_OPT)
 			o.subs = cli->train_subs;
-		o.flags = 0;
+		/* The checkpoint keeps --log-every (ax_run_put), so a resumed run logs
+		 * as the first part did. */
+		o.flags = o.id == AX_OPT_LOG_EVERY ? AX_OPT_FIXED : 0;
 		cli->all[cli->n++] = o;
 	}
 	memset(cli->seen, 0, sizeof cli->seen);

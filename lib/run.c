@@ -33,6 +33,12 @@ enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
 	if (step < 0 || step > r->total)
 		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'axon.step' = %ld is outside "
 				    "[0, %ld] (the run's steps)", step, r->total);
+	long log_every;
+	if ((st = ax_ckpt_get_long(ckpt, "axon.log_every", &log_every)))
+		return st;
+	if (log_every < 1 || log_every > 1L << 40)
+		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'axon.log_every' = %ld is "
+				    "outside [1, %ld] (the range of --log-every)", log_every, 1L << 40);
 	const char *text;
 	if ((st = ax_ckpt_get_str(ckpt, "axon.run.acc", &text)))
 		return st;
@@ -49,6 +55,7 @@ enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
 		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'axon.run.acc': %g steps "
 				    "since the last row at step %ld", r->acc.steps, step);
 	r->step = r->start = step;
+	r->o.log_every = log_every;
 	return AX_OK;
 }
 
@@ -112,6 +119,7 @@ double ax_run_mean_loss(const struct ax_run *r)
 void ax_run_put(const struct ax_run *r, struct ax_bundle *b)
 {
 	ax_ckpt_put_long(b, "axon.step", r->step);
+	ax_ckpt_put_long(b, "axon.log_every", r->o.log_every);
 	struct ax_run_acc zero = { 0 };
 	const struct ax_run_acc *a = r->logged ? &zero : &r->acc;   /* a row restarts the sums */
 	char buf[64 * (3 + AX_RUN_USER)];

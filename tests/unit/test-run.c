@@ -4,6 +4,7 @@
  * resume, out-of-memory exits. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
@@ -143,6 +144,8 @@ static void test_options_errors(void **state)
 		     (char *[]){ "tool", "train", "--checkpoint", "", NULL }, 4);
 	expect_usage("train: --dim conflicts with --resume",
 		     (char *[]){ "tool", "train", "--resume", "r", "--dim", "3", NULL }, 6);
+	expect_usage("train: --log-every conflicts with --resume",
+		     (char *[]){ "tool", "train", "--log-every", "3", "--resume", "r", NULL }, 6);
 	expect_usage("--dim: 99 is outside [1, 64]",
 		     (char *[]){ "tool", "train", "--dim", "99", NULL }, 4);
 	expect_usage("-q: the sub-command comes first (train, eval or sample)",
@@ -208,7 +211,7 @@ struct cfg {
 static const char *const pos_names[] = { "learned", "rope", NULL };
 static const struct ax_setting settings[] = {
 	AX_SETTING_INT("t.layers", "--layers", struct cfg, layers, 1, 64),
-	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, 1000000),
+	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, LONG_MAX),
 	AX_SETTING_DOUBLE("t.capacity", "--capacity", struct cfg, capacity, 0, 1, AX_LO_OPEN),
 	AX_SETTING_FLOAT("t.dropout", "--dropout", struct cfg, dropout, 0, 1, AX_HI_OPEN),
 	AX_SETTING_CHOICE("t.pos", "--pos", struct cfg, pos, pos_names),
@@ -219,7 +222,7 @@ static const struct ax_setting settings[] = {
 
 static void test_settings_checkpoint(void **state)
 {
-	struct cfg c = { 4, 1000, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
+	struct cfg c = { 4, LONG_MAX, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
 	struct ax_bundle b;
 	ax_ckpt_begin(&b, "tool");
 	ax_ckpt_put_settings(&b, settings, NSET, &c);
@@ -320,11 +323,14 @@ static void test_run_decisions(void **state)
 	assert_string_equal(ax_bundle_meta(&b, "axon.step"), "5");
 	ax_run_finish(&r);
 
-	/* Resumed: the row at 6 averages steps 4..6, as without the stop. */
+	/* Resumed: the row at 6 averages steps 4..6, as without the stop; the
+	 * checkpoint's --log-every holds. */
 	o.stop_at = 0;
+	o.log_every = 50;
 	ax_run_init(&r, &o, 7, 1);
 	assert_int_equal(ax_run_resume(&r, &b), AX_OK);
 	assert_int_equal(r.step, 5);
+	assert_int_equal(r.o.log_every, 3);
 	trace[0] = 0;
 	assert_int_equal(ax_run_next(&r), 1);
 	unsigned d = ax_run_step_done(&r, 7.0);
@@ -345,6 +351,10 @@ static void test_run_decisions(void **state)
 	ax_bundle_set_meta(&b, "axon.step", "8");
 	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
 	ax_bundle_set_meta(&b, "axon.step", "5");
+	ax_bundle_set_meta(&b, "axon.log_every", "0");
+	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
+	tu_assert_detail("the range of --log-every");
+	ax_bundle_set_meta(&b, "axon.log_every", "3");
 	ax_bundle_set_meta(&b, "axon.run.acc", "1,2");
 	assert_int_equal(ax_run_resume(&r, &b), AX_ERR_FORMAT);
 	tu_assert_detail("axon.run.acc");
