@@ -50,8 +50,9 @@ static const char usage_text[] =
 	"      --every N            checkpoint every N iterations too (0: not)\n"
 	"      --stop-at N          stop (and save) after iteration N\n"
 	"      --resume FILE        continue a checkpointed run bit-exactly; its settings\n"
-	"                           are the checkpoint's (only --iters and the options\n"
-	"                           above may be given)\n"
+	"                           and --log-every are the checkpoint's (only --iters,\n"
+	"                           --policy-out, --checkpoint, --every, --stop-at,\n"
+	"                           --threads and -q may be given)\n"
 	"\n"
 	"analytic options (exact tabular IPD, App. C):\n"
 	"      --lookahead K        naive steps the meta agents look ahead (1; 0 = naive)\n"
@@ -128,26 +129,23 @@ static const struct ax_option options[] = {
 static const char *const preset_names[] = { "paper", "small", NULL };
 static const char *const versus_names[] = { "meta", "naive", NULL };
 
+/* n numbers "a,b,..." in [lo, hi] into v, or a usage error saying what. */
+static void parse_floats(const struct ax_cli *cli, const char *arg, double lo, double hi, int n,
+			 float *v, const char *what)
+{
+	double *x;
+	if (ax_parse_list_double(ax_cli_opt(cli), arg, lo, hi, n, &x) != n)
+		ax_usage_error("%s: expected %s, got '%s'", ax_cli_opt(cli), what, arg);
+	for (int i = 0; i < n; i++)
+		v[i] = (float)x[i];
+	free(x);
+}
+
 /* --payoff R,S,T,P into payoff[mine][theirs]. */
 static void parse_payoff(const struct ax_cli *cli, const char *arg, float payoff[2][2])
 {
-	double *v;
-	if (ax_parse_list_double(ax_cli_opt(cli), arg, -IPD_PAYOFF_MAX, IPD_PAYOFF_MAX, 4, &v) != 4)
-		ax_usage_error("--payoff: expected four numbers R,S,T,P, got '%s'", arg);
-	for (int i = 0; i < 4; i++)
-		payoff[i / 2][i % 2] = (float)v[i];
-	free(v);
-}
-
-/* --fixed P0,PCC,PCD,PDC,PDD */
-static void parse_fixed(const struct ax_cli *cli, const char *arg, float coop[IPD_OBS])
-{
-	double *v;
-	if (ax_parse_list_double(ax_cli_opt(cli), arg, 0, 1, IPD_OBS, &v) != IPD_OBS)
-		ax_usage_error("--fixed: expected five probabilities P0,PCC,PCD,PDC,PDD, got '%s'", arg);
-	for (int i = 0; i < IPD_OBS; i++)
-		coop[i] = (float)v[i];
-	free(v);
+	parse_floats(cli, arg, -IPD_PAYOFF_MAX, IPD_PAYOFF_MAX, 4, &payoff[0][0],
+		     "four numbers R,S,T,P");
 }
 
 /* One train option into `given` (the values as typed, range-checked). */
@@ -156,7 +154,11 @@ static void train_option(const struct ax_cli *cli, int id, const char *arg,
 {
 	switch (id) {
 	case OPT_PAYOFF: parse_payoff(cli, arg, given->payoff); return;
-	case OPT_FIXED: given->fixed = 1; parse_fixed(cli, arg, given->fixed_coop); return;
+	case OPT_FIXED:
+		given->fixed = 1;
+		parse_floats(cli, arg, 0, 1, IPD_OBS, given->fixed_coop,
+			     "five probabilities P0,PCC,PCD,PDC,PDD");
+		return;
 	case OPT_NAIVE_VS_NAIVE: given->naive_vs_naive = 1; return;
 	case OPT_PRESET: *paper = ax_parse_choice(ax_cli_opt(cli), arg, preset_names) == 0; return;
 	case OPT_POLICY_OUT: given->policy_out = arg; return;

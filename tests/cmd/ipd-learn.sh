@@ -6,6 +6,7 @@
 # the man page's examples run.
 . "$AXON_ROOT/tests/cmd/lib.sh"
 I="ipd-learn train --threads 1 -q --log-every 1"
+R="ipd-learn train --threads 1 -q"   # resuming: --log-every is the checkpoint's
 
 # ---- usage errors: exit 2 and one line naming the problem ----
 expect_usage "estimator" "unknown estimator" -- ipd-learn train --estimator lola
@@ -94,7 +95,7 @@ ipd-learn train --threads 1 -q $tiny > "$T/every50.csv" || bad "default --log-ev
 args="--iters 4 --meta-batch 2 --lanes 4 --episodes 3 --steps 5 -s 5"
 $I $args > "$T/full.csv" || bad "full run"
 $I $args --stop-at 2 --checkpoint "$T/ck.st" > "$T/part1.csv" || bad "part 1"
-$I --resume "$T/ck.st" > "$T/part2.csv" || bad "resume"
+$R --resume "$T/ck.st" > "$T/part2.csv" || bad "resume"
 cut -d, -f1-11 "$T/full.csv" > "$T/a"   # every column but the wall clock
 { cut -d, -f1-11 "$T/part1.csv"; tail -n +2 "$T/part2.csv" | cut -d, -f1-11; } > "$T/b"
 expect_same "$T/a" "$T/b" "--stop-at 2 then --resume: the rows of an uninterrupted run"
@@ -110,6 +111,7 @@ head -c $((8 + n)) "$T/ck.st" | grep -q '"ipd.lanes":"4"' && ok "one metadata ke
 	bad "no ipd.lanes key in the checkpoint"
 expect_usage "conflicts with --resume" "a setting given with --resume" -- ipd-learn train --lanes 3 --resume "$T/ck.st"
 expect_usage "conflicts with --resume" "--seed given with --resume" -- ipd-learn train -s 2 --resume "$T/ck.st"
+expect_usage "conflicts with --resume" "--log-every given with --resume" -- ipd-learn train --log-every 2 --resume "$T/ck.st"
 # edited checkpoints: refused as the flag would be, or as the run's position
 ckpt_set_meta "$T/ck.st" ipd.lanes 0 "$T/e.st"
 expect_exit 2 "ipd.lanes.*outside" "a checkpoint with ipd.lanes 0" -- ipd-learn train -q --resume "$T/e.st"
@@ -139,7 +141,7 @@ expect_exit 2 "agent0.pi.weight.*nan" "a checkpoint with a NaN weight (#11 row 5
 args2="--iters 4 --meta-agents 2 --meta-batch 3 --lanes 1 --minibatches 3 --episodes 3 --steps 5 -s 5"
 $I $args2 > "$T/full2.csv" || bad "two-agent full run"
 $I $args2 --stop-at 2 --checkpoint "$T/ck2.st" > "$T/part1.csv" || bad "two-agent part 1"
-$I --resume "$T/ck2.st" > "$T/part2.csv" || bad "two-agent resume"
+$R --resume "$T/ck2.st" > "$T/part2.csv" || bad "two-agent resume"
 cut -d, -f1-11 "$T/full2.csv" > "$T/a"
 { cut -d, -f1-11 "$T/part1.csv"; tail -n +2 "$T/part2.csv" | cut -d, -f1-11; } > "$T/b"
 expect_same "$T/a" "$T/b" "two agents: resumed run identical"
