@@ -178,8 +178,11 @@ enum ax_status ipd_window_get(const struct ax_bundle *b, struct ipd_env_counts w
 	enum ax_status st = ax_ckpt_get_str(b, "ipd.run.window", &text);
 	if (st)
 		return st;
-	if (strchr(text, ':') || ax_list_double(text, -1e300, 1e300, 2 * WINDOW_N, &v, &n) ||
-	    n != 2 * WINDOW_N)
+	if (strchr(text, ':') || ax_list_double(text, -1e300, 1e300, 2 * WINDOW_N, &v, &n))
+		n = 0;
+	else if (n != 2 * WINDOW_N)
+		free(v);
+	if (n != 2 * WINDOW_N)
 		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'ipd.run.window' is not %d "
 				    "numbers: '%.60s'", 2 * WINDOW_N, text);
 	double bad = 0;
