@@ -124,7 +124,7 @@ expect_exit 2 "axon.step" "a checkpoint at step -1 (#11 row 5c)" -- ipd-learn tr
 ckpt_set_meta "$T/ck.st" ipd.run.window 1,2 "$T/e.st"
 expect_exit 2 "ipd.run.window" "a checkpoint with a short window" -- ipd-learn train -q --resume "$T/e.st"
 ckpt_set_meta "$T/ck.st" axon.format 3 "$T/e.st"
-expect_exit 2 "format '3'" "a checkpoint of another format" -- ipd-learn train -q --resume "$T/e.st"
+expect_exit 2 "checkpoint format" "a checkpoint of another format" -- ipd-learn train -q --resume "$T/e.st"
 ckpt_del_meta "$T/ck.st" axon.format "$T/e.st"
 expect_exit 2 "older axon" "a checkpoint from before one key per setting" -- ipd-learn train -q --resume "$T/e.st"
 # a NaN weight (#11 row 5c): refused, not an abort in the categorical draw
