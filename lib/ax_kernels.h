@@ -48,6 +48,10 @@ void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const
 /* ---- softmax and cross-entropy ---- */
 /* Row softmax / log-softmax over the last dim: x, y (N, C). */
 void ax_softmax_forward(int N, int C, const float *x, float *y);
+/* One row, for callers that also need log p: p = exp(x - mx) / sum with
+ * *mx = max x; returns sum, so log p[k] = x[k] - mx - logf(sum). x (C), p (C),
+ * p may be x. */
+float ax_softmax_row(int C, const float *x, float *p, float *mx);
 void ax_softmax_backward(int N, int C, const float *y, const float *dy, float *dx);
 void ax_log_softmax_forward(int N, int C, const float *x, float *y);
 void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, float *dx);

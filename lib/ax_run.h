@@ -40,8 +40,8 @@
 #include "ax_cli.h"
 #include "ax_io.h"
 
-/* The --help lines of the training-run and common options, one text for
- * every trainer (the man pages share theirs: man/man1/training-run.inc). */
+/* The --help lines of the training-run options, one text for every trainer
+ * (with AX_COMMON_HELP and AX_EXIT_HELP of ax_cli.h). */
 #define AX_RUN_HELP \
 	"      --log-every N      a CSV row every N steps and at the last (50)\n" \
 	"      --checkpoint FILE  save here: at the end, when stopped, every --every N\n" \
@@ -49,16 +49,6 @@
 	"      --stop-at STEP     stop and save after STEP; the schedule is unchanged\n" \
 	"      --resume FILE      continue a run bit-exactly (its settings come from\n" \
 	"                         FILE; --checkpoint, --every, --stop-at may be given)\n"
-#define AX_COMMON_HELP \
-	"      --threads N        threads (0 = all cores)\n" \
-	"  -q, --quiet            no progress on stderr\n" \
-	"  -h, --help             print this help and exit\n" \
-	"      --version          print the version and exit\n"
-#define AX_EXIT_HELP \
-	"Exit status: 0 success, 1 runtime failure, 2 usage or bad input; a training\n" \
-	"run stopped by a signal saves its checkpoint and exits 130 (SIGINT),\n" \
-	"143 (SIGTERM) or 141 (its output closed).\n"
-
 enum { AX_RUN_LOG = 1, AX_RUN_SAVE = 2, AX_RUN_STOP = 4 };
 #define AX_RUN_USER 6
 

@@ -23,15 +23,22 @@ static float exp_shifted(int C, const float *x, float *y, float *mx)
 	return ax_sumf(C, y);
 }
 
+// x, p (C); p may be x. Returns sum exp(x - max), *mx = max.
+float ax_softmax_row(int C, const float *x, float *p, float *mx)
+{
+	float sum = exp_shifted(C, x, p, mx);
+	for (int i = 0; i < C; i++) // [vec]
+		p[i] /= sum;
+	return sum;
+}
+
 // x, y (N, C)
 void ax_softmax_forward(int N, int C, const float *x, float *y)
 {
 #pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
 	for (int n = 0; n < N; n++) {
-		float *yr = y + (size_t)n * C, mx;
-		float inv = 1.0f / exp_shifted(C, x + (size_t)n * C, yr, &mx);
-		for (int i = 0; i < C; i++) // [vec]
-			yr[i] *= inv;
+		float mx;
+		ax_softmax_row(C, x + (size_t)n * C, y + (size_t)n * C, &mx);
 	}
 }
 

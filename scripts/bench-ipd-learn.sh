@@ -10,7 +10,7 @@ build=$1
 bin="$build/bin/ipd-learn"
 run() { # label, threads, env-steps label ("" for none), args...
 	label=$1 threads=$2 steps=$3; shift 3
-	"$bin" --threads "$threads" -q "$@" | awk -F, -v label="$label" -v th="$threads" -v steps="$steps" \
+	"$bin" train --threads "$threads" -q --log-every 1 "$@" | awk -F, -v label="$label" -v th="$threads" -v steps="$steps" \
 		'NR == 1 { next } { it = $1; sec = $NF } END {
 		printf "ipd-learn %-22s threads %s  %6.2f meta-iter/s\n", label, th, it / sec
 		# lane-steps per iteration = meta-batch * B * M * T

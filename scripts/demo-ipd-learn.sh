@@ -15,12 +15,12 @@ ITERS=40 E=8
 # join CSVs that share a header
 join_csv() { awk 'FNR == 1 && NR != 1 { next } { print }' "$@"; }
 
-ipd-learn --naive-vs-naive --iters $ITERS --meta-batch $E -q > "$out/ipd-naive.csv"
+ipd-learn train --log-every 1 --naive-vs-naive --iters $ITERS --meta-batch $E -q > "$out/ipd-naive.csv"
 for est in coala unaware; do
-	ipd-learn --estimator $est --iters $ITERS --meta-batch $E -q > "$out/ipd-$est.csv"
+	ipd-learn train --log-every 1 --estimator $est --iters $ITERS --meta-batch $E -q > "$out/ipd-$est.csv"
 done
-ipd-learn --fixed 1,1,0,1,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-tft,/' > "$out/ipd-tft.csv"
-ipd-learn --fixed 0,0,0,0,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-alld,/' > "$out/ipd-alld.csv"
+ipd-learn train --log-every 1 --fixed 1,1,0,1,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-tft,/' > "$out/ipd-tft.csv"
+ipd-learn train --log-every 1 --fixed 0,0,0,0,0 --iters $ITERS --meta-batch $E -q | sed '2,$ s/,fixed,/,fixed-alld,/' > "$out/ipd-alld.csv"
 join_csv "$out"/ipd-naive.csv "$out"/ipd-tft.csv "$out"/ipd-alld.csv "$out"/ipd-coala.csv "$out"/ipd-unaware.csv > "$out/ipd.csv"
 ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator \
 	-t "IPD: meta agent vs naive learner (naive: both naive)" -o "$out/ipd.png" "$out/ipd.csv"
@@ -36,8 +36,8 @@ ax-plot -x iter -y meta_reward --group lookahead --spread seed \
 	-t "Exact IPD: two look-ahead-K learners" -o "$out/analytic.png" "$out/analytic.csv"
 printf 'analytic.png\tExact tabular IPD (App. C): reward per step of two simultaneous look-ahead-K learners, median and IQR over 3 seeds; K=0 naive learners defect, K=1 cooperates\tipd-learn analytic --lookahead K -s SEED\n' >> "$cap"
 
-ipd-learn --env cleanup --naive-vs-naive --iters 40 -q > "$out/cleanup-naive.csv"
-ipd-learn --env cleanup --iters 40 -q > "$out/cleanup-coala.csv"
+ipd-learn train --log-every 1 --env cleanup --naive-vs-naive --iters 40 -q > "$out/cleanup-naive.csv"
+ipd-learn train --log-every 1 --env cleanup --iters 40 -q > "$out/cleanup-coala.csv"
 join_csv "$out"/cleanup-naive.csv "$out"/cleanup-coala.csv > "$out/cleanup.csv"
 ax-plot -x iter -y meta_reward -y meta_zap_rate --group estimator \
 	-t "CleanUp-lite" -o "$out/cleanup.png" "$out/cleanup.csv"

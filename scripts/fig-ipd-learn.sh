@@ -59,7 +59,7 @@ mkdir -p "$out"
 join_csv() { awk 'FNR == 1 && NR != 1 { next } { print }' "$@"; }
 t0=$(date +%s)
 
-# The job list: one line per run, "FILE LABEL ARG...": ipd-learn ARG...
+# The job list: one line per run, "FILE LABEL ARG...": ipd-learn train ARG...
 # --threads 1 -q > FILE, its estimator column renamed LABEL ("-": kept).
 jobs="$out/jobs.txt"
 : > "$jobs"
@@ -98,7 +98,7 @@ awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i == "--iters") n = $(i + 1);
 	w = ($0 ~ /naive-vs-naive|fixed/) ? 0 : ($0 ~ /p-naive/) ? 2 * n : n; print w, $0 }' "$jobs" |
 	sort -s -k1,1nr | cut -d' ' -f2- |
 	xargs -L 1 -P "$JOBS" sh -c 'f=$1 label=$2; shift 2
-		ipd-learn --threads 1 -q "$@" > "$f.tmp" || { echo "fig-ipd-learn: failed: ipd-learn $*" >&2; exit 255; }
+		ipd-learn train --threads 1 -q --log-every 1 "$@" > "$f.tmp" || { echo "fig-ipd-learn: failed: ipd-learn $*" >&2; exit 255; }
 		if [ "$label" != - ]; then
 			awk -F, -v OFS=, -v l="$label" "NR > 1 { \$2 = l } { print }" "$f.tmp" > "$f"; rm -f "$f.tmp"
 		else mv "$f.tmp" "$f"; fi

@@ -12,7 +12,7 @@
  * other_{m+1} = other_m + naive_lr * grad_other J_other: the other's K naive
  * steps are differentiated through by central finite differences in double
  * over the meta agent's 5 logits (K = 0 is a naive learner). */
-#include "ipd.h"
+#include "ipd_learn.h"
 
 #include <math.h>
 #include <string.h>
@@ -94,7 +94,7 @@ static void solve_chain(const struct chain *ch, const float payoff[2][2], double
 	solve4(X, s0, w);
 }
 
-void analytic_returns(const float payoff[2][2], double gamma, const double th0[5],
+void ipd_analytic_returns(const float payoff[2][2], double gamma, const double th0[5],
 		      const double th1[5], double J[2])
 {
 	struct chain ch;
@@ -109,7 +109,7 @@ void analytic_returns(const float payoff[2][2], double gamma, const double th0[5
 	}
 }
 
-void analytic_grad_own(const float payoff[2][2], double gamma, const double th0[5],
+void ipd_analytic_grad_own(const float payoff[2][2], double gamma, const double th0[5],
 		       const double th1[5], int seat, double g[5])
 {
 	struct chain ch;
@@ -138,20 +138,20 @@ void analytic_grad_own(const float payoff[2][2], double gamma, const double th0[
 }
 
 /* F = sum over m = 0..K of self's return after the other's m naive steps. */
-static double lookahead_objective(const struct analytic_cfg *c, const double self[5],
+static double lookahead_objective(const struct ipd_analytic_cfg *c, const double self[5],
 				  const double other0[5], int K, double *other_return)
 {
 	double other[5], J[2], g[5], F = 0, Fo = 0;
 	memcpy(other, other0, sizeof other);
 	for (int m = 0; m <= K; m++) {
-		analytic_returns(c->payoff, c->gamma, self, other, J);
+		ipd_analytic_returns(c->payoff, c->gamma, self, other, J);
 		if (m > 0 || K == 0) {   /* LOLA: the return after the look-ahead steps */
 			F += J[0];
 			Fo += J[1];
 		}
 		if (m == K)
 			break;
-		analytic_grad_own(c->payoff, c->gamma, self, other, 1, g);
+		ipd_analytic_grad_own(c->payoff, c->gamma, self, other, 1, g);
 		for (int k = 0; k < 5; k++)
 			other[k] += c->naive_lr * g[k];
 	}
@@ -160,7 +160,7 @@ static double lookahead_objective(const struct analytic_cfg *c, const double sel
 	return F / (K ? K : 1);
 }
 
-static void meta_gradient(const struct analytic_cfg *c, const double self[5],
+static void meta_gradient(const struct ipd_analytic_cfg *c, const double self[5],
 			  const double other[5], int K, double g[5])
 {
 	const double eps = 1e-5;
@@ -175,7 +175,7 @@ static void meta_gradient(const struct analytic_cfg *c, const double self[5],
 	}
 }
 
-int analytic_run(const struct analytic_cfg *c, FILE *out)
+int ipd_analytic_run(const struct ipd_analytic_cfg *c, FILE *out)
 {
 	struct ax_rng r;
 	ax_rng_seed(&r, c->seed);
@@ -195,7 +195,7 @@ int analytic_run(const struct analytic_cfg *c, FILE *out)
 			J[0] = lookahead_objective(c, th[0], naive0, c->lookahead, &co);
 			J[1] = co;
 		} else {
-			analytic_returns(c->payoff, c->gamma, th[0], th[1], J);
+			ipd_analytic_returns(c->payoff, c->gamma, th[0], th[1], J);
 		}
 		const double *other = c->versus_naive ? naive0 : th[1];
 		ax_csv_rowf(&csv, "%d,%d,%s,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g",
@@ -207,7 +207,11 @@ int analytic_run(const struct analytic_cfg *c, FILE *out)
 			break;
 		if (ax_interrupted()) {
 			ax_warn("interrupted after iteration %d", it);
-			return AX_EXIT_INTERRUPTED;
+			return 128 + ax_interrupted();
+		}
+		if (ferror(out)) {
+			ax_warn("standard output: write error; stopped after iteration %d", it);
+			return AX_EXIT_FAIL;
 		}
 		double g[2][5];
 		if (c->versus_naive) {

@@ -1,6 +1,6 @@
 /* env_cleanup.c — CleanUp-lite, the brief's rules exactly, one lane at a time.
  *
- * Grid CL_W x CL_H (5 wide, 4 high); column 0 is the orchard, column CL_W-1
+ * Grid IPD_CL_W x IPD_CL_H (5 wide, 4 high); column 0 is the orchard, column IPD_CL_W-1
  * the river. Each step, in order:
  *   1. dirt appears on a uniformly drawn river cell without dirt, w.p. 0.35;
  *   2. an apple appears on a uniformly drawn orchard cell without an apple,
@@ -14,62 +14,62 @@
  *      again restarts the count).
  * Start: both agents on uniformly random cells (may coincide), no apples,
  * dirt on 3 random river cells. Both agents may share a cell. */
-#include "ipd.h"
+#include "ipd_learn.h"
 
 #include <string.h>
 
-int cleanup_distance(int c0, int c1)
+int ipd_cleanup_distance(int c0, int c1)
 {
-	int dx = c0 % CL_W - c1 % CL_W, dy = c0 / CL_W - c1 / CL_W;
+	int dx = c0 % IPD_CL_W - c1 % IPD_CL_W, dy = c0 / IPD_CL_W - c1 / IPD_CL_W;
 	return (dx < 0 ? -dx : dx) + (dy < 0 ? -dy : dy);
 }
 
 // Index of a uniformly drawn zero among flags[0..n), or -1 if none.
 static int draw_free(const unsigned char *flags, int n, struct ax_rng *r)
 {
-	int free_rows[CL_H], nfree = 0;
+	int free_rows[IPD_CL_H], nfree = 0;
 	for (int i = 0; i < n; i++)
 		if (!flags[i])
 			free_rows[nfree++] = i;
 	return nfree ? free_rows[ax_rng_below(r, (uint32_t)nfree)] : -1;
 }
 
-void cleanup_reset_lane(struct cleanup_lane *l, struct ax_rng *r)
+void ipd_cleanup_reset_lane(struct ipd_cleanup_lane *l, struct ax_rng *r)
 {
 	memset(l, 0, sizeof *l);
 	for (int p = 0; p < 2; p++)
-		l->pos[p] = (int)ax_rng_below(r, CL_CELLS);
-	for (int k = 0; k < CL_START_DIRT; k++)
-		l->dirt[draw_free(l->dirt, CL_H, r)] = 1;
+		l->pos[p] = (int)ax_rng_below(r, IPD_CL_CELLS);
+	for (int k = 0; k < IPD_CL_START_DIRT; k++)
+		l->dirt[draw_free(l->dirt, IPD_CL_H, r)] = 1;
 }
 
 static int moved(int cell, int action)
 {
-	int x = cell % CL_W, y = cell / CL_W;
+	int x = cell % IPD_CL_W, y = cell / IPD_CL_W;
 	switch (action) {
-	case CL_UP: y = y > 0 ? y - 1 : y; break;
-	case CL_DOWN: y = y < CL_H - 1 ? y + 1 : y; break;
-	case CL_LEFT: x = x > 0 ? x - 1 : x; break;
-	case CL_RIGHT: x = x < CL_W - 1 ? x + 1 : x; break;
+	case IPD_CL_UP: y = y > 0 ? y - 1 : y; break;
+	case IPD_CL_DOWN: y = y < IPD_CL_H - 1 ? y + 1 : y; break;
+	case IPD_CL_LEFT: x = x > 0 ? x - 1 : x; break;
+	case IPD_CL_RIGHT: x = x < IPD_CL_W - 1 ? x + 1 : x; break;
 	default: break;
 	}
-	return y * CL_W + x;
+	return y * IPD_CL_W + x;
 }
 
-void cleanup_step_lane(struct cleanup_lane *l, struct ax_rng *r, const int a[2], float rew[2],
-		       struct env_counts *c)
+void ipd_cleanup_step_lane(struct ipd_cleanup_lane *l, struct ax_rng *r, const int a[2], float rew[2],
+		       struct ipd_env_counts *c)
 {
 	int dirt_count = 0;
-	if (ax_rng_uniform(r) < CL_DIRT_P) {
-		int row = draw_free(l->dirt, CL_H, r);
+	if (ax_rng_uniform(r) < IPD_CL_DIRT_P) {
+		int row = draw_free(l->dirt, IPD_CL_H, r);
 		if (row >= 0)
 			l->dirt[row] = 1;
 	}
-	for (int y = 0; y < CL_H; y++)
+	for (int y = 0; y < IPD_CL_H; y++)
 		dirt_count += l->dirt[y];
 	float apple_p = 1.0f - AX_MIN(1.0f, (float)dirt_count / 3.0f);
 	if (ax_rng_uniform(r) < apple_p) {
-		int row = draw_free(l->apple, CL_H, r);
+		int row = draw_free(l->apple, IPD_CL_H, r);
 		if (row >= 0)
 			l->apple[row] = 1;
 	}
@@ -85,13 +85,13 @@ void cleanup_step_lane(struct cleanup_lane *l, struct ax_rng *r, const int a[2],
 		}
 		int cell = moved(l->pos[p], a[p]);
 		l->pos[p] = cell;
-		int x = cell % CL_W, y = cell / CL_W;
+		int x = cell % IPD_CL_W, y = cell / IPD_CL_W;
 		if (x == 0 && l->apple[y]) {
 			l->apple[y] = 0;
 			rew[p] += 1.0f;
 			c->apples[p] += 1;
 		}
-		if (x == CL_W - 1 && l->dirt[y]) {
+		if (x == IPD_CL_W - 1 && l->dirt[y]) {
 			l->dirt[y] = 0;
 			c->cleaned[p] += 1;
 		}
@@ -99,30 +99,30 @@ void cleanup_step_lane(struct cleanup_lane *l, struct ax_rng *r, const int a[2],
 
 	int hit[2] = { 0, 0 };
 	for (int p = 0; p < 2; p++) {
-		if (!active[p] || a[p] != CL_ZAP)
+		if (!active[p] || a[p] != IPD_CL_ZAP)
 			continue;
 		c->zaps[p] += 1;
-		if (cleanup_distance(l->pos[0], l->pos[1]) <= CL_ZAP_RANGE &&
-		    ax_rng_uniform(r) < CL_ZAP_P)
+		if (ipd_cleanup_distance(l->pos[0], l->pos[1]) <= IPD_CL_ZAP_RANGE &&
+		    ax_rng_uniform(r) < IPD_CL_ZAP_P)
 			hit[1 - p] = 1;
 	}
 	for (int p = 0; p < 2; p++)
 		if (hit[p]) {
-			l->frozen[p] = CL_FREEZE;
+			l->frozen[p] = IPD_CL_FREEZE;
 			c->zap_hits[1 - p] += 1;
 		}
 	c->reward[0] += rew[0];
 	c->reward[1] += rew[1];
 }
 
-void cleanup_observe_lane(const struct cleanup_lane *l, int seat, float *obs)
+void ipd_cleanup_observe_lane(const struct ipd_cleanup_lane *l, int seat, float *obs)
 {
 	int other = 1 - seat;
-	memset(obs, 0, CL_OBS * sizeof *obs);
+	memset(obs, 0, IPD_CL_OBS * sizeof *obs);
 	obs[l->pos[seat]] = 1.0f;
-	obs[CL_CELLS + l->pos[other]] = 1.0f;
-	float *apple = obs + 2 * CL_CELLS, *dirt = apple + CL_H, *flags = dirt + CL_H;
-	for (int y = 0; y < CL_H; y++) {
+	obs[IPD_CL_CELLS + l->pos[other]] = 1.0f;
+	float *apple = obs + 2 * IPD_CL_CELLS, *dirt = apple + IPD_CL_H, *flags = dirt + IPD_CL_H;
+	for (int y = 0; y < IPD_CL_H; y++) {
 		apple[y] = l->apple[y];
 		dirt[y] = l->dirt[y];
 	}

@@ -1,7 +1,7 @@
 /* env_ipd.c — the iterated prisoner's dilemma, vectorised over lanes.
  * A lane's state is the last joint action from seat 0's side (0 = start);
  * each seat observes it one-hot from its own side. */
-#include "ipd.h"
+#include "ipd_learn.h"
 
 #include <string.h>
 
@@ -23,11 +23,11 @@ void ipd_observe(const int *state, int n, int seat, float *obs)
 		obs[(size_t)i * IPD_OBS + (seat ? ipd_swap_state(state[i]) : state[i])] = 1.0f;
 }
 
-void ipd_step(struct env *e, const int *a0, const int *a1, float *r0, float *r1,
-	      struct env_counts *counts, const int *group)
+void ipd_step(struct ipd_env *e, const int *a0, const int *a1, float *r0, float *r1,
+	      struct ipd_env_counts *counts, const int *group)
 {
 	for (int i = 0; i < e->n; i++) {
-		struct env_counts *c = &counts[group ? group[i] : 0];
+		struct ipd_env_counts *c = &counts[group ? group[i] : 0];
 		r0[i] = e->payoff[a0[i]][a1[i]];
 		r1[i] = e->payoff[a1[i]][a0[i]];
 		e->ipd_state[i] = ipd_joint_state(a0[i], a1[i]);

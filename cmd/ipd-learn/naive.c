@@ -7,25 +7,25 @@
  * and backward are written out by hand: the learner is tiny and there is
  * one per meta-trajectory. Parameter layout: [W1 (H,O), b1 (H)] Wp (A,F),
  * wv (F), F = H or O. */
-#include "ipd.h"
+#include "ipd_learn.h"
 
 #include <math.h>
 #include <string.h>
 
-static int features(const struct naive_cfg *c)
+static int features(const struct ipd_naive_cfg *c)
 {
 	return c->hidden ? c->hidden : c->obs_dim;
 }
 
-int naive_nparam(const struct naive_cfg *c)
+int ipd_naive_nparam(const struct ipd_naive_cfg *c)
 {
 	int F = features(c), trunk = c->hidden ? c->hidden * c->obs_dim + c->hidden : 0;
 	return trunk + c->n_actions * F + F;
 }
 
-void naive_init(struct naive *nl, const struct naive_cfg *c, float *storage, struct ax_rng *r)
+void ipd_naive_init(struct ipd_naive *nl, const struct ipd_naive_cfg *c, float *storage, struct ax_rng *r)
 {
-	int P = naive_nparam(c), F = features(c), O = c->obs_dim, H = c->hidden;
+	int P = ipd_naive_nparam(c), F = features(c), O = c->obs_dim, H = c->hidden;
 	nl->cfg = c;
 	nl->nparam = P;
 	nl->w = storage;
@@ -44,9 +44,9 @@ void naive_init(struct naive *nl, const struct naive_cfg *c, float *storage, str
 }
 
 // features f into hid (F), logits (A); returns the value.
-float naive_forward(const struct naive *nl, const float *obs, float *logits, float *hid)
+float ipd_naive_forward(const struct ipd_naive *nl, const float *obs, float *logits, float *hid)
 {
-	const struct naive_cfg *c = nl->cfg;
+	const struct ipd_naive_cfg *c = nl->cfg;
 	int O = c->obs_dim, H = c->hidden, F = features(c), A = c->n_actions;
 	const float *w = nl->w, *f = obs;
 	if (H) {
@@ -75,35 +75,25 @@ float naive_forward(const struct naive *nl, const float *obs, float *logits, flo
 	return v;
 }
 
-static void softmax_inplace(float *x, int n)
+void ipd_naive_probs(const struct ipd_naive *nl, const float *obs, float *p, float *hid)
 {
-	float mx = x[0], s = 0.0f;
-	for (int i = 1; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
-	for (int i = 0; i < n; i++)
-		s += (x[i] = expf(x[i] - mx));
-	for (int i = 0; i < n; i++)
-		x[i] /= s;
-}
-
-void naive_probs(const struct naive *nl, const float *obs, float *p, float *hid)
-{
-	naive_forward(nl, obs, p, hid);
-	softmax_inplace(p, nl->cfg->n_actions);
+	float mx;
+	ipd_naive_forward(nl, obs, p, hid);
+	ax_softmax_row(nl->cfg->n_actions, p, p, &mx);
 }
 
 // ret, val, adv (N); features (N, F) and logits (N, A) of the one forward
 // pass; pre (F), dlogit (A).
-size_t naive_scratch_floats(const struct naive_cfg *c, int B, int T)
+size_t ipd_naive_scratch_floats(const struct ipd_naive_cfg *c, int B, int T)
 {
 	size_t F = (size_t)features(c), A = (size_t)c->n_actions;
 	return (size_t)B * T * (3 + F + A) + F + A;
 }
 
-void naive_update(struct naive *nl, int B, int T, const float *obs, const int *act,
+void ipd_naive_update(struct ipd_naive *nl, int B, int T, const float *obs, const int *act,
 		  const float *rew, float *scratch)
 {
-	const struct naive_cfg *c = nl->cfg;
+	const struct ipd_naive_cfg *c = nl->cfg;
 	int O = c->obs_dim, H = c->hidden, F = features(c), A = c->n_actions, N = B * T;
 	float *ret = scratch, *val = ret + N, *adv = val + N, *feat = adv + N;
 	float *logits = feat + (size_t)N * F, *pre = logits + (size_t)N * A, *dlogit = pre + F;
@@ -117,7 +107,7 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 			int i = b * T + t;
 			g = rew[i] * c->reward_scale + c->gamma * g;
 			ret[i] = g;
-			val[i] = naive_forward(nl, obs + (size_t)i * O, logits + (size_t)i * A,
+			val[i] = ipd_naive_forward(nl, obs + (size_t)i * O, logits + (size_t)i * A,
 					       feat + (size_t)i * F);
 			adv[i] = g - val[i];
 			mean += adv[i];
@@ -138,7 +128,8 @@ void naive_update(struct naive *nl, int B, int T, const float *obs, const int *a
 	for (int i = 0; i < N; i++) {
 		const float *x = obs + (size_t)i * O, *hid = feat + (size_t)i * F;
 		float *probs = logits + (size_t)i * A;
-		softmax_inplace(probs, A);
+		float mx;
+		ax_softmax_row(A, probs, probs, &mx);
 		for (int a = 0; a < A; a++)
 			dlogit[a] = (probs[a] - (a == act[i])) * adv[i] / N;
 		float dv = c->value_coef * (val[i] - ret[i]) / N;

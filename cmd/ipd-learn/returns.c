@@ -6,17 +6,17 @@
  * Running Alg. 1 on TD errors (lambda 1, disc gamma*lambda_gae) gives those
  * advantages; running it with both flags off gives ordinary TD(lambda)
  * critic targets. */
-#include "ipd.h"
+#include "ipd_learn.h"
 
-const char *const estimator_names[] = { "coala", "unaware", "mfos", NULL };
+const char *const ipd_estimator_names[] = { "coala", "unaware", "mfos", NULL };
 
-void estimator_flags(enum estimator est, int *normalise_current, int *average_future)
+void ipd_estimator_flags(enum ipd_estimator est, int *normalise_current, int *average_future)
 {
-	*normalise_current = est == EST_COALA;
-	*average_future = est == EST_COALA || est == EST_MFOS;
+	*normalise_current = est == IPD_EST_COALA;
+	*average_future = est == IPD_EST_COALA || est == IPD_EST_MFOS;
 }
 
-void batch_lambda_returns(int B, int L, int T, const float *r, const float *v_next,
+void ipd_batch_lambda_returns(int B, int L, int T, const float *r, const float *v_next,
 			  float disc, float lambda, int normalise_current, int average_future,
 			  float *out)
 {

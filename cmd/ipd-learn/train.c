@@ -6,15 +6,16 @@
  * initialisation, environment, actions, minibatch order) from streams split
  * off (seed, k), so a checkpoint needs only the weights, the optimiser state
  * and k for a resumed run to continue bit-exactly. */
-#include "ipd.h"
+#include "ipd_learn.h"
+
+#include "ax_checkpoint.h"
+#include "ax_run.h"
 
 #include <math.h>
 #include <string.h>
 
-#define CKPT_KIND "ipd-learn"
-
 struct agent {
-	struct meta_net net;
+	struct ipd_meta_net net;
 	struct ax_optim opt;
 };
 
@@ -30,19 +31,20 @@ struct agent_batch {
 };
 
 struct trainer {
-	const struct train_cfg *c;
+	const struct ipd_train_cfg *c;
 	int E, B, M, T, L, O, Oenv, A, N, W, n;
 	struct ax_arena long_arena, iter_arena, step_arena;
 	struct ax_tape tape;
 	struct agent *agents;
 	struct agent_batch *batch;       /* (N), in iter_arena */
-	struct env env;
+	struct ipd_env env;
 	struct ax_rng base;
 	long iter;                       /* iterations completed */
+	struct ipd_env_counts window[2]; /* sums since the last CSV row */
 	int (*seat_agent)[2];            /* (E): agent index or -1 = naive */
 	int *lane_group;                 /* (n): 0 meta vs naive, 1 meta vs meta */
-	struct naive_cfg naive_cfg;      /* c->naive with the environment's sizes */
-	struct naive *naive;             /* (E, 2): by meta-trajectory and seat */
+	struct ipd_naive_cfg naive_cfg;      /* c->naive with the environment's sizes */
+	struct ipd_naive *naive;             /* (E, 2): by meta-trajectory and seat */
 	float *naive_storage;
 	float *naive_obs, *naive_rew;    /* (2, n, T, Oenv), (2, n, T) current episode */
 	int *naive_act;                  /* (2, n, T) */
@@ -56,69 +58,9 @@ struct trainer {
 	int beh_k;
 };
 
-void train_defaults(struct train_cfg *c, enum env_kind env)
-{
-	memset(c, 0, sizeof *c);
-	c->env = env;
-	c->est = EST_COALA;
-	float payoff[2][2] = { { 1.0f, -1.0f }, { 2.0f, 0.0f } };
-	memcpy(c->payoff, payoff, sizeof payoff);
-	c->lanes = 16;
-	c->episodes = 20;
-	c->steps = 10;
-	c->meta_batch = 128;     /* the paper's: at 64, COALA-PG fell into defection in 2 of 5 seeds */
-	c->iters = 150;
-	c->meta_agents = 1;
-	c->p_naive = 1.0;
-	c->width = 32;
-	c->lr = 1e-3f;
-	c->adam_eps = 1e-5f;
-	c->clip = 0.2f;
-	c->value_coef = 0.5f;
-	c->max_grad_norm = 1.0f;
-	c->reward_scale = 0.05f;
-	c->gamma = 1.0f;
-	c->lambda = 1.0f;
-	c->epochs = 4;
-	c->minibatches = 2;
-	c->naive = (struct naive_cfg){
-		.hidden = 0, .lr = 0.6f, .gamma = 0.99f, .value_coef = 0.5f,
-		.reward_scale = 0.05f, .init_std = 0.5f, .adam = 1,
-	};
-	if (env == ENV_CLEANUP) {
-		c->lanes = 8;
-		c->episodes = 10;
-		c->steps = 32;
-		c->meta_batch = 8;
-		c->iters = 200;
-		c->naive.hidden = 32;
-		c->naive.adam = 1;
-		c->naive.lr = 5e-3f;
-		c->naive.init_std = 0.0f;
-	}
-	c->seed = 1;
-	c->every = 50;
-}
-
-void train_preset_paper(struct train_cfg *c)
-{
-	c->meta_batch = 128;
-	c->iters = 3000;
-	c->lr = 3e-4f;
-	if (c->env == ENV_IPD) {
-		c->lanes = 16;
-		c->episodes = 20;
-		c->steps = 10;
-	} else {
-		c->lanes = 32;
-		c->episodes = 100;
-		c->steps = 64;
-	}
-}
-
 /* ---- set-up ---- */
 
-static void trainer_init(struct trainer *tr, const struct train_cfg *c)
+static void trainer_init(struct trainer *tr, const struct ipd_train_cfg *c)
 {
 	memset(tr, 0, sizeof *tr);
 	tr->c = c;
@@ -130,7 +72,7 @@ static void trainer_init(struct trainer *tr, const struct train_cfg *c)
 	tr->N = c->meta_agents;
 	tr->W = c->width;
 	tr->n = tr->E * tr->B;
-	env_init(&tr->env, c->env, tr->n, c->payoff);
+	ipd_env_init(&tr->env, c->env, tr->n, c->payoff);
 	tr->Oenv = tr->env.obs_dim;
 	tr->O = tr->Oenv + 1;            /* + first-step-of-inner-episode flag */
 	tr->A = tr->env.n_actions;
@@ -146,23 +88,23 @@ static void trainer_init(struct trainer *tr, const struct train_cfg *c)
 		char prefix[32];
 		snprintf(prefix, sizeof prefix, "agent%d.", i);
 		struct agent *ag = &tr->agents[i];
-		meta_net_init(&ag->net, &tr->long_arena, &init_rng, prefix, tr->O, tr->W, tr->A,
+		ipd_meta_init(&ag->net, &tr->long_arena, &init_rng, prefix, tr->O, tr->W, tr->A,
 			      c->defect_bias);
 		ax_optim_init(&ag->opt, AX_OPTIM_ADAM, &ag->net.params);
 		ag->opt.eps = c->adam_eps;
 	}
 
-	struct naive_cfg *nc = &tr->naive_cfg;
+	struct ipd_naive_cfg *nc = &tr->naive_cfg;
 	*nc = c->naive;
 	nc->obs_dim = tr->Oenv;
 	nc->n_actions = tr->A;
-	int P = naive_nparam(nc);
+	int P = ipd_naive_nparam(nc);
 	tr->naive = ax_xcalloc((size_t)tr->E * 2, sizeof *tr->naive);
 	tr->naive_storage = ax_xcalloc((size_t)tr->E * 2 * 4 * P, sizeof(float));
 	tr->naive_obs = ax_xcalloc((size_t)2 * tr->n * tr->T * tr->Oenv, sizeof(float));
 	tr->naive_rew = ax_xcalloc((size_t)2 * tr->n * tr->T, sizeof(float));
 	tr->naive_act = ax_xcalloc((size_t)2 * tr->n * tr->T, sizeof(int));
-	tr->naive_scratch = ax_xcalloc(naive_scratch_floats(nc, tr->B, tr->T), sizeof(float));
+	tr->naive_scratch = ax_xcalloc(ipd_naive_scratch_floats(nc, tr->B, tr->T), sizeof(float));
 	tr->seat_agent = ax_xcalloc((size_t)tr->E, sizeof *tr->seat_agent);
 	tr->lane_group = ax_xcalloc((size_t)tr->n, sizeof *tr->lane_group);
 	for (int s = 0; s < 2; s++) {
@@ -170,7 +112,7 @@ static void trainer_init(struct trainer *tr, const struct train_cfg *c)
 		tr->act_seat[s] = ax_xcalloc((size_t)tr->n, sizeof(int));
 		tr->rew_seat[s] = ax_xcalloc((size_t)tr->n, sizeof(float));
 	}
-	tr->beh_k = c->env == ENV_IPD ? IPD_OBS : CL_ACTIONS;
+	tr->beh_k = c->env == IPD_ENV_IPD ? IPD_OBS : IPD_CL_ACTIONS;
 	tr->beh_sum = ax_xcalloc((size_t)2 * tr->M * tr->beh_k, sizeof(double));
 	tr->beh_cnt = ax_xcalloc((size_t)2 * tr->M * tr->beh_k, sizeof(double));
 }
@@ -180,7 +122,7 @@ static void trainer_free(struct trainer *tr)
 	for (int i = 0; i < tr->N; i++)
 		ax_params_free(&tr->agents[i].net.params);
 	free(tr->agents);
-	env_free(&tr->env);
+	ipd_env_free(&tr->env);
 	free(tr->naive);
 	free(tr->naive_storage);
 	free(tr->naive_obs);
@@ -251,7 +193,7 @@ static void record_behaviour(struct trainer *tr, int seat, int m, int lane, cons
 {
 	double *sum = tr->beh_sum + ((size_t)seat * tr->M + m) * tr->beh_k;
 	double *cnt = tr->beh_cnt + ((size_t)seat * tr->M + m) * tr->beh_k;
-	if (tr->c->env == ENV_IPD) {
+	if (tr->c->env == IPD_ENV_IPD) {
 		const float *o = tr->obs_seat[seat] + (size_t)lane * tr->Oenv;
 		int s = 0;
 		while (s < IPD_OBS - 1 && o[s] == 0.0f)
@@ -259,16 +201,27 @@ static void record_behaviour(struct trainer *tr, int seat, int m, int lane, cons
 		sum[s] += probs[0];
 		cnt[s] += 1;
 	} else {
-		for (int k = 0; k < CL_ACTIONS; k++) {
+		for (int k = 0; k < IPD_CL_ACTIONS; k++) {
 			sum[k] += probs[k];
 			cnt[k] += 1;
 		}
 	}
 }
 
+// A policy to draw from: every probability a number (weights that went
+// non-finite make them NaN).
+static int probs_finite(const float *p, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (!isfinite(p[i]))
+			return 0;
+	return 1;
+}
+
 /* One step of every meta agent on its rows, in no-grad mode: step l of the
- * meta-trajectory, t within the inner episode m. */
-static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
+ * meta-trajectory, t within the inner episode m. Returns 0, or -1 if a
+ * policy is not finite. */
+static int meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 {
 	int B = tr->B, L = tr->L, O = tr->O, Oenv = tr->Oenv, W = tr->W, A = tr->A;
 	int l = m * tr->T + t;
@@ -290,20 +243,19 @@ static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 			}
 		}
 		struct ax_tensor *h0 = ax_tensor_wrap(&tr->step_arena, ab->h, 2, (int[]){ ab->R, W });
-		struct meta_out out = meta_net_forward(&tr->tape, &tr->agents[i].net, x, h0);
+		struct ipd_meta_out out = ipd_meta_forward(&tr->tape, &tr->agents[i].net, x, h0);
 		memcpy(ab->h, out.h->data, (size_t)ab->R * W * sizeof(float));
 		for (int k = 0; k < ab->nblocks; k++) {
 			int e = ab->block_e[k], seat = ab->block_seat[k];
 			for (int b = 0; b < B; b++) {
 				int row = k * B + b, lane = e * B + b;
 				const float *lg = out.logits->data + (size_t)row * A;
-				float probs[CL_ACTIONS], mx = lg[0], s = 0.0f;
-				for (int a = 1; a < A; a++)
-					mx = lg[a] > mx ? lg[a] : mx;
-				for (int a = 0; a < A; a++)
-					s += (probs[a] = expf(lg[a] - mx));
-				for (int a = 0; a < A; a++)
-					probs[a] /= s;
+				float probs[IPD_CL_ACTIONS], mx;
+				float s = ax_softmax_row(A, lg, probs, &mx);
+				if (!probs_finite(probs, A)) {
+					ax_no_grad_end(&tr->tape);
+					return -1;
+				}
 				int act = ax_rng_categorical(r, probs, A);
 				size_t at = (size_t)row * L + l;
 				ab->act[at] = act;
@@ -315,12 +267,13 @@ static void meta_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 		}
 		ax_no_grad_end(&tr->tape);
 	}
+	return 0;
 }
 
-static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
+static int naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 {
 	int B = tr->B, T = tr->T, Oenv = tr->Oenv, A = tr->A, n = tr->n;
-	float probs[CL_ACTIONS], hid[256];
+	float probs[IPD_CL_ACTIONS], hid[256];
 	for (int e = 0; e < tr->E; e++)
 		for (int seat = 0; seat < 2; seat++) {
 			if (tr->seat_agent[e][seat] >= 0)
@@ -329,7 +282,9 @@ static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 				int lane = e * B + b;
 				size_t at = (size_t)seat * n * T + (size_t)lane * T + t;
 				const float *o = tr->obs_seat[seat] + (size_t)lane * Oenv;
-				naive_probs(&tr->naive[2 * e + seat], o, probs, hid);
+				ipd_naive_probs(&tr->naive[2 * e + seat], o, probs, hid);
+				if (!probs_finite(probs, A))
+					return -1;
 				int act = ax_rng_categorical(r, probs, A);
 				tr->act_seat[seat][lane] = act;
 				memcpy(tr->naive_obs + at * Oenv, o, Oenv * sizeof(float));
@@ -337,11 +292,12 @@ static void naive_act(struct trainer *tr, int m, int t, struct ax_rng *r)
 				record_behaviour(tr, seat, m, lane, probs);
 			}
 		}
+	return 0;
 }
 
 /* Seat 0's reference player: a tabular "naive learner" whose logits give
  * P(cooperate) = coop[s] in each joint state and which never updates. */
-static void fixed_strategy(struct naive *nl, const float coop[IPD_OBS])
+static void fixed_strategy(struct ipd_naive *nl, const float coop[IPD_OBS])
 {
 	for (int s = 0; s < IPD_OBS; s++) {
 		float p = AX_MIN(AX_MAX(coop[s], 1e-6f), 1.0f - 1e-6f);
@@ -351,17 +307,18 @@ static void fixed_strategy(struct naive *nl, const float coop[IPD_OBS])
 }
 
 /* Play one meta-batch of meta-trajectories. counts[0]: meta-trajectories
- * against naive learners, counts[1]: against meta agents. */
-static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts counts[2])
+ * against naive learners, counts[1]: against meta agents. Returns 0, or -1
+ * if a policy is not finite. */
+static int rollout(struct trainer *tr, struct ax_rng *it_rng, struct ipd_env_counts counts[2])
 {
 	int B = tr->B, T = tr->T, L = tr->L, n = tr->n;
 	struct ax_rng act_rng = ax_rng_split(it_rng, 1);
-	int P = naive_nparam(&tr->naive_cfg);
+	int P = ipd_naive_nparam(&tr->naive_cfg);
 	for (int k = 0; k < 2 * tr->E; k++) {
 		if (tr->seat_agent[k / 2][k % 2] >= 0)
 			continue;   /* a meta agent's seat */
 		struct ax_rng nr = ax_rng_split(it_rng, 0x10000 + (uint64_t)k);
-		naive_init(&tr->naive[k], &tr->naive_cfg, tr->naive_storage + (size_t)k * 4 * P, &nr);
+		ipd_naive_init(&tr->naive[k], &tr->naive_cfg, tr->naive_storage + (size_t)k * 4 * P, &nr);
 		if (tr->c->fixed && k % 2 == 0)
 			fixed_strategy(&tr->naive[k], tr->c->fixed_coop);
 	}
@@ -369,13 +326,13 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts
 	memset(tr->beh_cnt, 0, (size_t)2 * tr->M * tr->beh_k * sizeof(double));
 	for (int m = 0; m < tr->M; m++) {
 		struct ax_rng er = ax_rng_split(it_rng, 0x20000 + (uint64_t)m);
-		env_reset(&tr->env, &er);
+		ipd_env_reset(&tr->env, &er);
 		for (int t = 0; t < T; t++) {
-			env_observe(&tr->env, 0, tr->obs_seat[0]);
-			env_observe(&tr->env, 1, tr->obs_seat[1]);
-			meta_act(tr, m, t, &act_rng);
-			naive_act(tr, m, t, &act_rng);
-			env_step(&tr->env, tr->act_seat[0], tr->act_seat[1], tr->rew_seat[0],
+			ipd_env_observe(&tr->env, 0, tr->obs_seat[0]);
+			ipd_env_observe(&tr->env, 1, tr->obs_seat[1]);
+			if (meta_act(tr, m, t, &act_rng) || naive_act(tr, m, t, &act_rng))
+				return -1;
+			ipd_env_step(&tr->env, tr->act_seat[0], tr->act_seat[1], tr->rew_seat[0],
 				 tr->rew_seat[1], counts, tr->lane_group);
 			int l = m * T + t;
 			for (int i = 0; i < tr->N; i++) {
@@ -394,21 +351,22 @@ static void rollout(struct trainer *tr, struct ax_rng *it_rng, struct env_counts
 			for (int seat = 0; seat < 2; seat++)
 				if (tr->seat_agent[e][seat] < 0 && !(seat == 0 && tr->c->fixed)) {
 					size_t off = (size_t)seat * n * T + (size_t)e * B * T;
-					naive_update(&tr->naive[2 * e + seat], B, T,
+					ipd_naive_update(&tr->naive[2 * e + seat], B, T,
 						     tr->naive_obs + off * tr->Oenv, tr->naive_act + off,
 						     tr->naive_rew + off, tr->naive_scratch);
 				}
 	}
+	return 0;
 }
 
 /* Advantages (the estimator's batch lambda returns of TD errors) and critic
  * targets (batch-unaware TD(lambda)), block by block of B lanes. */
 static void compute_advantages(struct trainer *tr)
 {
-	const struct train_cfg *c = tr->c;
+	const struct ipd_train_cfg *c = tr->c;
 	int B = tr->B, L = tr->L, T = tr->T;
 	int norm_cur, avg_future;
-	estimator_flags(c->est, &norm_cur, &avg_future);
+	ipd_estimator_flags(c->est, &norm_cur, &avg_future);
 	float *delta = ax_arena_alloc(&tr->iter_arena, (size_t)B * L * sizeof(float));
 	float *rs = ax_arena_alloc(&tr->iter_arena, (size_t)B * L * sizeof(float));
 	float *vnext = ax_arena_alloc(&tr->iter_arena, (size_t)B * L * sizeof(float));
@@ -424,9 +382,9 @@ static void compute_advantages(struct trainer *tr)
 					rs[j] = rew[j] * c->reward_scale;
 					delta[j] = rs[j] + c->gamma * vnext[j] - val[j];
 				}
-			batch_lambda_returns(B, L, T, delta, NULL, c->gamma * c->lambda, 1.0f, norm_cur,
+			ipd_batch_lambda_returns(B, L, T, delta, NULL, c->gamma * c->lambda, 1.0f, norm_cur,
 					     avg_future, ab->adv + off);
-			batch_lambda_returns(B, L, T, rs, vnext, c->gamma, c->lambda, 0, 0, ab->tgt + off);
+			ipd_batch_lambda_returns(B, L, T, rs, vnext, c->gamma, c->lambda, 0, 0, ab->tgt + off);
 		}
 	}
 }
@@ -434,7 +392,7 @@ static void compute_advantages(struct trainer *tr)
 /* PPO on each agent's rows: whole sequences, shuffled into minibatches. */
 static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 {
-	const struct train_cfg *c = tr->c;
+	const struct ipd_train_cfg *c = tr->c;
 	int L = tr->L, O = tr->O;
 	struct ax_rng r = ax_rng_split(it_rng, 2);
 	double loss_sum = 0.0;
@@ -453,7 +411,7 @@ static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 				size_t SL = (size_t)S * L;
 				ax_tape_reset(&tr->tape);
 				struct ax_tensor *x = ax_tensor_3d(&tr->step_arena, S, L, O);
-				struct ppo_data d = { .clip = c->clip, .value_coef = c->value_coef,
+				struct ipd_ppo_data d = { .clip = c->clip, .value_coef = c->value_coef,
 							.entropy_coef = c->entropy_coef };
 				int32_t *act = ax_tape_ints(&tr->tape, SL);
 				float *f = ax_arena_alloc(&tr->step_arena, 4 * SL * sizeof(float));
@@ -473,8 +431,8 @@ static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 				d.v_old = vo;
 				d.target = tg;
 				ax_params_zero_grad(&ag->net.params);
-				struct meta_out out = meta_net_forward(&tr->tape, &ag->net, x, NULL);
-				struct ax_tensor *loss = ppo_loss(&tr->tape, out.logits, out.value, &d);
+				struct ipd_meta_out out = ipd_meta_forward(&tr->tape, &ag->net, x, NULL);
+				struct ax_tensor *loss = ipd_ppo_loss(&tr->tape, out.logits, out.value, &d);
 				ax_tape_backward(&tr->tape, loss, 1.0f);
 				ax_clip_grad_norm(&ag->net.params, c->max_grad_norm);
 				ax_optim_step(&ag->opt, c->lr);
@@ -489,23 +447,6 @@ static double ppo_update(struct trainer *tr, struct ax_rng *it_rng)
 
 /* ---- checkpoints ---- */
 
-/* Everything that must match for a resumed run to continue the same run. */
-static void config_string(const struct train_cfg *c, char *buf, size_t n)
-{
-	snprintf(buf, n,
-		 "env=%d est=%d payoff=%g,%g,%g,%g B=%d M=%d T=%d E=%d N=%d p=%.17g W=%d lr=%g "
-		 "clip=%g vc=%g gn=%g rs=%g g=%g l=%g ep=%d mb=%d db=%g naive=%d,%g,%g,%g,%g,%d,%d "
-		 "fixed=%d,%g,%g,%g,%g,%g ent=%g seed=%llu",
-		 c->env, c->est, c->payoff[0][0], c->payoff[0][1], c->payoff[1][0], c->payoff[1][1],
-		 c->lanes, c->episodes, c->steps, c->meta_batch, c->meta_agents, c->p_naive,
-		 c->width, c->lr, c->clip, c->value_coef, c->max_grad_norm, c->reward_scale,
-		 c->gamma, c->lambda, c->epochs, c->minibatches, c->defect_bias, c->naive.hidden,
-		 c->naive.lr, c->naive.gamma, c->naive.reward_scale, c->naive.init_std,
-		 c->naive.adam, c->naive_vs_naive, c->fixed, c->fixed_coop[0], c->fixed_coop[1],
-		 c->fixed_coop[2], c->fixed_coop[3], c->fixed_coop[4], c->entropy_coef,
-		 (unsigned long long)c->seed);
-}
-
 /* Each agent's optimiser state under "agent<i>.": their step counts can
  * differ (an agent with fewer rows than --minibatches takes fewer PPO steps). */
 static void optim_prefix(char *prefix, size_t n, int agent)
@@ -513,55 +454,48 @@ static void optim_prefix(char *prefix, size_t n, int agent)
 	snprintf(prefix, n, "agent%d.", agent);
 }
 
-static void save_checkpoint(struct trainer *tr)
+static enum ax_status save_checkpoint(const struct trainer *tr, const struct ax_run *run)
 {
 	struct ax_bundle b;
-	char cfg[1024], key[32];
-	ax_bundle_init(&b);
+	char key[32];
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
 	for (int i = 0; i < tr->N; i++) {
 		ax_params_to_bundle(&tr->agents[i].net.params, &b, "");
 		optim_prefix(key, sizeof key, i);
 		ax_optim_to_bundle(&tr->agents[i].opt, &b, key);
 	}
-	ax_bundle_set_meta(&b, "axon.kind", CKPT_KIND);
-	ax_ckpt_put_long(&b, "axon.step", tr->iter);
-	config_string(tr->c, cfg, sizeof cfg);
-	ax_bundle_set_meta(&b, "ipd.config", cfg);
-	enum ax_status st = ax_bundle_save(tr->c->checkpoint, &b);
+	ax_ckpt_put_settings(&b, ipd_train_settings, ipd_train_nsettings, tr->c);
+	ax_run_put(run, &b);
+	ipd_window_put(&b, tr->window);
+	enum ax_status st = ax_bundle_save(tr->c->run.checkpoint, &b);
 	ax_bundle_free(&b);
-	if (st)
-		ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
+	return st;
 }
 
-static void load_checkpoint(struct trainer *tr, const char *path)
+/* Weights, optimiser states, the run's position and the window's sums from
+ * a checkpoint whose settings made this trainer. */
+static enum ax_status load_checkpoint(struct trainer *tr, const struct ax_bundle *b,
+				      struct ax_run *run)
 {
-	struct ax_bundle b;
-	const char *cfg_saved;
-	char cfg[1024], key[32];
-	enum ax_status st = ax_ckpt_load(path, CKPT_KIND, &b);
-	if (st)
-		ax_die_status(AX_EXIT_USAGE, st, "resume");
-	if ((st = ax_ckpt_get_long(&b, "axon.step", &tr->iter)) ||
-	    (st = ax_ckpt_get_str(&b, "ipd.config", &cfg_saved)))
-		ax_die_status(AX_EXIT_USAGE, st, "resume");
-	config_string(tr->c, cfg, sizeof cfg);
-	if (strcmp(cfg, cfg_saved))
-		ax_die(AX_EXIT_USAGE, "resume: %s was made with other settings:\n  checkpoint: %s\n  now:        %s",
-		       path, cfg_saved, cfg);
-	for (int i = 0; i < tr->N; i++) {
+	char key[32];
+	enum ax_status st = ipd_ckpt_check_tensors(b);
+	for (int i = 0; i < tr->N && !st; i++) {
 		optim_prefix(key, sizeof key, i);
-		if ((st = ax_params_from_bundle(&tr->agents[i].net.params, &b, "")) ||
-		    (st = ax_optim_from_bundle(&tr->agents[i].opt, &b, key)))
-			ax_die_status(AX_EXIT_USAGE, st, "resume");
+		if (!(st = ax_params_from_bundle(&tr->agents[i].net.params, b, "")))
+			st = ax_optim_from_bundle(&tr->agents[i].opt, b, key);
 	}
-	ax_bundle_free(&b);
+	if (!st)
+		st = ax_run_resume(run, b);
+	if (!st)
+		st = ipd_window_get(b, tr->window);
+	return st;
 }
 
 /* Behaviour of the last iteration, (2, M, K): seat 0 the meta agents, seat 1
  * their co-players; IPD: P(cooperate) in each observed state s0, CC, CD, DC,
  * DD (own action first), CleanUp: mean action probabilities. NaN where a
  * state never occurred. */
-static void write_policy(struct trainer *tr, const char *path)
+static enum ax_status write_policy(const struct trainer *tr, const char *path)
 {
 	size_t n = (size_t)2 * tr->M * tr->beh_k;
 	float *p = ax_xmalloc(n * sizeof(float));
@@ -570,8 +504,7 @@ static void write_policy(struct trainer *tr, const char *path)
 	struct ax_array a = { .dtype = AX_F32, .ndim = 3, .shape = { 2, tr->M, tr->beh_k }, .data = p };
 	enum ax_status st = ax_npy_save(path, &a);
 	free(p);
-	if (st)
-		ax_die_status(AX_EXIT_FAIL, st, "policy-out");
+	return st;
 }
 
 /* ---- the loop ---- */
@@ -581,9 +514,9 @@ static double per_step(double x, long steps)
 	return steps ? x / (double)steps : NAN;
 }
 
-static void csv_header(const struct train_cfg *c, struct ax_csv *csv, FILE *out)
+static void csv_header(const struct ipd_train_cfg *c, struct ax_csv *csv, FILE *out)
 {
-	if (c->env == ENV_IPD)
+	if (c->env == IPD_ENV_IPD)
 		ax_csv_begin(csv, out, "iter,estimator,seed,meta_reward,coplayer_reward,meta_coop,"
 			     "coplayer_coop,reward_vs_naive,naive_reward,reward_vs_meta,loss,seconds");
 	else
@@ -592,10 +525,10 @@ static void csv_header(const struct train_cfg *c, struct ax_csv *csv, FILE *out)
 			     "reward_vs_meta,loss,seconds");
 }
 
-static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct env_counts k[2],
+static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct ipd_env_counts k[2],
 		    double loss, double seconds)
 {
-	const struct train_cfg *c = tr->c;
+	const struct ipd_train_cfg *c = tr->c;
 	long steps = k[0].steps + k[1].steps;
 	double r0 = per_step(k[0].reward[0] + k[1].reward[0], steps);
 	double r1 = per_step(k[0].reward[1] + k[1].reward[1], steps);
@@ -603,8 +536,8 @@ static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct e
 	double naive_r = per_step(k[0].reward[1], k[0].steps);
 	// in meta-vs-meta trajectories both seats are meta agents
 	double vs_meta = per_step(k[1].reward[0] + k[1].reward[1], 2 * k[1].steps);
-	const char *est = c->fixed ? "fixed" : c->naive_vs_naive ? "naive" : estimator_names[c->est];
-	if (c->env == ENV_IPD) {
+	const char *est = c->fixed ? "fixed" : c->naive_vs_naive ? "naive" : ipd_estimator_names[c->est];
+	if (c->env == IPD_ENV_IPD) {
 		ax_csv_rowf(csv, "%ld,%s,%llu,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.3f", tr->iter, est,
 			    (unsigned long long)c->seed,
 			    r0, r1, per_step(k[0].coop[0] + k[1].coop[0], steps),
@@ -622,53 +555,46 @@ static void csv_row(const struct trainer *tr, struct ax_csv *csv, const struct e
 	}
 }
 
-int train_run(const struct train_cfg *c, FILE *out)
+/* One iteration; its loss (NaN if a policy was not finite). */
+static double iteration(struct trainer *tr, struct ipd_env_counts counts[2])
+{
+	struct ax_rng it_rng = ax_rng_split(&tr->base, 1000 + (uint64_t)tr->iter);
+	memset(counts, 0, 2 * sizeof *counts);
+	ax_arena_reset(&tr->iter_arena);
+	assign_seats(tr, &it_rng);
+	if (rollout(tr, &it_rng, counts))
+		return NAN;
+	compute_advantages(tr);
+	return ppo_update(tr, &it_rng);
+}
+
+int ipd_train_run(const struct ipd_train_cfg *c, const struct ax_bundle *ckpt, FILE *out)
 {
 	struct trainer tr;
+	struct ax_run run;
+	enum ax_status st;
 	trainer_init(&tr, c);
-	if (c->resume)
-		load_checkpoint(&tr, c->resume);
+	ax_run_init(&run, &c->run, c->iters, c->quiet);
+	run.loss_hint = "or a policy: try a lower --lr";
+	if (ckpt && (st = load_checkpoint(&tr, ckpt, &run)))
+		ax_die_status(AX_EXIT_USAGE, st, "resume");
+	tr.iter = run.step;
 	struct ax_csv csv;
 	csv_header(c, &csv, out);
-	struct ax_progress pr;
-	ax_progress_begin(&pr, "ipd-learn", c->iters, c->quiet);
-	double t0 = ax_now();
-	int status = AX_EXIT_OK;
-	while (tr.iter < c->iters) {
-		struct ax_rng it_rng = ax_rng_split(&tr.base, 1000 + (uint64_t)tr.iter);
-		struct env_counts counts[2];
-		memset(counts, 0, sizeof counts);
-		ax_arena_reset(&tr.iter_arena);
-		assign_seats(&tr, &it_rng);
-		rollout(&tr, &it_rng, counts);
-		compute_advantages(&tr);
-		double loss = ppo_update(&tr, &it_rng);
-		if (!isfinite(loss)) {
-			ax_warn("iteration %ld: loss is not finite", tr.iter);
-			status = AX_EXIT_FAIL;
-			break;
+	while (ax_run_next(&run)) {
+		struct ipd_env_counts counts[2];
+		unsigned d = ax_run_step_done(&run, iteration(&tr, counts));
+		tr.iter = run.step;
+		ipd_window_add(tr.window, counts);
+		if (d & AX_RUN_LOG) {
+			csv_row(&tr, &csv, tr.window, ax_run_mean_loss(&run), ax_now() - run.t_begin);
+			memset(tr.window, 0, sizeof tr.window);
 		}
-		tr.iter++;
-		csv_row(&tr, &csv, counts, loss, ax_now() - t0);
-		char extra[64];
-		snprintf(extra, sizeof extra, "meta %.3f co %.3f",
-			 per_step(counts[0].reward[0] + counts[1].reward[0], counts[0].steps + counts[1].steps),
-			 per_step(counts[0].reward[1] + counts[1].reward[1], counts[0].steps + counts[1].steps));
-		ax_progress_update(&pr, tr.iter, extra);
-		int last = tr.iter == c->iters;
-		if (c->policy_out && (last || ax_interrupted()))
-			write_policy(&tr, c->policy_out);
-		if (c->checkpoint && (last || tr.iter % c->every == 0 || ax_interrupted()))
-			save_checkpoint(&tr);
-		if (ax_interrupted() && !last) {
-			ax_progress_end(&pr);
-			ax_warn("interrupted after iteration %ld%s", tr.iter,
-				c->checkpoint ? "; checkpoint saved" : "");
-			trainer_free(&tr);
-			return AX_EXIT_INTERRUPTED;
-		}
+		if (c->policy_out && (d & AX_RUN_STOP) && (st = write_policy(&tr, c->policy_out)))
+			ax_die_status(AX_EXIT_FAIL, st, "policy-out");
+		if ((d & AX_RUN_SAVE) && (st = save_checkpoint(&tr, &run)))
+			ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
 	}
-	ax_progress_end(&pr);
 	trainer_free(&tr);
-	return status;
+	return ax_run_finish(&run);
 }

@@ -1,5 +1,5 @@
 /* test-ipd-learn.c — ipd-learn's environments, batch lambda returns, naive
- * learners, meta network and the analytic IPD. The command's sources that
+ * learners, meta network, the analytic IPD and its checkpoint settings. The command's sources that
  * hold no main() are compiled in here. */
 #include "testutil.h"
 
@@ -7,9 +7,11 @@
 #include "../../cmd/ipd-learn/env.c"
 #include "../../cmd/ipd-learn/env_cleanup.c"
 #include "../../cmd/ipd-learn/env_ipd.c"
-#include "../../cmd/ipd-learn/meta_net.c"
+#include "../../cmd/ipd-learn/model.c"
 #include "../../cmd/ipd-learn/naive.c"
 #include "../../cmd/ipd-learn/returns.c"
+#include "../../cmd/ipd-learn/settings.c"
+#include "../../cmd/ipd-learn/train.c"
 
 #include <math.h>
 #include <string.h>
@@ -22,46 +24,46 @@ static const float PAYOFF[2][2] = { { 1.0f, -1.0f }, { 2.0f, 0.0f } };
 static void test_ipd_payoffs_and_views(void **state)
 {
 	(void)state;
-	struct env e;
-	struct env_counts c[1];
+	struct ipd_env e;
+	struct ipd_env_counts c[1];
 	memset(c, 0, sizeof c);
-	env_init(&e, ENV_IPD, 4, PAYOFF);
+	ipd_env_init(&e, IPD_ENV_IPD, 4, PAYOFF);
 	struct ax_rng r;
 	ax_rng_seed(&r, 1);
-	env_reset(&e, &r);
+	ipd_env_reset(&e, &r);
 	int a0[4] = { 0, 0, 1, 1 }, a1[4] = { 0, 1, 0, 1 };
 	float r0[4], r1[4], obs[4 * IPD_OBS];
-	env_observe(&e, 0, obs);
+	ipd_env_observe(&e, 0, obs);
 	for (int i = 0; i < 4; i++)
 		assert_true(obs[i * IPD_OBS + 0] == 1.0f);   /* start state */
-	env_step(&e, a0, a1, r0, r1, c, NULL);
+	ipd_env_step(&e, a0, a1, r0, r1, c, NULL);
 	const float want0[4] = { 1, -1, 2, 0 }, want1[4] = { 1, 2, -1, 0 };
 	for (int i = 0; i < 4; i++) {
 		assert_true(r0[i] == want0[i]);
 		assert_true(r1[i] == want1[i]);
 	}
 	// CD from seat 0 is DC from seat 1.
-	env_observe(&e, 0, obs);
+	ipd_env_observe(&e, 0, obs);
 	assert_true(obs[1 * IPD_OBS + 2] == 1.0f);
-	env_observe(&e, 1, obs);
+	ipd_env_observe(&e, 1, obs);
 	assert_true(obs[1 * IPD_OBS + 3] == 1.0f);
 	assert_true(obs[0 * IPD_OBS + 1] == 1.0f && obs[3 * IPD_OBS + 4] == 1.0f);
 	assert_int_equal(c[0].steps, 4);
 	assert_true(c[0].coop[0] == 2 && c[0].coop[1] == 2 && c[0].reward[0] == 2);
-	env_free(&e);
+	ipd_env_free(&e);
 }
 
 /* ---- CleanUp-lite ---- */
 
 static int cell(int x, int y)
 {
-	return y * CL_W + x;
+	return y * IPD_CL_W + x;
 }
 
 // Agents in the middle column doing nothing: only spawns change the grid.
-static struct cleanup_lane idle_lane(int ndirt)
+static struct ipd_cleanup_lane idle_lane(int ndirt)
 {
-	struct cleanup_lane l;
+	struct ipd_cleanup_lane l;
 	memset(&l, 0, sizeof l);
 	l.pos[0] = cell(2, 0);
 	l.pos[1] = cell(2, 3);
@@ -73,7 +75,7 @@ static struct cleanup_lane idle_lane(int ndirt)
 static int count(const unsigned char *f)
 {
 	int n = 0;
-	for (int y = 0; y < CL_H; y++)
+	for (int y = 0; y < IPD_CL_H; y++)
 		n += f[y];
 	return n;
 }
@@ -83,15 +85,15 @@ static void test_cleanup_spawn_probabilities(void **state)
 	(void)state;
 	struct ax_rng r;
 	ax_rng_seed(&r, 7);
-	struct env_counts c;
+	struct ipd_env_counts c;
 	memset(&c, 0, sizeof c);
-	const int n = 20000, noop[2] = { CL_NOOP, CL_NOOP };
+	const int n = 20000, noop[2] = { IPD_CL_NOOP, IPD_CL_NOOP };
 	float rew[2];
 	// Dirt: w.p. 0.35 on a free river cell.
 	int dirt_new = 0;
 	for (int k = 0; k < n; k++) {
-		struct cleanup_lane l = idle_lane(0);
-		cleanup_step_lane(&l, &r, noop, rew, &c);
+		struct ipd_cleanup_lane l = idle_lane(0);
+		ipd_cleanup_step_lane(&l, &r, noop, rew, &c);
 		dirt_new += count(l.dirt);
 	}
 	assert_true(fabs((double)dirt_new / n - 0.35) < 0.015);
@@ -100,8 +102,8 @@ static void test_cleanup_spawn_probabilities(void **state)
 	for (int start = 0; start <= 4; start++) {
 		int trials[5] = { 0 }, apples[5] = { 0 };
 		for (int k = 0; k < n; k++) {
-			struct cleanup_lane l = idle_lane(start);
-			cleanup_step_lane(&l, &r, noop, rew, &c);
+			struct ipd_cleanup_lane l = idle_lane(start);
+			ipd_cleanup_step_lane(&l, &r, noop, rew, &c);
 			int P = count(l.dirt);
 			trials[P]++;
 			apples[P] += count(l.apple);
@@ -117,11 +119,11 @@ static void test_cleanup_spawn_probabilities(void **state)
 	// P = start and start + 1 for start 0..3, P = 4 for start 4: none skipped.
 	assert_int_equal(checked, 9);
 	// Reset: no apples, three dirt, positions on the grid.
-	struct cleanup_lane l;
-	cleanup_reset_lane(&l, &r);
+	struct ipd_cleanup_lane l;
+	ipd_cleanup_reset_lane(&l, &r);
 	assert_int_equal(count(l.apple), 0);
-	assert_int_equal(count(l.dirt), CL_START_DIRT);
-	assert_true(l.pos[0] >= 0 && l.pos[0] < CL_CELLS && l.frozen[0] == 0);
+	assert_int_equal(count(l.dirt), IPD_CL_START_DIRT);
+	assert_true(l.pos[0] >= 0 && l.pos[0] < IPD_CL_CELLS && l.frozen[0] == 0);
 }
 
 static void test_cleanup_harvest_clean_walls(void **state)
@@ -129,23 +131,23 @@ static void test_cleanup_harvest_clean_walls(void **state)
 	(void)state;
 	struct ax_rng r;
 	ax_rng_seed(&r, 3);
-	struct env_counts c;
+	struct ipd_env_counts c;
 	float rew[2];
 	for (int k = 0; k < 200; k++) {
 		memset(&c, 0, sizeof c);
-		struct cleanup_lane l = idle_lane(4);   /* full river: no spawns of dirt or apples */
+		struct ipd_cleanup_lane l = idle_lane(4);   /* full river: no spawns of dirt or apples */
 		l.pos[0] = cell(1, 2);
 		l.apple[2] = 1;
-		l.pos[1] = cell(CL_W - 2, 1);
-		cleanup_step_lane(&l, &r, (int[]){ CL_LEFT, CL_RIGHT }, rew, &c);
+		l.pos[1] = cell(IPD_CL_W - 2, 1);
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_LEFT, IPD_CL_RIGHT }, rew, &c);
 		assert_true(rew[0] == 1.0f && rew[1] == 0.0f);
 		assert_int_equal(l.apple[2], 0);
 		assert_int_equal(l.dirt[1], 0);
 		assert_true(c.apples[0] == 1 && c.cleaned[1] == 1);
 		// walls: left of column 0 and right of the river stay put
-		cleanup_step_lane(&l, &r, (int[]){ CL_LEFT, CL_RIGHT }, rew, &c);
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_LEFT, IPD_CL_RIGHT }, rew, &c);
 		assert_int_equal(l.pos[0], cell(0, 2));
-		assert_int_equal(l.pos[1], cell(CL_W - 1, 1));
+		assert_int_equal(l.pos[1], cell(IPD_CL_W - 1, 1));
 	}
 }
 
@@ -154,39 +156,39 @@ static void test_cleanup_zap_freeze(void **state)
 	(void)state;
 	struct ax_rng r;
 	ax_rng_seed(&r, 11);
-	struct env_counts c;
+	struct ipd_env_counts c;
 	memset(&c, 0, sizeof c);
 	float rew[2];
 	const int n = 20000;
 	int hits = 0;
 	for (int k = 0; k < n; k++) {
-		struct cleanup_lane l = idle_lane(4);
+		struct ipd_cleanup_lane l = idle_lane(4);
 		l.pos[0] = cell(1, 1);
 		l.pos[1] = cell(2, 2);   /* distance 2: in range */
-		cleanup_step_lane(&l, &r, (int[]){ CL_ZAP, CL_NOOP }, rew, &c);
-		hits += l.frozen[1] == CL_FREEZE;
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_ZAP, IPD_CL_NOOP }, rew, &c);
+		hits += l.frozen[1] == IPD_CL_FREEZE;
 		assert_int_equal(l.frozen[0], 0);
 	}
-	assert_true(fabs((double)hits / n - CL_ZAP_P) < 0.01);
+	assert_true(fabs((double)hits / n - IPD_CL_ZAP_P) < 0.01);
 	assert_true(c.zaps[0] == n && c.zap_hits[0] == hits);
 	// Out of range (distance 3): never hits.
-	struct cleanup_lane l = idle_lane(4);
+	struct ipd_cleanup_lane l = idle_lane(4);
 	l.pos[0] = cell(1, 0);
 	l.pos[1] = cell(2, 2);
 	for (int k = 0; k < 500; k++) {
-		cleanup_step_lane(&l, &r, (int[]){ CL_ZAP, CL_NOOP }, rew, &c);
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_ZAP, IPD_CL_NOOP }, rew, &c);
 		assert_int_equal(l.frozen[1], 0);
 	}
-	// A frozen agent ignores its actions for exactly CL_FREEZE steps.
+	// A frozen agent ignores its actions for exactly IPD_CL_FREEZE steps.
 	l = idle_lane(4);
 	l.pos[1] = cell(2, 2);
-	l.frozen[1] = CL_FREEZE;
-	for (int k = 0; k < CL_FREEZE; k++) {
-		cleanup_step_lane(&l, &r, (int[]){ CL_NOOP, CL_UP }, rew, &c);
+	l.frozen[1] = IPD_CL_FREEZE;
+	for (int k = 0; k < IPD_CL_FREEZE; k++) {
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_NOOP, IPD_CL_UP }, rew, &c);
 		assert_int_equal(l.pos[1], cell(2, 2));
 	}
 	assert_int_equal(l.frozen[1], 0);
-	cleanup_step_lane(&l, &r, (int[]){ CL_NOOP, CL_UP }, rew, &c);
+	ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_NOOP, IPD_CL_UP }, rew, &c);
 	assert_int_equal(l.pos[1], cell(2, 1));
 	// A frozen agent cannot zap.
 	l = idle_lane(4);
@@ -194,7 +196,7 @@ static void test_cleanup_zap_freeze(void **state)
 	l.pos[1] = cell(2, 2);
 	l.frozen[0] = 2;
 	for (int k = 0; k < 2; k++) {
-		cleanup_step_lane(&l, &r, (int[]){ CL_ZAP, CL_NOOP }, rew, &c);
+		ipd_cleanup_step_lane(&l, &r, (int[]){ IPD_CL_ZAP, IPD_CL_NOOP }, rew, &c);
 		assert_int_equal(l.frozen[1], 0);
 	}
 }
@@ -202,19 +204,19 @@ static void test_cleanup_zap_freeze(void **state)
 static void test_cleanup_observation_symmetric(void **state)
 {
 	(void)state;
-	struct cleanup_lane l = idle_lane(2);
+	struct ipd_cleanup_lane l = idle_lane(2);
 	l.pos[0] = cell(0, 1);
 	l.pos[1] = cell(4, 3);
 	l.apple[1] = 1;
 	l.frozen[1] = 3;
-	float o0[CL_OBS], o1[CL_OBS];
-	cleanup_observe_lane(&l, 0, o0);
-	cleanup_observe_lane(&l, 1, o1);
-	assert_true(o0[cell(0, 1)] == 1 && o0[CL_CELLS + cell(4, 3)] == 1);
-	assert_true(o1[cell(4, 3)] == 1 && o1[CL_CELLS + cell(0, 1)] == 1);
-	assert_true(o0[2 * CL_CELLS + 1] == 1 && o0[2 * CL_CELLS + CL_H] == 1);
-	assert_true(o0[CL_OBS - 3] == 0 && o0[CL_OBS - 2] == 1);
-	assert_true(o1[CL_OBS - 3] == 1 && o1[CL_OBS - 2] == 0 && o1[CL_OBS - 1] == 1);
+	float o0[IPD_CL_OBS], o1[IPD_CL_OBS];
+	ipd_cleanup_observe_lane(&l, 0, o0);
+	ipd_cleanup_observe_lane(&l, 1, o1);
+	assert_true(o0[cell(0, 1)] == 1 && o0[IPD_CL_CELLS + cell(4, 3)] == 1);
+	assert_true(o1[cell(4, 3)] == 1 && o1[IPD_CL_CELLS + cell(0, 1)] == 1);
+	assert_true(o0[2 * IPD_CL_CELLS + 1] == 1 && o0[2 * IPD_CL_CELLS + IPD_CL_H] == 1);
+	assert_true(o0[IPD_CL_OBS - 3] == 0 && o0[IPD_CL_OBS - 2] == 1);
+	assert_true(o1[IPD_CL_OBS - 3] == 1 && o1[IPD_CL_OBS - 2] == 0 && o1[IPD_CL_OBS - 1] == 1);
 }
 
 /* ---- batch lambda returns against paper Eq. 3 computed directly ---- */
@@ -263,8 +265,8 @@ static void test_batch_returns_match_eq3(void **state)
 	for (int est = 0; est < 3; est++)
 		for (int di = 0; di < 2; di++) {
 			int norm_cur, avg;
-			estimator_flags((enum estimator)est, &norm_cur, &avg);
-			batch_lambda_returns(B, L, T, r, v, (float)discs[di], 1.0f, norm_cur, avg, out);
+			ipd_estimator_flags((enum ipd_estimator)est, &norm_cur, &avg);
+			ipd_batch_lambda_returns(B, L, T, r, v, (float)discs[di], 1.0f, norm_cur, avg, out);
 			for (int b = 0; b < B; b++)
 				for (int l = 0; l < L; l++) {
 					double want = eq3_direct(B, L, T, r, v, discs[di], norm_cur, avg, b, l);
@@ -273,11 +275,11 @@ static void test_batch_returns_match_eq3(void **state)
 		}
 	// The estimators really differ: COALA's current episode is scaled by 1/B.
 	int nc, af;
-	estimator_flags(EST_COALA, &nc, &af);
+	ipd_estimator_flags(IPD_EST_COALA, &nc, &af);
 	assert_true(nc && af);
-	estimator_flags(EST_MFOS, &nc, &af);
+	ipd_estimator_flags(IPD_EST_MFOS, &nc, &af);
 	assert_true(!nc && af);
-	estimator_flags(EST_UNAWARE, &nc, &af);
+	ipd_estimator_flags(IPD_EST_UNAWARE, &nc, &af);
 	assert_true(!nc && !af);
 }
 
@@ -292,7 +294,7 @@ static void test_batch_returns_td_lambda(void **state)
 	ax_rng_fill_normal(&g, r, B * L, 0, 1);
 	ax_rng_fill_normal(&g, v, B * L, 0, 1);
 	const double disc = 0.95, lam = 0.7;
-	batch_lambda_returns(B, L, T, r, v, (float)disc, (float)lam, 0, 0, out);
+	ipd_batch_lambda_returns(B, L, T, r, v, (float)disc, (float)lam, 0, 0, out);
 	for (int b = 0; b < B; b++)
 		for (int t = 0; t < L; t++) {
 			// G^lambda = sum_n (1-lam) lam^(n-1) G^(n) + lam^(L-t-1) G^(L-t)
@@ -316,7 +318,7 @@ static void test_analytic_matches_monte_carlo(void **state)
 	const double gamma = 0.95, th0[5] = { 0.3, 1.0, -0.5, 0.2, -1.2 },
 		     th1[5] = { -0.4, 0.8, 0.1, -0.9, 0.5 };
 	double J[2];
-	analytic_returns(PAYOFF, gamma, th0, th1, J);
+	ipd_analytic_returns(PAYOFF, gamma, th0, th1, J);
 	struct ax_rng r;
 	ax_rng_seed(&r, 2);
 	const int episodes = 20000, horizon = 300;
@@ -351,13 +353,13 @@ static void test_analytic_gradient(void **state)
 	double th[2][5] = { { 0.3, 1.0, -0.5, 0.2, -1.2 }, { -0.4, 0.8, 0.1, -0.9, 0.5 } };
 	for (int seat = 0; seat < 2; seat++) {
 		double g[5], J[2], Jm[2];
-		analytic_grad_own(PAYOFF, gamma, th[0], th[1], seat, g);
+		ipd_analytic_grad_own(PAYOFF, gamma, th[0], th[1], seat, g);
 		for (int k = 0; k < 5; k++) {
 			double keep = th[seat][k], eps = 1e-6;
 			th[seat][k] = keep + eps;
-			analytic_returns(PAYOFF, gamma, th[0], th[1], J);
+			ipd_analytic_returns(PAYOFF, gamma, th[0], th[1], J);
 			th[seat][k] = keep - eps;
-			analytic_returns(PAYOFF, gamma, th[0], th[1], Jm);
+			ipd_analytic_returns(PAYOFF, gamma, th[0], th[1], Jm);
 			th[seat][k] = keep;
 			double num = (J[seat] - Jm[seat]) / (2 * eps);
 			assert_true(fabs(num - g[k]) < 1e-7 + 1e-5 * fabs(num));
@@ -365,9 +367,9 @@ static void test_analytic_gradient(void **state)
 	}
 	// Mutual cooperation earns 1 per step, mutual defection 0.
 	double coop[5] = { 20, 20, 20, 20, 20 }, defect[5] = { -20, -20, -20, -20, -20 }, J[2];
-	analytic_returns(PAYOFF, gamma, coop, coop, J);
+	ipd_analytic_returns(PAYOFF, gamma, coop, coop, J);
 	assert_true(fabs(J[0] - 1) < 1e-6 && fabs(J[1] - 1) < 1e-6);
-	analytic_returns(PAYOFF, gamma, defect, defect, J);
+	ipd_analytic_returns(PAYOFF, gamma, defect, defect, J);
 	assert_true(fabs(J[0]) < 1e-6);
 }
 
@@ -377,48 +379,48 @@ static void test_analytic_gradient(void **state)
 static double naive_vs_naive_coop(uint64_t seed, int M, float lr)
 {
 	enum { B = 16, T = 10 };
-	struct naive_cfg cfg = { .obs_dim = IPD_OBS, .n_actions = 2, .hidden = 0, .lr = lr,
+	struct ipd_naive_cfg cfg = { .obs_dim = IPD_OBS, .n_actions = 2, .hidden = 0, .lr = lr,
 				 .gamma = 0.99f, .value_coef = 0.5f, .reward_scale = 0.05f,
 				 .init_std = 0.5f };
-	int P = naive_nparam(&cfg);
+	int P = ipd_naive_nparam(&cfg);
 	float *store = calloc(8 * (size_t)P, sizeof(float));
-	float *scratch = calloc(naive_scratch_floats(&cfg, B, T), sizeof(float));
-	struct naive nl[2];
+	float *scratch = calloc(ipd_naive_scratch_floats(&cfg, B, T), sizeof(float));
+	struct ipd_naive nl[2];
 	struct ax_rng r;
 	ax_rng_seed(&r, seed);
-	naive_init(&nl[0], &cfg, store, &r);
-	naive_init(&nl[1], &cfg, store + 4 * P, &r);
-	struct env e;
-	env_init(&e, ENV_IPD, B, PAYOFF);
+	ipd_naive_init(&nl[0], &cfg, store, &r);
+	ipd_naive_init(&nl[1], &cfg, store + 4 * P, &r);
+	struct ipd_env e;
+	ipd_env_init(&e, IPD_ENV_IPD, B, PAYOFF);
 	float obs[2][B * T * IPD_OBS], rew[2][B * T], rr[2][B], p[2], hid[8];
 	int act[2][B * T], a[2][B];
-	struct env_counts c;
+	struct ipd_env_counts c;
 	double coop = 0;
 	for (int m = 0; m < M; m++) {
 		memset(&c, 0, sizeof c);
-		env_reset(&e, &r);
+		ipd_env_reset(&e, &r);
 		for (int t = 0; t < T; t++) {
 			for (int s = 0; s < 2; s++) {
 				float o[B * IPD_OBS];
-				env_observe(&e, s, o);
+				ipd_env_observe(&e, s, o);
 				for (int b = 0; b < B; b++) {
-					naive_probs(&nl[s], o + b * IPD_OBS, p, hid);
+					ipd_naive_probs(&nl[s], o + b * IPD_OBS, p, hid);
 					a[s][b] = ax_rng_categorical(&r, p, 2);
 					memcpy(obs[s] + (b * T + t) * IPD_OBS, o + b * IPD_OBS, sizeof(float) * IPD_OBS);
 					act[s][b * T + t] = a[s][b];
 				}
 			}
-			env_step(&e, a[0], a[1], rr[0], rr[1], &c, NULL);
+			ipd_env_step(&e, a[0], a[1], rr[0], rr[1], &c, NULL);
 			for (int b = 0; b < B; b++) {
 				rew[0][b * T + t] = rr[0][b];
 				rew[1][b * T + t] = rr[1][b];
 			}
 		}
 		for (int s = 0; s < 2; s++)
-			naive_update(&nl[s], B, T, obs[s], act[s], rew[s], scratch);
+			ipd_naive_update(&nl[s], B, T, obs[s], act[s], rew[s], scratch);
 		coop = (c.coop[0] + c.coop[1]) / (2.0 * c.steps);
 	}
-	env_free(&e);
+	ipd_env_free(&e);
 	free(store);
 	free(scratch);
 	return coop;
@@ -443,18 +445,18 @@ static void test_naive_gradient(void **state)
 {
 	(void)state;
 	enum { B = 3, T = 4, N = B * T, O = 6, A = 3, H = 4 };
-	struct naive_cfg cfg = { .obs_dim = O, .n_actions = A, .hidden = H, .lr = 0.0f,
+	struct ipd_naive_cfg cfg = { .obs_dim = O, .n_actions = A, .hidden = H, .lr = 0.0f,
 				 .gamma = 0.9f, .value_coef = 0.5f, .reward_scale = 1.0f,
 				 .init_std = 1.0f };
-	int P = naive_nparam(&cfg);
+	int P = ipd_naive_nparam(&cfg);
 	float *store = calloc(4 * (size_t)P, sizeof(float));
-	float *scratch = calloc(naive_scratch_floats(&cfg, B, T), sizeof(float));
+	float *scratch = calloc(ipd_naive_scratch_floats(&cfg, B, T), sizeof(float));
 	float obs[N * O], rew[N], logits[A], hid[H];
 	int act[N];
-	struct naive nl;
+	struct ipd_naive nl;
 	struct ax_rng r;
 	ax_rng_seed(&r, 6);
-	naive_init(&nl, &cfg, store, &r);
+	ipd_naive_init(&nl, &cfg, store, &r);
 	ax_rng_fill_normal(&r, nl.w, (size_t)P, 0, 0.7f);   /* b1 and the value head too */
 	ax_rng_fill_normal(&r, obs, N * O, 0, 1);
 	ax_rng_fill_normal(&r, rew, N, 0, 1);
@@ -468,7 +470,7 @@ static void test_naive_gradient(void **state)
 			int i = b * T + t;
 			g = rew[i] + cfg.gamma * g;
 			ret[i] = g;
-			adv[i] = g - naive_forward(&nl, obs + i * O, logits, hid);
+			adv[i] = g - ipd_naive_forward(&nl, obs + i * O, logits, hid);
 			mean += adv[i] / N;
 		}
 	}
@@ -478,7 +480,7 @@ static void test_naive_gradient(void **state)
 		adv[i] = (adv[i] - mean) / sqrt(sq);
 	float *w0 = malloc((size_t)P * sizeof(float));
 	memcpy(w0, nl.w, (size_t)P * sizeof(float));
-	naive_update(&nl, B, T, obs, act, rew, scratch);   /* lr 0: fills grad only */
+	ipd_naive_update(&nl, B, T, obs, act, rew, scratch);   /* lr 0: fills grad only */
 	assert_memory_equal(nl.w, w0, (size_t)P * sizeof(float));
 	float *num = malloc((size_t)P * sizeof(float));
 	for (int k = 0; k < P; k++) {
@@ -487,7 +489,7 @@ static void test_naive_gradient(void **state)
 			nl.w[k] = w0[k] + (side ? -1e-2f : 1e-2f);
 			L[side] = 0;
 			for (int i = 0; i < N; i++) {
-				double v = naive_forward(&nl, obs + i * O, logits, hid), mx = logits[0], s = 0;
+				double v = ipd_naive_forward(&nl, obs + i * O, logits, hid), mx = logits[0], s = 0;
 				for (int a = 1; a < A; a++)
 					mx = logits[a] > mx ? logits[a] : mx;
 				for (int a = 0; a < A; a++)
@@ -521,15 +523,15 @@ static void test_meta_net_step_equals_sequence(void **state)
 	ax_tape_init(&t, &step);
 	struct ax_rng r;
 	ax_rng_seed(&r, 4);
-	struct meta_net m;
-	meta_net_init(&m, &long_arena, &r, "agent0.", O, W, A, 0.0f);
+	struct ipd_meta_net m;
+	ipd_meta_init(&m, &long_arena, &r, "agent0.", O, W, A, 0.0f);
 	// give the zero heads values so the test sees something
 	ax_rng_fill_normal(&r, m.pi.w->data, m.pi.w->size, 0, 0.5f);
 	ax_rng_fill_normal(&r, m.v.w->data, m.v.w->size, 0, 0.5f);
 	float x[N * L * O], logits_seq[N * L * A], value_seq[N * L], h[N * W];
 	ax_rng_fill_normal(&r, x, N * L * O, 0, 1);
 	ax_no_grad_begin(&t);
-	struct meta_out o = meta_net_forward(&t, &m, ax_tensor_wrap(&step, x, 3, (int[]){ N, L, O }), NULL);
+	struct ipd_meta_out o = ipd_meta_forward(&t, &m, ax_tensor_wrap(&step, x, 3, (int[]){ N, L, O }), NULL);
 	memcpy(logits_seq, o.logits->data, sizeof logits_seq);
 	memcpy(value_seq, o.value->data, sizeof value_seq);
 	memset(h, 0, sizeof h);
@@ -538,7 +540,7 @@ static void test_meta_net_step_equals_sequence(void **state)
 		struct ax_tensor *xs = ax_tensor_3d(&step, N, 1, O);
 		for (int n = 0; n < N; n++)
 			memcpy(xs->data + n * O, x + (n * L + l) * O, O * sizeof(float));
-		struct meta_out s = meta_net_forward(&t, &m, xs, ax_tensor_wrap(&step, h, 2, (int[]){ N, W }));
+		struct ipd_meta_out s = ipd_meta_forward(&t, &m, xs, ax_tensor_wrap(&step, h, 2, (int[]){ N, W }));
 		memcpy(h, s.h->data, sizeof h);
 		for (int n = 0; n < N; n++) {
 			tu_assert_close(s.logits->data + n * A, logits_seq + (n * L + l) * A, A, 1e-5, 1e-4, "logits");
@@ -554,7 +556,7 @@ static void test_meta_net_step_equals_sequence(void **state)
 
 static struct ax_tensor *ppo_fn(struct ax_tape *t, struct ax_tensor **in, void *ctx)
 {
-	return ppo_loss(t, in[0], in[1], ctx);
+	return ipd_ppo_loss(t, in[0], in[1], ctx);
 }
 
 static void test_ppo_loss_gradient(void **state)
@@ -579,12 +581,88 @@ static void test_ppo_loss_gradient(void **state)
 		vo[i] = value->data[i] + (i % 2 ? 0.05f : 0.7f) * ax_rng_normal(&r);
 		tg[i] = ax_rng_normal(&r);
 	}
-	struct ppo_data d = { act, lp, adv, vo, tg, 0.2f, 0.5f, 0.0f };
+	struct ipd_ppo_data d = { act, lp, adv, vo, tg, 0.2f, 0.5f, 0.0f };
 	struct ax_tensor *in[2] = { logits, value };
-	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss");
+	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ipd_ppo_loss");
 	d.entropy_coef = 0.3f;   // with the entropy bonus
-	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ppo_loss with entropy");
+	tu_gradcheck(ppo_fn, in, 2, &d, 1e-3f, 1e-3, 1e-2, 0, "ipd_ppo_loss with entropy");
 	ax_arena_free(&a);
+}
+
+/* ---- checkpoint settings ---- */
+
+static void test_settings_round_trip(void **state)
+{
+	(void)state;
+	struct ipd_train_cfg c, d;
+	ipd_train_defaults(&c, IPD_ENV_CLEANUP);
+	c.est = IPD_EST_MFOS;
+	c.payoff[1][0] = 2.5f;
+	c.p_naive = 0.3;
+	c.lr = 3e-4f;
+	c.fixed_coop[3] = 0.7f;
+	c.naive.adam = 0;
+	c.seed = 12345678901234ULL;
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
+	ax_ckpt_put_settings(&b, ipd_train_settings, ipd_train_nsettings, &c);
+	ipd_train_defaults(&d, IPD_ENV_IPD);
+	assert_int_equal(ipd_train_load_settings(&b, &d), AX_OK);
+	for (int i = 0; i < ipd_train_nsettings; i++) {
+		char x[64], y[64];
+		ax_setting_format(&ipd_train_settings[i], &c, x, sizeof x);
+		ax_setting_format(&ipd_train_settings[i], &d, y, sizeof y);
+		assert_string_equal(x, y);
+	}
+	assert_true(d.env == IPD_ENV_CLEANUP && d.payoff[1][0] == 2.5f && d.lr == 3e-4f &&
+		    d.seed == c.seed && d.naive.adam == 0);
+	// a value out of the flag's range is refused, naming the key and flag
+	ax_bundle_set_meta(&b, "ipd.width", "0");
+	assert_int_equal(ipd_train_load_settings(&b, &d), AX_ERR_FORMAT);
+	assert_non_null(strstr(ax_error_detail(), "ipd.width"));
+	assert_non_null(strstr(ax_error_detail(), "--width"));
+	ax_bundle_free(&b);
+}
+
+static void test_settings_check(void **state)
+{
+	(void)state;
+	struct ipd_train_cfg c;
+	ipd_train_defaults(&c, IPD_ENV_IPD);
+	assert_int_equal(ipd_train_check(&c), AX_OK);
+	c.meta_agents = c.meta_batch + 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+	ipd_train_defaults(&c, IPD_ENV_CLEANUP);
+	c.defect_bias = 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+	ipd_train_defaults(&c, IPD_ENV_IPD);
+	c.fixed = c.naive_vs_naive = 1;
+	assert_int_equal(ipd_train_check(&c), AX_ERR_ARG);
+}
+
+static void test_window_and_finite(void **state)
+{
+	(void)state;
+	struct ipd_env_counts w[2], r[2];
+	memset(w, 0, sizeof w);
+	w[0].reward[1] = -0.1;
+	w[1].cleaned[0] = 7;
+	w[1].steps = 123;
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, IPD_CKPT_KIND);
+	ipd_window_put(&b, w);
+	assert_int_equal(ipd_window_get(&b, r), AX_OK);
+	assert_memory_equal(w, r, sizeof w);
+	ax_bundle_set_meta(&b, "ipd.run.window", "1,2,3");
+	assert_int_equal(ipd_window_get(&b, r), AX_ERR_FORMAT);
+	float x[3] = { 1, 2, 3 };
+	ax_bundle_add_f32(&b, "agent0.optim.v.pi.bias", 1, (int64_t[]){ 3 }, x);
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_OK);
+	((float *)b.entries[b.n - 1].array.data)[1] = -1;   /* a negative second moment */
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_ERR_FORMAT);
+	((float *)b.entries[b.n - 1].array.data)[1] = NAN;
+	assert_int_equal(ipd_ckpt_check_tensors(&b), AX_ERR_FORMAT);
+	ax_bundle_free(&b);
 }
 
 int main(void)
@@ -603,6 +681,9 @@ int main(void)
 		cmocka_unit_test(test_naive_gradient),
 		cmocka_unit_test(test_meta_net_step_equals_sequence),
 		cmocka_unit_test(test_ppo_loss_gradient),
+		cmocka_unit_test(test_settings_round_trip),
+		cmocka_unit_test(test_settings_check),
+		cmocka_unit_test(test_window_and_finite),
 	};
 	return cmocka_run_group_tests_name("ipd-learn", tests, NULL, NULL);
 }

@@ -320,6 +320,17 @@ static void test_softmax(void **state)
 	assert_true(yb[2] == 1.0f);
 	ax_log_softmax_forward(1, 4, big, yb);
 	assert_true(yb[2] == 0.0f && isfinite(yb[0]));
+
+	// one row, in place, with the max and sum a caller needs for log p
+	float row[3] = {1.0f, 3.0f, 2.0f}, mx;
+	float sum = ax_softmax_row(3, row, row, &mx);
+	double e1 = exp(-2.0), e3 = 1.0, e2 = exp(-1.0), tot = e1 + e2 + e3;
+	assert_true(mx == 3.0f);
+	assert_float_equal(sum, tot, 1e-6);
+	assert_float_equal(row[0], e1 / tot, 1e-6);
+	assert_float_equal(row[1], e3 / tot, 1e-6);
+	assert_float_equal(row[2], e2 / tot, 1e-6);
+	assert_float_equal(1.0f - mx - logf(sum), log(e1 / tot), 1e-6);
 }
 
 struct xent_ctx {

@@ -1,5 +1,29 @@
-/* meta_net.c — the meta agent's sequence model and the fused PPO loss. */
-#include "ipd.h"
+/* model.c — the meta agent and its PPO loss; forward passes only (the tape
+ * gives the gradients, the PPO loss op writes its own backward).
+ *
+ * Meta agent, width W, observation o_t (the environment's one-hot state and
+ * a first-step-of-inner-episode flag), a residual gated linear recurrence
+ * (Hawk's RG-LRU core) over the whole meta-trajectory:
+ *   x_t = embed(o_t)
+ *   y_t = rmsnorm(x_t) * norm1
+ *   a_t = sigmoid(gate(y_t))
+ *   h_t = a_t * h_{t-1} + (1 - a_t) * inp(y_t)           (ax_scan; h_0 = 0)
+ *   x_t = x_t + out(h_t)
+ *   x_t = x_t + fc2(gelu(fc1(rmsnorm(x_t) * norm2)))
+ *   z_t = rmsnorm(x_t) * norm
+ *   logits_t = pi(z_t),  value_t = v(z_t)
+ * pi and v start at zero (a uniform policy, value 0); gate biases start at
+ * logit(a), a spread over [0.9, 0.999]. Parameter names are the PyTorch
+ * state-dict names of that module under "agent<i>.": embed, block.gate,
+ * block.inp, block.out, block.norm1, block.mlp.fc1, block.mlp.fc2,
+ * block.norm2, norm, pi, v (".weight", ".bias").
+ *
+ * PPO loss over S samples, rho = exp(logp(a) - logp_old):
+ *   L = mean_S [ -min(rho A, clip(rho, 1-eps, 1+eps) A)
+ *                + value_coef * 0.5 * max((v - R)^2, (v_old + clip(v - v_old, -eps, eps) - R)^2)
+ *                - entropy_coef * H(softmax(logits)) ]
+ */
+#include "ipd_learn.h"
 
 #include <math.h>
 #include <string.h>
@@ -13,7 +37,7 @@ static struct ax_tensor *ones_param(struct ax_params *p, int n, const char *name
 	return t;
 }
 
-void meta_net_init(struct meta_net *m, struct ax_arena *long_arena, struct ax_rng *r,
+void ipd_meta_init(struct ipd_meta_net *m, struct ax_arena *long_arena, struct ax_rng *r,
 		   const char *prefix, int obs_dim, int width, int n_actions, float defect_bias)
 {
 	int W = width;
@@ -56,7 +80,7 @@ void meta_net_init(struct meta_net *m, struct ax_arena *long_arena, struct ax_rn
 		m->pi.b->data[1] = defect_bias;
 }
 
-struct meta_out meta_net_forward(struct ax_tape *t, const struct meta_net *m,
+struct ipd_meta_out ipd_meta_forward(struct ax_tape *t, const struct ipd_meta_net *m,
 				 struct ax_tensor *obs, struct ax_tensor *h0)
 {
 	struct ax_tensor *x = ax_nn_linear(t, &m->embed, obs);
@@ -68,7 +92,7 @@ struct meta_out meta_net_forward(struct ax_tape *t, const struct meta_net *m,
 	y = ax_rmsnorm(t, x, m->norm2, NORM_EPS);
 	x = ax_add(t, x, ax_nn_linear(t, &m->fc2, ax_gelu(t, ax_nn_linear(t, &m->fc1, y))));
 	struct ax_tensor *z = ax_rmsnorm(t, x, m->normf, NORM_EPS);
-	return (struct meta_out){ ax_nn_linear(t, &m->pi, z), ax_nn_linear(t, &m->v, z), h };
+	return (struct ipd_meta_out){ ax_nn_linear(t, &m->pi, z), ax_nn_linear(t, &m->v, z), h };
 }
 
 /* ---- fused PPO loss ---- */
@@ -78,18 +102,12 @@ static float clampf(float x, float lo, float hi)
 	return x < lo ? lo : x > hi ? hi : x;
 }
 
-// log softmax of row x (n) at index k; probs (n) filled with the softmax.
+// log softmax of row x (n) at index k; probs (n) filled with the softmax,
+// by the formula that gave logp_old while acting (train.c).
 static float log_softmax_at(const float *x, int n, int k, float *probs)
 {
-	float mx = x[0];
-	for (int i = 1; i < n; i++)
-		mx = x[i] > mx ? x[i] : mx;
-	double s = 0.0;
-	for (int i = 0; i < n; i++)
-		s += (probs[i] = expf(x[i] - mx));
-	for (int i = 0; i < n; i++)
-		probs[i] = (float)(probs[i] / s);
-	return x[k] - mx - (float)log(s);
+	float mx, s = ax_softmax_row(n, x, probs, &mx);
+	return x[k] - mx - logf(s);
 }
 
 static float safe_log(float p)
@@ -108,7 +126,7 @@ static float entropy(const float *probs, int n)
 static void ppo_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *logits = n->in[0], *value = n->in[1];
-	const struct ppo_data *d = n->saved;
+	const struct ipd_ppo_data *d = n->saved;
 	int S = (int)ax_tensor_rows(logits), A = ax_tensor_cols(logits);
 	float scale = n->out->grad[0] / (float)S, probs[64];
 	for (int i = 0; i < S; i++) {
@@ -141,11 +159,12 @@ static void ppo_backward(struct ax_tape_node *n)
 }
 static const struct ax_opdef OP_PPO = { "ppo_loss", "ppo_loss backward", ppo_backward };
 
-struct ax_tensor *ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
-			   const struct ppo_data *d)
+struct ax_tensor *ipd_ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
+			   const struct ipd_ppo_data *d)
 {
+	double t0 = ax_op_clock();
 	int S = (int)ax_tensor_rows(logits), A = ax_tensor_cols(logits);
-	AX_ASSERT(value->size == (size_t)S && A <= 64 && "ppo_loss: logits (S, A<=64), value (S)");
+	AX_ASSERT(value->size == (size_t)S && A <= 64 && "ipd_ppo_loss: logits (S, A<=64), value (S)");
 	float probs[64];
 	double pg = 0.0, vl = 0.0, ent = 0.0;
 	for (int i = 0; i < S; i++) {
@@ -163,9 +182,10 @@ struct ax_tensor *ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct a
 	o->data[0] = (float)((pg + d->value_coef * vl - d->entropy_coef * ent) / S);
 	struct ax_tape_node *n = ax_op_record(t, &OP_PPO, o, logits, value, NULL, NULL);
 	if (n) {
-		struct ppo_data *saved = ax_arena_alloc(t->arena, sizeof *saved);
+		struct ipd_ppo_data *saved = ax_arena_alloc(t->arena, sizeof *saved);
 		*saved = *d;
 		n->saved = saved;
 	}
+	ax_op_done(&OP_PPO, t0, 20.0 * S * A);
 	return o;
 }
