@@ -6,7 +6,15 @@
 #include <string.h>
 #include <unistd.h>
 
-void mdg_fft(int M, double *re, double *im)
+void mdg_fft_table(int M, double *tw)
+{
+	for (int k = 0; k < M / 2; k++) {
+		tw[2 * k] = cos(-2 * M_PI * k / M);
+		tw[2 * k + 1] = sin(-2 * M_PI * k / M);
+	}
+}
+
+void mdg_fft(int M, const double *tw, double *re, double *im)
 {
 	for (int i = 1, j = 0; i < M; i++) {  /* bit-reversal permutation */
 		int bit = M >> 1;
@@ -18,17 +26,18 @@ void mdg_fft(int M, double *re, double *im)
 			t = im[i]; im[i] = im[j]; im[j] = t;
 		}
 	}
+	/* Butterflies block by block, so memory is walked in order. */
 	for (int len = 2; len <= M; len <<= 1) {
 		int half = len / 2, stride = M / len;
-		for (int k = 0; k < half; k++) {
-			double a = -2 * M_PI * (double)(k * stride) / M, wr = cos(a), wi = sin(a);
-			for (int s = k; s < M; s += len) {
-				int t = s + half;
-				double xr = re[t] * wr - im[t] * wi, xi = re[t] * wi + im[t] * wr;
-				re[t] = re[s] - xr;
-				im[t] = im[s] - xi;
-				re[s] += xr;
-				im[s] += xi;
+		for (int s = 0; s < M; s += len) {
+			double *ar = re + s, *ai = im + s, *br = ar + half, *bi = ai + half;
+			for (int k = 0; k < half; k++) {
+				double wr = tw[2 * k * stride], wi = tw[2 * k * stride + 1];
+				double xr = br[k] * wr - bi[k] * wi, xi = br[k] * wi + bi[k] * wr;
+				br[k] = ar[k] - xr;
+				bi[k] = ai[k] - xi;
+				ar[k] += xr;
+				ai[k] += xi;
 			}
 		}
 	}
@@ -40,15 +49,18 @@ enum ax_status mdg_corr_rows(int D, double q, int n, struct ax_rng *r, float *x)
 	while (M < 2 * (D - 1))
 		M *= 2;
 	double *lam = ax_xmalloc((size_t)M * sizeof *lam), *im = ax_xcalloc((size_t)M, sizeof *im);
+	double *tw = ax_xmalloc((size_t)M * sizeof *tw);
+	mdg_fft_table(M, tw);
 	for (int j = 0; j < M; j++) {  /* first row of the circulant */
 		int lag = AX_MIN(j, M - j);
 		lam[j] = (lag % 2 ? -1.0 : 1.0) / pow(1.0 + lag, q);
 	}
-	mdg_fft(M, lam, im);
+	mdg_fft(M, tw, lam, im);
 	for (int j = 0; j < M; j++) {
 		if (lam[j] < -1e-9 * M) {
 			free(lam);
 			free(im);
+			free(tw);
 			return ax_error_set(AX_ERR_NUMERIC, "correlation with q = %g does not embed "
 					    "in a positive circulant (eigenvalue %g)", q, lam[j]);
 		}
@@ -60,7 +72,7 @@ enum ax_status mdg_corr_rows(int D, double q, int n, struct ax_rng *r, float *x)
 			re[j] = lam[j] * ax_rng_normal(r);
 			im[j] = lam[j] * ax_rng_normal(r);
 		}
-		mdg_fft(M, re, im);
+		mdg_fft(M, tw, re, im);
 		for (int j = 0; j < D; j++) {
 			x[(size_t)row * D + j] = (float)re[j];
 			if (row + 1 < n)
@@ -70,6 +82,7 @@ enum ax_status mdg_corr_rows(int D, double q, int n, struct ax_rng *r, float *x)
 	free(re);
 	free(im);
 	free(lam);
+	free(tw);
 	return AX_OK;
 }
 

@@ -50,6 +50,30 @@ int mdg_best(const struct mdg_score *s, int n);
  * zeroed here; *lo, *hi the range). */
 void mdg_histogram(const double *x, size_t n, int bins, double *lo, double *hi, long *counts);
 
+/* ---- weight files (score.c) ---- */
+/* The next array of an NPY stream as n doubles (*w malloc'd): float32 or
+ * float64, at least one element, all finite (AX_ERR_FORMAT naming the
+ * stream, the array's index and the weight otherwise). AX_ERR_EOF at a
+ * clean end. */
+enum ax_status mdg_read_weights(struct ax_reader *r, int index, double **w, size_t *n);
+/* Scores W0 against W1 for each candidate: CSV rows on out (header first,
+ * "potential,distance,rel_change", with a leading "tensor" column when
+ * per_tensor), one line per inferred geometry and per candidate with left-
+ * out weights on err. Without per_tensor every array of each stream is
+ * one flat vector. AX_ERR_FORMAT when the sizes or array counts differ. */
+struct mdg_score_job {
+	const char *w0, *w1;      /* paths, "-" stdin (not both) */
+	const struct ax_potential *cand;
+	int ncand, per_tensor;
+};
+enum ax_status mdg_score_files(const struct mdg_score_job *job, FILE *out, FILE *err);
+/* Writes n weights as a float32 NPY array to dir/name atomically. */
+enum ax_status mdg_save_weights(const char *dir, const char *name, const float *w, size_t n);
+/* Writes histogram rows "lo,hi,count,density" of the weights in path (all
+ * arrays of the stream) or, with log_abs, of log10 |w| (zeros counted and
+ * reported on err). */
+enum ax_status mdg_hist_file(const char *path, int bins, int log_abs, FILE *out, FILE *err);
+
 /* ---- data (data.c) ---- */
 /* Rows of N(0, C), C_ij = (-1)^|i-j| / (1 + |i-j|)^q, by circulant
  * embedding: C sits in a circulant matrix of size M (a power of two >=
@@ -58,8 +82,10 @@ void mdg_histogram(const double *x, size_t n, int bins, double *lo, double *hi, 
  * gives two independent rows. x (n, D). AX_ERR_NUMERIC if an eigenvalue is
  * negative (other q). */
 enum ax_status mdg_corr_rows(int D, double q, int n, struct ax_rng *r, float *x);
-/* In-place complex FFT, M a power of two: X_k = sum_j x_j exp(-2 pi i jk/M). */
-void mdg_fft(int M, double *re, double *im);
+/* In-place complex FFT, M a power of two: X_k = sum_j x_j exp(-2 pi i jk/M),
+ * with tw (M) the table mdg_fft_table fills: exp(-2 pi i k/M), k < M/2. */
+void mdg_fft_table(int M, double *tw);
+void mdg_fft(int M, const double *tw, double *re, double *im);
 
 /* The paper's regression task: X = rows of N(0, C) + U(-0.5, 0.5), labels
  * +-1 (fair coins), each from its own stream of seed. */

@@ -8,6 +8,7 @@
 #include "../../cmd/md-geom/data.c"
 #include "../../cmd/md-geom/eval.c"
 #include "../../cmd/md-geom/model.c"
+#include "../../cmd/md-geom/score.c"
 #include "../../cmd/md-geom/train.c"
 
 #include <math.h>
@@ -277,10 +278,11 @@ static void test_fft(void **state)
 {
 	(void)state;
 	enum { M = 16 };
-	double re[M], im[M], x[M], y[M];
+	double re[M], im[M], x[M], y[M], tw[M];
 	for (int j = 0; j < M; j++)
 		re[j] = x[j] = sin(j * 1.3) + j % 3, im[j] = y[j] = cos(j * 0.7);
-	mdg_fft(M, re, im);
+	mdg_fft_table(M, tw);
+	mdg_fft(M, tw, re, im);
 	for (int k = 0; k < M; k++) {
 		double sr = 0, si = 0;
 		for (int j = 0; j < M; j++) {
@@ -419,6 +421,83 @@ static void test_finetune(void **state)
 	assert_int_equal(mdg_ft_begin(&s, &big, "/nonexistent"), AX_ERR_IO);
 }
 
+static const char *npy_file(const char *name, const float *a, int n, const float *b, int m)
+{
+	const char *path = tu_path(name);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(ax_npy_write_f32(f, a, 1, (int64_t[]){ n }), AX_OK);
+	if (b)
+		assert_int_equal(ax_npy_write_f32(f, b, 1, (int64_t[]){ m }), AX_OK);
+	fclose(f);
+	return path;
+}
+
+static int starts_with(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+static enum ax_status score_paths(const char *a, const char *b, int per_tensor, char *out,
+				  size_t cap)
+{
+	struct ax_potential c[2] = { { AX_POT_NEGENTROPY, 0 }, { AX_POT_PNORM, 2 } };
+	struct mdg_score_job job = { a, b, c, 2, per_tensor };
+	FILE *o = fmemopen(out, cap, "w"), *e = fopen("/dev/null", "w");
+	enum ax_status st = mdg_score_files(&job, o, e);
+	fclose(o);
+	fclose(e);
+	return st;
+}
+
+/* Scoring files: rows per tensor of a stream, one flat vector without
+ * --per-tensor; mismatched sizes, non-finite weights, integer arrays and
+ * empty files are FORMAT errors naming the file. */
+static void test_score_files(void **state)
+{
+	(void)state;
+	float a[50], b[50], c[30], d[30];
+	struct ax_rng r;
+	ax_rng_seed(&r, 2);
+	ax_rng_fill_normal(&r, a, 50, 1, 0.1f);
+	ax_rng_fill_normal(&r, b, 50, 1, 0.1f);
+	ax_rng_fill_normal(&r, c, 30, 1, 0.1f);
+	ax_rng_fill_normal(&r, d, 30, 1, 0.1f);
+	const char *w0 = npy_file("w0.npy", a, 50, c, 30), *w1 = npy_file("w1.npy", b, 50, d, 30);
+	char out[4096];
+	assert_int_equal(score_paths(w0, w1, 1, out, sizeof out), AX_OK);
+	assert_true(starts_with(out, "tensor,potential,distance,rel_change\n0,negentropy,"));
+	assert_non_null(strstr(out, "\n1,p2,"));
+	assert_null(strstr(out, "\n2,"));
+	assert_int_equal(score_paths(w0, w1, 0, out, sizeof out), AX_OK);
+	assert_true(starts_with(out, "potential,distance,rel_change\nnegentropy,"));
+	int lines = 0;
+	for (const char *s = out; *s; s++)
+		lines += *s == '\n';
+	assert_int_equal(lines, 3);
+
+	const char *short1 = npy_file("s.npy", b, 49, d, 30);
+	assert_int_equal(score_paths(w0, short1, 0, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("holds 80 weights");
+	assert_int_equal(score_paths(w0, short1, 1, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("in this array");
+	const char *one = npy_file("one.npy", a, 50, NULL, 0);
+	assert_int_equal(score_paths(w0, one, 1, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("holds 1 arrays");
+	b[7] = NAN;
+	const char *bad = npy_file("nan.npy", b, 50, d, 30);
+	assert_int_equal(score_paths(w0, bad, 0, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("weight 7 is nan");
+	const char *empty = tu_write_file("empty.npy", "", 0);
+	assert_int_equal(score_paths(empty, w1, 0, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("empty");
+	int32_t ints[3] = { 1, 2, 3 };
+	struct ax_array ia = { AX_I32, 1, { 3 }, ints };
+	assert_int_equal(ax_npy_save(tu_path("int.npy"), &ia), AX_OK);
+	assert_int_equal(score_paths(tu_path("int.npy"), w1, 0, out, sizeof out), AX_ERR_FORMAT);
+	tu_assert_detail("int32, not float32");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +507,7 @@ int main(void)
 		cmocka_unit_test(test_potential_names),
 		cmocka_unit_test(test_score_against_numpy),
 		cmocka_unit_test(test_score_recovers_potential),
+		cmocka_unit_test(test_score_files),
 		cmocka_unit_test(test_fft),
 		cmocka_unit_test(test_correlated_rows),
 		cmocka_unit_test(test_regression),
