@@ -60,7 +60,8 @@ enum ax_status mdg_read_weights(struct ax_reader *r, int index, double **w, size
  * "potential,distance,rel_change", with a leading "tensor" column when
  * per_tensor), one line per inferred geometry and per candidate with left-
  * out weights on err. Without per_tensor every array of each stream is
- * one flat vector. AX_ERR_FORMAT when the sizes or array counts differ. */
+ * one flat vector; err NULL says nothing. AX_ERR_FORMAT when the sizes or
+ * array counts differ. */
 struct mdg_score_job {
 	const char *w0, *w1;      /* paths, "-" stdin (not both) */
 	const struct ax_potential *cand;
@@ -71,7 +72,7 @@ enum ax_status mdg_score_files(const struct mdg_score_job *job, FILE *out, FILE 
 enum ax_status mdg_save_weights(const char *dir, const char *name, const float *w, size_t n);
 /* Writes histogram rows "lo,hi,count,density" of the weights in path (all
  * arrays of the stream) or, with log_abs, of log10 |w| (zeros counted and
- * reported on err). */
+ * reported on err, which may be NULL). */
 enum ax_status mdg_hist_file(const char *path, int bins, int log_abs, FILE *out, FILE *err);
 
 /* ---- data (data.c) ---- */
@@ -110,6 +111,7 @@ struct mdg_synth {
 void mdg_synth(const struct mdg_synth *s, struct ax_potential pot, uint64_t seed, float *w0,
 	       float *w1);
 
+#define MDG_DEFAULT_DATA "/usr/share/datasets/fashion-mnist"
 /* Fashion-MNIST from its IDX files (gzip or not) in dir: the first max_n
  * images of the training or t10k split, pixels / 255. */
 struct mdg_images {
@@ -155,6 +157,20 @@ double mdg_lr_grid(int i);
  * and at the end. Returns AX_ERR_NUMERIC if the loss stops being finite. */
 enum ax_status mdg_regress_train(const struct mdg_regress *t, const struct mdg_md *md, float *w,
 				 float *loss);
+/* md-geom train: the learning-rate search (lr 0) or the given rate, then
+ * the run on lib's training run (CSV step,loss,lr on stdout), then
+ * out_dir/w0.npy and w1.npy (where the run stopped). *code: its exit
+ * status; AX_ERR_* for bad settings (ARG), divergence at every rate
+ * (NUMERIC), a failed write (IO). */
+struct mdg_train_cfg {
+	struct ax_potential pot;
+	int D, N, steps;
+	double q, lr, momentum, target;
+	const char *out_dir;
+};
+enum ax_status mdg_regress_run(const struct mdg_train_cfg *cfg, const struct ax_common *c,
+			       int *code);
+
 /* Tries the grid's learning rates from the largest down; run(ctx, lr)
  * returns the final loss (NAN if it diverged). Returns the index of the
  * first rate whose loss is below target, else the one with the lowest
@@ -191,5 +207,12 @@ double mdg_ft_loss(struct mdg_ft_state *s, const struct mdg_images *im, double *
 /* Fine-tunes from the snapshot with md; loss (md->steps + 1) as in
  * mdg_regress_train. Returns the final loss (NAN if it diverged). */
 double mdg_ft_run(struct mdg_ft_state *s, const struct mdg_md *md, float *loss);
+
+/* md-geom finetune: pretraining, the search (md->lr 0) with target on the
+ * fine-tuning loss, the run, then out_dir/w0.npy and w1.npy, NPY streams of
+ * the weight matrices in registration order. As mdg_regress_run. */
+enum ax_status mdg_finetune_run(const struct mdg_finetune *cfg, const struct mdg_md *md,
+				double target, const char *data_dir, const char *out_dir,
+				const struct ax_common *c, int *code);
 
 #endif

@@ -79,11 +79,13 @@ static void report(const struct mdg_score_job *job, int tensor, size_t n,
 		if (job->per_tensor)
 			fprintf(out, "%d,", tensor);
 		fprintf(out, "%s,%.6g,%.6g\n", name, s[c].distance, s[c].rel_change);
-		if (s[c].invalid)
+		if (s[c].invalid && err)
 			fprintf(err, "%s: %s%s: %zu of %zu weights left out (zero or sign change)\n",
 				ax_prog(), tag, name, s[c].invalid, n);
 	}
 	int best = mdg_best(s, job->ncand);
+	if (!err)
+		return;
 	if (best < 0) {
 		fprintf(err, "%s: %sno candidate fits (no spread in the dual change)\n", ax_prog(), tag);
 		return;
@@ -176,7 +178,7 @@ enum ax_status mdg_hist_file(const char *path, int bins, int log_abs, FILE *out,
 		else
 			w[m++] = log_abs ? log10(fabs(w[i])) : w[i];
 	}
-	if (zeros)
+	if (zeros && err)
 		fprintf(err, "%s: %zu of %zu weights are zero (no log)\n", ax_prog(), zeros, n);
 	long *count = ax_xmalloc((size_t)bins * sizeof *count);
 	double lo, hi;
@@ -186,8 +188,9 @@ enum ax_status mdg_hist_file(const char *path, int bins, int log_abs, FILE *out,
 	for (int b = 0; b < bins; b++)
 		fprintf(out, "%.6g,%.6g,%ld,%.6g\n", lo + b * width, lo + (b + 1) * width, count[b],
 			m ? count[b] / (m * width) : 0.0);
-	fprintf(err, "%s: distance of %s to a normal: %.4g\n", ax_prog(),
-		log_abs ? "log|w|" : "w", mdg_cdf_distance(w, m));
+	if (err)
+		fprintf(err, "%s: distance of %s to a normal: %.4g\n", ax_prog(),
+			log_abs ? "log10|w|" : "w", mdg_cdf_distance(w, m));
 	free(count);
 	free(w);
 	return AX_OK;

@@ -34,34 +34,130 @@ int mdg_lr_search(double (*run)(void *ctx, float lr), void *ctx, double target, 
 /* A loss that grew this much over its start counts as diverged. */
 #define MDG_BLOWUP 1e6
 
-enum ax_status mdg_regress_train(const struct mdg_regress *t, const struct mdg_md *md, float *w,
-				 float *loss)
+/* One full-batch step at index s of md->steps: the loss of w, then (s <
+ * steps) the gradient 2/N X^T (X w - y) and the mirror-descent update. */
+static double regress_step(const struct mdg_regress *t, const struct mdg_md *md, int s, float *w,
+			   float *m, float *r, float *g)
 {
 	int D = t->D, N = t->N;
-	float *r = ax_xmalloc((size_t)N * sizeof *r), *g = ax_xmalloc((size_t)D * sizeof *g);
-	float *m = ax_xcalloc((size_t)D, sizeof *m);
-	enum ax_status st = AX_OK;
-	for (int s = 0; s <= md->steps; s++) {
-		ax_sgemm(0, 0, N, 1, D, 1.0f, t->X, w, 0.0f, r);       /* r = X w */
-		double l = 0;
-		for (int i = 0; i < N; i++) {
-			r[i] -= t->y[i];
-			l += (double)r[i] * r[i];
-		}
-		loss[s] = (float)(l / N);
-		if (!isfinite(loss[s]) || loss[s] > MDG_BLOWUP * (loss[0] + 1)) {
-			st = ax_error_set(AX_ERR_NUMERIC, "loss %g at step %d", loss[s], s);
-			break;
-		}
-		if (s == md->steps)
-			break;
+	ax_sgemm(0, 0, N, 1, D, 1.0f, t->X, w, 0.0f, r);       /* r = X w */
+	double l = 0;
+	for (int i = 0; i < N; i++) {
+		r[i] -= t->y[i];
+		l += (double)r[i] * r[i];
+	}
+	if (s < md->steps) {
 		ax_sgemm(1, 0, D, 1, N, 2.0f / N, t->X, r, 0.0f, g);  /* g = 2/N X^T r */
 		float lr = ax_sched_cosine(s, 0, md->steps, md->lr, 0.0f);
 		ax_md_update((size_t)D, w, g, m, md->pot, lr, md->momentum);
 	}
+	return l / N;
+}
+
+enum ax_status mdg_regress_train(const struct mdg_regress *t, const struct mdg_md *md, float *w,
+				 float *loss)
+{
+	float *r = ax_xmalloc((size_t)t->N * sizeof *r), *g = ax_xmalloc((size_t)t->D * sizeof *g);
+	float *m = ax_xcalloc((size_t)t->D, sizeof *m);
+	enum ax_status st = AX_OK;
+	for (int s = 0; s <= md->steps; s++) {
+		loss[s] = (float)regress_step(t, md, s, w, m, r, g);
+		if (!isfinite(loss[s]) || loss[s] > MDG_BLOWUP * (loss[0] + 1)) {
+			st = ax_error_set(AX_ERR_NUMERIC, "loss %g at step %d", loss[s], s);
+			break;
+		}
+	}
 	free(r);
 	free(g);
 	free(m);
+	return st;
+}
+
+struct regress_search {
+	const struct mdg_regress *t;
+	struct mdg_md md;
+	const float *w0;
+	float *w, *loss;
+};
+
+static double regress_try(void *ctx, float lr)
+{
+	struct regress_search *c = ctx;
+	memcpy(c->w, c->w0, (size_t)c->t->D * sizeof *c->w);
+	c->md.lr = lr;
+	if (mdg_regress_train(c->t, &c->md, c->w, c->loss))
+		return NAN;
+	return c->loss[c->md.steps];
+}
+
+/* Says which rate the search chose; AX_ERR_NUMERIC if every one diverged. */
+static enum ax_status search_report(const char *what, int i, double loss, int met, double target,
+				    int steps, int quiet, float *lr)
+{
+	if (i < 0)
+		return ax_error_set(AX_ERR_NUMERIC, "%s diverged at every learning rate of "
+				    "logspace(-7, -1, %d)", what, MDG_NLR);
+	*lr = (float)mdg_lr_grid(i);
+	if (!quiet)
+		fprintf(stderr, "%s: %s: learning rate %.3g: loss %.3g after %d steps (%s %g)\n",
+			ax_prog(), what, *lr, loss, steps, met ? "under" : "none reached", target);
+	return AX_OK;
+}
+
+/* The chosen run on the training run: CSV rows step,loss,lr. */
+static int regress_final(const struct mdg_regress *t, const struct mdg_md *md,
+			 const struct ax_common *c, float *w)
+{
+	float *r = ax_xmalloc((size_t)t->N * sizeof *r), *g = ax_xmalloc((size_t)t->D * sizeof *g);
+	float *m = ax_xcalloc((size_t)t->D, sizeof *m);
+	struct ax_run run;
+	struct ax_csv csv;
+	ax_run_init(&run, &c->run, md->steps, c->quiet);
+	ax_csv_begin(&csv, stdout, "step,loss,lr");
+	while (ax_run_next(&run)) {
+		float lr = ax_sched_cosine(run.step, 0, md->steps, md->lr, 0.0f);
+		unsigned d = ax_run_step_done(&run, regress_step(t, md, (int)run.step, w, m, r, g));
+		if (d & AX_RUN_LOG)
+			ax_csv_rowf(&csv, "%ld,%.9g,%.9g", run.step, ax_run_mean_loss(&run), lr);
+	}
+	free(r);
+	free(g);
+	free(m);
+	return ax_run_finish(&run);
+}
+
+enum ax_status mdg_regress_run(const struct mdg_train_cfg *cfg, const struct ax_common *c,
+			       int *code)
+{
+	struct mdg_regress t;
+	enum ax_status st = mdg_regress_make(&t, cfg->D, cfg->N, cfg->q, c->seed);
+	if (st)
+		return st;
+	float *w0 = ax_xmalloc((size_t)cfg->D * sizeof *w0), *w = ax_xmalloc((size_t)cfg->D * sizeof *w);
+	float *loss = ax_xmalloc(((size_t)cfg->steps + 1) * sizeof *loss);
+	struct ax_rng root, rw;
+	ax_rng_seed(&root, c->seed);
+	rw = ax_rng_split(&root, 4);
+	ax_rng_fill_normal(&rw, w0, (size_t)cfg->D, 0.0f, 1.0f / sqrtf((float)cfg->D));
+	struct mdg_md md = { cfg->pot, cfg->steps, (float)cfg->lr, (float)cfg->momentum };
+	if (!(cfg->lr > 0)) {
+		struct regress_search s = { &t, md, w0, w, loss };
+		double best;
+		int met, i = mdg_lr_search(regress_try, &s, cfg->target, &best, &met);
+		st = search_report("regression", i, best, met, cfg->target, cfg->steps, c->quiet,
+				   &md.lr);
+	}
+	if (!st) {
+		memcpy(w, w0, (size_t)cfg->D * sizeof *w);
+		*code = regress_final(&t, &md, c, w);
+		st = mdg_save_weights(cfg->out_dir, "w0.npy", w0, (size_t)cfg->D);
+		if (!st)
+			st = mdg_save_weights(cfg->out_dir, "w1.npy", w, (size_t)cfg->D);
+	}
+	free(w0);
+	free(w);
+	free(loss);
+	mdg_regress_free(&t);
 	return st;
 }
 
@@ -169,7 +265,8 @@ double mdg_ft_loss(struct mdg_ft_state *s, const struct mdg_images *im, double *
 	return l;
 }
 
-double mdg_ft_run(struct mdg_ft_state *s, const struct mdg_md *md, float *loss)
+/* Weights back to the snapshot, momentum zeroed, the potential set. */
+static void ft_reset(struct mdg_ft_state *s, const struct mdg_md *md)
 {
 	struct ax_params *p = &s->model.params;
 	struct ax_optim *o = &s->opt;
@@ -180,21 +277,114 @@ double mdg_ft_run(struct mdg_ft_state *s, const struct mdg_md *md, float *loss)
 	o->potential = md->pot;
 	o->momentum = md->momentum;
 	o->step = 0;
-	double l = NAN;
-	for (int step = 0; step <= md->steps; step++) {
-		struct ax_tensor *lt = batch_loss(s, &s->ft, NULL, s->ft.n, NULL);
-		l = loss[step] = lt->data[0];
-		if (!isfinite(l) || l > MDG_BLOWUP * (loss[0] + 1)) {
-			l = NAN;
-			break;
-		}
-		if (step < md->steps) {
-			ax_params_zero_grad(p);
-			ax_tape_backward(&s->tape, lt, 1.0f);
-			ax_optim_step(o, ax_sched_cosine(step, 0, md->steps, md->lr, 0.0f));
-		}
-		ax_tape_reset(&s->tape);
+}
+
+/* Full-batch step `step` of md->steps: the loss, then (step < steps) the
+ * update. */
+static double ft_step(struct mdg_ft_state *s, const struct mdg_md *md, int step)
+{
+	struct ax_tensor *lt = batch_loss(s, &s->ft, NULL, s->ft.n, NULL);
+	double l = lt->data[0];
+	if (step < md->steps && isfinite(l)) {
+		ax_params_zero_grad(&s->model.params);
+		ax_tape_backward(&s->tape, lt, 1.0f);
+		ax_optim_step(&s->opt, ax_sched_cosine(step, 0, md->steps, md->lr, 0.0f));
 	}
 	ax_tape_reset(&s->tape);
 	return l;
+}
+
+double mdg_ft_run(struct mdg_ft_state *s, const struct mdg_md *md, float *loss)
+{
+	ft_reset(s, md);
+	for (int step = 0; step <= md->steps; step++) {
+		loss[step] = (float)ft_step(s, md, step);
+		if (!isfinite(loss[step]) || loss[step] > MDG_BLOWUP * (loss[0] + 1))
+			return NAN;
+	}
+	return loss[md->steps];
+}
+
+struct ft_search {
+	struct mdg_ft_state *s;
+	struct mdg_md md;
+	float *loss;
+};
+
+static double ft_try(void *ctx, float lr)
+{
+	struct ft_search *c = ctx;
+	c->md.lr = lr;
+	return mdg_ft_run(c->s, &c->md, c->loss);
+}
+
+static int ft_final(struct mdg_ft_state *s, const struct mdg_md *md, const struct ax_common *c)
+{
+	struct ax_run run;
+	struct ax_csv csv;
+	ft_reset(s, md);
+	ax_run_init(&run, &c->run, md->steps, c->quiet);
+	ax_csv_begin(&csv, stdout, "step,loss,lr");
+	while (ax_run_next(&run)) {
+		float lr = ax_sched_cosine(run.step, 0, md->steps, md->lr, 0.0f);
+		unsigned d = ax_run_step_done(&run, ft_step(s, md, (int)run.step));
+		if (d & AX_RUN_LOG)
+			ax_csv_rowf(&csv, "%ld,%.9g,%.9g", run.step, ax_run_mean_loss(&run), lr);
+	}
+	return ax_run_finish(&run);
+}
+
+/* The weight matrices (mdg_is_weight) as one NPY stream: the snapshot
+ * (w0) or the current values. */
+static enum ax_status save_stream(struct mdg_ft_state *s, const char *dir, const char *name,
+				  int snapshot)
+{
+	struct ax_params *p = &s->model.params;
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	struct ax_outfile o;
+	enum ax_status st = ax_outfile_open(&o, path);
+	for (int i = 0; i < p->n && !st; i++) {
+		const struct ax_tensor *t = p->list[i];
+		if (mdg_is_weight(t))
+			st = ax_npy_write_f32(o.f, snapshot ? s->w0[i] : t->data, 2,
+					      (int64_t[]){ t->shape[0], t->shape[1] });
+	}
+	if (st) {
+		ax_outfile_abort(&o);
+		return st;
+	}
+	return ax_outfile_commit(&o);
+}
+
+enum ax_status mdg_finetune_run(const struct mdg_finetune *cfg, const struct mdg_md *md_in,
+				double target, const char *data_dir, const char *out_dir,
+				const struct ax_common *c, int *code)
+{
+	struct mdg_ft_state s;
+	enum ax_status st = mdg_ft_begin(&s, cfg, data_dir);
+	if (st)
+		return st;
+	double acc, pre = mdg_pretrain(&s, cfg), ft_loss = mdg_ft_loss(&s, &s.ft, &acc);
+	if (!c->quiet)
+		fprintf(stderr, "%s: pretrained %d steps: loss %.3g; on the %d fine-tuning images "
+			"loss %.3g, accuracy %.3f\n", ax_prog(), cfg->pre_steps, pre, cfg->ft_n,
+			ft_loss, acc);
+	struct mdg_md md = *md_in;
+	float *loss = ax_xmalloc(((size_t)md.steps + 1) * sizeof *loss);
+	if (!(md.lr > 0)) {
+		struct ft_search f = { &s, md, loss };
+		double best;
+		int met, i = mdg_lr_search(ft_try, &f, target, &best, &met);
+		st = search_report("fine-tuning", i, best, met, target, md.steps, c->quiet, &md.lr);
+	}
+	if (!st) {
+		*code = ft_final(&s, &md, c);
+		st = save_stream(&s, out_dir, "w0.npy", 1);
+		if (!st)
+			st = save_stream(&s, out_dir, "w1.npy", 0);
+	}
+	free(loss);
+	mdg_ft_end(&s);
+	return st;
 }
