@@ -35,7 +35,7 @@ static const char usage[] =
 	"      --corr Q           correlation decay q (1)\n"
 	"  -n, --steps N          full-batch steps (100)\n"
 	"      --lr LR            learning rate (default: the largest of logspace(-7, -1, 16)\n"
-	"                         that brings the loss under --target)\n"
+	"                         that brings the loss under --target; finetune: up to 10)\n"
 	"      --target L         loss the search aims for (1e-3; finetune 0.05)\n"
 	"      --momentum M       (0.9)\n"
 	"  -o, --out-dir DIR      where w0.npy and w1.npy go (.)\n"

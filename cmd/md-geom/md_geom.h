@@ -149,8 +149,11 @@ struct mdg_md {
 	int steps;
 	float lr, momentum;
 };
-/* learning rates tried by the search: logspace(-7, -1, 16) */
+/* Learning rates of the search: 10^(-7 + 0.4 i), i < MDG_NLR for the
+ * regression (the paper's logspace(-7, -1, 16)); fine-tuning goes on to 10
+ * (i < MDG_NLR_FT), as multiplicative steps on small weights need more. */
 #define MDG_NLR 16
+#define MDG_NLR_FT 21
 double mdg_lr_grid(int i);
 /* Linear regression, MSE (1/N) sum (x.w - y)^2 without bias, from w
  * (D, in: w0, out: w1). loss (steps + 1) receives the loss before each step
@@ -171,13 +174,13 @@ struct mdg_train_cfg {
 enum ax_status mdg_regress_run(const struct mdg_train_cfg *cfg, const struct ax_common *c,
 			       int *code);
 
-/* Tries the grid's learning rates from the largest down; run(ctx, lr)
+/* Tries the first nlr rates of the grid from the largest down; run(ctx, lr)
  * returns the final loss (NAN if it diverged). Returns the index of the
  * first rate whose loss is below target, else the one with the lowest
  * loss, -1 if every run diverged; *loss is its loss, *met 1 if it is below
  * target. Runs are deterministic, so the caller can repeat the chosen one. */
-int mdg_lr_search(double (*run)(void *ctx, float lr), void *ctx, double target, double *loss,
-		  int *met);
+int mdg_lr_search(double (*run)(void *ctx, float lr), void *ctx, int nlr, double target,
+		  double *loss, int *met);
 
 /* Fine-tuning: pretraining with SGD (momentum 0.9, cosine schedule) on
  * minibatches of the first pre_n training images, then full-batch mirror

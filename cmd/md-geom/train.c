@@ -8,16 +8,16 @@
 
 double mdg_lr_grid(int i)
 {
-	return pow(10.0, -7.0 + 6.0 * i / (MDG_NLR - 1));
+	return pow(10.0, -7.0 + 0.4 * i);
 }
 
-int mdg_lr_search(double (*run)(void *ctx, float lr), void *ctx, double target, double *loss,
-		  int *met)
+int mdg_lr_search(double (*run)(void *ctx, float lr), void *ctx, int nlr, double target,
+		  double *loss, int *met)
 {
 	int best = -1;
 	*met = 0;
 	*loss = NAN;
-	for (int i = MDG_NLR - 1; i >= 0; i--) {
+	for (int i = nlr - 1; i >= 0; i--) {
 		double l = run(ctx, (float)mdg_lr_grid(i));
 		if (isfinite(l) && (best < 0 || l < *loss)) {
 			best = i;
@@ -91,12 +91,12 @@ static double regress_try(void *ctx, float lr)
 }
 
 /* Says which rate the search chose; AX_ERR_NUMERIC if every one diverged. */
-static enum ax_status search_report(const char *what, int i, double loss, int met, double target,
-				    int steps, int quiet, float *lr)
+static enum ax_status search_report(const char *what, int i, int nlr, double loss, int met,
+				    double target, int steps, int quiet, float *lr)
 {
 	if (i < 0)
 		return ax_error_set(AX_ERR_NUMERIC, "%s diverged at every learning rate of "
-				    "logspace(-7, -1, %d)", what, MDG_NLR);
+				    "logspace(-7, %g, %d)", what, log10(mdg_lr_grid(nlr - 1)), nlr);
 	*lr = (float)mdg_lr_grid(i);
 	if (!quiet)
 		fprintf(stderr, "%s: %s: learning rate %.3g: loss %.3g after %d steps (%s %g)\n",
@@ -143,9 +143,9 @@ enum ax_status mdg_regress_run(const struct mdg_train_cfg *cfg, const struct ax_
 	if (!(cfg->lr > 0)) {
 		struct regress_search s = { &t, md, w0, w, loss };
 		double best;
-		int met, i = mdg_lr_search(regress_try, &s, cfg->target, &best, &met);
-		st = search_report("regression", i, best, met, cfg->target, cfg->steps, c->quiet,
-				   &md.lr);
+		int met, i = mdg_lr_search(regress_try, &s, MDG_NLR, cfg->target, &best, &met);
+		st = search_report("regression", i, MDG_NLR, best, met, cfg->target, cfg->steps,
+				   c->quiet, &md.lr);
 	}
 	if (!st) {
 		memcpy(w, w0, (size_t)cfg->D * sizeof *w);
@@ -375,8 +375,9 @@ enum ax_status mdg_finetune_run(const struct mdg_finetune *cfg, const struct mdg
 	if (!(md.lr > 0)) {
 		struct ft_search f = { &s, md, loss };
 		double best;
-		int met, i = mdg_lr_search(ft_try, &f, target, &best, &met);
-		st = search_report("fine-tuning", i, best, met, target, md.steps, c->quiet, &md.lr);
+		int met, i = mdg_lr_search(ft_try, &f, MDG_NLR_FT, target, &best, &met);
+		st = search_report("fine-tuning", i, MDG_NLR_FT, best, met, target, md.steps,
+				   c->quiet, &md.lr);
 	}
 	if (!st) {
 		*code = ft_final(&s, &md, c);
