@@ -9,6 +9,12 @@
 #    float32) for p2, p1.5 and negentropy, at 1 and 2 threads; md-geom's
 #    rate is (S2 - S1) / (time(S2 steps) - time(S1 steps)), so data
 #    generation and start-up cancel.
+#
+# Measured 2026-12-01 on 2 cores shared with other jobs (so noisy; the
+# 2-thread rates suffered most): score 4.1e5 weights/s vs NumPy 6.1e4
+# (6.8x; NumPy alone measured 2.0e5 on a quieter moment); train 1 thread
+# p2 256 vs 354 steps/s (0.72x), p1.5 222 vs 392 (0.57x), negentropy 234
+# vs 397 (0.59x); 2 threads 18-24 vs 18-27 (0.90-1.34x).
 set -eu
 build=$1
 PATH="$(cd "$build/bin" && pwd):$PATH"

@@ -2,7 +2,10 @@
 # fig-md-geom.sh BIN — the md-geom figure recipe (make fig-md-geom):
 # which mirror-descent geometry trained a set of weights (arXiv:2305.19394).
 #
-# RUN TIME: (measured below) on one core, one thread.
+# RUN TIME: 17 minutes on 2 cores shared with other jobs (4.3 CPU-minutes),
+# one process at a time, one thread: regression 7.5 min, MLP fine-tuning
+# 10-17 s per potential, GRU 2-2.5 min per potential (the learning-rate
+# search runs up to 21 fine-tunings).
 #
 # Scaled down from the paper (30 seeds, D up to 20000, q 1 and 2 everywhere,
 # ImageNet CNNs): SEEDS seeds (10); regression D 100..10000 (log-spaced,
@@ -16,8 +19,8 @@
 #    p = 1, its p -> 1 limit) for each true potential, D = 10000, N = 100,
 #    median and IQR over seeds (regression.csv);
 #  - accuracy.png: fraction of (potential, seed) runs whose inferred
-#    geometry is the true one, against D, for N = D^0.5, D^0.75 and q = 1, 2
-#    (accuracy.csv, runs.csv);
+#    geometry is the true one (and within 0.1 in p, negentropy at p = 1),
+#    against D, for N = D^0.5, D^0.75 and q = 1, 2 (accuracy.csv, runs.csv);
 #  - robustness.png: the same curves for synthetic dual changes of 1000
 #    weights from Gaussian and log-normal starts (robustness.csv);
 #  - hist-log.png, hist-lin.png: weights after a large dual change (scale 1,
@@ -28,7 +31,21 @@
 #    layer, one panel per fine-tuning potential (finetune.csv).
 # summary.txt gathers the numbers quoted in md-geom(1) RESULTS.
 #
-# Measured (2 shared cores, one thread):
+# Measured (2026-12-01; summary.txt):
+#  - regression D = 10000, N = 100, q = 1: true potential's distance
+#    0.0082-0.0087, closest candidate >= 0.25 away in p 0.048-0.050 (p3:
+#    0.027, flat above p2.6);
+#  - accuracy exact / within 0.1, N = D^0.5, D = 100 .. 10000: q = 1 0.33,
+#    0.35, 0.48, 0.58, 0.78 / 0.58, 0.60, 0.88, 0.93, 1.00; q = 2 0.33,
+#    0.40, 0.58, 0.60, 0.88 / 0.55, 0.73, 0.90, 0.90, 1.00; N = D^0.75
+#    (D <= 3162) 0.13-0.23 / 0.38-0.63;
+#  - robustness, 1000 weights: true distance 0.025; within 0.1 in p: 100%
+#    (log-normal start), 85% (Gaussian);
+#  - histograms: distance to a normal of log10|w| 0.006 (negentropy) vs
+#    0.26 (p2); of w 0.78 vs 0.050;
+#  - fine-tuning: negentropy -> negentropy in all 6 layers, p1.5 -> p1.4-1.5,
+#    p2 -> negentropy..p1.7, p3 -> p2.3-2.6; distances 0.08-0.43 (heavy-
+#    tailed changes).
 set -eu
 bin=$1
 PATH="$(cd "$bin" && pwd):$PATH"; export PATH
@@ -85,13 +102,18 @@ awk -F, -v D="$CURVE_D" 'NR == 1 || ($1 == D && $2 == 0.5 && $3 == 1)' "$OUT/run
 ax-plot -x cand_p -y distance -g true --spread seed --xlabel "candidate p (negentropy at 1)" \
 	--ylabel "distance" -t "Regression, D = $CURVE_D, N = D^0.5, q = 1" \
 	-o "$OUT/regression.png" "$OUT/regression.csv"
-# Accuracy: one row per (D, setting) over its (potential, seed) runs.
-awk -F, 'NR > 1 && $6 == "negentropy" { k = $1 "," $2 "," $3; n[k]++; if ($4 == $9) hit[k]++ }
-	END { print "D,setting,accuracy"
-	      for (k in n) { split(k, f, ","); printf "%s,N=D^%s q=%s,%.4g\n", f[1], f[2], f[3], hit[k] / n[k] } }' \
-	"$OUT/runs.csv" | sort -t, -k2,2 -k1,1n >"$OUT/accuracy.csv"
-ax-plot -x D -y accuracy -g setting --logx --xlabel "D (weights)" --ylabel "inferred = true" \
-	-t "Accuracy of the inferred geometry" -o "$OUT/accuracy.png" "$OUT/accuracy.csv"
+# Accuracy: one row per (D, setting) over its (potential, seed) runs:
+# inferred = true, and within one grid step (0.1 in p; negentropy counts
+# as p = 1, so p1.1 is next to it).
+echo "D,setting,accuracy,near" >"$OUT/accuracy.csv"
+awk -F, "$cand_p"'
+	NR > 1 && $6 == "negentropy" { k = $1 "," $2 "," $3; n[k]++; if ($4 == $9) hit[k]++
+		if ((candp($4) - candp($9))^2 < 0.0101) near[k]++ }
+	END { for (k in n) { split(k, f, ","); printf "%s,N=D^%s q=%s,%.4g,%.4g\n", f[1], f[2], f[3], hit[k] / n[k], near[k] / n[k] } }' \
+	"$OUT/runs.csv" | sort -t, -k2,2 -k1,1n >>"$OUT/accuracy.csv"
+ax-plot -x D -y accuracy -y near -g setting --logx --xlabel "D (weights)" \
+	--ylabel "fraction of runs" -t "Inferred = true geometry (left), within 0.1 in p (right)" \
+	-o "$OUT/accuracy.png" "$OUT/accuracy.csv"
 
 # ---- robustness: synthetic dual changes ----
 echo "init,true,seed,candidate,cand_p,distance,inferred" >"$OUT/robustness.csv"
@@ -106,7 +128,7 @@ done
 awk -F, 'NR == 1 { print "true,seed,cand_p,distance"; next } { printf "%s %s,%s,%s,%s\n", $1, $2, $3, $5, $6 }' \
 	"$OUT/robustness.csv" >"$tmp/rob.csv"
 ax-plot -x cand_p -y distance -g true --spread seed --xlabel "candidate p (negentropy at 1)" \
-	--ylabel distance -t "Synthetic dual changes, D = $SYNTH_D" -o "$OUT/robustness.png" "$tmp/rob.csv"
+	--ylabel distance -W 1100 -t "Synthetic dual changes, D = $SYNTH_D" -o "$OUT/robustness.png" "$tmp/rob.csv"
 
 # ---- weight histograms after a large dual change ----
 : >"$tmp/hist.txt"
@@ -143,15 +165,15 @@ for net in $NETS; do
 		echo "fig-md-geom: finetune $net $pot done ($(( $(date +%s) - t_start )) s)" >&2
 	done
 	# Wide: cand_p, then one column per (potential, layer).
-	awk -F, -v net=$net 'NR > 1 && $1 == net { col = $2 "_layer" $3; v[$5, col] = $6
+	awk -F, -v net=$net 'NR > 1 && $1 == net { col = $2 ".L" $3; v[$5, col] = $6
 		if (!(col in seen)) { seen[col] = 1; cols[++nc] = col } if (!($5 in sp)) { sp[$5] = 1; ps[++np] = $5 } }
 	END { printf "cand_p"; for (j = 1; j <= nc; j++) printf ",%s", cols[j]; print ""
 	      for (i = 1; i <= np; i++) { printf "%s", ps[i]; for (j = 1; j <= nc; j++) printf ",%s", v[ps[i], cols[j]]; print "" } }' \
 		"$OUT/finetune.csv" >"$tmp/ft-$net.csv"
 	ys=""
-	for pot in $FT_POTS; do ys="$ys -y ${pot}_layer0,${pot}_layer1,${pot}_layer2"; done
+	for pot in $FT_POTS; do ys="$ys -y $pot.L0,$pot.L1,$pot.L2"; done
 	# shellcheck disable=SC2086
-	ax-plot -x cand_p $ys --xlabel "candidate p (negentropy at 1)" --ylabel distance \
+	ax-plot -x cand_p $ys -W 1400 -H 520 --xlabel "candidate p (negentropy at 1)" --ylabel distance \
 		-t "Fine-tuned $net: distance per layer, panel = fine-tuning potential" \
 		-o "$OUT/finetune-$net.png" "$tmp/ft-$net.csv"
 done
@@ -159,14 +181,20 @@ done
 # ---- summary ----
 {
 	echo "md-geom figure recipe, $(date -u +%Y-%m-%d), $(( $(date +%s) - t_start )) s"
-	echo "regression, D=$CURVE_D N=D^0.5 q=1: mean distance of the true potential"
-	awk -F, 'NR > 1 && $3 == $1 { t[$1] += $5; nt[$1]++ }
-		END { for (k in t) printf "  true %s: %.4f\n", k, t[k] / nt[k] }' "$OUT/regression.csv" | sort
+	echo "regression, D=$CURVE_D N=D^0.5 q=1: mean distance of the true potential, and of the"
+	echo "closest candidate at least 0.25 away in p (negentropy at p = 1), over seeds"
+	awk -F, "$cand_p"'NR > 1 { k = $1 "," $2; if ($3 == $1) { t[$1] += $5; nt[$1]++ }
+			else if ((candp($3) - candp($1))^2 > 0.0626 && (!(k in far) || $5 < far[k])) far[k] = $5 }
+		END { for (k in far) { split(k, f, ","); o[f[1]] += far[k] }
+		      for (k in t) printf "  true %s: %.4f; nearest candidate 0.25 or more away in p: %.4f\n", k,
+			t[k] / nt[k], o[k] / nt[k] }' "$OUT/regression.csv" | sort
 	echo "accuracy (inferred = true) by D and setting:"
 	sed 's/^/  /' "$OUT/accuracy.csv"
-	echo "robustness, D=$SYNTH_D: accuracy and mean true distance per start"
-	awk -F, 'NR > 1 && $4 == $2 { n[$1]++; d[$1] += $6; if ($7 == $2) hit[$1]++ }
-		END { for (k in n) printf "  %s: accuracy %.3f, true distance %.4f\n", k, hit[k] / n[k], d[k] / n[k] }' "$OUT/robustness.csv"
+	echo "robustness, D=$SYNTH_D: accuracy (exact, within 0.1) and mean true distance per start"
+	awk -F, "$cand_p"'NR > 1 && $4 == $2 { n[$1]++; d[$1] += $6; if ($7 == $2) hit[$1]++
+			if ((candp($2) - candp($7))^2 < 0.0101) near[$1]++ }
+		END { for (k in n) printf "  %s: accuracy %.3f, within 0.1 %.3f, true distance %.4f\n", k,
+			hit[k] / n[k], near[k] / n[k], d[k] / n[k] }' "$OUT/robustness.csv"
 	echo "histograms after a large dual change (distance to a normal):"
 	sed 's/^md-geom: /  /' "$tmp/hist.txt"
 	echo "fine-tuning: inferred geometry per layer (distance of the fine-tuning potential)"
