@@ -157,7 +157,8 @@ struct mdg_md {
 double mdg_lr_grid(int i);
 /* Linear regression, MSE (1/N) sum (x.w - y)^2 without bias, from w
  * (D, in: w0, out: w1). loss (steps + 1) receives the loss before each step
- * and at the end. Returns AX_ERR_NUMERIC if the loss stops being finite. */
+ * and at the end. AX_ERR_NUMERIC if the loss stops being finite or grows a
+ * millionfold (MDG_BLOWUP; a diverging rate of the search). */
 enum ax_status mdg_regress_train(const struct mdg_regress *t, const struct mdg_md *md, float *w,
 				 float *loss);
 /* md-geom train: the learning-rate search (lr 0) or the given rate, then
@@ -205,7 +206,8 @@ enum ax_status mdg_ft_begin(struct mdg_ft_state *s, const struct mdg_finetune *c
 void mdg_ft_end(struct mdg_ft_state *s);
 /* Pretrains and snapshots the weights in s->w0; returns the last loss. */
 double mdg_pretrain(struct mdg_ft_state *s, const struct mdg_finetune *cfg);
-/* Mean cross-entropy of the current weights on n images; *acc accuracy. */
+/* Mean cross-entropy of the current weights on all of im; *acc (may be
+ * NULL) the accuracy. */
 double mdg_ft_loss(struct mdg_ft_state *s, const struct mdg_images *im, double *acc);
 /* Fine-tunes from the snapshot with md; loss (md->steps + 1) as in
  * mdg_regress_train. Returns the final loss (NAN if it diverged). */
