@@ -58,11 +58,12 @@ enum ax_status mdg_corr_rows(int D, double q, int n, struct ax_rng *r, float *x)
 	mdg_fft(M, tw, lam, im);
 	for (int j = 0; j < M; j++) {
 		if (lam[j] < -1e-9 * M) {
+			double bad = lam[j];
 			free(lam);
 			free(im);
 			free(tw);
 			return ax_error_set(AX_ERR_NUMERIC, "correlation with q = %g does not embed "
-					    "in a positive circulant (eigenvalue %g)", q, lam[j]);
+					    "in a positive circulant (eigenvalue %g)", q, bad);
 		}
 		lam[j] = sqrt(AX_MAX(lam[j], 0.0) / M);
 	}

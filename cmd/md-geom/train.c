@@ -294,12 +294,24 @@ static double ft_step(struct mdg_ft_state *s, const struct mdg_md *md, int step)
 	return l;
 }
 
+static int params_finite(const struct ax_params *p)
+{
+	for (int i = 0; i < p->n; i++)
+		for (size_t j = 0; j < p->list[i]->size; j++)
+			if (!isfinite(p->list[i]->data[j]))
+				return 0;
+	return 1;
+}
+
+/* A diverging trial stops as soon as a weight is not finite, before the
+ * network computes with it. */
 double mdg_ft_run(struct mdg_ft_state *s, const struct mdg_md *md, float *loss)
 {
 	ft_reset(s, md);
 	for (int step = 0; step <= md->steps; step++) {
 		loss[step] = (float)ft_step(s, md, step);
-		if (!isfinite(loss[step]) || loss[step] > MDG_BLOWUP * (loss[0] + 1))
+		if (!isfinite(loss[step]) || loss[step] > MDG_BLOWUP * (loss[0] + 1) ||
+		    !params_finite(&s->model.params))
 			return NAN;
 	}
 	return loss[md->steps];
