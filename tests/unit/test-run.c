@@ -233,7 +233,11 @@ static void test_settings_checkpoint(void **state)
 	assert_string_equal(ax_bundle_meta(&b, "t.capacity"), "0.125");
 	memset(&back, 0, sizeof back);
 	assert_int_equal(ax_ckpt_get_settings(&b, settings, NSET, &back), AX_OK);
-	assert_memory_equal(&c, &back, sizeof c);
+	assert_int_equal(back.layers, c.layers);
+	assert_true(back.steps == c.steps && back.capacity == c.capacity);
+	assert_true(back.dropout == c.dropout && back.seed == c.seed);
+	assert_int_equal(back.pos, c.pos);
+	assert_int_equal(back.predictor, c.predictor);
 	int *nv, n;
 	assert_int_equal(ax_ckpt_get_int_list(&b, "t.neurons", 1, 100, 10, &nv, &n), AX_OK);
 	assert_int_equal(n, 2);
@@ -428,9 +432,13 @@ static void test_out_of_memory(void **state)
 	char err[512];
 	assert_int_equal(tu_run_child(oom, NULL, err, sizeof err), 1);
 	assert_string_equal(err, "tool: out of memory: a tensor (its size overflows)\n");
+#ifndef __SANITIZE_ADDRESS__   /* AddressSanitizer aborts on a request this size */
 	assert_int_equal(tu_run_child(oom_malloc, NULL, err, sizeof err), 1);
 	assert_string_equal(err, "tool: out of memory: 4611686018427387904 bytes for the sample "
 				 "history\n");
+#else
+	(void)oom_malloc;
+#endif
 }
 
 int main(void)
