@@ -70,13 +70,11 @@ static const char usage[] =
 	"\n"
 	"common:\n"
 	"  -s, --seed N           seed (1)\n"
-	"      --threads N        threads (0 = all cores)\n"
-	"  -q, --quiet            no progress or reports on stderr\n"
-	"  -h, --help             print this help and exit\n"
-	"      --version          print the version and exit\n"
+	AX_COMMON_HELP
 	"\n"
 	"Exit status: 0 success, 1 runtime failure, 2 usage or bad input;\n"
-	"an interrupted training run exits 130 (143 on SIGTERM).\n";
+	"a run stopped by a signal exits 130 (SIGINT), 143 (SIGTERM) or 141 (its\n"
+	"output closed); md-geom keeps no checkpoints.\n";
 
 enum { SCORE, TRAIN, SYNTH, FINETUNE, HIST };
 static const char *const subs[] = { "score", "train", "synth", "finetune", "hist", NULL };
