@@ -178,6 +178,12 @@ void ax_cli_refuse(const struct ax_cli *cli, int flag, const char *why);
  * the option with the setting's range. */
 void ax_cli_setting(const struct ax_cli *cli, const struct ax_setting *s, const char *arg,
 		    void *base);
+/* If the option ax_cli_next last returned is the flag of an entry of table,
+ * parse arg into it (as ax_cli_setting; no value: "1", for a flag such as
+ * --predictor) and return 1; else 0. Lets a command parse every setting
+ * option by its table entry. */
+int ax_cli_setting_in(const struct ax_cli *cli, const struct ax_setting *table, int n,
+		      const char *arg, void *base);
 /* Print the usage text to stdout and exit 0 (the stream check at exit
  * still applies). */
 _Noreturn void ax_cli_help(const struct ax_cli *cli);

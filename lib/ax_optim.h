@@ -15,12 +15,43 @@ enum ax_optim_kind {
 	AX_OPTIM_SGD,    /* momentum (0 = plain), L2 weight decay added to the gradient */
 	AX_OPTIM_ADAM,   /* weight decay added to the gradient (torch Adam) */
 	AX_OPTIM_ADAMW,  /* decoupled weight decay (torch AdamW) */
+	AX_OPTIM_MD,     /* mirror descent under `potential`, SGD's momentum, no decay */
 };
+
+/* ---- mirror descent (Pogodin et al., arXiv:2305.19394) ----
+ * A potential phi sets the geometry of learning: the step is taken in the
+ * dual space,  grad phi(w') = grad phi(w) - lr * m,  with m the gradient or
+ * its momentum buffer (m = momentum * m + g, as SGD's).
+ *   p-norm      phi = sum |w|^p / p,     grad phi = sign(w) |w|^(p-1), p > 1;
+ *               w' = signpow(signpow(w, p-1) - lr m, 1/(p-1)); p = 2 is SGD.
+ *   negentropy  phi = sum |w| log |w|,   grad phi = sign(w) (log |w| + 1);
+ *               w' = w exp(-lr sign(w) m): multiplicative, a weight keeps its
+ *               sign and a zero stays zero. */
+enum ax_potential_kind { AX_POT_PNORM, AX_POT_NEGENTROPY };
+struct ax_potential {
+	enum ax_potential_kind kind;
+	double p;                   /* p-norm exponent, > 1 */
+};
+/* grad phi(w); negentropy at w = 0 is -inf * 0: NAN. */
+double ax_potential_grad(struct ax_potential pot, double w);
+/* The w with grad phi(w) = z. Negentropy's dual map sends each half-line
+ * onto all of R, so it needs the sign of w (+1 or -1); p-norm ignores it. */
+double ax_potential_inverse(struct ax_potential pot, double z, double sign);
+/* "negentropy" or "p<value>" with value > 1 ("p1.5", "p2"); AX_ERR_ARG
+ * with a detail otherwise. */
+enum ax_status ax_potential_parse(const char *s, struct ax_potential *pot);
+/* The name ax_potential_parse reads: "negentropy", or "p" and %g of p. */
+void ax_potential_name(struct ax_potential pot, char *buf, size_t cap);
+/* One mirror-descent step on n raw values. m is the momentum buffer (unused,
+ * may be NULL, when momentum is 0). With p = 2 the bits are SGD's. */
+void ax_md_update(size_t n, float *w, const float *g, float *m, struct ax_potential pot,
+		  float lr, float momentum);
 
 struct ax_optim {
 	enum ax_optim_kind kind;
 	float beta1, beta2, eps;    /* Adam: 0.9, 0.999, 1e-8 */
-	float momentum;             /* SGD */
+	float momentum;             /* SGD, mirror descent */
+	struct ax_potential potential; /* mirror descent (default p = 2) */
 	float weight_decay;
 	int decay_vectors;          /* 0: 1-D params (biases, norms) are not decayed */
 	long step;

@@ -1,6 +1,7 @@
-/* optim.c — SGD(+momentum), Adam, AdamW; clipping; schedules. */
+/* optim.c — SGD(+momentum), Adam, AdamW, mirror descent; clipping; schedules. */
 #include "ax_optim.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <string.h>
 
@@ -13,12 +14,13 @@ void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params
 	o->eps = 1e-8f;
 	o->weight_decay = kind == AX_OPTIM_ADAMW ? 0.01f : 0.0f;
 	o->decay_vectors = 1;
+	o->potential = (struct ax_potential){ AX_POT_PNORM, 2.0 };
 	o->params = p;
 	o->m = ax_arena_alloc(p->arena, p->n * sizeof *o->m);
 	o->v = ax_arena_alloc(p->arena, p->n * sizeof *o->v);
 	for (int i = 0; i < p->n; i++) {
 		o->m[i] = ax_arena_zalloc(p->arena, p->list[i]->size * sizeof(float));
-		o->v[i] = kind == AX_OPTIM_SGD ? NULL
+		o->v[i] = kind == AX_OPTIM_SGD || kind == AX_OPTIM_MD ? NULL
 			: ax_arena_zalloc(p->arena, p->list[i]->size * sizeof(float));
 	}
 }
@@ -52,6 +54,8 @@ void ax_optim_step(struct ax_optim *o, float lr)
 				m[j] = o->momentum * m[j] + gj;  /* torch: buf = mu*buf + g */
 				w[j] -= lr * (o->momentum > 0 ? m[j] : gj);
 			}
+		} else if (o->kind == AX_OPTIM_MD) {
+			ax_md_update(t->size, w, g, m, o->potential, lr, o->momentum);
 		} else {
 			int adamw = o->kind == AX_OPTIM_ADAMW;
 			ax_adam_update(t->size, w, g, m, o->v[i], o->step, lr, o->beta1, o->beta2,
@@ -111,6 +115,66 @@ enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *
 	}
 	o->step = strtol(step, NULL, 10);
 	return AX_OK;
+}
+
+double ax_potential_grad(struct ax_potential pot, double w)
+{
+	if (pot.kind == AX_POT_NEGENTROPY)
+		return w == 0 ? NAN : (w > 0 ? 1.0 : -1.0) * (log(fabs(w)) + 1.0);
+	return copysign(pow(fabs(w), pot.p - 1.0), w);
+}
+
+double ax_potential_inverse(struct ax_potential pot, double z, double sign)
+{
+	if (pot.kind == AX_POT_NEGENTROPY)
+		return sign > 0 ? exp(z - 1.0) : -exp(-z - 1.0);
+	return copysign(pow(fabs(z), 1.0 / (pot.p - 1.0)), z);
+}
+
+enum ax_status ax_potential_parse(const char *s, struct ax_potential *pot)
+{
+	if (!strcmp(s, "negentropy")) {
+		*pot = (struct ax_potential){ AX_POT_NEGENTROPY, 0 };
+		return AX_OK;
+	}
+	char *end;
+	double p = s[0] == 'p' && (isdigit((unsigned char)s[1]) || s[1] == '.')
+		? strtod(s + 1, &end) : NAN;
+	if (p != p || *end || !(p > 1 && p <= 100))
+		return ax_error_set(AX_ERR_ARG, "'%s' is not a potential (negentropy, or p<P> "
+				    "with 1 < P <= 100, e.g. p2)", s);
+	*pot = (struct ax_potential){ AX_POT_PNORM, p };
+	return AX_OK;
+}
+
+void ax_potential_name(struct ax_potential pot, char *buf, size_t cap)
+{
+	if (pot.kind == AX_POT_NEGENTROPY)
+		snprintf(buf, cap, "negentropy");
+	else
+		snprintf(buf, cap, "p%g", pot.p);
+}
+
+/* p = 2 takes SGD's arithmetic (w -= lr * d), so its bits are SGD's. */
+void ax_md_update(size_t n, float *w, const float *g, float *m, struct ax_potential pot,
+		  float lr, float momentum)
+{
+	int mom = momentum > 0;
+	float q = (float)(pot.p - 1.0), iq = (float)(1.0 / (pot.p - 1.0));
+	for (size_t j = 0; j < n; j++) {
+		float d = g[j];
+		if (mom)
+			d = m[j] = momentum * m[j] + g[j];
+		if (pot.kind == AX_POT_NEGENTROPY) {
+			float s = w[j] > 0 ? 1.0f : w[j] < 0 ? -1.0f : 0.0f;
+			w[j] *= expf(-lr * s * d);
+		} else if (pot.p == 2.0) {
+			w[j] -= lr * d;
+		} else {
+			float z = copysignf(powf(fabsf(w[j]), q), w[j]) - lr * d;
+			w[j] = copysignf(powf(fabsf(z), iq), z);
+		}
+	}
 }
 
 float ax_clip_grad_norm(struct ax_params *p, float max_norm)

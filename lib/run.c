@@ -44,12 +44,14 @@ enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
 	const char *text;
 	if ((st = ax_ckpt_get_str(ckpt, "axon.run.acc", &text)))
 		return st;
-	double *v;
-	int n, want = 3 + AX_RUN_USER;
+	double *v = NULL;
+	int n = 0, want = 3 + AX_RUN_USER;
 	if (strchr(text, ':') || ax_list_double(text, -HUGE_VAL, HUGE_VAL, want, &v, &n) ||
-	    n != want)
+	    n != want) {
+		free(v);
 		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'axon.run.acc' is not %d "
 				    "numbers: '%.60s'", want, text);
+	}
 	r->acc.loss_sum = v[0], r->acc.steps = v[1], r->acc.seconds = v[2];
 	memcpy(r->acc.user, v + 3, sizeof r->acc.user);
 	free(v);

@@ -70,14 +70,11 @@ static const struct ax_option options[] = {
 
 static void parse_setting(struct mtm_opts *o, const char *arg)
 {
-	const char *flag = ax_cli_opt(&o->cli);
-	const struct ax_setting *s = ax_setting_find(mtm_model_settings, mtm_n_model_settings, flag);
-	if (s)
-		ax_cli_setting(&o->cli, s, arg, &o->model);
-	else if ((s = ax_setting_find(mtm_train_settings, mtm_n_train_settings, flag)))
-		ax_cli_setting(&o->cli, s, arg, &o->train);
-	else
-		AX_ASSERT(0 && "an option marked OPT_SETTING has no setting");
+	int found = ax_cli_setting_in(&o->cli, mtm_model_settings, mtm_n_model_settings, arg,
+				      &o->model) ||
+		    ax_cli_setting_in(&o->cli, mtm_train_settings, mtm_n_train_settings, arg,
+				      &o->train);
+	AX_ASSERT(found && "an option marked OPT_SETTING has no setting");
 }
 
 static void parse(struct mtm_opts *o, int argc, char **argv)
