@@ -27,6 +27,13 @@ WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(MATHFLAGS) $(CFLAGS) -Ilib -I$(BLAS_INC) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# MPI (Open MPI): built in when mpicc is installed, or forced with MPI=1 /
+# MPI=0. Without it every command runs as one rank (see lib/ax_dist.h).
+MPI ?= $(if $(shell command -v mpicc 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+PKGS    += ompi-c
+ALL_CFLAGS += -DAXON_MPI
+endif
 LDLIBS   = $(BLAS_LDLIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
 TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
@@ -44,8 +51,9 @@ CMD_TESTS = $(filter-out tests/cmd/lib.sh,$(sort $(wildcard tests/cmd/*.sh)))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
 MANS     = $(wildcard man/man1/*.1)
 MANS3    = $(wildcard man/man3/*.3)
+FIGS     = $(patsubst scripts/fig-%.sh,fig-%,$(wildcard scripts/fig-*.sh))
 
-.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench vec-report \
+.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures $(FIGS) bench vec-report \
         asan fuzz install uninstall clean
 .SUFFIXES:
 # Keep object files between runs (they are intermediates of pattern rules).
@@ -96,8 +104,9 @@ cmd-test: all
 demo: deps-demo all
 	@sh scripts/demo.sh $(BUILD)/bin out/demo
 
-figures: deps-demo all
-	@for f in scripts/fig-*.sh; do sh "$$f" $(BUILD)/bin || exit 1; done
+# Every figure recipe; `make -j N figures` runs N recipes at once, and
+# JOBS=N (default 2) is how many runs each recipe keeps going side by side.
+figures: $(FIGS)
 
 fig-%: deps-demo all
 	@sh scripts/fig-$*.sh $(BUILD)/bin
@@ -142,7 +151,7 @@ install: all
 	install -m 644 $(MANS) $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 644 $(MANS3) $(DESTDIR)$(PREFIX)/share/man/man3
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@BLAS_LIB@|$(BLAS_LIB)|g' \
-	  -e 's|@BLAS_INC@|$(BLAS_INC)|g' -e 's|@VERSION@|$(VERSION)|g' \
+	  -e 's|@BLAS_INC@|$(BLAS_INC)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@REQUIRES@|$(PKGS)|g' \
 	  scripts/axon.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc
 	@! grep -n '@[A-Z_]*@' $(DESTDIR)$(PREFIX)/lib/pkgconfig/axon.pc || \
 	  { echo "axon.pc: unsubstituted placeholder" >&2; exit 1; }

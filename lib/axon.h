@@ -11,6 +11,7 @@
  *   ax_io.h       NPY, safetensors, CSV, IDX, atomic files
  *   ax_settings.h typed settings (flag and checkpoint), number and list parsing
  *   ax_checkpoint.h  RNG state and metadata in checkpoints
+ *   ax_dist.h     data parallelism over MPI (optional; one rank without it)
  *   ax_plot.h     PNG figures
  *   ax_profile.h  per-op time and GFLOP/s (AX_PROFILE=1)
  *   ax_cli.h      what commands share (with ax_run.h, the only part that prints/exits)
@@ -22,6 +23,7 @@
 #include "ax_base.h"
 #include "ax_checkpoint.h"
 #include "ax_cli.h"
+#include "ax_dist.h"
 #include "ax_io.h"
 #include "ax_kernels.h"
 #include "ax_nn.h"

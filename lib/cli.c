@@ -1,5 +1,6 @@
 /* cli.c — messages, exit codes, option parsing, threads, signals, progress. */
 #include "ax_cli.h"
+#include "ax_dist.h"
 #include "ax_profile.h"
 
 #include <cblas.h>
@@ -131,7 +132,12 @@ void ax_usage_error(const char *fmt, ...)
 	exit(AX_EXIT_USAGE);
 }
 
-void ax_print_version(void) { printf("%s (axon) %s\n", prog_name, AX_VERSION); }
+void ax_print_version(void)
+{
+	printf("%s (axon) %s\n%s\n", prog_name, AX_VERSION,
+	       ax_dist_built() ? "built with MPI (Open MPI)"
+			       : "built without MPI: every command runs as one rank");
+}
 
 long ax_parse_long(const char *opt, const char *s, long lo, long hi)
 {

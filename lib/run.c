@@ -2,6 +2,7 @@
  * standard output, progress and the exit status (see ax_run.h). */
 #include "ax_run.h"
 #include "ax_checkpoint.h"
+#include "ax_dist.h"
 
 #include <math.h>
 #include <signal.h>
@@ -13,7 +14,7 @@ void ax_run_init(struct ax_run *r, const struct ax_run_opts *o, long total, int 
 	memset(r, 0, sizeof *r);
 	r->o = *o;
 	r->total = total;
-	r->quiet = quiet;
+	r->quiet = quiet || !ax_dist_root();   /* rank 0 alone shows progress */
 	r->loss_hint = "try a lower --lr";
 	const char *test = getenv("AXON_TEST_STEPS");
 	long cut = test ? strtol(test, NULL, 10) : 0;
@@ -101,6 +102,13 @@ unsigned ax_run_step_done(struct ax_run *r, double loss)
 		r->stop = sig;
 	else if (ferror(stdout))
 		r->stop = -1;
+	if (ax_dist_size() > 1) {
+		/* Every rank stops at the same step, or the others would wait in
+		 * the next collective: the largest reason wins (a failed standard
+		 * output, on rank 0, counts as 256). */
+		int why = ax_dist_max(r->stop == -1 ? 256 : r->stop);
+		r->stop = why == 256 ? -1 : why;
+	}
 	int last = r->step == r->total || (r->cut && r->step == r->end);
 	if (!r->stop && (r->step % r->o.log_every == 0 || last))
 		d |= AX_RUN_LOG;
@@ -108,6 +116,8 @@ unsigned ax_run_step_done(struct ax_run *r, double loss)
 		d |= AX_RUN_STOP;
 	if (r->o.checkpoint && ((r->o.every > 0 && r->step % r->o.every == 0) || (d & AX_RUN_STOP)))
 		d |= AX_RUN_SAVE;
+	if (!ax_dist_root())
+		d &= ~(unsigned)AX_RUN_SAVE;   /* rank 0 alone writes checkpoints */
 	if (d & AX_RUN_LOG)
 		r->logged = 1;
 	char extra[48];
@@ -140,20 +150,31 @@ int ax_run_finish(struct ax_run *r)
 		ax_progress_end(&r->prog);
 	const char *saved = r->o.checkpoint ? "; checkpoint saved" : " (no --checkpoint: nothing saved)";
 	int code = AX_EXIT_OK;
+	int say = ax_dist_root();   /* one message per job, not one per rank */
 	if (r->stop == -1) {
 		enum ax_status st = ax_stdout_check();
-		ax_warn("%s; stopped at step %ld%s", st ? ax_error_detail() : "standard output failed",
-			r->step, saved);
+		if (say)
+			ax_warn("%s; stopped at step %ld%s",
+				st ? ax_error_detail() : "standard output failed", r->step, saved);
 		code = AX_EXIT_FAIL;
 	} else if (r->stop == SIGPIPE) {
-		ax_warn("standard output closed (broken pipe); stopped at step %ld%s", r->step, saved);
+		if (say)
+			ax_warn("standard output closed (broken pipe); stopped at step %ld%s", r->step,
+				saved);
 		code = AX_EXIT_PIPE;
 	} else if (r->stop) {
-		ax_warn("interrupted at step %ld%s%s", r->step, saved,
-			r->o.checkpoint ? " (continue with --resume)" : "");
+		if (say)
+			ax_warn("interrupted at step %ld%s%s", r->step, saved,
+				r->o.checkpoint ? " (continue with --resume)" : "");
 		code = 128 + r->stop;
 	}
 	if (code)
 		clearerr(stdout);
+	long steps = r->step - r->start;
+	if (ax_dist_size() > 1 && !r->quiet && steps > 0)
+		ax_warn("%d ranks: %.3f ms and %.0f kB per step in collectives", ax_dist_size(),
+			1e3 * ax_dist_comm_seconds() / (double)steps,
+			ax_dist_comm_bytes() / 1e3 / (double)steps);
+	ax_dist_finalize();
 	return ax_cli_exiting(code);
 }

@@ -19,7 +19,7 @@ done
 export PKG_CONFIG_PATH=$root/lib/pkgconfig
 # --define-prefix: the file was installed under DESTDIR, not at PREFIX.
 flags=$(pkg-config --define-prefix --cflags --libs axon) || fail "pkg-config axon"
-[ "$(pkg-config --modversion axon)" = "$(ax-info --version | sed 's/.* //')" ] ||
+[ "$(pkg-config --modversion axon)" = "$(ax-info --version | sed -n '1s/.* //p')" ] ||
 	fail "axon.pc version differs from the commands'"
 # Under `make asan` the installed library is instrumented: link likewise.
 cc ${AXON_SANITIZE:-} "$AXON_ROOT/tests/cmd/install-example.c" -o "$AXON_TMP/use" \
