@@ -145,6 +145,8 @@ static void log_row(struct ax_csv *csv, struct mod_trainer *tr, float lr)
 	const struct mod_train_state *ts = &tr->ts;
 	const struct ax_run_acc *a = &tr->run.acc;
 	int has_router = c->capacity < 1 && c->route == MOD_ROUTE_LEARNED;
+	if (!ax_dist_root())
+		return;   /* rank 0 alone writes the CSV */
 	double val_bpb = NAN;
 	if (tr->val.n >= 2 && ts->val_tokens > 0)
 		val_bpb = mod_eval_text(&tr->tape, &tr->m, &tr->val, (size_t)ts->val_tokens + 1,
@@ -157,44 +159,60 @@ static void log_row(struct ax_csv *csv, struct mod_trainer *tr, float lr)
 		    racc, pacc, a->seconds > 0 ? tokens / a->seconds : 0.0);
 }
 
-/* One training step at tr->run.step; returns the cross-entropy. Batch and
- * random routing depend only on (seed, step): a resumed run draws exactly
- * what the uninterrupted one would have. */
+/* One training step at tr->run.step; returns the global batch's
+ * cross-entropy. Batch and random routing depend only on (seed, step): a
+ * resumed run draws exactly what the uninterrupted one would have. Under
+ * several ranks every rank draws the whole batch and computes its shard of
+ * rows; the gradients and the step's sums are then reduced in one message
+ * (ax_dist.h). Random routing draws per rank (a stream split by rank), so
+ * such models match a one-rank run in distribution, not value by value. */
 static double train_step(struct mod_trainer *tr, const struct ax_rng *base, float lr)
 {
 	const struct mod_train_state *ts = &tr->ts;
 	int B = ts->batch, S = tr->m.cfg.ctx;
+	long b0, nb;
+	ax_dist_shard(B, &b0, &nb);
 	uint64_t step = (uint64_t)tr->run.step;
 	struct ax_rng data_rng = ax_rng_split(base, 2 * step);
 	struct ax_rng route_rng = ax_rng_split(base, 2 * step + 1);
+	if (ax_dist_rank() > 0)
+		route_rng = ax_rng_split(&route_rng, (uint64_t)ax_dist_rank());
 	for (int b = 0; b < B; b++) {
 		size_t at = (size_t)(ax_rng_u64(&data_rng) % (tr->train.n - (size_t)S));
+		if (b < b0 || b >= b0 + nb)
+			continue;
+		int32_t *in = tr->in + (b - b0) * S, *tg = tr->tg + (b - b0) * S;
 		for (int s = 0; s < S; s++) {
-			tr->in[b * S + s] = tr->train.bytes[at + s];
-			tr->tg[b * S + s] = tr->train.bytes[at + s + 1];
+			in[s] = tr->train.bytes[at + s];
+			tg[s] = tr->train.bytes[at + s + 1];
 		}
 	}
 	struct mod_forward_out fo;
 	struct ax_tape *t = &tr->tape;
-	mod_forward(t, &tr->m, tr->in, B, S, MOD_ROUTER_TOPK, &route_rng, 1, &fo);
+	mod_forward(t, &tr->m, tr->in, (int)nb, S, MOD_ROUTER_TOPK, &route_rng, 1, &fo);
 	struct ax_tensor *ce = ax_cross_entropy(t, fo.logits, tr->tg, 0.0f, -1);
 	struct ax_tensor *loss = ce;
 	if (fo.aux_loss && ts->aux_weight > 0)
 		loss = ax_add(t, loss, ax_scale(t, fo.aux_loss, (float)ts->aux_weight));
 	if (fo.pred_loss)   /* the predictor's own parameters only (stop-gradient input) */
 		loss = ax_add(t, loss, fo.pred_loss);
-	float ce_value = ce->data[0];
-	if (isfinite(ce_value)) {
+	float weight = (float)nb / (float)B;
+	double sums[4] = { ce->data[0] * (double)weight, (double)fo.decisions,
+			   (double)fo.router_hits, (double)fo.pred_hits };
+	if (isfinite(ce->data[0]))
 		ax_tape_backward(t, loss, 1.0f);
+	ax_dist_allreduce_grads(&tr->m.params, weight, sums, ax_dist_size() > 1 ? 4 : 0);
+	double ce_value = ax_dist_size() > 1 ? sums[0] : (double)ce->data[0];
+	if (isfinite(ce_value)) {
 		if (ts->clip > 0)
 			ax_clip_grad_norm(&tr->m.params, (float)ts->clip);
 		ax_optim_step(&tr->opt, lr);
 	}
 	ax_params_zero_grad(&tr->m.params);
 	ax_tape_reset(t);
-	tr->run.acc.user[0] += fo.decisions;
-	tr->run.acc.user[1] += fo.router_hits;
-	tr->run.acc.user[2] += fo.pred_hits;
+	tr->run.acc.user[0] += sums[1];
+	tr->run.acc.user[1] += sums[2];
+	tr->run.acc.user[2] += sums[3];
 	return ce_value;
 }
 
@@ -213,10 +231,14 @@ int mod_cmd_train(struct mod_opts *o)
 {
 	struct mod_trainer tr;
 	memset(&tr, 0, sizeof tr);
+	ax_dist_init();
 	if (o->cli.common.run.resume)
 		start_resumed(o, &tr);
 	else
 		start_new(o, &tr);
+	if (tr.ts.batch < ax_dist_size())
+		ax_usage_error("--batch %d is less than the %d ranks", tr.ts.batch, ax_dist_size());
+	ax_dist_bcast_params(&tr.m.params);   /* every rank starts from rank 0's values */
 	const struct mod_config *c = &tr.m.cfg;
 	enum ax_status st = mod_text_load(o->cli.files, o->cli.nfiles, tr.ts.val_frac, &tr.train,
 					  &tr.val);
@@ -225,7 +247,7 @@ int mod_cmd_train(struct mod_opts *o)
 	if (tr.train.n < (size_t)c->ctx + 1)
 		ax_die(AX_EXIT_USAGE, "training text too short: %zu bytes, need at least --ctx + 1 = %d",
 		       tr.train.n, c->ctx + 1);
-	if (!o->cli.common.quiet)
+	if (!o->cli.common.quiet && ax_dist_root())
 		report_start(&tr);
 	ax_arena_init(&tr.arena, 0);
 	ax_tape_init(&tr.tape, &tr.arena);
@@ -251,6 +273,7 @@ int mod_cmd_train(struct mod_opts *o)
 		if (d & AX_RUN_SAVE)
 			save_or_die(ckpt, &tr);
 	}
+	ax_dist_check_same(&tr.m.params);
 	free(tr.in);
 	free(tr.tg);
 	ax_tape_free(&tr.tape);

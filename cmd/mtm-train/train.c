@@ -148,7 +148,11 @@ static void start(struct mtm_opts *o, struct mtm_trainer *tr)
 }
 
 /* One step: a session, a scheme, a batch of its training trials masked;
- * returns the loss. *s and *scheme say what it was. */
+ * returns the global batch's loss. *s and *scheme say what it was. Under
+ * several ranks every rank draws the whole batch and its masks (the same
+ * streams) and computes its shard of trials; the loss is a mean over the
+ * masked entries, so each rank's gradient is weighted by its share of them
+ * before the sum (ax_dist.h). Dropout draws per rank. */
 static double train_step(struct mtm_trainer *tr, int *s_out, enum mtm_scheme *scheme_out)
 {
 	static const enum mtm_scheme mtm_tasks[4] = { MTM_NEURON, MTM_CAUSAL, MTM_INTRA, MTM_INTER };
@@ -159,31 +163,55 @@ static double train_step(struct mtm_trainer *tr, int *s_out, enum mtm_scheme *sc
 					 : (enum mtm_scheme)tr->cfg.mask;
 	int T = tr->m.cfg.T, N = se->N, Bs = AX_MIN(tr->cfg.batch, se->ntrain);
 	size_t TN = (size_t)T * N;
+	long b0, nb;
+	ax_dist_shard(Bs, &b0, &nb);
 	memcpy(tr->order, se->train, (size_t)se->ntrain * sizeof *tr->order);
 	ax_rng_shuffle_head(&tr->data_rng, tr->order, se->ntrain, Bs);
-	int shape[3] = { Bs, T, N };
+	int shape[3] = { (int)nb, T, N };
 	struct ax_tensor *x = ax_tensor_new(&tr->arena, 3, shape);
 	struct ax_tensor *y = ax_tensor_new(&tr->arena, 3, shape);
 	struct ax_tensor *w = ax_tensor_new(&tr->arena, 3, shape);
+	float *keep = NULL, *target = NULL;   /* other ranks' trials: drawn, not kept */
+	if (nb < Bs) {
+		keep = ax_arena_alloc(&tr->arena, TN * sizeof *keep);
+		target = ax_arena_alloc(&tr->arena, TN * sizeof *target);
+	}
 	/* Per trial: the mask drawn straight into x (keep) and w (target),
 	 * then x = counts * keep. */
+	double w_all = 0, w_mine = 0;
 	for (int b = 0; b < Bs; b++) {
+		int mine = b >= b0 && b < b0 + nb;
+		float *xb = mine ? x->data + (size_t)(b - b0) * TN : keep;
+		float *wb = mine ? w->data + (size_t)(b - b0) * TN : target;
+		mtm_mask_draw(scheme, &tr->data_rng, T, N, se->region, se->nregions, xb, wb);
+		if (ax_dist_size() > 1) {
+			double sum = 0;
+			for (size_t i = 0; i < TN; i++)
+				sum += wb[i];
+			w_all += sum;
+			w_mine += mine ? sum : 0;
+		}
+		if (!mine)
+			continue;
 		const float *c = se->counts + (size_t)tr->order[b] * TN;
-		float *xb = x->data + (size_t)b * TN;
-		mtm_mask_draw(scheme, &tr->data_rng, T, N, se->region, se->nregions, xb,
-			      w->data + (size_t)b * TN);
-		memcpy(y->data + (size_t)b * TN, c, TN * sizeof *c);
+		memcpy(y->data + (size_t)(b - b0) * TN, c, TN * sizeof *c);
 		for (size_t i = 0; i < TN; i++)
 			xb[i] *= c[i];
 	}
 	struct ax_tensor *lr_out = mtm_forward(&tr->tape, &tr->m, s, x, scheme, &tr->drop_rng, NULL);
 	struct ax_tensor *loss = ax_poisson_nll(&tr->tape, lr_out, y, w);
 	double lval = loss->data[0];
-	if (isfinite(lval)) {
-		ax_params_zero_grad(&tr->m.params);
+	ax_params_zero_grad(&tr->m.params);
+	if (isfinite(lval))
 		ax_tape_backward(&tr->tape, loss, 1.0f);
-		ax_clip_grad_norm(&tr->m.params, 1.0f);
+	if (ax_dist_size() > 1) {
+		float weight = w_all > 0 ? (float)(w_mine / w_all) : 0.0f;
+		double sum = lval * weight;
+		ax_dist_allreduce_grads(&tr->m.params, weight, &sum, 1);
+		lval = sum;
 	}
+	if (isfinite(lval))
+		ax_clip_grad_norm(&tr->m.params, 1.0f);
 	*s_out = s;
 	*scheme_out = scheme;
 	return lval;
@@ -193,14 +221,23 @@ int mtm_cmd_train(struct mtm_opts *o)
 {
 	struct mtm_trainer tr;
 	memset(&tr, 0, sizeof tr);
+	ax_dist_init();
 	tr.nsess = o->cli.nfiles;
 	enum ax_status st = mtm_sessions_load(o->cli.files, tr.nsess, &tr.sess);
 	if (st)
 		ax_die_status(AX_EXIT_USAGE, st, NULL);
 	start(o, &tr);
 	int maxTrain = 0;
-	for (int s = 0; s < tr.nsess; s++)
+	for (int s = 0; s < tr.nsess; s++) {
 		maxTrain = AX_MAX(maxTrain, tr.sess[s].ntrain);
+		if (AX_MIN(tr.cfg.batch, tr.sess[s].ntrain) < ax_dist_size())
+			ax_usage_error("%s: a batch of %d trials is less than the %d ranks",
+				       tr.sess[s].path, AX_MIN(tr.cfg.batch, tr.sess[s].ntrain),
+				       ax_dist_size());
+	}
+	ax_dist_bcast_params(&tr.m.params);   /* every rank starts from rank 0's values */
+	if (ax_dist_rank() > 0)   /* dropout: a stream of each rank's own */
+		tr.drop_rng = ax_rng_split(&tr.drop_rng, (uint64_t)ax_dist_rank());
 	tr.order = ax_xmalloc((size_t)maxTrain * sizeof *tr.order);
 	ax_arena_init(&tr.arena, 0);
 	ax_tape_init(&tr.tape, &tr.arena);
@@ -223,6 +260,7 @@ int mtm_cmd_train(struct mtm_opts *o)
 		if (d & AX_RUN_SAVE)
 			save_checkpoint(&tr, o->cli.common.run.checkpoint);
 	}
+	ax_dist_check_same(&tr.m.params);
 	free(tr.order);
 	ax_tape_free(&tr.tape);
 	ax_arena_free(&tr.arena);

@@ -1,0 +1,126 @@
+#!/bin/sh
+# Data parallelism over MPI: two ranks give the losses and parameters of one
+# rank (to rounding), two-rank runs repeat bit for bit, a job stopped by
+# SIGTERM leaves a checkpoint that resumes with one or two ranks, and a
+# build without MPI still trains as one rank.
+. "$AXON_ROOT/tests/cmd/lib.sh"
+cd "$T"
+
+if ! mod-lm --version | grep -q 'built with MPI'; then
+	skip "built without MPI: data-parallel checks not run"
+	finish
+fi
+# Open MPI refuses root without these; --oversubscribe allows more ranks than cores.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# (Started in the background, mpirun is called directly: the job's pid is mpirun's.)
+run2() { mpirun -np 2 "$@"; }
+
+# Columns without the wall-clock rate (tokens_per_s, the last).
+nofreq() { sed 's/,[^,]*$//' "$1"; }
+# close A B TOL WHAT: every numeric field of two CSVs within TOL (relative).
+close() {
+	if paste -d, "$1" "$2" | awk -F, -v tol="$3" 'NR > 1 {
+		n = NF / 2
+		for (i = 1; i <= n; i++) {
+			a = $i; b = $(i + n)
+			if (a == b) continue
+			d = a - b; if (d < 0) d = -d
+			m = a < 0 ? -a : a
+			if (d > tol * (m > 1e-3 ? m : 1e-3)) { print "row " NR " col " i ": " a " vs " b; bad = 1 }
+		} } END { exit bad }' > "$T/close.err"; then ok "$4"
+	else bad "$4 ($(head -2 "$T/close.err" | tr '\n' ' '))"; fi
+}
+
+A="--layers 2 --dim 32 --heads 2 --ctx 32 -b 16 -n 12 --log-every 4 --val-bytes 1500 -q --threads 1"
+check "mod-lm, one rank" -- mod-lm train $A --checkpoint one.ckpt
+nofreq "$T/out" > one.csv
+check "mod-lm, two ranks" -- run2 mod-lm train $A --checkpoint two.ckpt
+nofreq "$T/out" > two.csv
+# Summation order differs between one and two ranks (each rank's mean over
+# its shard, then the sum): float32 rounding, amplified over 12 Adam steps.
+close one.csv two.csv 1e-4 "mod-lm: two ranks log the losses of one rank (1e-4)"
+mod-lm eval -m one.ckpt --max-bytes 3000 -q > e1.csv
+mod-lm eval -m two.ckpt --max-bytes 3000 -q > e2.csv
+close e1.csv e2.csv 1e-4 "mod-lm: two ranks end with the parameters of one (held-out loss, 1e-4)"
+check "mod-lm, two ranks again" -- run2 mod-lm train $A --checkpoint two-b.ckpt
+nofreq "$T/out" > two-b.csv
+expect_same two.csv two-b.csv "mod-lm: two-rank runs repeat bit for bit (CSV)"
+mod-lm eval -m two-b.ckpt --max-bytes 3000 -q > e2b.csv
+expect_same e2.csv e2b.csv "mod-lm: two-rank runs repeat bit for bit (parameters)"
+expect_exit 2 "^mod-lm: --batch 1 is less than the 2 ranks" \
+	"mod-lm: a batch smaller than the rank count" -- run2 mod-lm train $A -b 1
+
+# mtm-train: the loss is a mean over masked entries, so each rank's share
+# is its share of them. Dropout draws per rank: 0 for the comparison.
+spike-sim ibl -q -o d -n 2 -t 40 -r 2 -u 8 --bins 30 -s 3
+M="--dim 32 --layers 1 --heads 2 --batch 8 --threads 1 -q -n 12 --log-every 4"
+check "mtm-train, one rank" -- mtm-train train $M --dropout 0 -c m1.ckpt d/*.safetensors
+cp "$T/out" m1.csv
+check "mtm-train, two ranks" -- run2 mtm-train train $M --dropout 0 -c m2.ckpt d/*.safetensors
+cp "$T/out" m2.csv
+close m1.csv m2.csv 1e-4 "mtm-train: two ranks log the losses of one rank (1e-4)"
+mtm-train eval -q --threads 1 -c m1.ckpt d/*.safetensors > me1.csv
+mtm-train eval -q --threads 1 -c m2.ckpt d/*.safetensors > me2.csv
+close me1.csv me2.csv 1e-3 "mtm-train: two ranks end with the parameters of one (metrics, 1e-3)"
+run2 mtm-train train $M -c m3.ckpt d/*.safetensors > m3.csv
+run2 mtm-train train $M -c m4.ckpt d/*.safetensors > m4.csv
+expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit for bit"
+
+# The batch scripts: syntax, and their command lines run here with mpirun.
+for f in "$AXON_ROOT"/scripts/slurm/*.sbatch "$AXON_ROOT"/scripts/slurm/common.sh; do
+	bash -n "$f" && ok "bash -n $(basename "$f")" || bad "bash -n $(basename "$f")"
+done
+check "slurm/mod-lm.sbatch runs locally" -- env OUT="$T/sl" NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/mod-lm.sbatch" $A
+[ "$(wc -l < "$T/sl/train.csv")" = 4 ] && ok "mod-lm.sbatch: rank 0's CSV" ||
+	bad "mod-lm.sbatch CSV: $(cat "$T/sl/train.csv")"
+check "slurm/mod-lm.sbatch resumes from its checkpoint" -- env OUT="$T/sl" NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/mod-lm.sbatch"
+check "slurm/mtm-train.sbatch runs locally" -- env OUT="$T/slm" DATA=d NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/mtm-train.sbatch" $M
+for task in 0 1; do
+	check "slurm/sweep.sbatch task $task" -- env OUT="$T/sw" TASK=$task \
+		bash "$AXON_ROOT/scripts/slurm/sweep.sbatch" mod-lm train $A
+done
+[ -s "$T/sw/seed-1.csv" ] && [ -s "$T/sw/seed-2.ckpt" ] && ! cmp -s "$T/sw/seed-1.csv" "$T/sw/seed-2.csv" &&
+	ok "sweep: one seed per task" || bad "sweep outputs: $(ls "$T/sw")"
+
+# SIGTERM to the job (what Slurm sends before it kills or requeues): every
+# rank stops at the same step, rank 0 saves, one message. mpirun itself
+# exits 1 after forwarding the signal; each rank exits 143.
+B="--layers 2 --dim 32 --heads 2 --ctx 32 -b 8 -n 100000 --log-every 5 --val-bytes 1500 --threads 1"
+mpirun -np 2 mod-lm train $B --checkpoint term.ckpt --every 10 > term.csv 2> term.err &
+job=$!
+i=0; while [ ! -s term.ckpt ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -TERM $job; wait $job
+stopped=$(sed -n 's/.*interrupted at step \([0-9]*\).*/\1/p' term.err)
+if [ -n "$stopped" ] && [ "$(grep -c 'interrupted at step' term.err)" = 1 ] &&
+   mod-lm eval -m term.ckpt --max-bytes 500 -q > /dev/null; then
+	ok "SIGTERM under mpirun: one message, a loadable checkpoint at step $stopped"
+else bad "SIGTERM under mpirun ($(tail -3 term.err | tr '\n' ' '))"; stopped=0; fi
+check "resume a two-rank checkpoint with one rank" -- \
+	mod-lm train --resume term.ckpt -q --threads 1 --stop-at $((stopped + 2))
+check "resume it with two ranks" -- \
+	run2 mod-lm train --resume term.ckpt -q --threads 1 --stop-at $((stopped + 2))
+
+# A killed rank takes the job down; the last checkpoint rank 0 finished loads.
+mpirun -np 2 mod-lm train $B --checkpoint kill.ckpt --every 2 > kill.csv 2> kill.err &
+job=$!
+i=0; while [ ! -s kill.ckpt ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+sleep 0.5
+pkill -KILL -f -n "mod-lm train $B --checkpoint kill.ckpt"
+wait $job; rc=$?
+[ $rc != 0 ] && ok "a killed rank ends the job (mpirun exit $rc)" || bad "killed rank: mpirun exit 0"
+check "the checkpoint left by a killed job loads" -- mod-lm eval -m kill.ckpt --max-bytes 500 -q
+
+# Without MPI: the same sources build and train as one rank.
+if make -s -C "$AXON_ROOT" MPI=0 BUILD="$T/nompi" OPT=-O1 "$T/nompi/bin/mod-lm" \
+	> make.log 2>&1; then
+	check "built without MPI: --version says so" -- "$T/nompi/bin/mod-lm" --version
+	grep -q 'built without MPI' "$T/out" && ok "--version: built without MPI" ||
+		bad "--version without MPI: $(cat "$T/out")"
+	check "built without MPI: mod-lm trains" -- "$T/nompi/bin/mod-lm" train $A
+else
+	bad "make MPI=0 ($(tail -3 make.log | tr '\n' ' '))"
+fi
+finish
