@@ -23,7 +23,8 @@ PATH="$(cd "$BIN" && pwd):$PATH"; export PATH
 OUT=${OUT:-out/mod-lm}
 LAYERS=${LAYERS:-6} DIM=${DIM:-128} HEADS=${HEADS:-4} CTX=${CTX:-128} BATCH=${BATCH:-16}
 BUDGET=${BUDGET:-2.4e13} # training FLOPs per model (dense: ~1400 steps, MoD ~2400)
-SEED=${SEED:-1} THREADS=${THREADS:-2}
+SEED=${SEED:-1} THREADS=${THREADS:-1}   # per run
+JOBS=${JOBS:-2}                        # trainings side by side
 SAMPLE_BYTES=${SAMPLE_BYTES:-2000}
 EVAL_BYTES=${EVAL_BYTES:-all}   # held-out bytes scored per routing rule
 EVAL="--threads $THREADS"
@@ -31,15 +32,14 @@ EVAL="--threads $THREADS"
 MODEL="--layers $LAYERS --dim $DIM --heads $HEADS --ctx $CTX --batch $BATCH --threads $THREADS -s $SEED"
 mkdir -p "$OUT"
 
-train() {   # name, options...
-	name=$1; shift
+# The three trainings are independent: JOBS of them at a time.
+export MODEL BUDGET OUT
+printf '%s\n' "dense --capacity 1" "mod --capacity 0.125 --route-every 2 --predictor" \
+	"random --capacity 0.125 --route-every 2 --route random" |
+xargs -L 1 -P "$JOBS" sh -c 'name=$1; shift
 	echo "fig-mod-lm: training $name" >&2
 	mod-lm train $MODEL --flops $BUDGET --log-every 25 --checkpoint "$OUT/$name.st" "$@" \
-		>"$OUT/$name.csv"
-}
-train dense --capacity 1
-train mod --capacity 0.125 --route-every 2 --predictor
-train random --capacity 0.125 --route-every 2 --route random
+		> "$OUT/$name.csv" || { echo "fig-mod-lm: $name failed" >&2; exit 255; }' sh
 
 {
 	echo "model,$(head -1 "$OUT/dense.csv")"
