@@ -50,7 +50,7 @@ static const char usage_text[] =
 	"      --self             patch: the clean run is also the corrupted one\n"
 	"\n"
 	"  -s, --seed N           seed (default 1)\n"
-	"      --threads N        threads (default: all cores)\n"
+	"      --threads N        threads (default 1; 0: all cores)\n"
 	"  -q, --quiet            no progress on stderr\n"
 	"  -h, --help, --version\n"
 	"\n"
@@ -126,6 +126,10 @@ static void ap_parse(struct ap_cmd *c, int argc, char **argv)
 	}
 	if (c->cli.nfiles)
 		ax_usage_error("unexpected operand '%s'", c->cli.files[0]);
+	/* The model is small: more threads mostly wait for each other (on a busy
+	 * machine, minutes instead of seconds), so one unless asked. */
+	if (!ax_cli_seen(&c->cli, AX_OPT_THREADS))
+		ax_threads_set(1);
 	if (c->cli.sub != SUB_TRAIN && !c->model)
 		ax_usage_error("%s: -m CKPT is needed", c->cli.sub_name);
 	if (c->cli.sub == SUB_INTERVENE && !c->edit_given)
