@@ -315,6 +315,43 @@ static void test_checkpoint(void **state)
 	ap_model_free(&m);
 }
 
+/* The forward and its attention weights match the PyTorch reference
+ * (scripts/ref/agent_probe.py --golden) with the reference's weights. */
+static void test_matches_pytorch(void **state)
+{
+	struct ap_config c;
+	ap_config_default(&c);
+	c.memory = 5, c.dim = 16, c.layers = 2, c.heads = 2;
+	struct ap_model m;
+	ap_model_init(&m, &c, 1);
+	struct ax_bundle b;
+	assert_int_equal(ax_bundle_load(tu_ref("agent-probe/weights.safetensors"), &b), AX_OK);
+	assert_int_equal(ax_params_from_bundle(&m.params, &b, ""), AX_OK);
+	assert_int_equal(b.n, (int)m.params.n);   /* no name left over */
+	ax_bundle_free(&b);
+	struct ax_array obs, logits, probs;
+	assert_int_equal(ax_npy_load(tu_ref("agent-probe/obs.npy"), &obs), AX_OK);
+	assert_int_equal(ax_npy_load(tu_ref("agent-probe/logits.npy"), &logits), AX_OK);
+	assert_int_equal(ax_npy_load(tu_ref("agent-probe/probs.npy"), &probs), AX_OK);
+	int N = (int)obs.shape[0], T = (int)obs.shape[1];
+	float *p = malloc(ax_array_count(&probs) * sizeof(float));
+	struct ap_probe pr = { .probs = p };
+	struct ax_arena a;
+	struct ax_tape t;
+	ax_arena_init(&a, 0);
+	ax_tape_init(&t, &a);
+	ax_no_grad_begin(&t);
+	struct ax_tensor *l = ap_model_forward(&t, &m, N, T, obs.data, &pr);
+	assert_int_equal(l->size, ax_array_count(&logits));
+	tu_assert_close(l->data, logits.data, l->size, 1e-4, 1e-4, "logits");
+	tu_assert_close(p, probs.data, ax_array_count(&probs), 1e-5, 1e-4, "attention");
+	ax_tape_free(&t);
+	ax_arena_free(&a);
+	free(p);
+	ax_array_free(&obs), ax_array_free(&logits), ax_array_free(&probs);
+	ap_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +362,7 @@ int main(void)
 		cmocka_unit_test(test_ablation),
 		cmocka_unit_test(test_patching_limits),
 		cmocka_unit_test(test_checkpoint),
+		cmocka_unit_test(test_matches_pytorch),
 	};
 	return cmocka_run_group_tests_name("agent-probe", tests, NULL, NULL);
 }
