@@ -172,22 +172,6 @@ static float *random_obs(int n, uint64_t seed)
 	return obs;
 }
 
-/* Probabilities (L, n, H, T, T) and logits of whole episodes. */
-static float *forward(const struct ap_model *m, int n, const float *obs, struct ap_probe *p)
-{
-	struct ax_arena a;
-	struct ax_tape t;
-	ax_arena_init(&a, 0);
-	ax_tape_init(&t, &a);
-	ax_no_grad_begin(&t);
-	struct ax_tensor *l = ap_model_forward(&t, m, n, AP_TMAX, obs, p);
-	float *out = malloc(l->size * sizeof(float));
-	memcpy(out, l->data, l->size * sizeof(float));
-	ax_tape_free(&t);
-	ax_arena_free(&a);
-	return out;
-}
-
 /* No weight outside the band (t - K < s <= t), and rows sum to 1. */
 static void test_band_mask_and_rows(void **state)
 {
@@ -197,7 +181,7 @@ static void test_band_mask_and_rows(void **state)
 	float *obs = random_obs(N, 4);
 	float *probs = malloc((size_t)L * N * H * T * T * sizeof(float));
 	struct ap_probe p = { .probs = probs };
-	free(forward(&m, N, obs, &p));
+	free(ap_logits(&m, N, obs, &p));
 	for (int k = 0; k < L * N * H; k++)
 		for (int t = 0; t < T; t++) {
 			const float *row = probs + ((size_t)k * T + t) * T;
@@ -240,12 +224,12 @@ static void test_ablation(void **state)
 	tiny_model(&m, 32);
 	float *obs = random_obs(N, 6);
 	float ones[4] = { 1, 1, 1, 1 }, one_off[4] = { 1, 0, 1, 1 };
-	float *plain = forward(&m, N, obs, NULL);
+	float *plain = ap_logits(&m, N, obs, NULL);
 	struct ap_probe p = { .head_gain = ones };
-	float *same = forward(&m, N, obs, &p);
+	float *same = ap_logits(&m, N, obs, &p);
 	assert_memory_equal(plain, same, (size_t)N * AP_TMAX * AP_NACT * sizeof(float));
 	p.head_gain = one_off;
-	float *diff = forward(&m, N, obs, &p);
+	float *diff = ap_logits(&m, N, obs, &p);
 	assert_true(memcmp(plain, diff, (size_t)N * AP_TMAX * AP_NACT * sizeof(float)) != 0);
 	double rows[2 * 5];
 	ap_ablate(&m, 3, 4, AP_EDIT_LOOKALIKE, rows);
@@ -296,7 +280,7 @@ static void test_checkpoint(void **state)
 	assert_int_equal(ap_model_load(&back, path), AX_OK);
 	assert_int_equal(back.cfg.memory, 7);
 	float *obs = random_obs(2, 8);
-	float *l1 = forward(&m, 2, obs, NULL), *l2 = forward(&back, 2, obs, NULL);
+	float *l1 = ap_logits(&m, 2, obs, NULL), *l2 = ap_logits(&back, 2, obs, NULL);
 	assert_memory_equal(l1, l2, (size_t)2 * AP_TMAX * AP_NACT * sizeof(float));
 	ap_model_free(&back);
 
