@@ -23,8 +23,7 @@ static const char usage_text[] =
 	"      --lr X             Adam learning rate (default 1e-3)\n"
 	"      --noise X          the expert acts at random this often (default 0.2)\n"
 	"      --eval-episodes N  greedy episodes behind each row's success (default 64)\n"
-	"  -c, --checkpoint FILE  save here (at the end, every --every N, on a signal)\n"
-	"      --every N, --stop-at N, --log-every N (default 50), --resume FILE\n"
+	AX_RUN_HELP
 	"\n"
 	"rollout: NPY stream: observations (n, 40, 203) float32, actions (n, 40)\n"
 	"int32 (-1 after the end), rewards (n, 40) float32, lengths (n) int32,\n"
@@ -49,30 +48,28 @@ static const char usage_text[] =
 	"      --resid FILE       patch: the residual-stream effects NPY\n"
 	"      --self             patch: the clean run is also the corrupted one\n"
 	"\n"
-	"  -s, --seed N           seed (default 1)\n"
-	"      --threads N        threads (default 1; 0: all cores)\n"
-	"  -q, --quiet            no progress on stderr\n"
-	"  -h, --help, --version\n"
+	"  -s, --seed N           seed (default 1); one thread unless --threads says\n"
+	"                         otherwise (the model is small)\n"
+	AX_COMMON_HELP
 	"\n"
-	"Exit status: 0 success, 1 runtime failure, 2 usage error or bad input;\n"
-	"train: 130/143 when a signal stopped it (the checkpoint is saved first).\n";
+	AX_EXIT_HELP;
 
 enum { SUB_TRAIN, SUB_ROLLOUT, SUB_ATTENTION, SUB_INTERVENE, SUB_ABLATE, SUB_PATCH };
 static const char *const subs[] = { "train", "rollout", "attention", "intervene", "ablate",
 				    "patch", NULL };
-enum { OPT_SETTING = 0, OPT_MODEL = 100, OPT_EPISODES, OPT_EDIT, OPT_TEMP, OPT_OUTPUT,
+enum { OPT_SETTING = 0, OPT_MODEL, OPT_EPISODES, OPT_EDIT, OPT_TEMP, OPT_OUTPUT,
        OPT_PNG, OPT_ROLLOUT, OPT_SELF, OPT_RESID };
 #define PROBES (AX_SUBS_ALL & ~AX_SUB(SUB_TRAIN))
 static const struct ax_option opts[] = {
-	{ "memory", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 0, AX_OPT_FIXED },
-	{ "dim", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 1, AX_OPT_FIXED },
-	{ "layers", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 2, AX_OPT_FIXED },
-	{ "heads", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 3, AX_OPT_FIXED },
-	{ "steps", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 4, AX_OPT_FIXED },
-	{ "batch", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 5, AX_OPT_FIXED },
-	{ "lr", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 6, AX_OPT_FIXED },
-	{ "noise", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 7, AX_OPT_FIXED },
-	{ "eval-episodes", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING + 8, AX_OPT_FIXED },
+	{ "memory", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "dim", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "layers", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "heads", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "steps", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "batch", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "lr", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "noise", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
+	{ "eval-episodes", 0, 1, AX_SUB(SUB_TRAIN), OPT_SETTING, AX_OPT_FIXED },
 	{ "checkpoint", 'c', 1, AX_SUB(SUB_TRAIN), AX_OPT_CHECKPOINT, 0 },
 	{ "model", 'm', 1, PROBES, OPT_MODEL, 0 },
 	{ "episodes", 'n', 1, PROBES, OPT_EPISODES, 0 },
@@ -121,7 +118,9 @@ static void ap_parse(struct ap_cmd *c, int argc, char **argv)
 		case OPT_ROLLOUT: c->rollout = arg; break;
 		case OPT_SELF: c->self = 1; break;
 		case OPT_RESID: c->resid = arg; break;
-		default: ax_cli_setting(&c->cli, &ap_settings[id - OPT_SETTING], arg, &c->cfg);
+		default:
+			AX_ASSERT(id == OPT_SETTING &&
+				  ax_cli_setting_in(&c->cli, ap_settings, ap_nsettings, arg, &c->cfg));
 		}
 	}
 	if (c->cli.nfiles)
