@@ -195,6 +195,12 @@ struct ax_tensor *ax_kl_diag_gauss(struct ax_tape *t, struct ax_tensor *mu1, str
  * backward (ax_tape_ints / the tape's arena). */
 struct ax_tensor *ax_attention(struct ax_tape *t, struct ax_tensor *q, struct ax_tensor *k,
 			       struct ax_tensor *v, const struct ax_attn_desc *d);
+/* The attention probabilities (B, H, Tq, Tk) that ax_attention(q, k, v, d)
+ * uses, bit for bit: each row sums to 1 over the keys a query may see and is
+ * 0 elsewhere (all 0 for a query that sees none). A constant (no gradient),
+ * for probes; it runs the attention forward again. */
+struct ax_tensor *ax_attention_probs(struct ax_tape *t, struct ax_tensor *q,
+				     struct ax_tensor *k, const struct ax_attn_desc *d);
 /* x (B, Cin, H, W), w (Cout, Cin, KH, KW), bias or NULL. */
 struct ax_tensor *ax_conv2d(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *w,
 			    struct ax_tensor *bias, int stride, int pad);

@@ -1,0 +1,78 @@
+#!/bin/sh
+# bench-agent-probe.sh BUILD — agent-probe's gridworld steps per second (the
+# rules, the expert's path search and the 203-number observation of every
+# step), and training steps/s of the default policy (width 64, 2 layers, 4
+# heads, memory 32, batch 16 expert episodes of ~32 steps) beside the
+# PyTorch reference scripts/ref/agent_probe.py (same model, batch 16 x 32),
+# at 1 and 2 threads (OpenMP and OpenBLAS pools, OMP_NUM_THREADS and
+# OPENBLAS_NUM_THREADS for torch); ratios against torch's better thread
+# count. The axon steps include drawing the expert episodes (about 2 ms a
+# step); torch's get ready-made tensors. Also steps per CPU-second at 1
+# thread, which a machine busy with other jobs disturbs much less.
+# Measured (December 2026, 2 cores shared with other jobs, load ~14): world
+# 301,539 steps/s; training axon 8.62 steps/s at 1 thread, 1.52x torch's best
+# (5.66, 1 thread); per CPU-second 53.0 vs 31.0 (1.71x). At 2 threads both
+# collapsed on the busy machine (axon 0.57, torch 0.27 steps/s).
+set -eu
+build=$1
+PATH="$(cd "$build/bin" && pwd):$PATH"
+STEPS=${STEPS:-300}
+REF_STEPS=${REF_STEPS:-100}
+ENV_EPISODES=${ENV_EPISODES:-20000}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+now() { date +%s.%N; }
+child_cpu() { awk 'NR == 2 { n = split($0, f, /[ \t]+/); s = 0
+	for (i = 1; i <= n; i++) if (f[i] ~ /m/) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+	print s }' "$tmp/times"; }
+
+# The world alone: a small program over the command's env.c (as the unit
+# test includes it), expert actions, one observation per step.
+cat >"$tmp/envbench.c" <<EOF
+#include "$(pwd)/cmd/agent-probe/env.c"
+int main(void)
+{
+	struct ax_rng r;
+	struct ap_env e;
+	float obs[AP_OBS];
+	long steps = 0;
+	ax_rng_seed(&r, 1);
+	double t0 = ax_now();
+	for (int i = 0; i < $ENV_EPISODES; i++)
+		for (ap_env_reset(&e, &r, 0); !e.done; steps++) {
+			ap_env_observe(&e, 0, obs);
+			ap_env_step(&e, ap_env_expert(&e));
+		}
+	printf("%.0f\n", steps / (ax_now() - t0));
+	return 0;
+}
+EOF
+ma=$(gcc -print-multiarch)
+cc -std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Ilib -I"/usr/include/$ma/openblas-openmp" \
+	"$tmp/envbench.c" "$build/libaxon.a" -L"/usr/lib/$ma/openblas-openmp" -lopenblas \
+	$(pkg-config --libs libpng zlib) -lm -o "$tmp/envbench"
+echo "agent-probe env: $("$tmp/envbench") steps/s (rules + expert + observation, one thread)"
+
+best=0 cpu_ref=0
+for th in 1 2; do
+	line=$(OMP_NUM_THREADS=$th OPENBLAS_NUM_THREADS=$th /usr/bin/python3 scripts/ref/agent_probe.py \
+		--threads $th --steps "$REF_STEPS" 2>/dev/null)
+	r=$(echo "$line" | sed -n 's/.*steps_per_sec=\([0-9.]*\) .*/\1/p')
+	[ $th = 1 ] && cpu_ref=$(echo "$line" | sed -n 's/.*cpu_steps_per_sec=\([0-9.]*\).*/\1/p')
+	echo "agent-probe torch threads=$th: $r steps/s"
+	best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+done
+for th in 1 2; do
+	times >"$tmp/times"; c0=$(child_cpu); t0=$(now)
+	agent-probe train -q --threads $th --steps "$STEPS" --log-every "$STEPS" --eval-episodes 1 \
+		>/dev/null
+	t1=$(now); times >"$tmp/times"; c1=$(child_cpu)
+	awk -v s="$STEPS" -v a="$t0" -v b="$t1" -v th="$th" -v t="$best" 'BEGIN {
+		r = s / (b - a)
+		printf "agent-probe axon  threads=%d: %.2f steps/s  (%.2fx torch best %.2f)\n", th, r, r / t, t }'
+	if [ $th = 1 ]; then
+		awk -v s="$STEPS" -v a="$c0" -v b="$c1" -v t="$cpu_ref" 'BEGIN {
+			r = s / (b - a)
+			printf "agent-probe per CPU-second, 1 thread: axon %.2f, torch %.2f steps  (%.2fx)\n", r, t, r / t }'
+	fi
+done
