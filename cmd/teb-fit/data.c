@@ -23,9 +23,11 @@
  * sin(2 pi k t / 20 + phase), k a random permutation of {0.2, ..., 1.0},
  * phases U(0, 2 pi); with probability 0.5 one random channel switches to
  * another k at t = 100. The target is the channel mean (120, 1); the source
- * (120, 5) at step t is the channels' k at step t + 1 plus U(+-0.15) noise,
- * so the last step of a 100-step history announces a switch; "group" marks
- * the sequences that switch (1) or not (0).
+ * (120, 5) at step t is the channels' k at step t + 20 plus U(+-0.15) noise:
+ * it leads the target by the 20-step horizon, so the last 20 steps of a
+ * 100-step history announce a switch (a single noisy label, 0.15 against
+ * levels 0.2 apart, would often leave it ambiguous); "group" marks the
+ * sequences that switch (1) or not (0).
  */
 #include "teb.h"
 
@@ -35,7 +37,7 @@
 const char *const teb_task_names[TEB_NTASKS + 1] = { "lingauss", "lingauss-multi",
 						     "lingauss-ar", "sines", NULL };
 
-enum { SINES_T = 120, SINES_SWITCH = 100, SINES_CH = 5, BURN_IN = 200 };
+enum { SINES_T = 120, SINES_SWITCH = 100, SINES_LEAD = 20, SINES_CH = 5, BURN_IN = 200 };
 
 /* ---- loading ---- */
 
@@ -288,7 +290,7 @@ static int gen_sines_seq(const struct teb_task_params *p, struct ax_rng *r, floa
 		double sum = 0;
 		for (int c = 0; c < SINES_CH; c++) {
 			double kt = t < SINES_SWITCH ? k[c] : knew[c];
-			double knext = t + 1 < SINES_SWITCH ? k[c] : knew[c];
+			double knext = t + SINES_LEAD < SINES_SWITCH ? k[c] : knew[c];
 			sum += sin(2 * M_PI * kt * t / 20 + phase[c]);
 			x[t * SINES_CH + c] = (float)(knext + 0.3 * (ax_rng_uniform_double(r) - 0.5));
 		}

@@ -71,7 +71,7 @@ class TEB(nn.Module):
         self.K, self.n = K, H * dy
         self.kappa, self.kappa_y = beta * H * dy, beta_y * H * dy
         self.y_enc, self.y_dec = mlp(L * dy, W, 2 * K), mlp(K, W, 2 * H * dy)
-        self.x_enc, self.te_dec = mlp(L * dx + K, W, 2 * K), mlp(K, W, 2 * H * dy)
+        self.x_enc, self.te_dec = mlp(L * dx, W, 2 * K), mlp(K, W, 2 * H * dy)
         with torch.no_grad():
             self.x_enc[4].weight.zero_()
             self.x_enc[4].bias[:K] = 0
@@ -88,7 +88,7 @@ class TEB(nn.Module):
         loss_y = self.kappa_y * nll_y + kl_diag(mu_c, lv_c, torch.zeros_like(mu_c),
                                                 torch.zeros_like(lv_c))
         mc, lc = mu_c.detach(), lv_c.detach()
-        hx = self.x_enc(torch.cat([xh, mc], 1))
+        hx = self.x_enc(xh)
         mu_e = mc + hx[:, :K]
         lv_e = torch.log(lc.exp() + hx[:, K:].exp())
         z = mu_e + (0.5 * lv_e).exp() * torch.randn_like(mu_e)

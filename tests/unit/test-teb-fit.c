@@ -152,14 +152,14 @@ static void test_sines(void **state)
 		const float *xs = (const float *)x->data + s * 600;
 		int changed = 0, levels = 0;
 		for (int c = 0; c < 5; c++) {
-			/* labels: a level in {0.2, ..., 1} plus U(+-0.15) noise; the
-			 * label at step 99 is the level in force from step 100 on */
+			/* labels: a level in {0.2, ..., 1} plus U(+-0.15) noise; from
+			 * step 80 on, the level in force from step 100 on */
 			double k0 = 0, k1 = 0;
 			for (int t = 0; t < 120; t++)
-				*(t < 99 ? &k0 : &k1) += xs[t * 5 + c] / (t < 99 ? 99.0 : 21.0);
+				*(t < 80 ? &k0 : &k1) += xs[t * 5 + c] / (t < 80 ? 80.0 : 40.0);
 			double r0 = 0.2 * lround(k0 / 0.2), r1 = 0.2 * lround(k1 / 0.2);
 			for (int t = 0; t < 120; t++)
-				assert_true(fabs(xs[t * 5 + c] - (t < 99 ? r0 : r1)) <= 0.15 + 1e-6);
+				assert_true(fabs(xs[t * 5 + c] - (t < 80 ? r0 : r1)) <= 0.15 + 1e-6);
 			changed += fabs(r0 - r1) > 0.1;
 			levels |= 1 << (int)lround(r0 / 0.2);
 		}
