@@ -35,7 +35,7 @@ CMDS     = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
 BINS     = $(CMDS:%=$(BUILD)/bin/%)
 UNIT_SRC = $(sort $(wildcard tests/unit/test-*.c))
 UNITS    = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
-CMD_TESTS = $(sort $(wildcard tests/cmd/*.sh))
+CMD_TESTS = $(filter-out tests/cmd/lib.sh,$(sort $(wildcard tests/cmd/*.sh)))
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
 MANS     = $(wildcard man/man1/*.1)
 
