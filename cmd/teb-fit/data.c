@@ -135,6 +135,18 @@ enum ax_status teb_data_load_npy(struct teb_data *d, const char *source, const c
 	return take_arrays(d, target);
 }
 
+enum ax_status teb_data_open(struct teb_data *d, char **files, int nfiles)
+{
+	memset(d, 0, sizeof *d);
+	ax_bundle_init(&d->bundle);
+	if (nfiles == 1)
+		return teb_data_load(d, files[0]);
+	if (nfiles == 2)
+		return teb_data_load_npy(d, files[0], files[1]);
+	return ax_error_set(AX_ERR_ARG, "give one bundle (source, target) or two NPY files "
+			    "(source target), not %d files", nfiles);
+}
+
 void teb_data_free(struct teb_data *d)
 {
 	free(d->group);
@@ -347,4 +359,29 @@ void teb_generate(const struct teb_task_params *p, struct ax_bundle *b)
 		free(x), free(y);
 	}
 	put_params(p, b);
+}
+
+/* ---- `teb-fit gen` ---- */
+
+int teb_cmd_gen(struct teb_opts *o)
+{
+	if (o->cli.nfiles != 1)
+		ax_usage_error("gen: one TASK (lingauss, lingauss-multi, lingauss-ar, sines)");
+	if (!o->output)
+		ax_usage_error("gen: where to? (-o FILE)");
+	struct teb_task_params p = o->task;
+	p.task = (enum teb_task)ax_parse_choice("TASK", o->cli.files[0], teb_task_names);
+	p.seed = o->cli.common.seed;
+	if (!ax_cli_seen(&o->cli, TEB_OPT_LENGTH))
+		p.length = p.task == TEB_SINES ? 2000 : 20000;
+	struct ax_bundle b;
+	teb_generate(&p, &b);
+	enum ax_status st = ax_bundle_save(o->output, &b);
+	ax_bundle_free(&b);
+	if (st)
+		ax_die_status(AX_EXIT_FAIL, st, NULL);
+	if (!o->cli.common.quiet && p.task != TEB_SINES)
+		fprintf(stderr, "%s: %s: closed-form TE %.6f nats per step\n", ax_prog(),
+			o->output, teb_te_closed_form(&p));
+	return AX_EXIT_OK;
 }

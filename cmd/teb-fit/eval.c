@@ -124,3 +124,68 @@ void teb_evaluate(const struct teb_model *m, const struct teb_data *d, const str
 	ax_arena_free(&arena);
 	free(idx), free(v), free(b.yh), free(b.xh), free(b.yf);
 }
+
+/* ---- `teb-fit te` ---- */
+
+/* The labels present among the sequences of span s, ascending; returns how many. */
+static int span_groups(const struct teb_data *d, const struct teb_span *s, int32_t *out, int max)
+{
+	int n = 0;
+	for (int32_t g = 0; d->group && g < 1000 && n < max; g++)
+		for (int i = s->s0; i < s->s1; i++)
+			if (d->group[i] == g) {
+				out[n++] = g;
+				break;
+			}
+	return n;
+}
+
+static void te_row(struct ax_csv *csv, const char *group, const struct teb_estimate *e,
+		   double te_true)
+{
+	ax_csv_rowf(csv, "%s,%ld,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.6g,%.6f", group, e->n, e->te, e->lo,
+		    e->hi, e->nll_y, e->nll_te, e->mse_y, e->mse_te, te_true);
+}
+
+int teb_cmd_te(struct teb_opts *o)
+{
+	if (!o->model)
+		ax_usage_error("te: which checkpoint? (-m FILE)");
+	struct teb_model m;
+	struct ax_bundle ck;
+	enum ax_status st = teb_load(o->model, &m, &ck);
+	if (st)
+		ax_die_status(AX_EXIT_USAGE, st, "cannot load checkpoint");
+	struct teb_train_opts to;
+	if ((st = ax_ckpt_get_settings(&ck, teb_train_settings, teb_n_train_settings, &to)))
+		ax_die_status(AX_EXIT_USAGE, st, o->model);
+	ax_bundle_free(&ck);
+	struct teb_data d;
+	if ((st = teb_data_open(&d, o->cli.files, o->cli.nfiles)))
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
+	if (d.dx != m.cfg.dx || d.dy != m.cfg.dy)
+		ax_die(AX_EXIT_USAGE, "%s: a model of %d source and %d target dims, the data has %d "
+		       "and %d", o->model, m.cfg.dx, m.cfg.dy, d.dx, d.dy);
+	double holdout = ax_cli_seen(&o->cli, TEB_OPT_HOLDOUT) ? o->holdout : to.holdout;
+	struct teb_span s = teb_split(&d, holdout, 1);
+	if (teb_span_windows(&s, m.cfg.L, m.cfg.H) < 1)
+		ax_die(AX_EXIT_USAGE, "%s: no held-out window of %d + %d steps (--holdout %g; 1 "
+		       "scores all of a separate file)", o->cli.files[0], m.cfg.L, m.cfg.H, holdout);
+	struct ax_csv csv;
+	ax_csv_begin(&csv, stdout, "group,windows,te,te_lo,te_hi,nll_y,nll_te,mse_y,mse_te,te_true");
+	struct teb_estimate e;
+	uint64_t seed = o->cli.common.seed;
+	teb_evaluate(&m, &d, &s, -1, 256, o->boot, o->level, seed, &e);
+	te_row(&csv, "all", &e, d.te_true);
+	int32_t groups[64];
+	int ng = span_groups(&d, &s, groups, 64);
+	for (int i = 0; i < ng; i++) {
+		char name[16];
+		snprintf(name, sizeof name, "%d", groups[i]);
+		teb_evaluate(&m, &d, &s, groups[i], 256, o->boot, o->level, seed, &e);
+		te_row(&csv, name, &e, d.te_true);
+	}
+	teb_data_free(&d);
+	teb_model_free(&m);
+	return AX_EXIT_OK;
+}

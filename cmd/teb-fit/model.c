@@ -34,6 +34,21 @@
 
 #define TEB_X_LOGVAR0 (-16.118095651f) /* ln(1e-7) */
 
+const struct ax_setting teb_model_settings[] = {
+	AX_SETTING_INT("teb.history", "--history", struct teb_config, L, 1, 10000),
+	AX_SETTING_INT("teb.horizon", "--horizon", struct teb_config, H, 1, 10000),
+	AX_SETTING_INT("teb.source_dims", NULL, struct teb_config, dx, 1, 4096),
+	AX_SETTING_INT("teb.target_dims", NULL, struct teb_config, dy, 1, 4096),
+	AX_SETTING_INT("teb.latent", "--latent", struct teb_config, latent, 1, 4096),
+	AX_SETTING_INT("teb.width", "--width", struct teb_config, width, 1, 65536),
+	AX_SETTING_BOOL("teb.learned_variance", "--variance", struct teb_config, learned_var),
+	AX_SETTING_FLOAT("teb.fixed_variance", "--variance", struct teb_config, fixed_var, 0, 1e6,
+			 AX_LO_OPEN),
+	AX_SETTING_FLOAT("teb.beta", "--beta", struct teb_config, beta, 0, 1e9, AX_LO_OPEN),
+	AX_SETTING_FLOAT("teb.beta_y", "--beta-y", struct teb_config, beta_y, 0, 1e9, AX_LO_OPEN),
+};
+const int teb_n_model_settings = (int)AX_COUNTOF(teb_model_settings);
+
 const char *teb_config_check(const struct teb_config *c)
 {
 	if (c->L < 1 || c->L > 10000 || c->H < 1 || c->H > 10000)
@@ -74,6 +89,42 @@ void teb_model_init(struct teb_model *m, const struct teb_config *c, uint64_t se
 	for (int k = 0; k < 2 * K; k++)
 		last->b->data[k] = k < K ? 0.0f : TEB_X_LOGVAR0;
 	teb_copy_decoder(m);
+}
+
+void teb_put_model(struct ax_bundle *b, const struct teb_model *m)
+{
+	ax_params_to_bundle(&m->py, b, "");
+	ax_params_to_bundle(&m->px, b, "");
+	ax_ckpt_put_settings(b, teb_model_settings, teb_n_model_settings, &m->cfg);
+}
+
+enum ax_status teb_load(const char *path, struct teb_model *m, struct ax_bundle *keep)
+{
+	struct ax_bundle b;
+	struct teb_config c = { 0 };
+	enum ax_status st = ax_ckpt_open(path, TEB_KIND, &b);
+	if (st)
+		return st;
+	st = ax_ckpt_get_settings(&b, teb_model_settings, teb_n_model_settings, &c);
+	const char *why = st ? NULL : teb_config_check(&c);
+	if (why)
+		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
+	if (st) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", ax_error_detail());
+		st = ax_error_set(st, "%s: %s", path, detail);
+	}
+	if (!st) {
+		teb_model_init(m, &c, 0);
+		if ((st = ax_params_from_bundle(&m->py, &b, "")) ||
+		    (st = ax_params_from_bundle(&m->px, &b, "")))
+			teb_model_free(m);
+	}
+	if (keep && !st)
+		*keep = b;
+	else
+		ax_bundle_free(&b);
+	return st;
 }
 
 void teb_model_free(struct teb_model *m)

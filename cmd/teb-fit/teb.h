@@ -1,6 +1,10 @@
-/* teb.h — teb-fit's pieces: synthetic tasks and data (data.c), the target-
- * only model and the transfer entropy bottleneck (model.c), the TE estimate
- * with its bootstrap interval (eval.c), training (train.c); main.c is the CLI.
+/* teb.h — teb-fit's pieces, one section per file:
+ *   data.c    data sets, windows, the synthetic tasks; `teb-fit gen`
+ *   model.c   the Y module and the transfer entropy bottleneck, settings,
+ *             checkpoints
+ *   eval.c    the TE estimate with its bootstrap interval; `teb-fit te`
+ *   train.c   the training step and loop on lib's training run; `teb-fit train`
+ *   main.c    the command line only
  *
  * Transfer entropy TE_{X->Y} = I(Y' ; X_past | Y_past), in nats per step:
  * what the source's past adds to predicting the target's future beyond the
@@ -32,6 +36,8 @@ enum ax_status teb_data_load(struct teb_data *d, const char *path);
 /* The same from two NPY files. */
 enum ax_status teb_data_load_npy(struct teb_data *d, const char *source, const char *target);
 void teb_data_free(struct teb_data *d);
+/* One bundle, or two NPY files (source, target). */
+enum ax_status teb_data_open(struct teb_data *d, char **files, int nfiles);
 
 /* Which windows a run sees: sequences [s0, s1) and steps [t0, t1) of each. */
 struct teb_span {
@@ -87,6 +93,16 @@ struct teb_model {
 const char *teb_config_check(const struct teb_config *c);
 void teb_model_init(struct teb_model *m, const struct teb_config *c, uint64_t seed);
 void teb_model_free(struct teb_model *m);
+/* The model settings: one per field of struct teb_config, shared by the
+ * flags and the checkpoint keys "teb.history", ... (ax_settings.h). */
+extern const struct ax_setting teb_model_settings[];
+extern const int teb_n_model_settings;
+/* Parameters and model settings into a checkpoint being written. */
+void teb_put_model(struct ax_bundle *b, const struct teb_model *m);
+/* Opens a teb-fit checkpoint, checks its settings as the flags are checked,
+ * loads config and weights (m initialised here); the bundle is kept in
+ * *keep (or freed if keep is NULL). */
+enum ax_status teb_load(const char *path, struct teb_model *m, struct ax_bundle *keep);
 /* Copies the Y decoder's weights into the TE decoder (TEB then starts
  * exactly as the target-only model). */
 void teb_copy_decoder(struct teb_model *m);
@@ -135,12 +151,15 @@ void teb_evaluate(const struct teb_model *m, const struct teb_data *d, const str
 enum teb_mode { TEB_JOINT, TEB_FROM_CONTEXT };
 extern const char *const teb_mode_names[];
 struct teb_train_opts {
-	enum teb_mode mode;
+	int mode;                  /* enum teb_mode */
 	long steps;                /* per phase (from-context runs 2 * steps) */
 	int batch;
 	double lr, holdout;
 	uint64_t seed;
 };
+/* Training settings (flags and checkpoint keys "teb.steps", ...). */
+extern const struct ax_setting teb_train_settings[];
+extern const int teb_n_train_settings;
 struct teb_trainer {
 	struct teb_train_opts o;
 	const struct teb_data *d;
@@ -159,10 +178,35 @@ struct teb_step_log {
 	long step;
 	double loss, nll_y, nll_te, kl_y, kl_te, mse_y, mse_te;
 };
+/* A new trainer (model initialised from o->seed) over d's training span. */
 void teb_trainer_init(struct teb_trainer *tr, const struct teb_train_opts *o,
 		      const struct teb_config *c, const struct teb_data *d);
+/* Optimisers, random streams and step into / from a checkpoint. */
+void teb_trainer_put(const struct teb_trainer *tr, struct ax_bundle *b);
+enum ax_status teb_trainer_get(struct teb_trainer *tr, const struct ax_bundle *b, long step);
 void teb_trainer_free(struct teb_trainer *tr);
 long teb_total_steps(const struct teb_train_opts *o);
 void teb_train_step(struct teb_trainer *tr, struct teb_step_log *lg);
+
+/* ---- the command line (main.c fills struct teb_opts in) ---- */
+enum { TEB_SUB_GEN, TEB_SUB_TRAIN, TEB_SUB_TE };
+enum {
+	TEB_OPT_SETTING, TEB_OPT_VARIANCE, TEB_OPT_FROM_CONTEXT, TEB_OPT_BETA, TEB_OPT_BETA_Y,
+	TEB_OPT_OUTPUT, TEB_OPT_MODEL, TEB_OPT_HOLDOUT, TEB_OPT_BOOT, TEB_OPT_LEVEL,
+	TEB_OPT_COUPLING, TEB_OPT_AR, TEB_OPT_NOISE, TEB_OPT_SOURCE_AR, TEB_OPT_DIM,
+	TEB_OPT_LENGTH, TEB_OPT_SWITCH,
+};
+struct teb_opts {
+	struct ax_cli cli;               /* common options, operands */
+	struct teb_config cfg;
+	struct teb_train_opts tr;
+	struct teb_task_params task;
+	const char *output, *model;
+	double holdout, level;
+	int boot;
+};
+int teb_cmd_gen(struct teb_opts *o);
+int teb_cmd_train(struct teb_opts *o);
+int teb_cmd_te(struct teb_opts *o);
 
 #endif
