@@ -196,10 +196,24 @@ static void save_or_die(const char *path, const struct teb_trainer *tr, const st
 		ax_die_status(AX_EXIT_FAIL, st, "cannot save checkpoint");
 }
 
+/* The first ~2048 held-out windows: what each CSV row scores. */
+static struct teb_span val_span(const struct teb_data *d, const struct teb_train_opts *o,
+				const struct teb_config *c)
+{
+	enum { VAL_WINDOWS = 2048 };
+	struct teb_span s = teb_split(d, o->holdout, 1);
+	long per = (long)(s.t1 - s.t0) - c->L - c->H + 1;
+	if (d->nseq > 1 && per > 0)
+		s.s1 = (int)AX_MIN((long)s.s1, s.s0 + (VAL_WINDOWS + per - 1) / per);
+	else if (per > VAL_WINDOWS)
+		s.t1 = s.t0 + VAL_WINDOWS + c->L + c->H - 1;
+	return s;
+}
+
 #define TEB_TRAIN_CSV "step,loss,nll_y,nll_te,kl_y,kl_te,mse_y,mse_te,val_mse_y,val_mse_te,val_te"
 
 /* One CSV row: the means since the last row (the run's sums: user[0..5]),
- * then both models and the TE estimate on the held-out windows. */
+ * then both models and the TE estimate on (the first ~2048) held-out windows. */
 static void log_row(struct ax_csv *csv, const struct teb_trainer *tr, const struct ax_run *run,
 		    const struct teb_span *val)
 {
@@ -233,7 +247,7 @@ int teb_cmd_train(struct teb_opts *o)
 	if (tr.nwin < 1)
 		ax_die(AX_EXIT_USAGE, "%s: no training window of %d + %d steps in %d steps "
 		       "(--holdout %g)", o->cli.files[0], tr.m.cfg.L, tr.m.cfg.H, d.T, tr.o.holdout);
-	struct teb_span val = teb_split(&d, tr.o.holdout, 1);
+	struct teb_span val = val_span(&d, &tr.o, &tr.m.cfg);
 	struct ax_csv csv;
 	ax_csv_begin(&csv, stdout, TEB_TRAIN_CSV);
 	while (ax_run_next(&run)) {
