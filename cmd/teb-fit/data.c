@@ -132,7 +132,9 @@ enum ax_status teb_data_load_npy(struct teb_data *d, const char *source, const c
 		ax_bundle_add(&d->bundle, names[i], a[i].dtype, a[i].ndim, a[i].shape, a[i].data);
 		ax_array_free(&a[i]);
 	}
-	return take_arrays(d, target);
+	char label[512];
+	snprintf(label, sizeof label, "%s + %s", source, target);
+	return take_arrays(d, label);
 }
 
 enum ax_status teb_data_open(struct teb_data *d, char **files, int nfiles)

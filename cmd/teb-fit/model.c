@@ -98,28 +98,23 @@ void teb_put_model(struct ax_bundle *b, const struct teb_model *m)
 	ax_ckpt_put_settings(b, teb_model_settings, teb_n_model_settings, &m->cfg);
 }
 
+static const char *config_check(const void *c)
+{
+	return teb_config_check(c);
+}
+
 enum ax_status teb_load(const char *path, struct teb_model *m, struct ax_bundle *keep)
 {
 	struct ax_bundle b;
 	struct teb_config c = { 0 };
-	enum ax_status st = ax_ckpt_open(path, TEB_KIND, &b);
+	enum ax_status st = ax_ckpt_open_config(path, TEB_KIND, teb_model_settings,
+						teb_n_model_settings, &c, config_check, &b);
 	if (st)
 		return st;
-	st = ax_ckpt_get_settings(&b, teb_model_settings, teb_n_model_settings, &c);
-	const char *why = st ? NULL : teb_config_check(&c);
-	if (why)
-		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
-	if (st) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
-		st = ax_error_set(st, "%s: %s", path, detail);
-	}
-	if (!st) {
-		teb_model_init(m, &c, 0);
-		if ((st = ax_params_from_bundle(&m->py, &b, "")) ||
-		    (st = ax_params_from_bundle(&m->px, &b, "")))
-			teb_model_free(m);
-	}
+	teb_model_init(m, &c, 0);
+	if ((st = ax_params_from_bundle(&m->py, &b, "")) ||
+	    (st = ax_params_from_bundle(&m->px, &b, "")))
+		teb_model_free(m);
 	if (keep && !st)
 		*keep = b;
 	else

@@ -324,6 +324,38 @@ static void test_model_start_and_gradients(void **state)
 	}
 }
 
+/* A checkpoint's model loads back exactly; a setting out of its flag's
+ * range or another command's checkpoint is refused with the path named. */
+static void test_checkpoint_load(void **state)
+{
+	(void)state;
+	struct teb_model m, back;
+	teb_model_init(&m, &small_cfg, 8);
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, TEB_KIND);
+	teb_put_model(&b, &m);
+	const char *path = tu_path("m.ck");
+	assert_int_equal(ax_bundle_save(path, &b), AX_OK);
+	assert_int_equal(teb_load(path, &back, NULL), AX_OK);
+	assert_int_equal(back.cfg.latent, small_cfg.latent);
+	assert_true(back.cfg.beta == small_cfg.beta && back.cfg.learned_var == 1);
+	for (int i = 0; i < m.px.n; i++)
+		tu_assert_close(back.px.list[i]->data, m.px.list[i]->data, m.px.list[i]->size, 0, 0,
+				"weights");
+	teb_model_free(&back);
+	ax_bundle_set_meta(&b, "teb.latent", "0");
+	const char *bad = tu_path("bad.ck");
+	assert_int_equal(ax_bundle_save(bad, &b), AX_OK);
+	assert_int_equal(teb_load(bad, &back, NULL), AX_ERR_FORMAT);
+	tu_assert_detail("bad.ck: checkpoint setting 'teb.latent'");
+	ax_bundle_set_meta(&b, "axon.kind", "mod-lm");
+	assert_int_equal(ax_bundle_save(bad, &b), AX_OK);
+	assert_int_not_equal(teb_load(bad, &back, NULL), AX_OK);
+	tu_assert_detail("not teb-fit");
+	ax_bundle_free(&b);
+	teb_model_free(&m);
+}
+
 /* ---- bootstrap ---- */
 static void test_bootstrap(void **state)
 {
@@ -354,6 +386,7 @@ int main(void)
 		cmocka_unit_test(test_load_and_windows),
 		cmocka_unit_test(test_terms_vs_torch),
 		cmocka_unit_test(test_model_start_and_gradients),
+		cmocka_unit_test(test_checkpoint_load),
 		cmocka_unit_test(test_bootstrap),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
