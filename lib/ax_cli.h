@@ -17,6 +17,18 @@
 enum { AX_EXIT_OK = 0, AX_EXIT_FAIL = 1, AX_EXIT_USAGE = 2, AX_EXIT_INTERRUPTED = 130,
        AX_EXIT_PIPE = 141, AX_EXIT_TERMINATED = 143 };
 
+/* The --help lines of the common options and of the exit status, one text
+ * for every command (trainers add AX_RUN_HELP from ax_run.h). */
+#define AX_COMMON_HELP \
+	"      --threads N        threads (0 = all cores)\n" \
+	"  -q, --quiet            no progress on stderr\n" \
+	"  -h, --help             print this help and exit\n" \
+	"      --version          print the version and exit\n"
+#define AX_EXIT_HELP \
+	"Exit status: 0 success, 1 runtime failure, 2 usage or bad input; a training\n" \
+	"run stopped by a signal saves its checkpoint and exits 130 (SIGINT),\n" \
+	"143 (SIGTERM) or 141 (its output closed).\n"
+
 /* Call first in main(). It records the program name for messages; installs
  * the per-op profile report (AX_PROFILE=1) at exit; makes allocation
  * failures exit 1 with "prog: out of memory: N bytes for WHAT"; and guards
@@ -166,6 +178,12 @@ void ax_cli_refuse(const struct ax_cli *cli, int flag, const char *why);
  * the option with the setting's range. */
 void ax_cli_setting(const struct ax_cli *cli, const struct ax_setting *s, const char *arg,
 		    void *base);
+/* If the option ax_cli_next last returned is the flag of an entry of table,
+ * parse arg into it (as ax_cli_setting; no value: "1", for a flag such as
+ * --predictor) and return 1; else 0. Lets a command parse every setting
+ * option by its table entry. */
+int ax_cli_setting_in(const struct ax_cli *cli, const struct ax_setting *table, int n,
+		      const char *arg, void *base);
 /* Print the usage text to stdout and exit 0 (the stream check at exit
  * still applies). */
 _Noreturn void ax_cli_help(const struct ax_cli *cli);

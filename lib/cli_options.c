@@ -242,3 +242,13 @@ void ax_cli_setting(const struct ax_cli *cli, const struct ax_setting *s, const 
 	if (ax_setting_parse(s, arg, base))
 		ax_usage_error("%s: %s", cli->optname, ax_error_detail());
 }
+
+int ax_cli_setting_in(const struct ax_cli *cli, const struct ax_setting *table, int n,
+		      const char *arg, void *base)
+{
+	const struct ax_setting *s = ax_setting_find(table, n, cli->optname);
+	if (!s)
+		return 0;
+	ax_cli_setting(cli, s, arg ? arg : "1", base);
+	return 1;
+}

@@ -20,8 +20,10 @@ void ax_run_init(struct ax_run *r, const struct ax_run_opts *o, long total, int 
 	r->end = total;
 	if (r->o.stop_at > 0 && r->o.stop_at < r->end)
 		r->end = r->o.stop_at;
-	if (cut > 0 && cut < r->end)
+	if (cut > 0 && cut < r->end) {
 		r->end = cut;
+		r->cut = 1;
+	}
 }
 
 enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
@@ -42,12 +44,14 @@ enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
 	const char *text;
 	if ((st = ax_ckpt_get_str(ckpt, "axon.run.acc", &text)))
 		return st;
-	double *v;
-	int n, want = 3 + AX_RUN_USER;
+	double *v = NULL;
+	int n = 0, want = 3 + AX_RUN_USER;
 	if (strchr(text, ':') || ax_list_double(text, -HUGE_VAL, HUGE_VAL, want, &v, &n) ||
-	    n != want)
+	    n != want) {
+		free(v);
 		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata 'axon.run.acc' is not %d "
 				    "numbers: '%.60s'", want, text);
+	}
 	r->acc.loss_sum = v[0], r->acc.steps = v[1], r->acc.seconds = v[2];
 	memcpy(r->acc.user, v + 3, sizeof r->acc.user);
 	free(v);
@@ -97,7 +101,8 @@ unsigned ax_run_step_done(struct ax_run *r, double loss)
 		r->stop = sig;
 	else if (ferror(stdout))
 		r->stop = -1;
-	if (!r->stop && (r->step % r->o.log_every == 0 || r->step == r->total))
+	int last = r->step == r->total || (r->cut && r->step == r->end);
+	if (!r->stop && (r->step % r->o.log_every == 0 || last))
 		d |= AX_RUN_LOG;
 	if (r->stop || r->step >= r->end)
 		d |= AX_RUN_STOP;

@@ -119,14 +119,10 @@ static void opts_default(struct mod_opts *o)
 /* A setting given by its flag: into the model config or the training state. */
 static void parse_setting(struct mod_opts *o, const char *arg)
 {
-	const char *flag = ax_cli_opt(&o->cli);
-	const struct ax_setting *s = ax_setting_find(mod_model_settings, mod_n_model_settings, flag);
-	if (s)
-		ax_cli_setting(&o->cli, s, arg ? arg : "1", &o->cfg);   /* --predictor: 1 */
-	else if ((s = ax_setting_find(mod_train_settings, mod_n_train_settings, flag)))
-		ax_cli_setting(&o->cli, s, arg, &o->ts);
-	else
-		AX_ASSERT(0 && "an option marked MOD_OPT_SETTING has no setting");
+	int found = ax_cli_setting_in(&o->cli, mod_model_settings, mod_n_model_settings, arg,
+				      &o->cfg) ||
+		    ax_cli_setting_in(&o->cli, mod_train_settings, mod_n_train_settings, arg, &o->ts);
+	AX_ASSERT(found && "an option marked MOD_OPT_SETTING has no setting");
 }
 
 static void parse(struct mod_opts *o, int argc, char **argv)

@@ -7,14 +7,7 @@
  *   sample.c  token-by-token inference with KV caches; `mod-lm sample`
  *   main.c    the command line only
  *
- * A pre-LN decoder-only transformer in which every route_every-th block is
- * "routed": per sequence a router r_i = w . x_i scores each token, the
- * k = max(1, ceil(capacity * S)) highest-scoring tokens (kept in causal order)
- * go through the block's attention + MLP computed over the selected tokens
- * only, and get x_i <- x_i + r_i * f_i; every other token passes through.
- * Block l is routed when capacity < 1 and l % route_every == route_every - 1
- * (so with route_every 2 the first block is dense). Capacity 1 is the dense
- * baseline: no routers at all.
+ * The model's equations are in model.c's top comment.
  *
  * Parameter names follow scripts/ref/mod_lm.py's state dict.
  */

@@ -1,5 +1,25 @@
 /* model.c — the Mixture-of-Depths transformer: parameters, forward pass
- * with top-k / causal routing, analytic FLOPs, checkpoints. */
+ * with top-k / causal routing, analytic FLOPs, settings and checkpoints.
+ *
+ * A pre-LN decoder-only transformer in which every route_every-th block is
+ * "routed": per sequence a router r_i = w . x_i scores each token, the
+ * k = max(1, ceil(capacity * S)) highest-scoring tokens (kept in causal order)
+ * go through the block's attention + MLP computed over the selected tokens
+ * only, and get x_i <- x_i + r_i * f_i; every other token passes through.
+ * Block l is routed when capacity < 1 and l % route_every == route_every - 1
+ * (so with route_every 2 the first block is dense). Capacity 1 is the dense
+ * baseline: no routers at all.
+ *
+ *   h     = tok_emb[x] + pos_emb            (rotary positions: no pos_emb)
+ *   dense:  a = h + attn(ln1 h),  h <- a + mlp(ln2 a)        (f(h) = h_new - h)
+ *   routed: r_i = w . h_i,  K = top-k of r in the sequence,
+ *           h_i <- h_i + r_i * f(h_K)_i  for i in K  (f over the selected tokens
+ *           at their true positions, causal), h_i unchanged otherwise
+ *   logits = lm_head(ln_f(h))
+ *   loss  = CE(logits, next byte) + aux_weight * BCE(r, 1[i in K])
+ *           + BCE(predictor(stopgrad h), 1[i in K])   (--predictor)
+ *
+ * Parameter names follow scripts/ref/mod_lm.py's state dict. */
 #include "mod.h"
 
 #include <math.h>

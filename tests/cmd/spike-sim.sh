@@ -1,9 +1,10 @@
 #!/bin/sh
 # spike-sim: same seed same bytes; statistics of the simulated data (with
-# numpy under /usr/bin/python3 when present); bad usage exits 2.
-set -u
-d=$AXON_TMP
-fail() { echo "spike-sim.sh: $*" >&2; exit 1; }
+# numpy under /usr/bin/python3 when present); bad usage exits 2; every
+# example of spike-sim(1) runs.
+. "$AXON_ROOT/tests/cmd/lib.sh"
+d=$T
+fail() { bad "$*"; }
 
 spike-sim ibl -q -o "$d/a" -n 2 -t 80 -s 7 || fail "ibl run failed"
 spike-sim ibl -q -o "$d/b" -n 2 -t 80 -s 7 || fail "ibl rerun failed"
@@ -30,7 +31,19 @@ for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank
 	[ $rc = 2 ] || fail "'spike-sim $bad' exited $rc, not 2"
 	grep -q '^spike-sim: ' "$d/err" || fail "'spike-sim $bad': no 'spike-sim:' message"
 done
-spike-sim --help | grep -q 'Usage: spike-sim' || fail "--help"
+spike-sim --help | grep -q 'Usage: spike-sim' && ok "--help" || fail "--help"
+expect_usage "reach: option --regions does not apply" "an ibl option in reach" -- \
+	spike-sim reach -o "$d/x" --regions 4
+expect_usage "--out: an empty directory name" "-o ''" -- spike-sim ibl -o ''
+expect_usage "--seed: a value is needed" "--seed without a value" -- spike-sim ibl -o "$d/x" --seed
+expect_usage "--bogus: unknown option" "unknown option" -- spike-sim ibl -o "$d/x" --bogus
+expect_exit 1 "standard output" "--help > /dev/full" -- sh -c "spike-sim --help > /dev/full"
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+	expect_exit 1 "out of memory: .* bytes for" "-t 1000000 --bins 100000 -u 100000: out of memory" -- \
+		sh -c "ulimit -v 3000000; spike-sim ibl -q -o \"$d/big\" -n 1 -t 1000000 --bins 100000 -u 100000"
+else
+	skip "out-of-memory exit (ulimit -v and AddressSanitizer do not mix)"
+fi
 
 if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
 	/usr/bin/python3 - "$d/a/session-000.safetensors" "$d/r/session-000.safetensors" \
@@ -93,6 +106,7 @@ assert np.abs(cc[same & off]).mean() > 0.3, np.abs(cc[same & off]).mean()
 assert np.abs(cc[~same]).mean() < 0.05, np.abs(cc[~same]).mean()
 PY
 else
-	echo "skip - simulator statistics (python3-numpy not installed)"
+	skip "simulator statistics (python3-numpy not installed)"
 fi
-exit 0
+run_man_examples spike-sim 's/spike-sim ibl -o data -n 5/& -t 60 -u 12/'
+finish

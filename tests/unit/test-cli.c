@@ -4,33 +4,17 @@
 
 #include <signal.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-/* Run fn in a child with stderr captured; return its exit status and text. */
+/* fn in a child with stderr captured (tu_run_child); its exit status. */
+struct thunk {
+	void (*fn)(void);
+};
+static void call(void *t) { ((struct thunk *)t)->fn(); }
 static int run_child(void (*fn)(void), char *err, size_t n)
 {
-	int fds[2];
-	assert_int_equal(pipe(fds), 0);
-	fflush(NULL);
-	pid_t pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		close(fds[0]);
-		fn();
-		_exit(0);
-	}
-	close(fds[1]);
-	size_t len = 0;
-	ssize_t got;
-	while (len + 1 < n && (got = read(fds[0], err + len, n - 1 - len)) > 0)
-		len += (size_t)got;
-	err[len] = 0;
-	close(fds[0]);
-	int status;
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	struct thunk t = { fn };
+	return tu_run_child(call, &t, err, n);
 }
 
 static void bad_long(void) { ax_parse_long("--steps", "12x", 0, 100); }

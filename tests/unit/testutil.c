@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char tmpdir[256];
@@ -160,4 +161,29 @@ void tu_gradcheck(tu_forward_fn fn, struct ax_tensor **in, int n_in, void *ctx, 
 	free(R);
 	ax_tape_free(&t);
 	ax_arena_free(&step);
+}
+
+int tu_run_child(void (*fn)(void *), void *arg, char *err, size_t n)
+{
+	int fds[2];
+	assert_int_equal(pipe(fds), 0);
+	fflush(NULL);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], 2);
+		close(fds[0]);
+		fn(arg);
+		exit(0);
+	}
+	close(fds[1]);
+	size_t len = 0;
+	ssize_t got;
+	while (len + 1 < n && (got = read(fds[0], err + len, n - 1 - len)) > 0)
+		len += (size_t)got;
+	err[len] = 0;
+	close(fds[0]);
+	int status;
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }

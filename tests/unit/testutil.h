@@ -19,6 +19,9 @@ const char *tu_write_file(const char *name, const void *data, size_t n);
 void tu_assert_detail(const char *frag);
 /* A whole file in a malloc'd buffer (one spare byte), its length in *len. */
 char *tu_read_file(const char *path, size_t *len);
+/* Run fn(arg) in a child process with its stderr captured into err (n
+ * bytes with the NUL); returns its exit status, or -signal if killed. */
+int tu_run_child(void (*fn)(void *), void *arg, char *err, size_t n);
 /* Path of a committed reference file under tests/ref/. */
 const char *tu_ref(const char *name);
 
