@@ -108,13 +108,8 @@ static void opts_default(struct teb_opts *o)
 /* A setting given by its flag: into the model config or the training options. */
 static void parse_setting(struct teb_opts *o, const char *arg)
 {
-	const char *flag = ax_cli_opt(&o->cli);
-	const struct ax_setting *s = ax_setting_find(teb_model_settings, teb_n_model_settings, flag);
-	if (s)
-		ax_cli_setting(&o->cli, s, arg, &o->cfg);
-	else if ((s = ax_setting_find(teb_train_settings, teb_n_train_settings, flag)))
-		ax_cli_setting(&o->cli, s, arg, &o->tr);
-	else
+	if (!ax_cli_setting_in(&o->cli, teb_model_settings, teb_n_model_settings, arg, &o->cfg) &&
+	    !ax_cli_setting_in(&o->cli, teb_train_settings, teb_n_train_settings, arg, &o->tr))
 		AX_ASSERT(0 && "an option marked TEB_OPT_SETTING has no setting");
 }
 
