@@ -55,5 +55,13 @@ enum ax_status ax_ckpt_get_settings(const struct ax_bundle *b, const struct ax_s
 void ax_ckpt_put_int_list(struct ax_bundle *b, const char *key, const int *v, int n);
 enum ax_status ax_ckpt_get_int_list(const struct ax_bundle *b, const char *key, long lo, long hi,
 				    int max, int **v, int *n);
+/* What loading a model from a checkpoint starts with: ax_ckpt_open, then the
+ * model settings into *base (range-checked as their flags), then check(base)
+ * for what single ranges cannot say (NULL: none; it returns a message or
+ * NULL, reported as "bad model config: ..."). Every failure's detail starts
+ * with path; b is empty on failure. */
+enum ax_status ax_ckpt_open_config(const char *path, const char *kind,
+				   const struct ax_setting *table, int n, void *base,
+				   const char *(*check)(const void *base), struct ax_bundle *b);
 
 #endif

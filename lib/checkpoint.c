@@ -184,3 +184,23 @@ enum ax_status ax_ckpt_get_int_list(const struct ax_bundle *b, const char *key, 
 	}
 	return AX_OK;
 }
+
+enum ax_status ax_ckpt_open_config(const char *path, const char *kind,
+				   const struct ax_setting *table, int n, void *base,
+				   const char *(*check)(const void *base), struct ax_bundle *b)
+{
+	enum ax_status st = ax_ckpt_open(path, kind, b);
+	if (st)
+		return st;
+	st = ax_ckpt_get_settings(b, table, n, base);
+	const char *why = st || !check ? NULL : check(base);
+	if (why)
+		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
+	if (st) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", ax_error_detail());
+		ax_bundle_free(b);
+		return ax_error_set(st, "%s: %s", path, detail);
+	}
+	return AX_OK;
+}

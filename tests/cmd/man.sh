@@ -5,7 +5,7 @@
 . "$AXON_ROOT/tests/cmd/lib.sh"
 cd "$AXON_ROOT"
 check "shared man text up to date" -- sh scripts/man-include.sh --check man/man1/*.1
-for page in mod-lm mtm-train; do
+for page in mod-lm mtm-train teb-fit; do
 	grep -q '^\.\\" BEGIN training-run\.mdoc$' "man/man1/$page.1" \
 		&& ok "$page(1) has the training-run options" || bad "$page(1) lacks the training-run options"
 done
