@@ -104,15 +104,17 @@ enum ax_status ax_ckpt_open(const char *path, const char *kind, struct ax_bundle
 	if (st)
 		return st;
 	const char *f = ax_bundle_meta(b, "axon.format");
-	if (!f || strcmp(f, AX_CKPT_FORMAT)) {
-		ax_bundle_free(b);
-		if (!f)
-			return ax_error_set(AX_ERR_UNSUPPORTED, "%s: written by an older axon (before "
-					    "one metadata key per setting); retrain it", path);
-		return ax_error_set(AX_ERR_UNSUPPORTED, "%s: checkpoint format '%s', this axon "
-				    "reads format %s", path, f, AX_CKPT_FORMAT);
-	}
-	return AX_OK;
+	if (f && !strcmp(f, AX_CKPT_FORMAT))
+		return AX_OK;
+	/* The message first: f points into the bundle. */
+	if (!f)
+		st = ax_error_set(AX_ERR_UNSUPPORTED, "%s: written by an older axon (before one "
+				  "metadata key per setting); retrain it", path);
+	else
+		st = ax_error_set(AX_ERR_UNSUPPORTED, "%s: checkpoint format '%.40s', this axon "
+				  "reads format %s", path, f, AX_CKPT_FORMAT);
+	ax_bundle_free(b);
+	return st;
 }
 
 void ax_ckpt_put_setting(struct ax_bundle *b, const struct ax_setting *s, const void *base)

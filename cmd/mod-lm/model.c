@@ -312,28 +312,20 @@ void mod_put_model(struct ax_bundle *b, const struct mod_model *m)
 	ax_ckpt_put_settings(b, mod_model_settings, mod_n_model_settings, &m->cfg);
 }
 
+static const char *config_check(const void *c) { return mod_config_check(c); }
+
 enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep)
 {
 	struct ax_bundle b;
 	struct mod_config c = { 0 };
-	enum ax_status st = ax_ckpt_open(path, MOD_KIND, &b);
+	enum ax_status st = ax_ckpt_open_config(path, MOD_KIND, mod_model_settings,
+						mod_n_model_settings, &c, config_check, &b);
 	if (st)
 		return st;
-	st = ax_ckpt_get_settings(&b, mod_model_settings, mod_n_model_settings, &c);
-	const char *why = st ? NULL : mod_config_check(&c);
-	if (why)
-		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
-	if (st) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
-		st = ax_error_set(st, "%s: %s", path, detail);
-	}
-	if (!st) {
-		mod_model_init(m, &c, 0);
-		st = ax_params_from_bundle(&m->params, &b, "");
-		if (st)
-			mod_model_free(m);
-	}
+	mod_model_init(m, &c, 0);
+	st = ax_params_from_bundle(&m->params, &b, "");
+	if (st)
+		mod_model_free(m);
 	if (keep && !st)
 		*keep = b;
 	else
