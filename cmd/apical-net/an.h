@@ -63,10 +63,12 @@ void an_render(const struct an_data *d, const struct an_example *e, struct ax_rn
 
 /* Training mixture (both tasks): with probability p_blend a blend from a
  * random selected pair with alpha ~ U[alpha_lo, alpha_hi], else a clean
- * image of any class; context relevant with probability p_context, else none. */
+ * image of any class; the cue is the label with probability p_context, a
+ * wrong class (uniform among the other 9) with probability p_wrong, else
+ * none. The label is always the image's (the blend's alpha side). */
 struct an_mix {
 	unsigned pairs;
-	float alpha_lo, alpha_hi, p_blend, p_context;
+	float alpha_lo, alpha_hi, p_blend, p_context, p_wrong;
 };
 struct an_example an_example_train(const struct an_mix *mix, struct ax_rng *r);
 

@@ -144,15 +144,21 @@ static int draw_pair(unsigned mask, struct ax_rng *r)
 
 struct an_example an_example_train(const struct an_mix *mix, struct ax_rng *r)
 {
-	enum an_cond c = ax_rng_uniform(r) < mix->p_context ? AN_RELEVANT : AN_NONE;
+	float u = ax_rng_uniform(r);
+	int ctx = u < mix->p_context ? 1 : u < mix->p_context + mix->p_wrong ? 2 : 0;
+	struct an_example e;
 	if (ax_rng_uniform(r) < mix->p_blend) {
 		int p = draw_pair(mix->pairs, r);
 		float a = mix->alpha_lo + (mix->alpha_hi - mix->alpha_lo) * ax_rng_uniform(r);
-		return an_example_blend(p, a, c, r);
+		e = an_example_blend(p, a, AN_NONE, r);
+	} else {
+		int k = (int)ax_rng_below(r, AN_CLASSES);
+		e = (struct an_example){ .pair = -1, .label = k, .other = k, .alpha = 1.0f, .ctx = -1 };
 	}
-	int k = (int)ax_rng_below(r, AN_CLASSES);
-	struct an_example e = { .pair = -1, .label = k, .other = k, .alpha = 1.0f };
-	e.ctx = c == AN_RELEVANT ? k : -1;
+	if (ctx == 1)
+		e.ctx = e.label;
+	else if (ctx == 2) /* uniform among the 9 other classes */
+		e.ctx = (e.label + 1 + (int)ax_rng_below(r, AN_CLASSES - 1)) % AN_CLASSES;
 	return e;
 }
 
