@@ -55,12 +55,24 @@ static inline int ax_mul_size(size_t a, size_t b, size_t *out)
 	return 0;
 }
 
-/* malloc/calloc/realloc that assert on failure (for small, bounded sizes;
- * sizes coming from input files go through ax_mul_size and return NOMEM). */
+/* malloc/calloc/realloc that never return NULL: on failure they call the
+ * out-of-memory handler (for sizes set by the program's user: flags, the
+ * arena; sizes coming from input files go through ax_mul_size and return
+ * AX_ERR_NOMEM instead). ax_xmalloc_for names what the memory is for. */
 void *ax_xmalloc(size_t n);
+void *ax_xmalloc_for(size_t n, const char *what);
 void *ax_xcalloc(size_t n, size_t sz);
 void *ax_xrealloc(void *p, size_t n);
 char *ax_xstrdup(const char *s);
+
+/* Out of memory: the library calls the handler with the size asked and what
+ * it was for ("an arena chunk", "a 3x4 tensor"). The default handler is an
+ * assertion failure; ax_cli_init installs one that prints
+ * "prog: out of memory: N bytes for WHAT" and exits 1. The handler must not
+ * return. ax_oom is what allocation paths call. */
+typedef void (*ax_oom_fn)(size_t bytes, const char *what);
+void ax_oom_handler_set(ax_oom_fn fn);
+_Noreturn void ax_oom(size_t bytes, const char *what);
 
 #define AX_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define AX_MAX(a, b) ((a) > (b) ? (a) : (b))

@@ -9,10 +9,12 @@
  *   ax_rng.h      seeded, splittable random numbers
  *   ax_stats.h    bits/spike, ridge and logistic regression, R^2
  *   ax_io.h       NPY, safetensors, CSV, IDX, atomic files
+ *   ax_settings.h typed settings (flag and checkpoint), number and list parsing
  *   ax_checkpoint.h  RNG state and metadata in checkpoints
  *   ax_plot.h     PNG figures
  *   ax_profile.h  per-op time and GFLOP/s (AX_PROFILE=1)
- *   ax_cli.h      what commands share (the only part that prints/exits)
+ *   ax_cli.h      what commands share (with ax_run.h, the only part that prints/exits)
+ *   ax_run.h      a training run: log, checkpoint, stop-at, signals, NaN
  */
 #ifndef AXON_H
 #define AXON_H
@@ -27,6 +29,8 @@
 #include "ax_plot.h"
 #include "ax_profile.h"
 #include "ax_rng.h"
+#include "ax_run.h"
+#include "ax_settings.h"
 #include "ax_stats.h"
 #include "ax_tape.h"
 #include "ax_tensor.h"

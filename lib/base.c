@@ -41,24 +41,43 @@ void ax_assert_fail(const char *expr, const char *file, int line)
 	abort();
 }
 
-void *ax_xmalloc(size_t n)
+static ax_oom_fn oom_handler;
+
+void ax_oom_handler_set(ax_oom_fn fn) { oom_handler = fn; }
+
+void ax_oom(size_t bytes, const char *what)
+{
+	if (oom_handler)
+		oom_handler(bytes, what);
+	fprintf(stderr, "axon: out of memory: %zu bytes for %s\n", bytes, what);
+	ax_assert_fail("out of memory", __FILE__, __LINE__);
+}
+
+void *ax_xmalloc_for(size_t n, const char *what)
 {
 	void *p = malloc(n ? n : 1);
-	AX_ASSERT(p && "out of memory");
+	if (!p)
+		ax_oom(n, what);
 	return p;
 }
+
+void *ax_xmalloc(size_t n) { return ax_xmalloc_for(n, "a buffer"); }
 
 void *ax_xcalloc(size_t n, size_t sz)
 {
 	void *p = calloc(n ? n : 1, sz ? sz : 1);
-	AX_ASSERT(p && "out of memory");
+	if (!p) {
+		size_t bytes;
+		ax_oom(ax_mul_size(n, sz, &bytes) ? SIZE_MAX : bytes, "a buffer");
+	}
 	return p;
 }
 
 void *ax_xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
-	AX_ASSERT(p && "out of memory");
+	if (!p)
+		ax_oom(n, "a buffer");
 	return p;
 }
 

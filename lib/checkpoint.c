@@ -90,3 +90,97 @@ enum ax_status ax_ckpt_load(const char *path, const char *kind, struct ax_bundle
 		ax_bundle_free(b);
 	return st;
 }
+
+void ax_ckpt_begin(struct ax_bundle *b, const char *kind)
+{
+	ax_bundle_init(b);
+	ax_bundle_set_meta(b, "axon.kind", kind);
+	ax_bundle_set_meta(b, "axon.format", AX_CKPT_FORMAT);
+}
+
+enum ax_status ax_ckpt_open(const char *path, const char *kind, struct ax_bundle *b)
+{
+	enum ax_status st = ax_ckpt_load(path, kind, b);
+	if (st)
+		return st;
+	const char *f = ax_bundle_meta(b, "axon.format");
+	if (!f || strcmp(f, AX_CKPT_FORMAT)) {
+		ax_bundle_free(b);
+		if (!f)
+			return ax_error_set(AX_ERR_UNSUPPORTED, "%s: written by an older axon (before "
+					    "one metadata key per setting); retrain it", path);
+		return ax_error_set(AX_ERR_UNSUPPORTED, "%s: checkpoint format '%s', this axon "
+				    "reads format %s", path, f, AX_CKPT_FORMAT);
+	}
+	return AX_OK;
+}
+
+void ax_ckpt_put_setting(struct ax_bundle *b, const struct ax_setting *s, const void *base)
+{
+	char buf[64];
+	ax_setting_format(s, base, buf, sizeof buf);
+	ax_bundle_set_meta(b, s->key, buf);
+}
+
+enum ax_status ax_ckpt_get_setting(const struct ax_bundle *b, const struct ax_setting *s,
+				   void *base)
+{
+	const char *text = ax_bundle_meta(b, s->key);
+	if (!text)
+		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata has no '%s'", s->key);
+	if (ax_setting_parse(s, text, base)) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", ax_error_detail());
+		return ax_error_set(AX_ERR_FORMAT, "checkpoint setting '%s'%s%s%s: %s", s->key,
+				    s->flag ? " (" : "", s->flag ? s->flag : "", s->flag ? ")" : "",
+				    why);
+	}
+	return AX_OK;
+}
+
+void ax_ckpt_put_settings(struct ax_bundle *b, const struct ax_setting *table, int n,
+			  const void *base)
+{
+	for (int i = 0; i < n; i++)
+		ax_ckpt_put_setting(b, &table[i], base);
+}
+
+enum ax_status ax_ckpt_get_settings(const struct ax_bundle *b, const struct ax_setting *table,
+				    int n, void *base)
+{
+	for (int i = 0; i < n; i++) {
+		enum ax_status st = ax_ckpt_get_setting(b, &table[i], base);
+		if (st)
+			return st;
+	}
+	return AX_OK;
+}
+
+void ax_ckpt_put_int_list(struct ax_bundle *b, const char *key, const int *v, int n)
+{
+	char *buf = ax_xmalloc((size_t)n * 12 + 1), *p = buf;
+	*p = 0;
+	for (int i = 0; i < n; i++)
+		p += sprintf(p, "%s%d", i ? "," : "", v[i]);
+	ax_bundle_set_meta(b, key, buf);
+	free(buf);
+}
+
+enum ax_status ax_ckpt_get_int_list(const struct ax_bundle *b, const char *key, long lo, long hi,
+				    int max, int **v, int *n)
+{
+	const char *text;
+	enum ax_status st = ax_ckpt_get_str(b, key, &text);
+	if (st)
+		return st;
+	/* Plain integers only (no a:b:step in a checkpoint). */
+	if (strchr(text, ':'))
+		return ax_error_set(AX_ERR_FORMAT, "checkpoint setting '%s': '%s' is not a list of "
+				    "integers", key, text);
+	if (ax_list_int(text, lo, hi, max, v, n)) {
+		char why[256];
+		snprintf(why, sizeof why, "%s", ax_error_detail());
+		return ax_error_set(AX_ERR_FORMAT, "checkpoint setting '%s': %s", key, why);
+	}
+	return AX_OK;
+}

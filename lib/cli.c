@@ -4,6 +4,8 @@
 
 #include <cblas.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
 #include <math.h>
 #include <omp.h>
 #include <signal.h>
@@ -14,15 +16,72 @@
 
 static const char *prog_name = "axon";
 static int n_threads;
+/* The code a deliberate exit (ax_die, ax_usage_error) leaves with: the
+ * stream check at exit turns only a successful exit into a failure. */
+static int exit_code;
 
 const char *ax_prog(void) { return prog_name; }
 
 static void profile_at_exit(void) { ax_profile_report(stderr); }
 
+static void on_oom(size_t bytes, const char *what)
+{
+	if (bytes == SIZE_MAX)
+		ax_die(AX_EXIT_FAIL, "out of memory: %s", what);
+	ax_die(AX_EXIT_FAIL, "out of memory: %zu bytes for %s", bytes, what);
+}
+
+/* A closed 0, 1 or 2 gets /dev/null opened the way that fails. */
+static void guard_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+		if (got != fd) {   /* cannot happen: fd is the lowest free one */
+			if (got >= 0)
+				close(got);
+			_exit(AX_EXIT_FAIL);
+		}
+	}
+}
+
+static enum ax_status stream_check(FILE *f, const char *name)
+{
+	errno = 0;
+	if (fflush(f) == 0 && !ferror(f))
+		return AX_OK;
+	int e = errno ? errno : EIO;
+	clearerr(f);
+	return ax_error_set(AX_ERR_IO, "%s: write error: %s", name,
+			    e == EBADF ? "the stream is closed" : strerror(e));
+}
+
+int ax_cli_exiting(int code)
+{
+	exit_code = code;
+	return code;
+}
+
+enum ax_status ax_stdout_check(void) { return stream_check(stdout, "standard output"); }
+
+static void streams_at_exit(void)
+{
+	enum ax_status out = stream_check(stdout, "standard output");
+	if (out && exit_code == 0)
+		fprintf(stderr, "%s: %s\n", prog_name, ax_error_detail());
+	enum ax_status err = stream_check(stderr, "standard error");
+	if ((out || err) && exit_code == 0)
+		_exit(AX_EXIT_FAIL);
+}
+
 void ax_cli_init(const char *prog)
 {
 	const char *slash = strrchr(prog, '/');
 	prog_name = slash ? slash + 1 : prog;
+	guard_std_fds();
+	ax_oom_handler_set(on_oom);
+	atexit(streams_at_exit);   /* first registered: runs last */
 	if (ax_profile_enabled())
 		atexit(profile_at_exit);
 }
@@ -40,6 +99,7 @@ void ax_die(int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vmessage(fmt, ap);
 	va_end(ap);
+	exit_code = code;
 	exit(code);
 }
 
@@ -48,6 +108,7 @@ void ax_die_status(int code, enum ax_status st, const char *what)
 	const char *d = ax_error_detail();
 	fprintf(stderr, "%s: %s%s%s\n", prog_name, what ? what : "", what ? ": " : "",
 		d && *d ? d : ax_strerror(st));
+	exit_code = code;
 	exit(code);
 }
 
@@ -66,6 +127,7 @@ void ax_usage_error(const char *fmt, ...)
 	vmessage(fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Try '%s --help'.\n", prog_name);
+	exit_code = AX_EXIT_USAGE;
 	exit(AX_EXIT_USAGE);
 }
 
@@ -73,26 +135,35 @@ void ax_print_version(void) { printf("%s (axon) %s\n", prog_name, AX_VERSION); }
 
 long ax_parse_long(const char *opt, const char *s, long lo, long hi)
 {
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (end == s || *end || errno)
-		ax_usage_error("%s: '%s' is not an integer", opt, s);
-	if (v < lo || v > hi)
-		ax_usage_error("%s: %ld is outside [%ld, %ld]", opt, v, lo, hi);
+	long v;
+	if (ax_number_long(s, lo, hi, &v))
+		ax_usage_error("%s: %s", opt, ax_error_detail());
 	return v;
 }
 
 double ax_parse_double(const char *opt, const char *s, double lo, double hi)
 {
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (end == s || *end || errno || !isfinite(v))
-		ax_usage_error("%s: '%s' is not a number", opt, s);
-	if (v < lo || v > hi)
-		ax_usage_error("%s: %g is outside [%g, %g]", opt, v, lo, hi);
+	double v;
+	if (ax_number_double(s, lo, hi, 0, &v))
+		ax_usage_error("%s: %s", opt, ax_error_detail());
 	return v;
+}
+
+int ax_parse_list_double(const char *opt, const char *s, double lo, double hi, int max,
+			 double **v)
+{
+	int n;
+	if (ax_list_double(s, lo, hi, max, v, &n))
+		ax_usage_error("%s: %s", opt, ax_error_detail());
+	return n;
+}
+
+int ax_parse_list_int(const char *opt, const char *s, long lo, long hi, int max, int **v)
+{
+	int n;
+	if (ax_list_int(s, lo, hi, max, v, &n))
+		ax_usage_error("%s: %s", opt, ax_error_detail());
+	return n;
 }
 
 uint64_t ax_parse_seed(const char *opt, const char *s)
@@ -140,9 +211,10 @@ static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	if (interrupted)
+	if (interrupted && sig != SIGPIPE)
 		_exit(128 + sig);
-	interrupted = sig;
+	if (!interrupted)
+		interrupted = sig;
 }
 
 void ax_signals_install(void)
@@ -153,6 +225,16 @@ void ax_signals_install(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+}
+
+void ax_signals_install_pipe(void)
+{
+	ax_signals_install();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGPIPE, &sa, NULL);
 }
 
 int ax_interrupted(void) { return interrupted; }

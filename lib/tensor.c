@@ -19,9 +19,12 @@ void ax_arena_init(struct ax_arena *a, size_t chunk_size)
 
 static struct ax_arena_chunk *chunk_new(size_t size)
 {
-	struct ax_arena_chunk *c = aligned_alloc(ARENA_ALIGN,
-		(sizeof *c + size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
-	AX_ASSERT(c && "out of memory growing an arena");
+	struct ax_arena_chunk *c = NULL;
+	if (size <= SIZE_MAX - sizeof *c - ARENA_ALIGN)
+		c = aligned_alloc(ARENA_ALIGN,
+				  (sizeof *c + size + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN);
+	if (!c)
+		ax_oom(size, "an arena chunk (tensors)");
 	c->next = NULL;
 	c->size = size;
 	c->used = 0;
@@ -30,6 +33,8 @@ static struct ax_arena_chunk *chunk_new(size_t size)
 
 void *ax_arena_alloc(struct ax_arena *a, size_t bytes)
 {
+	if (bytes > SIZE_MAX - ARENA_ALIGN)
+		ax_oom(bytes, "an arena allocation (tensors)");
 	bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 	if (!bytes)
 		bytes = ARENA_ALIGN;
@@ -92,22 +97,32 @@ static struct ax_tensor *header_new(struct ax_arena *a, int ndim, const int *sha
 	for (int i = 0; i < ndim; i++) {
 		AX_ASSERT(shape[i] >= 0 && "negative dimension");
 		t->shape[i] = shape[i];
-		t->size *= (size_t)shape[i];
+		if (ax_mul_size(t->size, (size_t)shape[i], &t->size))
+			ax_oom(SIZE_MAX, "a tensor (its size overflows)");
 	}
 	return t;
+}
+
+/* Bytes of t's data; a size the address space cannot hold is out of memory. */
+static size_t data_bytes(const struct ax_tensor *t)
+{
+	size_t bytes;
+	if (ax_mul_size(t->size, sizeof(float), &bytes))
+		ax_oom(SIZE_MAX, "a tensor (its size overflows)");
+	return bytes;
 }
 
 struct ax_tensor *ax_tensor_new(struct ax_arena *a, int ndim, const int *shape)
 {
 	struct ax_tensor *t = header_new(a, ndim, shape);
-	t->data = ax_arena_alloc(a, t->size * sizeof(float));
+	t->data = ax_arena_alloc(a, data_bytes(t));
 	return t;
 }
 
 struct ax_tensor *ax_tensor_zeros(struct ax_arena *a, int ndim, const int *shape)
 {
 	struct ax_tensor *t = header_new(a, ndim, shape);
-	t->data = ax_arena_zalloc(a, t->size * sizeof(float));
+	t->data = ax_arena_zalloc(a, data_bytes(t));
 	return t;
 }
 
