@@ -128,6 +128,8 @@ void an_batch_free(struct an_batch *b);
 /* Row i of b from example e (temporal: with the given delay). */
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
 		  const struct an_example *e, int delay, struct ax_rng *r);
+/* How many rows of logits (B, 10) have their largest entry at y. */
+int an_count_correct(const float *logits, const int32_t *y, int B);
 /* Logits of a filled batch (no gradient), into logits (B, 10). */
 void an_predict(const struct an_model *m, const struct an_batch *b, const float *keep,
 		float *logits);
@@ -178,13 +180,56 @@ void an_keep_top(const float *score, int units, int k, float *keep);
 /* keep with k units drawn uniformly without replacement set to 0. */
 void an_keep_random(int units, int k, struct ax_rng *r, float *keep);
 
-/* ---- training (train.c) ---- */
+/* ---- settings, checkpoint, training (train.c) ---- */
+/* Everything a checkpoint fixes: the model and the training schedule. */
+struct an_settings {
+	struct an_config cfg;
+	long steps;
+	int batch;
+	double lr;                  /* peak; cosine decay to 0 over steps */
+	struct an_mix mix;          /* mix.pairs is stored as "an.pairs" */
+	int limit;                  /* training images used (0: all) */
+};
+extern const struct ax_setting an_settings_table[];
+extern const int an_nsettings;
+void an_settings_default(struct an_settings *s);
+/* Settings that constrain each other (alpha range, cue probabilities). */
+enum ax_status an_settings_check(const struct an_settings *s);
+/* A trained model and its settings from a checkpoint (b keeps the bundle
+ * open for the caller: optimiser, RNG, run state; free it). */
+enum ax_status an_checkpoint_read(const char *path, struct an_model *m, struct an_settings *s,
+				  struct ax_bundle *b);
 /* A batch from the training mixture (temporal: delay ~ U{0..delay_max}). */
 void an_batch_draw(struct an_batch *b, const struct an_config *c, const struct an_data *d,
 		   const struct an_mix *mix, struct ax_rng *r);
 /* Cross-entropy on the batch, backward, one optimiser step at lr; returns
- * the loss (not finite: no step taken). */
+ * the loss (not finite: no step taken); *hits the correct predictions
+ * (hits may be NULL). */
 float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
-		    const struct an_batch *b, float lr);
+		    const struct an_batch *b, float lr, int *hits);
+
+/* ---- the sub-commands (train.c, eval.c, analysis.c); main.c parses ---- */
+struct an_opts {
+	struct an_settings s;       /* train */
+	struct ax_common common;    /* threads, seed, quiet, run options */
+	const char *data;           /* Fashion-MNIST folder */
+	int limit;                  /* eval, lrp, silence: test images used (0: all) */
+	unsigned pairs;             /* eval, lrp, silence: 0 = the checkpoint's */
+	double *alphas;             /* eval */
+	int nalphas;
+	int *delays;                /* eval, temporal task; NULL = 0..delay_max */
+	int ndelays;
+	int n;                      /* examples per cell (eval, silence) or per pair/class (lrp) */
+	int top, draws;             /* silence */
+	double eps;                 /* lrp, silence */
+	const char *npy_out, *units_out;   /* lrp */
+};
+/* The model of -m, its settings and the test images (exits 2 on failure). */
+void an_open_model(const struct an_opts *o, struct an_model *m, struct an_settings *s,
+		   struct an_data *d);
+int an_cmd_train(const struct an_opts *o);
+int an_cmd_eval(const struct an_opts *o);
+int an_cmd_lrp(const struct an_opts *o);
+int an_cmd_silence(const struct an_opts *o);
 
 #endif

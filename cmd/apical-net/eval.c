@@ -66,13 +66,18 @@ void an_predict(const struct an_model *m, const struct an_batch *b, const float 
 	ax_arena_free(&step);
 }
 
-static int argmax(const float *z, int n)
+int an_count_correct(const float *logits, const int32_t *y, int B)
 {
-	int k = 0;
-	for (int i = 1; i < n; i++)
-		if (z[i] > z[k])
-			k = i;
-	return k;
+	int hits = 0;
+	for (int i = 0; i < B; i++) {
+		const float *z = logits + (size_t)i * AN_CLASSES;
+		int k = 0;
+		for (int j = 1; j < AN_CLASSES; j++)
+			if (z[j] > z[k])
+				k = j;
+		hits += k == y[i];
+	}
+	return hits;
 }
 
 /* Pair of example i: the selected pairs in turn. */
@@ -110,10 +115,65 @@ double an_accuracy(const struct an_model *m, const struct an_data *d, unsigned p
 			an_batch_set(&b, &m->cfg, d, j, &e, delay, &ri);
 		}
 		an_predict(m, &b, keep, logits);
-		for (int j = 0; j < b.B; j++)
-			correct += argmax(logits + (size_t)j * AN_CLASSES, AN_CLASSES) == b.y[j];
+		correct += an_count_correct(logits, b.y, b.B);
 	}
 	free(logits);
 	an_batch_free(&b);
 	return n ? (double)correct / n : 0.0;
+}
+
+/* The trained model named by -m, its settings and the test images. */
+void an_open_model(const struct an_opts *o, struct an_model *m, struct an_settings *s,
+		   struct an_data *d)
+{
+	const char *path = o->common.run.checkpoint;
+	struct ax_bundle b;
+	enum ax_status st = an_checkpoint_read(path, m, s, &b);
+	if (st)
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
+	ax_bundle_free(&b);
+	if ((st = an_data_load(d, o->data, "t10k", o->limit)))
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
+}
+
+int an_cmd_eval(const struct an_opts *o)
+{
+	struct an_model m;
+	struct an_settings s;
+	struct an_data d;
+	an_open_model(o, &m, &s, &d);
+	unsigned pairs = o->pairs ? o->pairs : s.mix.pairs;
+	int temporal = s.cfg.task == AN_TEMPORAL, nd = temporal ? o->ndelays : 1;
+	int *delays = o->delays;
+	if (temporal && !delays) {
+		nd = s.cfg.delay_max + 1;
+		delays = ax_xmalloc((size_t)nd * sizeof(int));
+		for (int i = 0; i < nd; i++)
+			delays[i] = i;
+	}
+	for (int i = 0; temporal && i < nd; i++)
+		if (delays[i] > s.cfg.delay_max)
+			ax_die(AX_EXIT_USAGE, "eval: --delay %d is beyond the model's --delay-max %d",
+			       delays[i], s.cfg.delay_max);
+	struct ax_csv csv;
+	ax_csv_begin(&csv, stdout, temporal ? "model,condition,alpha,accuracy,n,delay" :
+					      "model,condition,alpha,accuracy,n");
+	for (int k = 0; k < nd; k++)
+		for (int c = 0; c < AN_NCONDS; c++)
+			for (int a = 0; a < o->nalphas; a++) {
+				int delay = temporal ? delays[k] : 0;
+				double acc = an_accuracy(&m, &d, pairs, c, (float)o->alphas[a], delay,
+							 o->n, o->common.seed, NULL);
+				if (temporal)
+					ax_csv_rowf(&csv, "%s,%s,%g,%.6f,%d,%d", an_kind_names[s.cfg.kind],
+						    an_cond_names[c], o->alphas[a], acc, o->n, delay);
+				else
+					ax_csv_rowf(&csv, "%s,%s,%g,%.6f,%d", an_kind_names[s.cfg.kind],
+						    an_cond_names[c], o->alphas[a], acc, o->n);
+			}
+	if (delays != o->delays)
+		free(delays);
+	an_data_free(&d);
+	an_model_free(&m);
+	return AX_EXIT_OK;
 }

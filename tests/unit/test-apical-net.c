@@ -276,7 +276,7 @@ static void check_reference(const char *file, enum an_kind kind, enum an_task ta
 	ax_tape_init(&t, &s);
 	struct ax_optim opt;
 	ax_optim_init(&opt, AX_OPTIM_SGD, &m.params);
-	float got = an_train_step(&m, &opt, &t, &b, 0.0f); /* lr 0: gradients only */
+	float got = an_train_step(&m, &opt, &t, &b, 0.0f, NULL); /* lr 0: gradients only */
 	tu_assert_close(&got, loss->data, 1, 1e-5, 1e-5, "loss");
 	float *logits = malloc((size_t)b.B * AN_CLASSES * sizeof(float));
 	an_predict(&m, &b, NULL, logits);
@@ -480,7 +480,7 @@ static void test_short_training(void **state)
 	ax_rng_seed(&r, 20);
 	for (int step = 0; step < 300; step++) {
 		an_batch_draw(&b, &cfg, &d, &mix, &r);
-		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f)));
+		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f, NULL)));
 	}
 	double rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
 	double none = an_accuracy(&m, &d, 15, AN_NONE, 0.5f, 0, 400, 21, NULL);
