@@ -5,7 +5,7 @@
 set -eu
 
 # OpenBLAS: the OpenMP build (see the Makefile for why).
-build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmocka-dev"
+build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmocka-dev dataset-fashion-mnist"
 case "${1:-build}" in
 build) want="$build" ;;
 demo)  want="$build fortunes dataset-fashion-mnist" ;;

@@ -184,11 +184,13 @@ void an_keep_random(int units, int k, struct ax_rng *r, float *keep);
 /* Everything a checkpoint fixes: the model and the training schedule. */
 struct an_settings {
 	struct an_config cfg;
-	long steps;
+	long steps, pretrain;       /* all steps; of them, the first without cues */
 	int batch;
 	double lr;                  /* peak; cosine decay to 0 over steps */
 	struct an_mix mix;          /* mix.pairs is stored as "an.pairs" */
 	int limit;                  /* training images used (0: all) */
+	int init;                   /* the feedforward pathway came from --init: every
+				     * step is a top-down step */
 };
 extern const struct ax_setting an_settings_table[];
 extern const int an_nsettings;
@@ -202,17 +204,31 @@ enum ax_status an_checkpoint_read(const char *path, struct an_model *m, struct a
 /* A batch from the training mixture (temporal: delay ~ U{0..delay_max}). */
 void an_batch_draw(struct an_batch *b, const struct an_config *c, const struct an_data *d,
 		   const struct an_mix *mix, struct ax_rng *r);
-/* Cross-entropy on the batch, backward, one optimiser step at lr; returns
- * the loss (not finite: no step taken); *hits the correct predictions
- * (hits may be NULL). */
+/* Training has two phases [choice]: for the first `pretrain` steps the
+ * whole network learns without any cue (p_context and p_wrong taken as 0);
+ * then the feedforward pathway is frozen and only the top-down pathway
+ * learns, with cues: the apical (point: context) weights, the cue's
+ * columns of layer 0 (concat) and the context network (temporal), from a
+ * fresh Adam state. The none model has no top-down pathway: it trains
+ * everything throughout. pretrain 0: one phase, everything with cues.
+ * With --init (s->init) the feedforward pathway comes from another
+ * checkpoint and every step is a top-down step. */
+int an_top_down_phase(const struct an_settings *s, long step);
+/* Learning rate at a step: cosine from lr to 0 over each phase. */
+float an_step_lr(const struct an_settings *s, long step);
+/* Cross-entropy on the batch, backward, one optimiser step at lr (with
+ * top_down_only, the feedforward pathway's gradients zeroed first);
+ * returns the loss (not finite: no step taken); *hits the correct
+ * predictions (hits may be NULL). */
 float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
-		    const struct an_batch *b, float lr, int *hits);
+		    const struct an_batch *b, float lr, int top_down_only, int *hits);
 
 /* ---- the sub-commands (train.c, eval.c, analysis.c); main.c parses ---- */
 struct an_opts {
 	struct an_settings s;       /* train */
 	struct ax_common common;    /* threads, seed, quiet, run options */
 	const char *data;           /* Fashion-MNIST folder */
+	const char *init;           /* train: feedforward pathway from this checkpoint */
 	int limit;                  /* eval, lrp, silence: test images used (0: all) */
 	unsigned pairs;             /* eval, lrp, silence: 0 = the checkpoint's */
 	double *alphas;             /* eval */

@@ -27,14 +27,19 @@ static const char usage_text[] =
 	"      --ctx-hidden N     temporal: context encoder and GRU width (default 64)\n"
 	"      --delay-max N      temporal: blank frames after the context, at most (3)\n"
 	"  -n, --steps N          training steps (default 3000)\n"
+	"      --pretrain N       of them, the first N without cues; then only the\n"
+	"                         top-down pathway learns (default 2/3 of the steps;\n"
+	"                         0: one phase)\n"
 	"  -b, --batch N          examples per step (default 64)\n"
-	"      --lr X             Adam learning rate, cosine to 0 (default 1e-3)\n"
+	"      --lr X             Adam learning rate, cosine to 0 per phase (1e-3)\n"
 	"      --pairs LIST       confusable pairs: 0/6,2/4,2/6,7/9 or all (default)\n"
 	"      --alpha-min X      blends: alpha ~ U[alpha-min, alpha-max] (0.5)\n"
 	"      --alpha-max X      (1)\n"
 	"      --p-blend X        fraction of blends; the rest clean images (0.75)\n"
-	"      --p-context X      cue the true class (0.5)\n"
+	"      --p-context X      cue the true class (0.75)\n"
 	"      --p-wrong X        cue a wrong class (0.25); otherwise no cue\n"
+	"      --init CKPT        take the feedforward pathway (basal weights, read-out)\n"
+	"                         from CKPT, e.g. a none model; every step is top-down\n"
 	"      --limit N          use the first N training images only\n"
 	"  -m, --checkpoint FILE  save the model here (at the end, --every N, signals)\n"
 	"      --every N          also save every N steps\n"
@@ -83,17 +88,27 @@ static const char *const subs[] = { "train", "eval", "lrp", "silence", NULL };
 
 enum {
 	OPT_SETTING, /* a setting of an_settings_table (train.c), found by its flag */
-	OPT_PAIRS = 100, OPT_LIMIT, OPT_DATA, OPT_ALPHA, OPT_DELAY, OPT_N, OPT_OUTPUT, OPT_UNITS,
+	OPT_PRETRAIN, /* a setting too; --init refuses it */
+	OPT_PAIRS = 100, OPT_INIT, OPT_LIMIT, OPT_DATA, OPT_ALPHA, OPT_DELAY, OPT_N, OPT_OUTPUT, OPT_UNITS,
 	OPT_EPS, OPT_TOP, OPT_DRAWS,
 };
 static const struct ax_option options[] = {
-	{ "model", 0, 1, TRAIN, OPT_SETTING, FIX },       { "task", 0, 1, TRAIN, OPT_SETTING, FIX },
-	{ "layers", 0, 1, TRAIN, OPT_SETTING, FIX },      { "hidden", 0, 1, TRAIN, OPT_SETTING, FIX },
-	{ "ctx-hidden", 0, 1, TRAIN, OPT_SETTING, FIX },  { "delay-max", 0, 1, TRAIN, OPT_SETTING, FIX },
-	{ "steps", 'n', 1, TRAIN, OPT_SETTING, FIX },     { "batch", 'b', 1, TRAIN, OPT_SETTING, FIX },
-	{ "lr", 0, 1, TRAIN, OPT_SETTING, FIX },          { "alpha-min", 0, 1, TRAIN, OPT_SETTING, FIX },
-	{ "alpha-max", 0, 1, TRAIN, OPT_SETTING, FIX },  { "p-blend", 0, 1, TRAIN, OPT_SETTING, FIX },
-	{ "p-context", 0, 1, TRAIN, OPT_SETTING, FIX },  { "p-wrong", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "model", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "task", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "layers", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "hidden", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "ctx-hidden", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "delay-max", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "steps", 'n', 1, TRAIN, OPT_SETTING, FIX },
+	{ "batch", 'b', 1, TRAIN, OPT_SETTING, FIX },
+	{ "lr", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "pretrain", 0, 1, TRAIN, OPT_PRETRAIN, FIX },
+	{ "alpha-min", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "alpha-max", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "p-blend", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "p-context", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "p-wrong", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "init", 0, 1, TRAIN, OPT_INIT, FIX },
 	{ "limit", 0, 1, AX_SUBS_ALL, OPT_LIMIT, FIX },
 	{ "pairs", 0, 1, AX_SUBS_ALL, OPT_PAIRS, FIX },
 	{ "checkpoint", 'm', 1, AX_SUBS_ALL, AX_OPT_CHECKPOINT, 0 },
@@ -114,12 +129,14 @@ static void parse_option(struct ax_cli *cli, struct an_opts *o, int id, const ch
 	enum ax_status st;
 	switch (id) {
 	case OPT_SETTING:
+	case OPT_PRETRAIN:
 		ax_cli_setting(cli, ax_setting_find(an_settings_table, an_nsettings, opt), arg, &o->s);
 		break;
 	case OPT_PAIRS:
 		if ((st = an_pairs_parse(arg, &o->pairs)))
 			ax_usage_error("%s: %s", opt, ax_error_detail());
 		break;
+	case OPT_INIT: o->init = arg; break;
 	case OPT_LIMIT: o->limit = (int)ax_parse_long(opt, arg, 0, 1 << 30); break;
 	case OPT_DATA: o->data = arg; break;
 	case OPT_ALPHA:
@@ -172,6 +189,13 @@ int main(int argc, char **argv)
 		if (o.pairs)
 			o.s.mix.pairs = o.pairs;
 		o.s.limit = o.limit;
+		if (!ax_cli_seen(&cli, OPT_PRETRAIN))
+			o.s.pretrain = o.s.steps * 2 / 3;
+		if (o.init) {
+			if (ax_cli_seen(&cli, OPT_PRETRAIN))
+				ax_usage_error("train: --pretrain conflicts with --init");
+			o.s.init = 1, o.s.pretrain = 0;
+		}
 		if (an_settings_check(&o.s))
 			ax_usage_error("train: %s", ax_error_detail());
 		return an_cmd_train(&o);

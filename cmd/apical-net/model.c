@@ -21,13 +21,20 @@
  * [choice] Context c: blend task, a one-hot class cue (zeros for no
  * context, so the apical gain is g(v_l) and the point drive adds nothing);
  * temporal task, a recurrent context network over the T - 1 frames before
- * the target, e_t = relu(E f_t + e), s_t = GRU(e_t, s_{t-1}), s_0 = 0,
- * c = s_{T-1} (C = ctx_hidden). The target frame reaches only the basal
- * (feedforward) pathway.
+ * the target. Each frame f_t first goes through the bottom-up sweep of the
+ * same network (the layers above without any context: relu(W_l h + u_l),
+ * then W_o h + u_o; no gradient flows back through it) to class beliefs
+ * p_t = softmax(logits); then e_t = relu(E p_t + e), s_t = GRU(e_t,
+ * s_{t-1}), s_0 = 0, c = s_{T-1} (C = ctx_hidden): top-down context built
+ * from what the network recognised earlier. The target frame reaches only
+ * the basal (feedforward) pathway.
  *
  * Parameter names follow scripts/ref/apical_net.py: layers.<l>.basal,
  * layers.<l>.apical, out, context.encoder, context.gru (nn.GRU names).
- * Initialisation: PyTorch's nn.Linear / nn.GRU defaults. */
+ * Initialisation: PyTorch's nn.Linear / nn.GRU defaults, except [choice]
+ * the apical biases v_l, which start at 0: without context the gain is
+ * then exactly 1 and a model that takes its feedforward pathway from
+ * another (--init) starts out computing what that one does. */
 #include "an.h"
 
 #include <string.h>
@@ -53,12 +60,14 @@ void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t see
 			snprintf(name, sizeof name, "layers.%d.apical", l);
 			ax_nn_linear_init(&m->layer[l].apical, &m->params, &r, name, C, H,
 					  cfg->kind == AN_APICAL);
+			if (m->layer[l].apical.b)
+				ax_tensor_fill(m->layer[l].apical.b, 0.0f);
 		}
 	}
 	ax_nn_linear_init(&m->out, &m->params, &r, "out", H, AN_CLASSES, 1);
 	if (cfg->task == AN_TEMPORAL && ctx) {
 		struct ax_rng rc = ax_rng_split(&root, 2);
-		ax_nn_linear_init(&m->encoder, &m->params, &rc, "context.encoder", AN_PIXELS,
+		ax_nn_linear_init(&m->encoder, &m->params, &rc, "context.encoder", AN_CLASSES,
 				  cfg->ctx_hidden, 1);
 		ax_nn_gru_init(&m->gru, &m->params, &rc, "context.gru", cfg->ctx_hidden,
 			       cfg->ctx_hidden);
@@ -76,14 +85,36 @@ struct ax_tensor *an_gain_unit(struct ax_tape *t, struct ax_tensor *b, struct ax
 	return ax_mul(t, ax_relu(t, b), ax_scale(t, ax_sigmoid(t, a), 2.0f));
 }
 
+/* The bottom-up sweep without context (no gradient): logits (n, 10) of
+ * images x (n, 784). concat's first layer sees a zero cue. */
+static struct ax_tensor *bottom_up(struct ax_tape *t, const struct an_model *m,
+				   struct ax_tensor *x)
+{
+	ax_no_grad_begin(t);
+	struct ax_tensor *h = x;
+	if (m->cfg.kind == AN_CONCAT) {
+		struct ax_tensor *zero = ax_const(t, 2, (int[]){ x->shape[0], m->ctx_dim }, NULL);
+		ax_tensor_fill(zero, 0.0f);
+		h = ax_concat(t, (struct ax_tensor *[]){ x, zero }, 2, 1);
+	}
+	for (int l = 0; l < m->cfg.layers; l++)
+		h = ax_relu(t, ax_nn_linear(t, &m->layer[l].basal, h));
+	h = ax_nn_linear(t, &m->out, h);
+	ax_no_grad_end(t);
+	return h;
+}
+
 struct ax_tensor *an_context(struct ax_tape *t, const struct an_model *m, struct ax_tensor *cue)
 {
 	if (m->cfg.task == AN_BLEND)
 		return cue;
 	int B = cue->shape[0], T = an_frames(&m->cfg);
 	AX_ASSERT(cue->ndim == 3 && cue->shape[1] == T && "an_context: cue is (B, T, 784)");
-	struct ax_tensor *f = ax_slice(t, cue, 1, 0, T - 1);
-	struct ax_tensor *e = ax_relu(t, ax_nn_linear(t, &m->encoder, f));
+	struct ax_tensor *f = ax_reshape(t, ax_slice(t, cue, 1, 0, T - 1), 2,
+					 (int[]){ B * (T - 1), AN_PIXELS });
+	struct ax_tensor *p = ax_softmax(t, bottom_up(t, m, f));
+	p = ax_reshape(t, p, 3, (int[]){ B, T - 1, AN_CLASSES });
+	struct ax_tensor *e = ax_relu(t, ax_nn_linear(t, &m->encoder, p));
 	struct ax_tensor *s = ax_nn_gru(t, &m->gru, e, NULL);
 	s = ax_slice(t, s, 1, T - 2, 1);
 	return ax_reshape(t, s, 2, (int[]){ B, m->cfg.ctx_hidden });

@@ -15,6 +15,7 @@ const struct ax_setting an_settings_table[] = {
 	SET("ctx_hidden", "ctx-hidden", INT, cfg.ctx_hidden, 1, 4096),
 	SET("delay_max", "delay-max", INT, cfg.delay_max, 0, 64),
 	SET("steps", "steps", LONG, steps, 1, 1L << 40),
+	SET("pretrain", "pretrain", LONG, pretrain, 0, 1L << 40),
 	SET("batch", "batch", INT, batch, 1, 1 << 16),
 	SET("lr", "lr", DOUBLE, lr, 0, 10, AX_LO_OPEN),
 	SET("alpha_min", "alpha-min", FLOAT, mix.alpha_lo, 0, 1, 0),
@@ -23,6 +24,7 @@ const struct ax_setting an_settings_table[] = {
 	SET("p_context", "p-context", FLOAT, mix.p_context, 0, 1, 0),
 	SET("p_wrong", "p-wrong", FLOAT, mix.p_wrong, 0, 1, 0),
 	SET("limit", "limit", INT, limit, 0, 1 << 30),
+	AX_SETTING_BOOL("an.init", "--init", struct an_settings, init),
 };
 const int an_nsettings = (int)AX_COUNTOF(an_settings_table);
 #undef SET
@@ -32,9 +34,9 @@ void an_settings_default(struct an_settings *s)
 	*s = (struct an_settings){
 		.cfg = { .kind = AN_APICAL, .task = AN_BLEND, .layers = 2, .hidden = 256,
 			 .ctx_hidden = 64, .delay_max = 3 },
-		.steps = 3000, .batch = 64, .lr = 1e-3,
+		.steps = 3000, .pretrain = 2000, .batch = 64, .lr = 1e-3,
 		.mix = { .pairs = (1u << AN_NPAIRS) - 1, .alpha_lo = 0.5f, .alpha_hi = 1.0f,
-			 .p_blend = 0.75f, .p_context = 0.5f, .p_wrong = 0.25f },
+			 .p_blend = 0.75f, .p_context = 0.75f, .p_wrong = 0.25f },
 	};
 }
 
@@ -43,6 +45,12 @@ enum ax_status an_settings_check(const struct an_settings *s)
 	if (s->mix.alpha_lo > s->mix.alpha_hi)
 		return ax_error_set(AX_ERR_ARG, "--alpha-min %g is above --alpha-max %g",
 				    s->mix.alpha_lo, s->mix.alpha_hi);
+	if (s->init && s->pretrain)
+		return ax_error_set(AX_ERR_ARG, "--pretrain conflicts with --init (whose model "
+				    "is the pre-trained feedforward pathway)");
+	if (s->pretrain > s->steps)
+		return ax_error_set(AX_ERR_ARG, "--pretrain %ld is more than --steps %ld", s->pretrain,
+				    s->steps);
 	if (s->mix.p_context + s->mix.p_wrong > 1.0f)
 		return ax_error_set(AX_ERR_ARG, "--p-context + --p-wrong is %g, above 1",
 				    s->mix.p_context + s->mix.p_wrong);
@@ -98,8 +106,37 @@ void an_batch_draw(struct an_batch *b, const struct an_config *c, const struct a
 	}
 }
 
+int an_top_down_phase(const struct an_settings *s, long step)
+{
+	return s->cfg.kind != AN_NOCTX && (s->init || (s->pretrain > 0 && step >= s->pretrain));
+}
+
+float an_step_lr(const struct an_settings *s, long step)
+{
+	long p = s->cfg.kind == AN_NOCTX ? 0 : s->pretrain;
+	if (step < p)
+		return ax_sched_cosine(step, 0, p, (float)s->lr, 0.0f);
+	return ax_sched_cosine(step - p, 0, s->steps - p, (float)s->lr, 0.0f);
+}
+
+/* Gradients of the feedforward pathway set to 0: the basal weights and
+ * biases (concat: of the image columns; the cue's columns learn), and the
+ * read-out. With a fresh Adam state they then stay exactly where they are. */
+static void freeze_feedforward(struct an_model *m)
+{
+	for (int l = 0; l < m->cfg.layers; l++) {
+		struct ax_nn_linear *b = &m->layer[l].basal;
+		memset(b->b->grad, 0, b->b->size * sizeof(float));
+		int in = b->w->shape[1], cols = l == 0 ? AN_PIXELS : in;
+		for (int j = 0; j < b->w->shape[0]; j++)
+			memset(b->w->grad + (size_t)j * in, 0, (size_t)cols * sizeof(float));
+	}
+	memset(m->out.w->grad, 0, m->out.w->size * sizeof(float));
+	memset(m->out.b->grad, 0, m->out.b->size * sizeof(float));
+}
+
 float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
-		    const struct an_batch *b, float lr, int *hits)
+		    const struct an_batch *b, float lr, int top_down_only, int *hits)
 {
 	const struct an_config *c = &m->cfg;
 	int B = b->B;
@@ -123,6 +160,8 @@ float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
 	if (!isfinite(value))
 		return value;
 	ax_tape_backward(t, loss, 1.0f);
+	if (top_down_only)
+		freeze_feedforward(m);
 	ax_optim_step(opt, lr);
 	return value;
 }
@@ -152,11 +191,68 @@ static void save(const struct an_trainer *tr)
 		ax_die_status(AX_EXIT_FAIL, st, "checkpoint");
 }
 
+/* Adam from zero moments and step 0. */
+static void optim_restart(struct ax_optim *o)
+{
+	for (int i = 0; i < o->params->n; i++) {
+		size_t n = o->params->list[i]->size * sizeof(float);
+		memset(o->m[i], 0, n);
+		if (o->v[i])
+			memset(o->v[i], 0, n);
+	}
+	o->step = 0;
+}
+
+/* Copy name from src into dst (same shape; or, for concat's first layer,
+ * dst's first `cols` columns of each row from src's first ones). */
+static enum ax_status copy_param(struct ax_tensor *dst, const struct ax_bundle *src,
+				 const char *path)
+{
+	const struct ax_array *a = ax_bundle_find(src, dst->name);
+	int rows = dst->shape[0], cols = dst->ndim == 2 ? dst->shape[1] : 1;
+	if (!a || a->dtype != AX_F32 || a->ndim != dst->ndim || a->shape[0] != rows)
+		return ax_error_set(AX_ERR_FORMAT, "%s: no float32 '%s' with %d rows", path,
+				    dst->name, rows);
+	int scols = a->ndim == 2 ? (int)a->shape[1] : 1, n = AX_MIN(cols, scols);
+	if (scols != cols && (dst->ndim != 2 || n != AN_PIXELS))
+		return ax_error_set(AX_ERR_FORMAT, "%s: '%s' has %d columns, not %d", path,
+				    dst->name, scols, cols);
+	for (int j = 0; j < rows; j++)
+		memcpy(dst->data + (size_t)j * cols, (const float *)a->data + (size_t)j * scols,
+		       (size_t)n * sizeof(float));
+	return AX_OK;
+}
+
+/* --init: the basal weights and biases and the read-out of another
+ * checkpoint (any model, same --layers and --hidden). */
+static enum ax_status load_feedforward(struct an_model *m, const char *path)
+{
+	struct ax_bundle b;
+	struct an_settings s;
+	an_settings_default(&s);
+	enum ax_status st = ax_ckpt_open(path, "apical-net", &b);
+	if (!st && (st = ax_ckpt_get_settings(&b, an_settings_table, an_nsettings, &s)))
+		st = ax_error_set(st, "%s: %s", path, ax_error_detail());
+	if (!st && (s.cfg.layers != m->cfg.layers || s.cfg.hidden != m->cfg.hidden))
+		st = ax_error_set(AX_ERR_ARG, "%s: %d layers of %d units, not %d of %d", path,
+				  s.cfg.layers, s.cfg.hidden, m->cfg.layers, m->cfg.hidden);
+	for (int l = 0; !st && l < m->cfg.layers; l++)
+		if (!(st = copy_param(m->layer[l].basal.w, &b, path)))
+			st = copy_param(m->layer[l].basal.b, &b, path);
+	if (!st && !(st = copy_param(m->out.w, &b, path)))
+		st = copy_param(m->out.b, &b, path);
+	ax_bundle_free(&b);
+	return st;
+}
+
 /* Model, optimiser and data stream: fresh from the seed, or from --resume. */
-static void trainer_start(struct an_trainer *tr, const struct ax_common *c)
+static void trainer_start(struct an_trainer *tr, const struct ax_common *c, const char *init)
 {
 	if (!c->run.resume) {
 		an_model_init(&tr->m, &tr->s.cfg, c->seed);
+		enum ax_status st = init ? load_feedforward(&tr->m, init) : AX_OK;
+		if (st)
+			ax_die_status(AX_EXIT_USAGE, st, NULL);
 		ax_optim_init(&tr->opt, AX_OPTIM_ADAM, &tr->m.params);
 		struct ax_rng root;
 		ax_rng_seed(&root, c->seed);
@@ -179,7 +275,7 @@ static void trainer_start(struct an_trainer *tr, const struct ax_common *c)
 int an_cmd_train(const struct an_opts *o)
 {
 	struct an_trainer tr = { .s = o->s };
-	trainer_start(&tr, &o->common);
+	trainer_start(&tr, &o->common, o->init);
 	struct an_data d;
 	enum ax_status st = an_data_load(&d, o->data, "train", tr.s.limit);
 	if (st)
@@ -192,11 +288,19 @@ int an_cmd_train(const struct an_opts *o)
 	ax_tape_init(&t, &step);
 	struct ax_csv csv;
 	ax_csv_begin(&csv, stdout, "step,loss,accuracy,lr");
+	/* Pre-training sees no cue; the top-down phase starts a fresh Adam. */
+	struct an_mix plain = tr.s.mix;
+	plain.p_context = plain.p_wrong = 0.0f;
 	while (ax_run_next(&tr.run)) {
-		an_batch_draw(&b, &tr.s.cfg, &d, &tr.s.mix, &tr.rng);
-		float lr = ax_sched_cosine(tr.run.step, 0, tr.s.steps, (float)tr.s.lr, 0.0f);
+		long k = tr.run.step;
+		int top_down = an_top_down_phase(&tr.s, k);
+		if (top_down && k == tr.s.pretrain)
+			optim_restart(&tr.opt);
+		int plain_phase = tr.s.cfg.kind != AN_NOCTX && k < tr.s.pretrain;
+		an_batch_draw(&b, &tr.s.cfg, &d, plain_phase ? &plain : &tr.s.mix, &tr.rng);
+		float lr = an_step_lr(&tr.s, k);
 		int hits;
-		float loss = an_train_step(&tr.m, &tr.opt, &t, &b, lr, &hits);
+		float loss = an_train_step(&tr.m, &tr.opt, &t, &b, lr, top_down, &hits);
 		tr.run.acc.user[0] += hits, tr.run.acc.user[1] += b.B;
 		unsigned done = ax_run_step_done(&tr.run, loss);
 		if (done & AX_RUN_LOG)

@@ -34,6 +34,8 @@ class Layer(nn.Module):
         self.basal = nn.Linear(n_in, hidden)
         if kind in ("apical", "point"):
             self.apical = nn.Linear(ctx_dim, hidden, bias=kind == "apical")
+            if kind == "apical":
+                nn.init.zeros_(self.apical.bias)  # gain 1 without context
 
     def forward(self, h, c):
         b = self.basal(h)
@@ -45,15 +47,16 @@ class Layer(nn.Module):
 
 
 class Context(nn.Module):
-    """Encoder + GRU over the frames before the target; its last state."""
+    """Encoder + GRU over the class beliefs of the frames before the target
+    (from the network's own bottom-up sweep, no gradient); its last state."""
 
     def __init__(self, hidden):
         super().__init__()
-        self.encoder = nn.Linear(PIXELS, hidden)
+        self.encoder = nn.Linear(CLASSES, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
 
-    def forward(self, frames):
-        out, _ = self.gru(F.relu(self.encoder(frames[:, :-1])))
+    def forward(self, beliefs):
+        out, _ = self.gru(F.relu(self.encoder(beliefs)))
         return out[:, -1]
 
 
@@ -69,10 +72,23 @@ class ApicalNet(nn.Module):
         if task == "temporal" and kind != "none":
             self.context = Context(ctx_hidden)
 
+    def bottom_up(self, x):
+        """Logits without context: relu(basal) layers, then out."""
+        with torch.no_grad():
+            h = x
+            if self.kind == "concat":
+                h = torch.cat([x, x.new_zeros(x.shape[0], self.layers[0].basal.in_features
+                                                - x.shape[1])], 1)
+            for layer in self.layers:
+                h = F.relu(layer.basal(h))
+            return self.out(h)
+
     def forward(self, x, cue):
         c = cue
         if self.task == "temporal" and self.kind != "none":
-            c = self.context(cue)
+            B, T, P = cue.shape
+            p = self.bottom_up(cue[:, :-1].reshape(-1, P)).softmax(-1)
+            c = self.context(p.reshape(B, T - 1, CLASSES))
         h = torch.cat([x, c], 1) if self.kind == "concat" else x
         for layer in self.layers:
             h = layer(h, c)
@@ -82,6 +98,10 @@ class ApicalNet(nn.Module):
 def golden(kind, task, path):
     torch.manual_seed(1)
     model = ApicalNet(kind, task, layers=2, hidden=16, ctx_hidden=8)
+    with torch.no_grad():  # apical biases start at 0; test with other values
+        for layer in model.layers:
+            if kind == "apical":
+                layer.apical.bias.uniform_(-0.5, 0.5)
     B, T = 6, 4
     x = torch.rand(B, PIXELS)
     if task == "temporal":
