@@ -94,22 +94,23 @@ struct an_layer {
 };
 struct an_model {
 	struct an_config cfg;
-	int ctx_dim;                /* C: 10 (one-hot cue) or ctx_hidden (GRU state) */
+	int ctx_dim;                /* C = 10: a one-hot cue or the context network's belief */
 	struct ax_params params;
 	struct ax_arena arena;      /* long-lived: params, grads, optimiser */
 	struct an_layer layer[AN_MAX_LAYERS];
 	struct ax_nn_linear out;
 	struct ax_nn_linear encoder;  /* temporal: frame -> ctx_hidden, ReLU */
 	struct ax_nn_gru gru;         /* temporal: the recurrent context network */
+	struct ax_nn_linear head;     /* temporal: GRU state -> cue logits */
 };
 void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t seed);
 void an_model_free(struct an_model *m);
 static inline int an_frames(const struct an_config *c) { return c->delay_max + 3; }
 /* The gain unit: relu(b) * 2 sigmoid(a). */
 struct ax_tensor *an_gain_unit(struct ax_tape *t, struct ax_tensor *b, struct ax_tensor *a);
-/* The context vector (B, C): blend: cue is the one-hot (B, 10) returned as
- * is; temporal: cue is (B, T, 784) frames, of which the first T - 1 run
- * through the encoder and the GRU (its last state). */
+/* The context vector (B, 10): blend: cue is the one-hot (B, 10) returned
+ * as is; temporal: cue is (B, T, 784) frames, of which the first T - 1 run
+ * through the bottom-up sweep, the encoder, the GRU and the head. */
 struct ax_tensor *an_context(struct ax_tape *t, const struct an_model *m, struct ax_tensor *cue);
 /* Logits (B, 10) for images x (B, 784) and context c (B, C) (ignored by
  * the none model). keep (layers * hidden, 0 or 1) silences units, or NULL. */

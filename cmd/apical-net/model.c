@@ -25,12 +25,16 @@
  * same network (the layers above without any context: relu(W_l h + u_l),
  * then W_o h + u_o; no gradient flows back through it) to class beliefs
  * p_t = softmax(logits); then e_t = relu(E p_t + e), s_t = GRU(e_t,
- * s_{t-1}), s_0 = 0, c = s_{T-1} (C = ctx_hidden): top-down context built
- * from what the network recognised earlier. The target frame reaches only
- * the basal (feedforward) pathway.
+ * s_{t-1}), s_0 = 0, and the cue c = softmax(K s_{T-1} + k), a belief over
+ * the 10 classes (C = 10 in both tasks): top-down context built from what
+ * the network recognised earlier, reaching the apical dendrites through
+ * the same kind of weights A_l as the blend task's one-hot cue (so a
+ * temporal model can start from a blend model's, --init). The target frame
+ * reaches only the basal (feedforward) pathway.
  *
  * Parameter names follow scripts/ref/apical_net.py: layers.<l>.basal,
- * layers.<l>.apical, out, context.encoder, context.gru (nn.GRU names).
+ * layers.<l>.apical, out, context.encoder, context.gru (nn.GRU names),
+ * context.head.
  * Initialisation: PyTorch's nn.Linear / nn.GRU defaults, except [choice]
  * the apical biases v_l, which start at 0: without context the gain is
  * then exactly 1 and a model that takes its feedforward pathway from
@@ -44,7 +48,7 @@ void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t see
 	AX_ASSERT(cfg->layers >= 1 && cfg->layers <= AN_MAX_LAYERS && "an_model_init: layers");
 	memset(m, 0, sizeof *m);
 	m->cfg = *cfg;
-	m->ctx_dim = cfg->task == AN_TEMPORAL ? cfg->ctx_hidden : AN_CLASSES;
+	m->ctx_dim = AN_CLASSES;
 	ax_arena_init(&m->arena, 0);
 	ax_params_init(&m->params, &m->arena);
 	struct ax_rng root, r;
@@ -71,6 +75,8 @@ void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t see
 				  cfg->ctx_hidden, 1);
 		ax_nn_gru_init(&m->gru, &m->params, &rc, "context.gru", cfg->ctx_hidden,
 			       cfg->ctx_hidden);
+		ax_nn_linear_init(&m->head, &m->params, &rc, "context.head", cfg->ctx_hidden,
+				  AN_CLASSES, 1);
 	}
 }
 
@@ -116,8 +122,8 @@ struct ax_tensor *an_context(struct ax_tape *t, const struct an_model *m, struct
 	p = ax_reshape(t, p, 3, (int[]){ B, T - 1, AN_CLASSES });
 	struct ax_tensor *e = ax_relu(t, ax_nn_linear(t, &m->encoder, p));
 	struct ax_tensor *s = ax_nn_gru(t, &m->gru, e, NULL);
-	s = ax_slice(t, s, 1, T - 2, 1);
-	return ax_reshape(t, s, 2, (int[]){ B, m->cfg.ctx_hidden });
+	s = ax_reshape(t, ax_slice(t, s, 1, T - 2, 1), 2, (int[]){ B, m->cfg.ctx_hidden });
+	return ax_softmax(t, ax_nn_linear(t, &m->head, s));
 }
 
 struct ax_tensor *an_forward(struct ax_tape *t, const struct an_model *m, struct ax_tensor *x,

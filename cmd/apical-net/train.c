@@ -241,6 +241,12 @@ static enum ax_status load_feedforward(struct an_model *m, const char *path)
 			st = copy_param(m->layer[l].basal.b, &b, path);
 	if (!st && !(st = copy_param(m->out.w, &b, path)))
 		st = copy_param(m->out.b, &b, path);
+	/* The top-down weights too, from a model of the same kind. */
+	for (int l = 0; !st && s.cfg.kind == m->cfg.kind && l < m->cfg.layers; l++) {
+		struct ax_nn_linear *a = &m->layer[l].apical;
+		if (a->w && !(st = copy_param(a->w, &b, path)) && a->b)
+			st = copy_param(a->b, &b, path);
+	}
 	ax_bundle_free(&b);
 	return st;
 }

@@ -48,23 +48,25 @@ class Layer(nn.Module):
 
 class Context(nn.Module):
     """Encoder + GRU over the class beliefs of the frames before the target
-    (from the network's own bottom-up sweep, no gradient); its last state."""
+    (from the network's own bottom-up sweep, no gradient); a belief over the
+    classes from its last state."""
 
     def __init__(self, hidden):
         super().__init__()
         self.encoder = nn.Linear(CLASSES, hidden)
         self.gru = nn.GRU(hidden, hidden, batch_first=True)
+        self.head = nn.Linear(hidden, CLASSES)
 
     def forward(self, beliefs):
         out, _ = self.gru(F.relu(self.encoder(beliefs)))
-        return out[:, -1]
+        return self.head(out[:, -1]).softmax(-1)
 
 
 class ApicalNet(nn.Module):
     def __init__(self, kind="apical", task="blend", layers=2, hidden=256, ctx_hidden=64):
         super().__init__()
         self.kind, self.task = kind, task
-        C = ctx_hidden if task == "temporal" else CLASSES
+        C = CLASSES
         n0 = PIXELS + (C if kind == "concat" else 0)
         self.layers = nn.ModuleList(
             Layer(kind, n0 if i == 0 else hidden, hidden, C) for i in range(layers))
