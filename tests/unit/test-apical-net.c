@@ -465,6 +465,106 @@ static void test_signal_and_rankings(void **state)
 
 /* ---- training ---- */
 
+/* --init: concat takes a none model's basal weights into the image
+ * columns of its first layer (its cue columns keep their own), the second
+ * layer and the read-out whole; an apical model's apical weights come only
+ * from an apical checkpoint. */
+static void test_init_copies_feedforward(void **state)
+{
+	struct an_settings s;
+	an_settings_default(&s);
+	s.cfg.hidden = 6;
+	s.cfg.kind = AN_NOCTX;
+	struct an_model src, dst;
+	an_model_init(&src, &s.cfg, 30);
+	struct ax_bundle b;
+	ax_ckpt_begin(&b, "apical-net");
+	ax_params_to_bundle(&src.params, &b, "");
+	ax_ckpt_put_settings(&b, an_settings_table, an_nsettings, &s);
+	assert_int_equal(ax_bundle_save(tu_path("none.ckpt"), &b), AX_OK);
+	ax_bundle_free(&b);
+
+	struct an_config c = s.cfg;
+	c.kind = AN_CONCAT;
+	an_model_init(&dst, &c, 31);
+	float cue_col = dst.layer[0].basal.w->data[AN_PIXELS + 3];
+	assert_int_equal(load_feedforward(&dst, tu_path("none.ckpt")), AX_OK);
+	for (int j = 0; j < 6; j++)
+		assert_memory_equal(dst.layer[0].basal.w->data + j * (AN_PIXELS + 10),
+				    src.layer[0].basal.w->data + j * AN_PIXELS, AN_PIXELS * sizeof(float));
+	assert_true(dst.layer[0].basal.w->data[AN_PIXELS + 3] == cue_col);
+	assert_memory_equal(dst.layer[1].basal.w->data, src.layer[1].basal.w->data, 36 * sizeof(float));
+	assert_memory_equal(dst.out.b->data, src.out.b->data, 10 * sizeof(float));
+	an_model_free(&dst);
+
+	c.kind = AN_APICAL;
+	an_model_init(&dst, &c, 32);
+	float a = dst.layer[1].apical.w->data[5];
+	assert_int_equal(load_feedforward(&dst, tu_path("none.ckpt")), AX_OK);
+	assert_true(dst.layer[1].apical.w->data[5] == a); /* none has no apical weights */
+	c.hidden = 7;
+	an_model_free(&dst);
+	an_model_init(&dst, &c, 33);
+	assert_int_equal(load_feedforward(&dst, tu_path("none.ckpt")), AX_ERR_ARG);
+	tu_assert_detail("2 layers of 6 units, not 2 of 7");
+	an_model_free(&dst);
+	an_model_free(&src);
+}
+
+/* The top-down phase moves the top-down weights and nothing else (concat:
+ * only the cue's columns of its first layer). */
+static void test_top_down_phase_freezes(void **state)
+{
+	struct an_data d;
+	synthetic(&d, 4, 40);
+	for (int kind = AN_APICAL; kind <= AN_CONCAT; kind++) {
+		struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 8 };
+		struct an_model m;
+		an_model_init(&m, &cfg, 41);
+		size_t n0 = m.layer[0].basal.w->size, n1 = m.layer[1].basal.w->size;
+		float *w0 = malloc(n0 * sizeof(float)), *w1 = malloc(n1 * sizeof(float));
+		memcpy(w0, m.layer[0].basal.w->data, n0 * sizeof(float));
+		memcpy(w1, m.layer[1].basal.w->data, n1 * sizeof(float));
+		float out0 = m.out.w->data[3], a0[80];
+		if (kind != AN_CONCAT)
+			memcpy(a0, m.layer[1].apical.w->data, sizeof a0);
+		struct ax_optim opt;
+		ax_optim_init(&opt, AX_OPTIM_ADAM, &m.params);
+		struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1, .p_blend = 1,
+				      .p_context = 1 };
+		struct an_batch b;
+		an_batch_alloc(&b, &cfg, 8);
+		struct ax_arena s;
+		struct ax_tape t;
+		ax_arena_init(&s, 0);
+		ax_tape_init(&t, &s);
+		struct ax_rng r;
+		ax_rng_seed(&r, 42);
+		for (int k = 0; k < 3; k++) {
+			an_batch_draw(&b, &cfg, &d, &mix, &r);
+			an_train_step(&m, &opt, &t, &b, 1e-2f, 1, NULL);
+		}
+		int in = m.layer[0].basal.w->shape[1], moved = 0;
+		for (size_t i = 0; i < n0; i++)
+			if ((int)(i % in) < AN_PIXELS)
+				assert_true(m.layer[0].basal.w->data[i] == w0[i]);
+			else
+				moved += m.layer[0].basal.w->data[i] != w0[i];
+		assert_memory_equal(m.layer[1].basal.w->data, w1, n1 * sizeof(float));
+		assert_true(m.out.w->data[3] == out0);
+		if (kind == AN_CONCAT)
+			assert_true(moved > 0);
+		else
+			assert_true(memcmp(m.layer[1].apical.w->data, a0, sizeof a0) != 0);
+		ax_tape_free(&t);
+		ax_arena_free(&s);
+		an_batch_free(&b);
+		free(w0), free(w1);
+		an_model_free(&m);
+	}
+	an_data_free(&d);
+}
+
 /* A few hundred steps on synthetic classes: with the relevant cue the
  * apical model resolves alpha-0.5 blends that it cannot without one, and
  * silencing every unit leaves it at chance. */
@@ -522,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_lrp_network_conserves),
 		cmocka_unit_test(test_lrp_forward_matches),
 		cmocka_unit_test(test_signal_and_rankings),
+		cmocka_unit_test(test_init_copies_feedforward),
+		cmocka_unit_test(test_top_down_phase_freezes),
 		cmocka_unit_test(test_short_training),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
