@@ -18,9 +18,14 @@ BLAS_LDLIBS = -L$(BLAS_LIB) -Wl,-rpath,$(BLAS_LIB) -lopenblas
 # -std=c11 (not gnu11) also keeps GCC from contracting a*b+c into FMA, so
 # results do not depend on what the optimiser fuses. Never -ffast-math.
 CFLAGS  ?= $(OPT) $(ARCH) -g
+# Flags that change no value (PyTorch is built with both): libm calls need not
+# set errno (sqrtf becomes one instruction), and floating-point traps are
+# assumed off, so GCC may if-convert the selects in ax_expf/ax_erff and
+# vectorise the loops over them. Always on, whatever CFLAGS says.
+MATHFLAGS = -fno-math-errno -fno-trapping-math
 WARN     = -Wall -Wextra -Wshadow -Wpointer-arith -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(CFLAGS) -Ilib -I$(BLAS_INC) \
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fopenmp $(WARN) $(MATHFLAGS) $(CFLAGS) -Ilib -I$(BLAS_INC) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS   = $(BLAS_LDLIBS) $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -fopenmp
 TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -28,8 +33,8 @@ TEST_LDLIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 LIB_SRC  = $(sort $(wildcard lib/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB      = $(BUILD)/libaxon.a
-# Installed headers: all but ax_math.h, which is internal to lib/.
-HEADERS  = $(filter-out lib/ax_math.h,$(wildcard lib/*.h))
+# Installed headers: all but ax_math.h and ax_json.h, internal to lib/.
+HEADERS  = $(filter-out lib/ax_math.h lib/ax_json.h,$(wildcard lib/*.h))
 
 CMDS     = $(notdir $(patsubst %/,%,$(sort $(dir $(wildcard cmd/*/main.c)))))
 BINS     = $(CMDS:%=$(BUILD)/bin/%)
@@ -40,7 +45,7 @@ FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz-*.c))
 MANS     = $(wildcard man/man1/*.1)
 MANS3    = $(wildcard man/man3/*.3)
 
-.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench \
+.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures bench vec-report \
         asan fuzz install uninstall clean
 .SUFFIXES:
 # Keep object files between runs (they are intermediates of pattern rules).
@@ -97,8 +102,17 @@ figures: deps-demo all
 fig-%: deps-demo all
 	@sh scripts/fig-$*.sh $(BUILD)/bin
 
+# BENCH_QUICK=1: one short run of each, to check the script end to end.
 bench: deps-bench all
 	@sh scripts/bench.sh $(BUILD)
+
+# Hot loops (marked [vec] in the kernel sources) that GCC did not vectorise,
+# for this machine's ARCH and for AVX2 (x86-64-v3), where no AVX-512 masks
+# can hide control flow. Fails if any.
+VEC_ARCHS ?= $(ARCH) -march=x86-64-v3
+vec-report:
+	@for a in $(VEC_ARCHS); do \
+	  sh scripts/vec-report.sh $(CC) $(filter-out $(ARCH),$(ALL_CFLAGS)) $$a || exit 1; done
 
 # The whole suite under AddressSanitizer and UBSan, in its own build tree.
 # Leak checks cover the unit tests; commands that exit through ax_die() with

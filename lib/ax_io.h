@@ -56,9 +56,14 @@ double ax_array_get(const struct ax_array *a, size_t i);
 /* A float32 copy of any numeric array (in place conversion of a's data). */
 enum ax_status ax_array_to_f32(struct ax_array *a);
 
-/* ---- input streams (gzip-transparent), "-" is stdin ---- */
+/* ---- input streams (gzip-transparent), "-" is stdin ----
+ * A stream yields at most AX_READ_MAX bytes (after inflating), or the limit
+ * set with ax_reader_set_limit; reading past it is AX_ERR_UNSUPPORTED with a
+ * message, so an endless input (/dev/zero) cannot fill memory. */
+#define AX_READ_MAX ((size_t)4 << 30)
 struct ax_reader;
 enum ax_status ax_reader_open(struct ax_reader **r, const char *path);
+void ax_reader_set_limit(struct ax_reader *r, size_t limit);
 /* Reads exactly n bytes; AX_ERR_EOF if the stream ends before the first
  * byte, AX_ERR_FORMAT ("truncated") if it ends part-way. */
 enum ax_status ax_reader_read(struct ax_reader *r, void *buf, size_t n);
@@ -78,6 +83,15 @@ void ax_reader_close(struct ax_reader *r);
 /* Whole input into memory (open + read_rest + close): *buf is malloc'd, NUL-added. */
 enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
 
+/* What this process did with a file, so an output never silently replaces
+ * an input: every regular file a reader opens is recorded (device, inode) as
+ * an input, one read whole as a bundle as such, one written through
+ * ax_outfile as written here (reading it back later changes nothing). */
+enum ax_file_use { AX_FILE_UNSEEN, AX_FILE_INPUT, AX_FILE_BUNDLE, AX_FILE_WRITTEN };
+enum ax_file_use ax_file_use(const char *path);   /* UNSEEN if absent or not regular */
+void ax_file_written(int fd);                     /* called by ax_outfile */
+void ax_reader_read_as_bundle(struct ax_reader *r);  /* called by ax_bundle_read */
+
 /* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ----
  * fortran_order True and big-endian descrs ('>f4') are AX_ERR_UNSUPPORTED
  * (no silent byte swapping). Bool bytes other than 0 read as 1. Writing
@@ -93,10 +107,13 @@ enum ax_status ax_npy_write_f32(FILE *f, const float *data, int ndim, const int6
 /* Atomic save of one array to a file (temp + rename). */
 enum ax_status ax_npy_save(const char *path, const struct ax_array *a);
 
-/* ---- safetensors bundles ----
- * Reader: header length < 100 MB and inside the file; strict JSON; every
- * tensor's data_offsets inside the data section with length count*size
- * (tensors may overlap or leave holes). Unknown keys in a tensor's entry are
+/* ---- bundles (lib/bundle.c) and their safetensors files (lib/io_safetensors.c) ----
+ * A bundle is named arrays in insertion order plus string metadata; names
+ * and metadata keys are unique and found in O(1) (a hash index).
+ * Reader: header length < 100 MB and inside the file; strict JSON, UTF-8
+ * strings; every tensor's data_offsets inside the data section with length
+ * count*size; tensors may leave holes but not overlap, so what is copied
+ * out is bounded by the file's size. Unknown keys in a tensor's entry are
  * ignored; __metadata__ must map strings to strings (or be null).
  * Writer: 8-byte LE header length, JSON header padded with spaces to a
  * multiple of 8 bytes, then the tensors' data in insertion order. */
@@ -104,11 +121,16 @@ struct ax_bundle_entry {
 	char *name;
 	struct ax_array array;
 };
+struct ax_bundle_index {   /* hash of names -> position + 1 (0: empty slot) */
+	int *slot;
+	size_t cap;            /* a power of two, or 0 */
+};
 struct ax_bundle {
 	int n, cap;
 	struct ax_bundle_entry *entries;  /* in file order (writer: insertion order) */
 	int nmeta;
 	char **meta_keys, **meta_values;  /* __metadata__, string values */
+	struct ax_bundle_index names, metas;  /* maintained by the functions below */
 };
 void ax_bundle_init(struct ax_bundle *b);
 void ax_bundle_free(struct ax_bundle *b);
@@ -122,7 +144,12 @@ void ax_bundle_add(struct ax_bundle *b, const char *name, enum ax_dtype dt, int 
 		   const int64_t *shape, const void *data);
 void ax_bundle_add_f32(struct ax_bundle *b, const char *name, int ndim,
 		       const int64_t *shape, const float *data);
+/* Take over a malloc'd name and the array a (its data may still be NULL):
+ * 0, or -1 (nothing taken) if the name is already there. Readers use it. */
+int ax_bundle_adopt(struct ax_bundle *b, char *name, const struct ax_array *a);
 void ax_bundle_set_meta(struct ax_bundle *b, const char *key, const char *value);
+/* Take over malloc'd key and value: 0, or -1 (nothing taken) if key is there. */
+int ax_bundle_adopt_meta(struct ax_bundle *b, char *key, char *value);
 const char *ax_bundle_meta(const struct ax_bundle *b, const char *key); /* NULL if absent */
 const struct ax_array *ax_bundle_find(const struct ax_bundle *b, const char *name);
 /* Find + check dtype and shape (ndim entries; -1 = any; shape NULL: only
@@ -171,12 +198,19 @@ enum ax_status ax_idx_load(const char *path, struct ax_array *out);
 /* ---- atomic output files ---- */
 /* Writes go to "<path>.tmp.<pid>"; commit flushes, fsyncs and renames over
  * path; abort removes the temp file. "-" means stdout (commit just flushes).
- * A failed commit removes the temp file too; either way o is finished. */
+ * A failed commit removes the temp file too; either way o is finished.
+ * An existing target that is not a regular file (/dev/null, a FIFO) is
+ * written in place. A target this process read as an input is refused with
+ * AX_ERR_ARG (ax_outfile_open_bundle: unless it was read as a bundle). Temp
+ * files of the same target whose pid no longer runs (a killed run) are
+ * removed on open. */
 struct ax_outfile {
 	FILE *f;
-	char *path, *tmp;
+	char *path, *tmp;    /* tmp NULL: stdout or in place */
+	int in_place;
 };
 enum ax_status ax_outfile_open(struct ax_outfile *o, const char *path);
+enum ax_status ax_outfile_open_bundle(struct ax_outfile *o, const char *path);
 enum ax_status ax_outfile_commit(struct ax_outfile *o);
 void ax_outfile_abort(struct ax_outfile *o);
 

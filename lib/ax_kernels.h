@@ -28,6 +28,9 @@ void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const
  * Call both from outside the parallel region. */
 int ax_blas_serial_begin(void);
 void ax_blas_serial_end(int prev);
+/* The BLAS's configuration and the core type it chose, e.g.
+ * "OpenBLAS 0.3.21 ... USE_OPENMP Haswell MAX_THREADS=64 (core Haswell)". */
+void ax_blas_describe(char *buf, size_t n);
 
 /* ---- normalisation ---- */
 /* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved. */

@@ -66,8 +66,10 @@ void ax_canvas_text(struct ax_canvas *c, double x, double y, const char *s, int 
 const uint8_t *ax_font_glyph(int ch);
 
 /* ---- colours ---- */
-/* Okabe-Ito colour-blind-safe palette (8 colours, cycled); black is last. */
+/* Okabe-Ito colour-blind-safe palette (7 colours, cycled; yellow left out);
+ * black is last. */
 uint32_t ax_plot_color(int i);
+#define AX_PLOT_FG 0x222222   /* text, frames, ticks, error bars */
 enum ax_cmap { AX_CMAP_VIRIDIS, AX_CMAP_GRAY, AX_CMAP_DIVERGING };
 /* Colour of t in [0, 1] (clamped; NaN gives light grey). Diverging: Tol's
  * blue-white-red, white at 0.5. */
@@ -97,6 +99,13 @@ size_t ax_histogram(const double *v, size_t n, const double *edges, int nbins, d
 #define AX_PLOT_MAX_TICKS 64
 enum ax_legend_kind { AX_LEG_LINE, AX_LEG_MARKER, AX_LEG_BOX };
 
+/* Where a value axis of non-negative data starts (ax_axes xzero, yzero):
+ * AX_ZERO_KEEP at 0 (counts); AX_ZERO_NEAR at 0 unless that would leave
+ * more than four fifths of the axis empty (min > 4 * (max - min)), then
+ * near the data (bars of values far from zero, such as 3.87 to 4.01, whose
+ * differences an axis from 0 would hide). */
+enum ax_zero { AX_ZERO_NONE, AX_ZERO_KEEP, AX_ZERO_NEAR };
+
 struct ax_legend_entry {
 	char *label;
 	uint32_t color;
@@ -108,7 +117,7 @@ struct ax_axes {
 	char *title, *xlabel, *ylabel;
 	int logx, logy;
 	int yinvert;            /* y grows downwards (heatmap rows) */
-	int xzero, yzero;       /* keep 0 as the lower limit for non-negative data (bars) */
+	int xzero, yzero;       /* enum ax_zero: 0 in the axis range for non-negative data */
 	int xint, yint;         /* ticks at whole numbers only (array indices) */
 	double pad;             /* autoscale margin as a fraction of the range (0.04) */
 	double dxmin, dxmax, dymin, dymax; /* data range from ax_axes_include */
@@ -190,6 +199,15 @@ void ax_axes_band(struct ax_axes *a, const double *x, const double *lo, const do
  * (<= 0) is clamped to the axis edge. */
 void ax_axes_rect(struct ax_axes *a, double x0, double y0, double x1, double y1,
 		  uint32_t color, double alpha);
+/* Histogram bins: bin b covers [lo[b], hi[b]) up to y[b] from the value
+ * axis's base (0, or its lower limit on a log axis); empty bins are not
+ * filled. The outline is one step line along the bin tops, down to the base
+ * at both ends (empty bins drop to the base on a log axis). Fill every
+ * series first, then outline them, so no fill hides an outline. */
+void ax_axes_bins(struct ax_axes *a, const double *lo, const double *hi, const double *y,
+		  size_t n, uint32_t color, double alpha);
+void ax_axes_bins_outline(struct ax_axes *a, const double *lo, const double *hi,
+			  const double *y, size_t n, uint32_t color, double width);
 /* Vertical error bar at x from lo to hi with caps half_w pixels wide. */
 void ax_axes_errbar(struct ax_axes *a, double x, double lo, double hi, double half_w,
 		    uint32_t color);

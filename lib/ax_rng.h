@@ -41,5 +41,9 @@ void ax_rng_fill_keep(struct ax_rng *r, float *keep, size_t n, float p, float sc
 /* Random permutation of 0..n-1 (Fisher-Yates). */
 void ax_rng_permutation(struct ax_rng *r, int32_t *out, int n);
 void ax_rng_shuffle(struct ax_rng *r, int32_t *x, int n);
+/* A uniform random sample of k of the n elements into x[0..k), in random
+ * order (the first k steps of a forward Fisher-Yates shuffle: x[i] swaps
+ * with x[i + below(n - i)]); k draws, x[k..n) keeps the rest. */
+void ax_rng_shuffle_head(struct ax_rng *r, int32_t *x, int n, int k);
 
 #endif

@@ -26,8 +26,9 @@
  *    for any reason: the end, --stop-at, SIGINT, SIGTERM, a closed output;
  *  - --stop-at S stops after step S without changing the schedule; resuming
  *    at or past S runs no step and writes nothing;
- *  - AXON_TEST_STEPS=N in the environment acts as --stop-at N (how the test
- *    suite runs the man pages' long EXAMPLES);
+ *  - AXON_TEST_STEPS=N in the environment acts as --stop-at N, except that
+ *    step N writes a row as a last step does (how the test suite runs the
+ *    man pages' long EXAMPLES: a plot of the CSV then has a row to show);
  *  - SIGINT, SIGTERM: finish the step, save, exit 130, 143; SIGPIPE or a
  *    write error on standard output: save, exit 141 (broken pipe) or 1;
  *  - a non-finite loss: "prog: loss is not finite at step N (...)", exit 1,
@@ -38,6 +39,25 @@
 
 #include "ax_cli.h"
 #include "ax_io.h"
+
+/* The --help lines of the training-run and common options, one text for
+ * every trainer (the man pages share theirs: man/man1/training-run.inc). */
+#define AX_RUN_HELP \
+	"      --log-every N      a CSV row every N steps and at the last (50)\n" \
+	"      --checkpoint FILE  save here: at the end, when stopped, every --every N\n" \
+	"      --every N          also save every N steps (0: not in between; 0)\n" \
+	"      --stop-at STEP     stop and save after STEP; the schedule is unchanged\n" \
+	"      --resume FILE      continue a run bit-exactly (its settings come from\n" \
+	"                         FILE; --checkpoint, --every, --stop-at may be given)\n"
+#define AX_COMMON_HELP \
+	"      --threads N        threads (0 = all cores)\n" \
+	"  -q, --quiet            no progress on stderr\n" \
+	"  -h, --help             print this help and exit\n" \
+	"      --version          print the version and exit\n"
+#define AX_EXIT_HELP \
+	"Exit status: 0 success, 1 runtime failure, 2 usage or bad input; a training\n" \
+	"run stopped by a signal saves its checkpoint and exits 130 (SIGINT),\n" \
+	"143 (SIGTERM) or 141 (its output closed).\n"
 
 enum { AX_RUN_LOG = 1, AX_RUN_SAVE = 2, AX_RUN_STOP = 4 };
 #define AX_RUN_USER 6
@@ -61,6 +81,7 @@ struct ax_run {
 	int logged;               /* a row was just written: the sums restart at the next step */
 	int stop;                 /* why the run stopped: 0 running or done, else the signal or -1 (output) */
 	int started;
+	int cut;                  /* end set by AXON_TEST_STEPS */
 	double t_begin, t_step;   /* time of ax_run's first step; of the current step */
 	const char *loss_hint;    /* in the non-finite message; default "try a lower --lr" */
 	struct ax_progress prog;

@@ -203,7 +203,8 @@ struct ax_tensor *ax_avgpool2d(struct ax_tape *t, struct ax_tensor *x, int k, in
 /* h_t = a_t * h_{t-1} + b_t; a, b (B, T, D), h0 (B, D) or NULL. */
 struct ax_tensor *ax_scan(struct ax_tape *t, struct ax_tensor *a, struct ax_tensor *b,
 			  struct ax_tensor *h0);
-/* x (B, T, I), h0 (B, H) or NULL -> all hidden states (B, T, H). */
+/* x (B, T, I), h0 (B, H) or NULL -> all hidden states (B, T, H); w_ih (3H, I),
+ * w_hh (3H, H); b_ih, b_hh (3H) or NULL (no bias). */
 struct ax_tensor *ax_gru(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *h0,
 			 struct ax_tensor *w_ih, struct ax_tensor *w_hh, struct ax_tensor *b_ih,
 			 struct ax_tensor *b_hh);

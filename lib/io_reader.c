@@ -1,13 +1,21 @@
-/* io_reader.c — gzip-transparent input streams over zlib's gzFile.
+/* io_reader.c — gzip-transparent input streams over zlib's gzFile, and the
+ * process's record of the files it read.
  *
  * gzread passes plain (non-gzip) data through unchanged, so every reader in
  * the library gets .gz support for free. A few bytes of look-ahead let a
- * caller sniff the format of a pipe without consuming it.
+ * caller sniff the format of a pipe without consuming it. No stream yields
+ * more than AX_READ_MAX bytes (or its own limit), so an endless input such
+ * as /dev/zero ends with a message instead of filling memory.
+ *
+ * Every regular file opened for reading is recorded by device and inode so
+ * that io_outfile.c can refuse to replace an input with an output; files this
+ * process wrote itself are recorded as such and are never refused.
  */
 #include "ax_io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,7 +27,75 @@ struct ax_reader {
 	size_t off;                 /* bytes handed to the caller */
 	unsigned char ahead[16];    /* peeked, not yet consumed */
 	size_t nahead;
+	size_t limit;               /* most bytes the stream may yield */
+	int has_id;                 /* a regular file: dev/ino are its identity */
+	dev_t dev;
+	ino_t ino;
 };
+
+/* ---- the files this process read or wrote ---- */
+
+static struct {
+	pthread_mutex_t lock;
+	size_t n, cap;
+	struct file_id { dev_t dev; ino_t ino; enum ax_file_use use; } *v;
+} files = {PTHREAD_MUTEX_INITIALIZER, 0, 0, NULL};
+
+static struct file_id *file_find(dev_t dev, ino_t ino)
+{
+	for (size_t i = 0; i < files.n; i++)
+		if (files.v[i].dev == dev && files.v[i].ino == ino)
+			return &files.v[i];
+	return NULL;
+}
+
+/* Records a use of a file; a file written here stays AX_FILE_WRITTEN, an
+ * input read whole as a bundle stays AX_FILE_BUNDLE. */
+static void file_note(dev_t dev, ino_t ino, enum ax_file_use use)
+{
+	pthread_mutex_lock(&files.lock);
+	struct file_id *f = file_find(dev, ino);
+	if (!f) {
+		if (files.n == files.cap) {
+			files.cap = files.cap ? 2 * files.cap : 16;
+			files.v = ax_xrealloc(files.v, files.cap * sizeof *files.v);
+		}
+		f = &files.v[files.n++];
+		*f = (struct file_id){dev, ino, use};
+	} else if (use == AX_FILE_WRITTEN || (f->use == AX_FILE_INPUT && use == AX_FILE_BUNDLE)) {
+		f->use = use;
+	}
+	pthread_mutex_unlock(&files.lock);
+}
+
+void ax_file_written(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		file_note(st.st_dev, st.st_ino, AX_FILE_WRITTEN);
+}
+
+enum ax_file_use ax_file_use(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) || !S_ISREG(st.st_mode))
+		return AX_FILE_UNSEEN;
+	pthread_mutex_lock(&files.lock);
+	const struct file_id *f = file_find(st.st_dev, st.st_ino);
+	enum ax_file_use use = f ? f->use : AX_FILE_UNSEEN;
+	pthread_mutex_unlock(&files.lock);
+	return use;
+}
+
+void ax_reader_read_as_bundle(struct ax_reader *r)
+{
+	if (r->has_id)
+		file_note(r->dev, r->ino, AX_FILE_BUNDLE);
+}
+
+void ax_reader_set_limit(struct ax_reader *r, size_t limit) { r->limit = limit; }
+
+/* ---- streams ---- */
 
 enum ax_status ax_reader_open(struct ax_reader **out, const char *path)
 {
@@ -28,7 +104,8 @@ enum ax_status ax_reader_open(struct ax_reader **out, const char *path)
 	if (fd < 0)
 		return ax_error_set(AX_ERR_IO, "%s: %s", path, strerror(errno));
 	struct stat st;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	int known = fstat(fd, &st) == 0;
+	if (known && S_ISDIR(st.st_mode)) {
 		close(fd);
 		return ax_error_set(AX_ERR_IO, "%s: is a directory", path);
 	}
@@ -41,6 +118,13 @@ enum ax_status ax_reader_open(struct ax_reader **out, const char *path)
 	struct ax_reader *r = ax_xcalloc(1, sizeof *r);
 	r->gz = gz;
 	r->name = ax_xstrdup(path);
+	r->limit = AX_READ_MAX;
+	if (known && S_ISREG(st.st_mode)) {
+		r->has_id = 1;
+		r->dev = st.st_dev;
+		r->ino = st.st_ino;
+		file_note(st.st_dev, st.st_ino, AX_FILE_INPUT);
+	}
 	*out = r;
 	return AX_OK;
 }
@@ -80,6 +164,20 @@ static enum ax_status gz_fill(struct ax_reader *r, unsigned char *buf, size_t n,
 	return AX_OK;
 }
 
+static enum ax_status over_limit(const struct ax_reader *r)
+{
+	return ax_error_set(AX_ERR_UNSUPPORTED, "%s: input longer than %zu bytes, the limit for "
+			    "one input (an endless device such as /dev/zero?)", r->name, r->limit);
+}
+
+/* Bytes to ask for when n are wanted: one past the limit at most, to tell
+ * "at the limit" from "over it". */
+static size_t allowance(const struct ax_reader *r, size_t n)
+{
+	size_t room = r->limit - AX_MIN(r->off, r->limit);
+	return room == SIZE_MAX ? n : AX_MIN(n, room + 1);
+}
+
 /* Up to n bytes, look-ahead first; consumes what it returns. */
 static enum ax_status take(struct ax_reader *r, void *buf, size_t n, size_t *got)
 {
@@ -103,7 +201,9 @@ static enum ax_status truncated(const struct ax_reader *r, size_t missing)
 enum ax_status ax_reader_read(struct ax_reader *r, void *buf, size_t n)
 {
 	size_t got;
-	enum ax_status st = take(r, buf, n, &got);
+	enum ax_status st = take(r, buf, allowance(r, n), &got);
+	if (!st && r->off > r->limit)
+		st = over_limit(r);
 	if (st)
 		return st;
 	if (got == 0 && n > 0)
@@ -121,15 +221,19 @@ enum ax_status ax_reader_read_alloc(struct ax_reader *r, size_t n, void **out)
 	if (!p)
 		return ax_error_set(AX_ERR_NOMEM, "%s: cannot allocate %zu bytes", r->name, cap);
 	for (;;) {
-		size_t got;
-		enum ax_status st = take(r, p + have, cap - have, &got);
+		size_t got, want = allowance(r, cap - have);
+		enum ax_status st = take(r, p + have, want, &got);
 		have += got;
-		if (st || have < cap) {
+		if (!st && r->off > r->limit)
+			st = over_limit(r);
+		if (st || got < want) {
 			free(p);
 			return st ? st : truncated(r, n - have);
 		}
 		if (have == n)
 			break;
+		if (have < cap)
+			continue;
 		/* Grow only once the data so far have actually arrived. */
 		size_t next = cap <= n / 2 ? cap * 2 : n;
 		unsigned char *q = realloc(p, next);
@@ -167,27 +271,33 @@ enum ax_status ax_reader_read_rest(struct ax_reader *r, char **buf, size_t *len)
 	size_t cap = 1 << 16, have = 0;
 	char *p = ax_xmalloc(cap);
 	for (;;) {
-		size_t got;
-		enum ax_status st = take(r, p + have, cap - 1 - have, &got);
+		/* one byte past the limit at most, to tell "at the limit" from "over it" */
+		size_t want = allowance(r, cap - 1 - have), got;
+		enum ax_status st = take(r, p + have, want, &got);
+		if (!st && r->off > r->limit)
+			st = over_limit(r);
 		if (st) {
 			free(p);
 			return st;
 		}
 		have += got;
-		if (have < cap - 1)
+		if (got < want)
 			break;
+		if (have < cap - 1)
+			continue;
 		if (cap > SIZE_MAX / 2) {
 			free(p);
 			return ax_error_set(AX_ERR_NOMEM, "%s: input too large", r->name);
 		}
-		char *q = realloc(p, cap * 2);
+		size_t next = AX_MIN(cap * 2, AX_MAX(r->limit, cap) + 2);
+		char *q = realloc(p, next);
 		if (!q) {
 			free(p);
 			return ax_error_set(AX_ERR_NOMEM, "%s: cannot allocate %zu bytes", r->name,
-					    cap * 2);
+					    next);
 		}
 		p = q;
-		cap *= 2;
+		cap = next;
 	}
 	p[have] = 0;
 	*buf = p;

@@ -152,23 +152,17 @@ static void key_range(const struct ax_attn_desc *d, int i0, int i1, int *jlo, in
 // the rest of the row [0, Tk). A row with nothing visible becomes all zeros.
 static void softmax_span(float *s, int Tk, int lo, int hi)
 {
-	float mx = -INFINITY;
-	for (int j = lo; j < hi; j++)
-		mx = s[j] > mx ? s[j] : mx;
+	float mx = ax_maxf(hi - lo, s + lo);
 	memset(s, 0, (size_t)lo * sizeof(float));
 	memset(s + hi, 0, (size_t)(Tk - hi) * sizeof(float));
 	if (mx == -INFINITY) {
 		memset(s + lo, 0, (size_t)(hi - lo) * sizeof(float));
 		return;
 	}
-	// exp in its own loop so it vectorises (the sum is a serial reduction)
-	for (int j = lo; j < hi; j++)
+	for (int j = lo; j < hi; j++) // [vec]
 		s[j] = s[j] == -INFINITY ? 0.0f : ax_expf(s[j] - mx);
-	float sum = 0.0f;
-	for (int j = lo; j < hi; j++)
-		sum += s[j];
-	float inv = 1.0f / sum;
-	for (int j = lo; j < hi; j++)
+	float inv = 1.0f / ax_sumf(hi - lo, s + lo);
+	for (int j = lo; j < hi; j++) // [vec]
 		s[j] *= inv;
 }
 
@@ -271,10 +265,8 @@ static void bwd_bh(const struct ax_attn_desc *d, float scale, const float *q, co
 		for (int i = 0; i < m; i++) {
 			const float *p = Pb + (size_t)i * Tk;
 			float *gr = g + (size_t)i * Tk;
-			float dot = 0.0f;
-			for (int j = 0; j < n; j++)
-				dot += p[j] * gr[j];
-			for (int j = 0; j < n; j++)
+			float dot = ax_dotf(n, p, gr);
+			for (int j = 0; j < n; j++) // [vec]
 				gr[j] = p[j] * (gr[j] - dot);
 		}
 		// dq[i0:i1] += scale dS K;  dk[jlo:jhi] += scale dS^T Q

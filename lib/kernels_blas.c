@@ -36,3 +36,10 @@ void ax_blas_serial_end(int prev)
 	if (prev > 1)
 		openblas_set_num_threads(prev);
 }
+
+// "OpenBLAS 0.3.21 NO_LAPACKE DYNAMIC_ARCH ... (core Haswell)": the BLAS and
+// the kernel set it picked for this CPU, for benchmark reports.
+void ax_blas_describe(char *buf, size_t n)
+{
+	snprintf(buf, n, "%s (core %s)", openblas_get_config(), openblas_get_corename());
+}

@@ -45,17 +45,6 @@ static inline float sigmoidf(float x)
 	return 1.0f / (1.0f + ax_expf(-x));
 }
 
-// tanh from one exp: odd Taylor series near 0 (where 1 - e^-2a cancels),
-// (1 - e^-2a) / (1 + e^-2a) elsewhere; glibc's tanhf is several times slower.
-static inline float tanh_fast(float x)
-{
-	float a = fabsf(x), x2 = x * x;
-	float e = ax_expf(-2.0f * a);
-	float big = copysignf((1.0f - e) / (1.0f + e), x);
-	float small = x + x * x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315)));
-	return a < 0.0625f ? small : big;
-}
-
 // Batch slice [*b0, *b1) of the calling thread.
 static void my_rows(int B, int *b0, int *b1)
 {
@@ -83,10 +72,10 @@ static void bias_fill(float *row, const float *bias, int n)
 static void gru_cell(int H, float *restrict g, const float *restrict gh,
 		     const float *restrict hp, float *restrict h)
 {
-	for (int j = 0; j < H; j++) {
+	for (int j = 0; j < H; j++) { // [vec]
 		float r = sigmoidf(g[j] + gh[j]), z = sigmoidf(g[H + j] + gh[H + j]);
 		float hn = gh[2 * H + j];
-		float n = tanh_fast(g[2 * H + j] + r * hn);
+		float n = ax_tanhf(g[2 * H + j] + r * hn);
 		h[j] = n + z * (hp[j] - n);
 		g[j] = r, g[H + j] = z, g[2 * H + j] = n, g[3 * H + j] = hn;
 	}
@@ -98,7 +87,7 @@ static void gru_cell_back(int H, const float *restrict g, const float *restrict 
 			  const float *restrict hp, float *restrict gi, float *restrict gh,
 			  float *restrict c)
 {
-	for (int j = 0; j < H; j++) {
+	for (int j = 0; j < H; j++) { // [vec]
 		float r = g[j], z = g[H + j], n = g[2 * H + j], hn = g[3 * H + j];
 		float dh = dh_out[j] + c[j];
 		// h' = n + z (h - n)
@@ -208,10 +197,10 @@ void ax_gru_backward(int B, int T, int I, int H, const float *x, const float *h0
 	// bias gradients: column sums in row order
 	for (size_t r = 0; r < BT; r++) {
 		if (db_ih)
-			for (int j = 0; j < H3; j++)
+			for (int j = 0; j < H3; j++) // [vec]
 				db_ih[j] += dGi[r * H3 + j];
 		if (db_hh)
-			for (int j = 0; j < H3; j++)
+			for (int j = 0; j < H3; j++) // [vec]
 				db_hh[j] += dGh[r * H3 + j];
 	}
 }

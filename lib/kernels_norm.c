@@ -3,9 +3,11 @@
  * Rows are independent, so the row loops run in parallel. The parameter
  * gradients (dgamma, dbeta) are sums over rows: each thread owns a block of
  * columns and sums its rows in order, so the result does not depend on the
- * thread count.
+ * thread count. Row sums are ax_math.h's fixed-order lane sums, so they
+ * vectorise and stay the same on every target.
  */
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 #include <math.h>
 
@@ -21,24 +23,47 @@ void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, cons
 	for (int n = 0; n < N; n++) {
 		const float *xr = x + (size_t)n * C;
 		float *yr = y + (size_t)n * C;
-		float m = 0.0f;
-		for (int i = 0; i < C; i++)
-			m += xr[i];
-		m /= C;
-		float v = 0.0f; // two-pass variance: no cancellation
-		for (int i = 0; i < C; i++) {
-			float d = xr[i] - m;
-			v += d * d;
-		}
-		v /= C;
+		float m = ax_sumf(C, xr) / C;
+		float v = ax_sqdevf(C, xr, m) / C; // two-pass variance: no cancellation
 		float s = 1.0f / sqrtf(v + eps);
-		for (int i = 0; i < C; i++) {
-			float o = (xr[i] - m) * s * gamma[i];
-			yr[i] = beta ? o + beta[i] : o;
-		}
+		if (beta)
+			for (int i = 0; i < C; i++) // [vec]
+				yr[i] = (xr[i] - m) * s * gamma[i] + beta[i];
+		else
+			for (int i = 0; i < C; i++) // [vec]
+				yr[i] = (xr[i] - m) * s * gamma[i];
 		mean[n] = m;
 		rstd[n] = s;
 	}
+}
+
+// *gsum = sum g, *gxsum = sum g * xhat over one row, g = dy * gamma, in
+// ax_math.h's lanes (element i into lane i % AX_LANES).
+static void grad_sums(int C, const float *x, const float *dy, const float *gamma, float m,
+		      float s, float *gsum, float *gxsum)
+{
+	ax_v8 g[2], ga[2] = { { 0 } }, gxa[2] = { { 0 } }, xv[2], dv[2], gm[2];
+	int i = 0;
+	for (; i < C; i += AX_LANES) {
+		if (i + AX_LANES <= C)
+			for (int h = 0; h < 2; h++) {
+				dv[h] = ax_v8_load(dy + i + 8 * h);
+				gm[h] = ax_v8_load(gamma + i + 8 * h);
+				xv[h] = ax_v8_load(x + i + 8 * h);
+			}
+		else {
+			ax_v8_tail(dy + i, C - i, 0, &dv[0], &dv[1]);
+			ax_v8_tail(gamma + i, C - i, 0, &gm[0], &gm[1]);
+			ax_v8_tail(x + i, C - i, m, &xv[0], &xv[1]);
+		}
+		for (int h = 0; h < 2; h++) {
+			g[h] = dv[h] * gm[h];
+			ga[h] += g[h];
+			gxa[h] += g[h] * (xv[h] - m) * s;
+		}
+	}
+	*gsum = ax_v8_total(&ga[0], &ga[1]);
+	*gxsum = ax_v8_total(&gxa[0], &gxa[1]);
 }
 
 // Backward of both norms, xhat = (x - mean) * rstd, g = dy * gamma:
@@ -56,15 +81,11 @@ static void norm_backward(int N, int C, const float *x, const float *gamma, cons
 			const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
 			float *dxr = dx + (size_t)n * C;
 			float m = mean ? mean[n] : 0.0f, s = rstd[n];
-			float gsum = 0.0f, gxsum = 0.0f;
-			for (int i = 0; i < C; i++) {
-				float g = dyr[i] * gamma[i];
-				gsum += g;
-				gxsum += g * (xr[i] - m) * s;
-			}
+			float gsum, gxsum;
+			grad_sums(C, xr, dyr, gamma, m, s, &gsum, &gxsum);
 			gsum = mean ? gsum / C : 0.0f;
 			gxsum /= C;
-			for (int i = 0; i < C; i++) {
+			for (int i = 0; i < C; i++) { // [vec]
 				float xhat = (xr[i] - m) * s;
 				dxr[i] += s * (dyr[i] * gamma[i] - gsum - xhat * gxsum);
 			}
@@ -78,7 +99,7 @@ static void norm_backward(int N, int C, const float *x, const float *gamma, cons
 			for (int n = 0; n < N; n++) {
 				const float *xr = x + (size_t)n * C, *dyr = dy + (size_t)n * C;
 				float m = mean ? mean[n] : 0.0f, s = rstd[n];
-				for (int i = c0; i < c1; i++) {
+				for (int i = c0; i < c1; i++) { // [vec]
 					if (dgamma)
 						dgamma[i] += dyr[i] * (xr[i] - m) * s;
 					if (dbeta)
@@ -104,11 +125,9 @@ void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float 
 	for (int n = 0; n < N; n++) {
 		const float *xr = x + (size_t)n * C;
 		float *yr = y + (size_t)n * C;
-		float ss = 0.0f;
-		for (int i = 0; i < C; i++)
-			ss += xr[i] * xr[i];
+		float ss = ax_dotf(C, xr, xr);
 		float s = 1.0f / sqrtf(ss / C + eps);
-		for (int i = 0; i < C; i++)
+		for (int i = 0; i < C; i++) // [vec]
 			yr[i] = xr[i] * s * gamma[i];
 		rstd[n] = s;
 	}

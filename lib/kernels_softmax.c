@@ -1,8 +1,12 @@
 /* kernels_softmax.c — row softmax, log-softmax and fused softmax-cross-entropy.
- * All row-wise and stable: the row max is subtracted before exp. */
+ * All row-wise and stable: the row max is subtracted before exp. exp is
+ * ax_expf and row sums are ax_math.h's fixed-order lane sums, so every loop
+ * vectorises. */
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 #include <math.h>
+#include <string.h>
 
 #include <omp.h>
 
@@ -12,16 +16,11 @@
 // The shared first half of softmax, log-softmax and cross-entropy.
 static float exp_shifted(int C, const float *x, float *y, float *mx)
 {
-	float m = -INFINITY;
-	for (int i = 0; i < C; i++)
-		m = fmaxf(m, x[i]);
-	float sum = 0.0f;
-	for (int i = 0; i < C; i++) {
-		y[i] = expf(x[i] - m);
-		sum += y[i];
-	}
+	float m = ax_maxf(C, x);
+	for (int i = 0; i < C; i++) // [vec]
+		y[i] = ax_expf(x[i] - m);
 	*mx = m;
-	return sum;
+	return ax_sumf(C, y);
 }
 
 // x, y (N, C)
@@ -31,7 +30,7 @@ void ax_softmax_forward(int N, int C, const float *x, float *y)
 	for (int n = 0; n < N; n++) {
 		float *yr = y + (size_t)n * C, mx;
 		float inv = 1.0f / exp_shifted(C, x + (size_t)n * C, yr, &mx);
-		for (int i = 0; i < C; i++)
+		for (int i = 0; i < C; i++) // [vec]
 			yr[i] *= inv;
 	}
 }
@@ -43,10 +42,8 @@ void ax_softmax_backward(int N, int C, const float *y, const float *dy, float *d
 	for (int n = 0; n < N; n++) {
 		const float *yr = y + (size_t)n * C, *dyr = dy + (size_t)n * C;
 		float *dxr = dx + (size_t)n * C;
-		float dot = 0.0f;
-		for (int i = 0; i < C; i++)
-			dot += dyr[i] * yr[i];
-		for (int i = 0; i < C; i++)
+		float dot = ax_dotf(C, dyr, yr);
+		for (int i = 0; i < C; i++) // [vec]
 			dxr[i] += yr[i] * (dyr[i] - dot);
 	}
 }
@@ -60,7 +57,7 @@ void ax_log_softmax_forward(int N, int C, const float *x, float *y)
 		float *yr = y + (size_t)n * C, mx;
 		float sum = exp_shifted(C, xr, yr, &mx);
 		float lse = mx + logf(sum);
-		for (int i = 0; i < C; i++)
+		for (int i = 0; i < C; i++) // [vec]
 			yr[i] = xr[i] - lse;
 	}
 }
@@ -72,11 +69,9 @@ void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, floa
 	for (int n = 0; n < N; n++) {
 		const float *yr = y + (size_t)n * C, *dyr = dy + (size_t)n * C;
 		float *dxr = dx + (size_t)n * C;
-		float sum = 0.0f;
-		for (int i = 0; i < C; i++)
-			sum += dyr[i];
-		for (int i = 0; i < C; i++)
-			dxr[i] += dyr[i] - expf(yr[i]) * sum;
+		float sum = ax_sumf(C, dyr);
+		for (int i = 0; i < C; i++) // [vec]
+			dxr[i] += dyr[i] - ax_expf(yr[i]) * sum;
 	}
 }
 
@@ -85,11 +80,9 @@ void ax_log_softmax_backward(int N, int C, const float *y, const float *dy, floa
 static double xent_row(int V, const float *x, int32_t t, float s, float *p)
 {
 	float mx, sum = exp_shifted(V, x, p, &mx), inv = 1.0f / sum;
-	double xsum = 0.0;
-	for (int i = 0; i < V; i++) {
+	for (int i = 0; i < V; i++) // [vec]
 		p[i] *= inv;
-		xsum += x[i];
-	}
+	double xsum = s != 0 ? ax_sumf(V, x) : 0.0; // only the smoothing term needs it
 	double lse = (double)mx + log((double)sum);
 	double nll = lse - x[t];
 	double smooth = lse - xsum / V;
@@ -120,8 +113,7 @@ float ax_xent_forward(int N, int V, const float *logits, const int32_t *targets,
 				float *pr = probs + (size_t)n * V;
 				int32_t t = targets[n];
 				if (t == ignore_index) {
-					for (int i = 0; i < V; i++)
-						pr[i] = 0.0f;
+					memset(pr, 0, (size_t)V * sizeof(float));
 					continue;
 				}
 				AX_ASSERT(t >= 0 && t < V && "xent: target out of range");
@@ -155,7 +147,7 @@ void ax_xent_backward(int N, int V, const float *probs, const int32_t *targets, 
 			continue;
 		const float *pr = probs + (size_t)n * V;
 		float *dr = dlogits + (size_t)n * V;
-		for (int i = 0; i < V; i++)
+		for (int i = 0; i < V; i++) // [vec]
 			dr[i] += g * (pr[i] - off);
 		dr[t] -= g * (1.0f - smoothing);
 	}

@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include <omp.h>
+
 /* ---------------------------------------------------------------------------
  * Broadcasting binary ops. Shapes align on the right; a dimension of 1 (or a
  * missing one) repeats. The walk keeps an output multi-index and the two
@@ -63,10 +65,52 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 		(void)inner_;                                                     \
 	} while (0)
 
+/* Same shapes (residual adds, gates): one loop per gradient, each
+ * vectorised; the same expressions and order per element as the general
+ * loop below (dA before dB, which matters when a and b are one tensor). */
+static void binop_backward_same(enum binop op, size_t n, const float *A, const float *B,
+				const float *G, float *dA, float *dB)
+{
+	switch (op) {
+	case BIN_ADD:
+	case BIN_SUB:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i];
+		if (dB && op == BIN_ADD)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += G[i];
+		if (dB && op == BIN_SUB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += -G[i];
+		break;
+	case BIN_MUL:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i] * B[i];
+		if (dB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += G[i] * A[i];
+		break;
+	default:
+		if (dA)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dA[i] += G[i] / B[i];
+		if (dB)
+			for (size_t i = 0; i < n; i++) // [vec]
+				dB[i] += -G[i] * A[i] / (B[i] * B[i]);
+		break;
+	}
+}
+
 static void binop_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *a = n->in[0], *b = n->in[1], *o = n->out;
 	enum binop op = n->iarg[0];
+	if (a->size == o->size && b->size == o->size) {
+		binop_backward_same(op, o->size, a->data, b->data, o->grad, a->grad, b->grad);
+		return;
+	}
 	struct bcast bc;
 	bcast_init(&bc, a, b);
 	const float *A = a->data, *B = b->data, *G = o->grad;
@@ -130,7 +174,7 @@ static void affine_backward(struct ax_tape_node *n)
 	float s = n->farg[0];
 	float *dx = n->in[0]->grad;
 	const float *g = n->out->grad;
-	for (size_t i = 0; i < n->out->size; i++)
+	for (size_t i = 0; i < n->out->size; i++) // [vec]
 		dx[i] += s * g[i];
 }
 static const struct ax_opdef OP_AFFINE = { "affine", "affine backward", affine_backward };
@@ -139,7 +183,7 @@ struct ax_tensor *ax_affine(struct ax_tape *t, struct ax_tensor *x, float s, flo
 {
 	double t0 = ax_op_clock();
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
-	for (size_t i = 0; i < x->size; i++)
+	for (size_t i = 0; i < x->size; i++) // [vec]
 		o->data[i] = x->data[i] * s + c;
 	struct ax_tape_node *n = ax_op_record(t, &OP_AFFINE, o, x, NULL, NULL, NULL);
 	if (n)
@@ -157,13 +201,13 @@ static inline float unary_f(enum ax_unary k, float x)
 	case AX_LOG: return logf(x);
 	case AX_SQRT: return sqrtf(x);
 	case AX_SQUARE: return x * x;
-	case AX_TANH: return tanhf(x);
+	case AX_TANH: return ax_tanhf(x);
 	case AX_SIGMOID: return 1.0f / (1.0f + ax_expf(-x));
 	case AX_RELU: return x > 0 ? x : 0;
 	case AX_GELU: return 0.5f * x * (1.0f + ax_erff(x * (float)M_SQRT1_2));
 	case AX_GELU_TANH: {
 		float u = 0.7978845608f * (x + 0.044715f * x * x * x);
-		return 0.5f * x * (1.0f + tanhf(u));
+		return 0.5f * x * (1.0f + ax_tanhf(u));
 	}
 	case AX_SILU: return x / (1.0f + ax_expf(-x));
 	case AX_SOFTSIGN: return x / (1.0f + fabsf(x));
@@ -192,7 +236,7 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	}
 	case AX_GELU_TANH: {
 		float u = 0.7978845608f * (x + 0.044715f * x * x * x);
-		float th = tanhf(u), du = 0.7978845608f * (1 + 3 * 0.044715f * x * x);
+		float th = ax_tanhf(u), du = 0.7978845608f * (1 + 3 * 0.044715f * x * x);
 		return 0.5f * (1 + th) + 0.5f * x * (1 - th * th) * du;
 	}
 	case AX_SILU: {
@@ -209,23 +253,73 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	return 0;
 }
 
+/* The elementwise work of one thread, elements [*lo, *hi) of n: the team
+ * splits n in blocks of 64 (whole vectors); an element's result does not
+ * depend on the split. Parallel only above UNARY_PAR_MIN elements. */
+#define UNARY_PAR_MIN 65536
+static void my_span(size_t n, size_t *lo, size_t *hi)
+{
+	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
+	*lo = AX_MIN(n, t * per);
+	*hi = AX_MIN(n, *lo + per);
+}
+
+/* dx += g * f'(x) over n elements; one loop per kind, so each vectorises. */
+static void unary_bwd_span(enum ax_unary k, size_t n, const float *x, const float *y,
+			   const float *g, float *dx)
+{
+	switch (k) {
+	case AX_GELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
+	case AX_RELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
+	default: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
+	}
+}
+
 static void unary_backward(struct ax_tape_node *n)
 {
 	enum ax_unary k = n->iarg[0];
 	const float *x = n->in[0]->data, *y = n->out->data, *g = n->out->grad;
 	float *dx = n->in[0]->grad;
 	size_t n_el = n->out->size;
-	/* One loop per hot kind: with the kind fixed, each loop vectorises. */
-	switch (k) {
-	case AX_GELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break;
-	case AX_SILU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break;
-	case AX_RELU: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break;
-	case AX_TANH: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break;
-	case AX_SIGMOID: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break;
-	default: for (size_t i = 0; i < n_el; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break;
+#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+	{
+		size_t lo, hi;
+		my_span(n_el, &lo, &hi);
+		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo);
 	}
 }
 static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward };
+
+/* y = f(x) over n elements; one loop per kind, so each vectorises. */
+static void unary_fwd_span(enum ax_unary k, size_t n, const float *x, float *y)
+{
+	switch (k) {
+	case AX_RELU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_RELU, x[i]); break; // [vec]
+	case AX_GELU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_GELU, x[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SILU, x[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SIGMOID, x[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_TANH, x[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_GELU_TANH, x[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_EXP, x[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_NEG, x[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SQRT, x[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SQUARE, x[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_SOFTSIGN, x[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n; i++) y[i] = unary_f(AX_ABS, x[i]); break; // [vec]
+	default: for (size_t i = 0; i < n; i++) y[i] = unary_f(k, x[i]); break; // vec: scalar (log, softplus: libm calls)
+	}
+}
 
 struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tensor *x)
 {
@@ -233,14 +327,12 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	const float *xd = x->data;
 	float *od = o->data;
-	/* Switch outside the loop so each case vectorises on its own. */
-	switch (kind) {
-	case AX_RELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_RELU, xd[i]); break;
-	case AX_GELU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_GELU, xd[i]); break;
-	case AX_SILU: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SILU, xd[i]); break;
-	case AX_SIGMOID: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_SIGMOID, xd[i]); break;
-	case AX_EXP: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(AX_EXP, xd[i]); break;
-	default: for (size_t i = 0; i < x->size; i++) od[i] = unary_f(kind, xd[i]); break;
+	size_t n_el = x->size;
+#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+	{
+		size_t lo, hi;
+		my_span(n_el, &lo, &hi);
+		unary_fwd_span(kind, hi - lo, xd + lo, od + lo);
 	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_UNARY, o, x, NULL, NULL, NULL);
 	if (n)

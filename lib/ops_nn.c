@@ -2,6 +2,7 @@
  * sequence/image ops: thin autograd wrappers over lib/kernels_*.c. */
 #include "ax_rng.h"
 #include "ax_tape.h"
+#include "ax_math.h"
 
 #include <math.h>
 #include <string.h>
@@ -203,7 +204,7 @@ static void linear_backward(struct ax_tape_node *n)
 		ax_sgemm(1, 0, out, in, M, 1.0f, G, x->data, 1.0f, w->grad);
 	if (bias && bias->requires_grad)
 		for (int m = 0; m < M; m++)
-			for (int j = 0; j < out; j++)
+			for (int j = 0; j < out; j++) // [vec]
 				bias->grad[j] += G[(size_t)m * out + j];
 }
 static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward };
@@ -318,9 +319,11 @@ struct ax_tensor *ax_log_softmax(struct ax_tape *t, struct ax_tensor *x) { retur
 
 static void dropout_backward(struct ax_tape_node *n)
 {
-	const float *keep = n->saved;
-	for (size_t i = 0; i < n->out->size; i++)
-		n->in[0]->grad[i] += n->out->grad[i] * keep[i];
+	const float *keep = n->saved, *g = n->out->grad;
+	float *dx = n->in[0]->grad;
+	size_t size = n->out->size;
+	for (size_t i = 0; i < size; i++) // [vec]
+		dx[i] += g[i] * keep[i];
 }
 static const struct ax_opdef OP_DROPOUT = { "dropout", "dropout backward", dropout_backward };
 
@@ -333,8 +336,10 @@ struct ax_tensor *ax_dropout(struct ax_tape *t, struct ax_tensor *x, float p, st
 	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
 	float *keep = ax_arena_alloc(t->arena, x->size * sizeof(float)), scale = 1.0f / (1.0f - p);
 	ax_rng_fill_keep(rng, keep, x->size, p, scale);
-	for (size_t i = 0; i < x->size; i++)
-		o->data[i] = x->data[i] * keep[i];
+	const float *xd = x->data;
+	float *od = o->data;
+	for (size_t i = 0; i < x->size; i++) // [vec]
+		od[i] = xd[i] * keep[i];
 	struct ax_tape_node *n = ax_op_record(t, &OP_DROPOUT, o, x, NULL, NULL, NULL);
 	if (n)
 		n->saved = keep;
@@ -400,19 +405,83 @@ static double weight_total(const struct ax_tensor *w, size_t n)
 	return s;
 }
 
+/* One term of the Poisson NLL: w (exp(x) - y x), 0 where w == 0 (a select,
+ * not a branch: exp of a masked entry may be huge). */
+static inline float poisson_term(float w, float x, float y)
+{
+	float t = w * (ax_expf(x) - y * x);
+	return w != 0 ? t : 0.0f;
+}
+
+/* Elementwise loss terms summed in double in ax_math.h's lanes: fill
+ * writes the float terms of elements [i0, i0 + m) into term, a block at a
+ * time (its loops vectorise), three inputs a, b, c. */
+typedef void (*terms_fn)(size_t i0, size_t m, const float *a, const float *b, const float *c,
+			 float *term);
+
+static double terms_sum(size_t n, terms_fn fill, const float *a, const float *b, const float *c)
+{
+	enum { BLK = 256 };
+	float term[BLK];
+	struct ax_lanes_d acc = { 0 };
+	for (size_t i0 = 0; i0 < n; i0 += BLK) {
+		size_t m = AX_MIN(BLK, n - i0);
+		fill(i0, m, a, b, c, term);
+		ax_lanes_d_add(&acc, term, m);
+	}
+	return ax_lanes_d_total(&acc);
+}
+
+/* w (exp(x) - y x) with x, y, w = a, b, c (w NULL: all weights 1). The
+ * weighted and unweighted loops are separate: a vectorised select between
+ * w[j] and 1 would load through a NULL w with masked loads, which cost a
+ * microcode assist each. */
+static void poisson_terms(size_t i0, size_t m, const float *x, const float *y, const float *w,
+			  float *term)
+{
+	x += i0, y += i0;
+	if (w)
+		for (size_t j = 0; j < m; j++) // [vec]
+			term[j] = poisson_term(w[i0 + j], x[j], y[j]);
+	else
+		for (size_t j = 0; j < m; j++) // [vec]
+			term[j] = poisson_term(1.0f, x[j], y[j]);
+}
+
+/* 0.5 (lv + (y - mu)^2 exp(-lv)) with mu, lv, y = a, b, c. */
+static void gnll_terms(size_t i0, size_t m, const float *mu, const float *lv, const float *y,
+		       float *term)
+{
+	mu += i0, lv += i0, y += i0;
+	for (size_t j = 0; j < m; j++) { // [vec]
+		float d = y[j] - mu[j];
+		term[j] = 0.5f * (lv[j] + d * d * ax_expf(-lv[j]));
+	}
+}
+
 static void poisson_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *x = n->in[0], *y = n->in[1], *w = n->in[2];
 	float scale = n->out->grad[0] / n->farg[0];
-	for (size_t i = 0; i < x->size; i++) {
-		float wi = w ? w->data[i] : 1.0f;
-		if (wi == 0)
-			continue;  /* as in the forward: exp of a masked entry may be inf */
-		if (x->requires_grad)
-			x->grad[i] += scale * wi * (expf(x->data[i]) - y->data[i]);
-		if (y->requires_grad)
-			y->grad[i] -= scale * wi * x->data[i];
-	}
+	const float *xd = x->data, *yd = y->data, *wd = w ? w->data : NULL;
+	float *gx = GRAD_OR_NULL(x), *gy = GRAD_OR_NULL(y);
+	size_t size = x->size;
+	/* A masked entry (weight 0) passes no gradient: a select, as in the
+	 * forward; weighted and unweighted loops apart, as there. */
+	if (gx && wd)
+		for (size_t i = 0; i < size; i++) { // [vec]
+			float gi = scale * wd[i] * (ax_expf(xd[i]) - yd[i]);
+			gx[i] += wd[i] != 0 ? gi : 0.0f;
+		}
+	if (gx && !wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gx[i] += scale * 1.0f * (ax_expf(xd[i]) - yd[i]);
+	if (gy && wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gy[i] -= wd[i] != 0 ? scale * wd[i] * xd[i] : 0.0f;
+	if (gy && !wd)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gy[i] -= scale * 1.0f * xd[i];
 }
 static const struct ax_opdef OP_POISSON = { "poisson_nll", "poisson_nll backward", poisson_backward };
 
@@ -422,12 +491,9 @@ struct ax_tensor *ax_poisson_nll(struct ax_tape *t, struct ax_tensor *log_rate,
 	double t0 = ax_op_clock();
 	AX_ASSERT(log_rate->size == target->size && (!weight || weight->size == target->size) &&
 		  "poisson_nll: shapes differ");
-	double total = weight_total(weight, log_rate->size), acc = 0;
-	for (size_t i = 0; i < log_rate->size; i++) {
-		double x = log_rate->data[i], wi = weight ? weight->data[i] : 1.0;
-		if (wi != 0)
-			acc += wi * (exp(x) - target->data[i] * x);
-	}
+	double total = weight_total(weight, log_rate->size);
+	double acc = terms_sum(log_rate->size, poisson_terms, log_rate->data, target->data,
+			       weight ? weight->data : NULL);
 	if (total <= 0)
 		total = 1; /* nothing counted: loss 0, gradient 0 */
 	struct ax_tensor *o = scalar_out(t, acc / total);
@@ -442,15 +508,21 @@ static void gnll_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *mu = n->in[0], *lv = n->in[1], *y = n->in[2];
 	float scale = n->out->grad[0] / (float)mu->size;
-	for (size_t i = 0; i < mu->size; i++) {
-		float d = y->data[i] - mu->data[i], iv = expf(-lv->data[i]);
-		if (mu->requires_grad)
-			mu->grad[i] -= scale * d * iv;
-		if (y->requires_grad)
-			y->grad[i] += scale * d * iv;
-		if (lv->requires_grad)
-			lv->grad[i] += scale * 0.5f * (1 - d * d * iv);
-	}
+	const float *md = mu->data, *ld = lv->data, *yd = y->data;
+	float *gm = GRAD_OR_NULL(mu), *gl = GRAD_OR_NULL(lv), *gy = GRAD_OR_NULL(y);
+	size_t size = mu->size;
+	/* one loop per gradient, so each vectorises */
+	if (gm)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gm[i] -= scale * (yd[i] - md[i]) * ax_expf(-ld[i]);
+	if (gy)
+		for (size_t i = 0; i < size; i++) // [vec]
+			gy[i] += scale * (yd[i] - md[i]) * ax_expf(-ld[i]);
+	if (gl)
+		for (size_t i = 0; i < size; i++) { // [vec]
+			float d = yd[i] - md[i];
+			gl[i] += scale * 0.5f * (1 - d * d * ax_expf(-ld[i]));
+		}
 }
 static const struct ax_opdef OP_GNLL = { "gaussian_nll", "gaussian_nll backward", gnll_backward };
 
@@ -459,12 +531,9 @@ struct ax_tensor *ax_gaussian_nll(struct ax_tape *t, struct ax_tensor *mu, struc
 {
 	double t0 = ax_op_clock();
 	AX_ASSERT(mu->size == logvar->size && mu->size == target->size && "gaussian_nll: shapes differ");
-	double acc = 0;
-	for (size_t i = 0; i < mu->size; i++) {
-		double d = target->data[i] - mu->data[i];
-		acc += 0.5 * (logvar->data[i] + d * d * exp(-logvar->data[i]));
-	}
-	struct ax_tensor *o = scalar_out(t, acc / (double)mu->size);
+	double mean = terms_sum(mu->size, gnll_terms, mu->data, logvar->data, target->data) /
+		      (double)mu->size;
+	struct ax_tensor *o = scalar_out(t, mean);
 	ax_op_record(t, &OP_GNLL, o, mu, logvar, target, NULL);
 	ax_op_done(&OP_GNLL, t0, 0);
 	return o;
@@ -740,14 +809,14 @@ struct ax_tensor *ax_gru(struct ax_tape *t, struct ax_tensor *x, struct ax_tenso
 	AX_ASSERT(x->ndim == 3 && w_ih->ndim == 2 && w_hh->ndim == 2 && "gru: x (B,T,I)");
 	int B = x->shape[0], T = x->shape[1], I = x->shape[2], H = w_hh->shape[1];
 	AX_ASSERT(w_ih->shape[0] == 3 * H && w_ih->shape[1] == I && w_hh->shape[0] == 3 * H &&
-		  b_ih->size == (size_t)3 * H && b_hh->size == (size_t)3 * H &&
-		  "gru: w_ih (3H,I), w_hh (3H,H), biases (3H)");
+		  (!b_ih || b_ih->size == (size_t)3 * H) && (!b_hh || b_hh->size == (size_t)3 * H) &&
+		  "gru: w_ih (3H,I), w_hh (3H,H), biases (3H) or NULL");
 	AX_ASSERT((!h0 || h0->size == (size_t)B * H) && "gru: h0 (B,H)");
 	double t0 = ax_op_clock();
 	struct ax_tensor *o = ax_op_output(t, 3, (int[]){ B, T, H });
 	float *buf = ax_arena_alloc(t->arena, ax_gru_saved_size(B, T, I, H) * sizeof(float));
 	ax_gru_forward(B, T, I, H, x->data, h0 ? h0->data : NULL, w_ih->data, w_hh->data,
-		       b_ih->data, b_hh->data, o->data, buf);
+		       b_ih ? b_ih->data : NULL, b_hh ? b_hh->data : NULL, o->data, buf);
 	/* Six inputs, four slots: the recurrent weights travel in saved, and
 	 * any input that needs a gradient carries the record. */
 	struct ax_tensor *all[] = { x, h0, w_ih, b_ih, w_hh, b_hh }, *carrier = NULL;

@@ -27,7 +27,7 @@ void ax_adam_update(size_t n, float *w, const float *g, float *m, float *v, long
 		    float lr, float b1, float b2, float eps, float l2, float decay)
 {
 	float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
-	for (size_t j = 0; j < n; j++) {
+	for (size_t j = 0; j < n; j++) { // [vec]
 		float gj = l2 != 0 ? g[j] + l2 * w[j] : g[j];
 		if (decay != 0)
 			w[j] -= lr * decay * w[j];
@@ -47,7 +47,7 @@ void ax_optim_step(struct ax_optim *o, float lr)
 		float *w = t->data, *g = t->grad, *m = o->m[i];
 		float wd = (t->ndim > 1 || o->decay_vectors) ? o->weight_decay : 0.0f;
 		if (o->kind == AX_OPTIM_SGD) {
-			for (size_t j = 0; j < t->size; j++) {
+			for (size_t j = 0; j < t->size; j++) { // [vec]
 				float gj = g[j] + wd * w[j];
 				m[j] = o->momentum * m[j] + gj;  /* torch: buf = mu*buf + g */
 				w[j] -= lr * (o->momentum > 0 ? m[j] : gj);

@@ -2,11 +2,12 @@
  * colour bars, and data drawn through the data->pixel transforms. */
 #include "ax_plot.h"
 
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
 #define C_BG 0xFFFFFF
-#define C_FG 0x222222     /* text, frame, ticks */
+#define C_FG AX_PLOT_FG
 #define C_GRID 0xE6E6E6
 #define C_NAN 0xD0D0D0
 
@@ -160,6 +161,8 @@ static enum ax_status axis_limits(double dmin, double dmax, double fmin_, double
 	if (b < a) {
 		double t = a; a = b; b = t;
 	}
+	/* data far from zero (zero would leave over four fifths of the axis empty) */
+	int far = zero == AX_ZERO_NEAR && b > a && a > 4 * (b - a);
 	if (b == a) { /* a single value: show a unit-ish window around it */
 		double d = a == 0 ? 1 : fabs(a) * 0.1;
 		if (logscale)
@@ -169,13 +172,22 @@ static enum ax_status axis_limits(double dmin, double dmax, double fmin_, double
 		if (b == a) b = a + d;
 	}
 	double span = b - a;
-	int keep0 = zero && !logscale && a >= 0 && isnan(fmin_);
+	int keep0 = zero && !far && !logscale && a >= 0 && isnan(fmin_);
 	if (isnan(fmin_) && !keep0)
 		a -= pad * span;
 	if (keep0)
 		a = 0;
 	if (isnan(fmax_))
 		b += pad * span;
+	if (logscale) {   /* limits that stay normal doubles: 1e-300 to 1e308 pads past them */
+		a = fmax(a, log10(DBL_MIN) + 1e-9);
+		b = fmin(b, log10(DBL_MAX) - 1e-9);
+		if (b <= a)   /* data all below the smallest normal double */
+			b = a + 1;
+	} else if (!isfinite(b - a)) {
+		return ax_error_set(AX_ERR_ARG, "panel %d: the %s values span too wide a range to "
+				    "draw (%g to %g)", panel + 1, which, dmin, dmax);
+	}
 	*lo = logscale ? pow(10, a) : a;
 	*hi = logscale ? pow(10, b) : b;
 	return AX_OK;
@@ -639,6 +651,39 @@ void ax_axes_rect(struct ax_axes *a, double x0, double y0, double x1, double y1,
 	for (double y = fmin(Y0, Y1); y <= fmax(Y0, Y1); y += ch / 2)
 		for (double x = fmin(X0, X1); x <= fmax(X0, X1); x += cw / 2)
 			occupy(a, x, y, 1);
+}
+
+static double bins_base(const struct ax_axes *a) { return a->logy ? a->y0 : 0; }
+
+void ax_axes_bins(struct ax_axes *a, const double *lo, const double *hi, const double *y,
+		  size_t n, uint32_t color, double alpha)
+{
+	for (size_t b = 0; b < n; b++)
+		if (y[b] > 0)
+			ax_axes_rect(a, lo[b], bins_base(a), hi[b], y[b], color, alpha);
+}
+
+void ax_axes_bins_outline(struct ax_axes *a, const double *lo, const double *hi,
+			  const double *y, size_t n, uint32_t color, double width)
+{
+	if (!n)
+		return;
+	double base = bins_base(a);
+	size_t m = 0;
+	double *sx = ax_xmalloc((n * 2 + 2) * 2 * sizeof *sx), *sy = sx + n * 2 + 2;
+	sx[m] = lo[0];
+	sy[m++] = base;
+	for (size_t b = 0; b < n; b++) {
+		double yb = y[b] > 0 || !a->logy ? y[b] : base;
+		sx[m] = lo[b];
+		sy[m++] = yb;
+		sx[m] = hi[b];
+		sy[m++] = yb;
+	}
+	sx[m] = hi[n - 1];
+	sy[m++] = base;
+	ax_axes_line(a, sx, sy, m, color, width, NULL);
+	free(sx);
 }
 
 void ax_axes_errbar(struct ax_axes *a, double x, double lo, double hi, double half_w,

@@ -179,3 +179,14 @@ void ax_rng_shuffle(struct ax_rng *r, int32_t *x, int n)
 		x[j] = tmp;
 	}
 }
+
+void ax_rng_shuffle_head(struct ax_rng *r, int32_t *x, int n, int k)
+{
+	AX_ASSERT(k >= 0 && k <= n && "sample size within the array");
+	for (int i = 0; i < k; i++) {
+		int j = i + (int)ax_rng_below(r, (uint32_t)(n - i));
+		int32_t tmp = x[i];
+		x[i] = x[j];
+		x[j] = tmp;
+	}
+}

@@ -20,8 +20,10 @@ void ax_run_init(struct ax_run *r, const struct ax_run_opts *o, long total, int 
 	r->end = total;
 	if (r->o.stop_at > 0 && r->o.stop_at < r->end)
 		r->end = r->o.stop_at;
-	if (cut > 0 && cut < r->end)
+	if (cut > 0 && cut < r->end) {
 		r->end = cut;
+		r->cut = 1;
+	}
 }
 
 enum ax_status ax_run_resume(struct ax_run *r, const struct ax_bundle *ckpt)
@@ -97,7 +99,8 @@ unsigned ax_run_step_done(struct ax_run *r, double loss)
 		r->stop = sig;
 	else if (ferror(stdout))
 		r->stop = -1;
-	if (!r->stop && (r->step % r->o.log_every == 0 || r->step == r->total))
+	int last = r->step == r->total || (r->cut && r->step == r->end);
+	if (!r->stop && (r->step % r->o.log_every == 0 || last))
 		d |= AX_RUN_LOG;
 	if (r->stop || r->step >= r->end)
 		d |= AX_RUN_STOP;

@@ -73,6 +73,12 @@ static enum ax_status parse_choice(const struct ax_setting *s, const char *text,
 	return ax_error_set(AX_ERR_ARG, "unknown value '%s' (one of: %s)", text, list);
 }
 
+/* A range end as a long (LONG_MAX as a double rounds up past LONG_MAX). */
+static long range_long(double x)
+{
+	return x >= 0x1p63 ? LONG_MAX : x <= -0x1p63 ? LONG_MIN : (long)x;
+}
+
 enum ax_status ax_setting_parse(const struct ax_setting *s, const char *text, void *base)
 {
 	char *p = (char *)base + s->offset;
@@ -81,11 +87,11 @@ enum ax_status ax_setting_parse(const struct ax_setting *s, const char *text, vo
 	double d;
 	switch (s->type) {
 	case AX_SET_INT:
-		if (!(st = ax_number_long(text, (long)s->lo, (long)s->hi, &l)))
+		if (!(st = ax_number_long(text, range_long(s->lo), range_long(s->hi), &l)))
 			*(int *)p = (int)l;
 		return st;
 	case AX_SET_LONG:
-		return ax_number_long(text, (long)s->lo, (long)s->hi, (long *)p);
+		return ax_number_long(text, range_long(s->lo), range_long(s->hi), (long *)p);
 	case AX_SET_BOOL:
 		if (!(st = ax_number_long(text, 0, 1, &l)))
 			*(int *)p = (int)l;

@@ -1,52 +1,56 @@
 #!/bin/sh
 # bench-mod-lm.sh BUILD — mod-lm training tokens/s beside the PyTorch
-# reference (scripts/ref/mod_lm.py: same model, batch, AdamW, clipping, aux and
-# predictor losses) at 1 and 2 threads, dense and MoD (12.5%, every other
-# block); the ratio is against PyTorch's better thread count. Then sampling
-# tokens/s of MoD vs dense (KV cache, one thread). Best of REPS runs each.
+# reference (scripts/ref/mod_lm.py: same model, batch, AdamW, clipping, aux
+# and predictor losses), dense and MoD (12.5%, every other block). Notes:
+# sampling tokens/s of MoD vs dense (KV cache, one thread).
 set -eu
 build=$1
 PATH="$(cd "$build/bin" && pwd):$PATH"; export PATH
+. scripts/bench_common.sh
 CFG="--layers 4 --dim 128 --heads 4 --ctx 128"
-STEPS=${STEPS:-12} REPS=${REPS:-2}
+STEPS=${STEPS:-12}
+[ "$QUICK" = 1 ] && STEPS=2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
-max() { awk -v a="$1" -v b="$2" 'BEGIN { print (b > a ? b : a) }'; }
-has_torch=0; /usr/bin/python3 -c 'import torch' 2>/dev/null && has_torch=1
 
 for model in dense mod; do
 	if [ $model = dense ]; then m="--capacity 1"; else m="--capacity 0.125 --predictor"; fi
-	ours=0 ref=0
-	for t in 1 2; do
-		for rep in $(seq $REPS); do
-			tps=$(mod-lm train $CFG $m --batch 16 --steps $STEPS --log-every $STEPS --val-bytes 0 \
-				--threads $t -q 2>/dev/null | tail -1 | cut -d, -f9) 2>/dev/null || tps=0
-			ours=$(max "$ours" "$tps")
+	a1="" a2="" t1="" t2="" ra="" rt=""
+	for rep in $(seq "$REPS"); do
+		for th in 1 2; do
+			# shellcheck disable=SC2086
+			run_rss "$tmp/a" $th mod-lm train $CFG $m --batch 16 --steps $STEPS \
+				--log-every $STEPS --val-bytes 0 --threads $th -q
+			keep a$th "$(tail -1 "$tmp/a" | cut -d, -f9)" higher
+			rss_max ra "$tmp/a.rss"
 			if [ $has_torch = 1 ]; then
-				r=$(/usr/bin/python3 scripts/ref/mod_lm.py bench $CFG $m --batch 16 --steps $STEPS --threads $t)
-				ref=$(max "$ref" "$r")
+				# shellcheck disable=SC2086
+				run_rss "$tmp/t" $th $py scripts/ref/mod_lm.py bench $CFG $m --batch 16 \
+					--steps $STEPS --threads $th
+				keep t$th "$(tail -1 "$tmp/t")" higher
+				rss_max rt "$tmp/t.rss"
 			fi
 		done
 	done
-	if [ $has_torch = 1 ]; then
-		echo "mod-lm train $model: axon $ours tokens/s, pytorch $ref tokens/s, ratio $(awk -v a="$ours" -v b="$ref" 'BEGIN { printf "%.2f", a / b }')"
-	else
-		echo "mod-lm train $model: axon $ours tokens/s (pytorch not installed)"
-	fi
+	report "mod-lm train $model" tokens/s higher "$a1" "$a2" "$t1" "$t2" "$ra" "$rt"
 done
 
 # Sampling speed: same depth and width; briefly trained models, routing by a
 # Bernoulli(capacity) coin so MoD computes its routed blocks for 12.5% of
 # tokens whatever an undertrained router would decide.
+n=2000; [ "$QUICK" = 1 ] && n=200
 for model in dense mod; do
 	if [ $model = dense ]; then m="--capacity 1"; else m="--capacity 0.125"; fi
+	# shellcheck disable=SC2086
 	mod-lm train $CFG $m --steps 2 --val-bytes 0 --threads 1 -q --checkpoint "$tmp/$model.st" \
 		>/dev/null
-	best=0
-	for rep in $(seq $REPS); do
-		mod-lm sample -m "$tmp/$model.st" --router random -n 2000 --threads 1 -s $rep >/dev/null 2>"$tmp/err"
-		best=$(max "$best" "$(sed -n 's/.*: \([0-9.]*\) tokens\/s.*/\1/p' "$tmp/err")")
+	best=""
+	for rep in $(seq "$REPS"); do
+		mod-lm sample -m "$tmp/$model.st" --router random -n $n --threads 1 -s "$rep" \
+			>/dev/null 2>"$tmp/err"
+		keep best "$(sed -n 's/.*: \([0-9.]*\) tokens\/s.*/\1/p' "$tmp/err")" higher
 	done
-	eval "sample_$model=$best"
-	echo "mod-lm sample $model: $best tokens/s"
+	eval "sample_$model=\$best"
 done
-echo "mod-lm sample speed-up MoD/dense: $(awk -v a="$sample_mod" -v b="$sample_dense" 'BEGIN { printf "%.2f", a / b }')"
+awk -v d="$sample_dense" -v m="$sample_mod" 'BEGIN {
+	printf "mod-lm sample tokens/s (1 thread): dense %s, MoD %s, speed-up %.2f\n", d, m, m / d }' \
+	>> "${BENCH_NOTES:-/dev/stdout}"

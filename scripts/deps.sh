@@ -9,7 +9,7 @@ build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmock
 case "${1:-build}" in
 build) want="$build" ;;
 demo)  want="$build fortunes dataset-fashion-mnist" ;;
-bench) want="$build fortunes python3-torch python3-numpy" ;;
+bench) want="$build fortunes time python3-torch python3-numpy" ;;
 *) echo "deps.sh: unknown set '$1' (build, demo, bench)" >&2; exit 2 ;;
 esac
 

@@ -3,35 +3,43 @@
  *   ax-bench block   forward+backward of one pre-LN transformer block
  *   ax-bench gru     forward+backward of a GRU over a sequence
  *   ax-bench sgemm   cblas_sgemm rate (the ceiling for everything else)
+ *   ax-bench ops     every elementwise and row-wise op: ns/element, GB/s (ops.c)
+ *   ax-bench attn    the attention kernel beside sgemm on its shapes (attn.c)
+ *   ax-bench shapes  the commands' linear layers as a fraction of sgemm (attn.c)
+ *   ax-bench machine what the numbers were measured on: CPU, cores, BLAS
  *
- * One CSV row on stdout per run: what, threads, ms per iteration, GFLOP/s.
- * The same configurations are timed in PyTorch by scripts/ref/bench_lib.py.
+ * CSV on stdout: a header, then one row per run. block and gru are timed
+ * in PyTorch too, by scripts/ref/bench_lib.py.
  */
-#include "axon.h"
+#include "bench.h"
 
-#include <getopt.h>
 #include <string.h>
+#include <unistd.h>
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: ax-bench block|gru|sgemm [options]\n"
-		"  -b, --batch N     batch size (block 8, gru 64)\n"
-		"  -T, --seq N       sequence length (block 128, gru 256)\n"
-		"  -C, --dim N       model width / GRU hidden size (block 256, gru 64)\n"
-		"  -H, --heads N     attention heads (4)\n"
-		"  -n, --iters N     timed iterations (block 20, gru 10, sgemm 20)\n"
-		"  -j, --threads N   threads (0 = all cores)\n"
-		"  -s, --seed N      initialisation seed (1)\n"
-		"  -h, --help        this text\n"
-		"      --version     version\n"
-		"Prints: bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
-}
-
-struct config {
-	int batch, seq, dim, heads, iters, threads;
-	uint64_t seed;
-};
+static const char usage_text[] =
+	"Usage: ax-bench block|gru|sgemm|ops|attn|shapes|machine [OPTION]...\n"
+	"Time libaxon's building blocks on this machine; CSV on stdout.\n"
+	"  block    forward+backward of a pre-LN transformer block\n"
+	"  gru      forward+backward of a GRU over a sequence\n"
+	"  sgemm    cblas_sgemm on square matrices\n"
+	"  ops      every elementwise and row-wise op: ns/element, GB/s, in and out of cache\n"
+	"  attn     the attention kernel beside sgemm on its shapes (T 32..512, head dim 16..64)\n"
+	"  shapes   the commands' linear layers as a fraction of sgemm\n"
+	"  machine  CPU, cores and BLAS (key: value lines)\n"
+	"block, gru and sgemm print bench,threads,batch,seq,dim,ms_per_iter,gflops\n"
+	"  -b, --batch N     batch size (block 8, gru 64)\n"
+	"  -T, --seq N       sequence length (block 128, gru 256); ops: elements of the\n"
+	"                    in-cache size (32768); attn: one length (all)\n"
+	"  -C, --dim N       model width, GRU hidden size (block 256, gru 64), matrix\n"
+	"                    size (sgemm 512); ops: Mi elements of the large size (16)\n"
+	"  -H, --heads N     attention heads (4)\n"
+	"  -n, --iters N     timed iterations (block 20, gru 10, sgemm 20, ops 5, attn 5,\n"
+	"                    shapes 10); ops, attn and shapes keep the best\n"
+	"  -j, --threads N   threads (0 = all cores)\n"
+	"  -s, --seed N      initialisation seed (1)\n"
+	"  -q, --quiet       (accepted; ax-bench prints no progress)\n"
+	"  -h, --help        print this help and exit\n"
+	"      --version     print the version and exit\n";
 
 static void report(const char *what, const struct config *c, double seconds, double flops)
 {
@@ -146,49 +154,93 @@ static void bench_sgemm(const struct config *c)
 	free(out);
 }
 
-int main(int argc, char **argv)
+/* key: value lines: the CPU's model name, online cores, the BLAS. */
+static void print_machine(void)
 {
-	ax_cli_init(argv[0]);
-	static const struct option longopts[] = {
-		{ "batch", required_argument, 0, 'b' }, { "seq", required_argument, 0, 'T' },
-		{ "dim", required_argument, 0, 'C' },   { "heads", required_argument, 0, 'H' },
-		{ "iters", required_argument, 0, 'n' }, { "threads", required_argument, 0, 'j' },
-		{ "seed", required_argument, 0, 's' },  { "help", no_argument, 0, 'h' },
-		{ "version", no_argument, 0, 'V' },     { 0, 0, 0, 0 },
-	};
-	struct config c = { .heads = 4, .seed = 1 };
-	int opt;
-	while ((opt = getopt_long(argc, argv, "b:T:C:H:n:j:s:h", longopts, NULL)) != -1) {
-		switch (opt) {
-		case 'b': c.batch = (int)ax_parse_long("--batch", optarg, 1, 1 << 16); break;
-		case 'T': c.seq = (int)ax_parse_long("--seq", optarg, 1, 1 << 16); break;
-		case 'C': c.dim = (int)ax_parse_long("--dim", optarg, 1, 1 << 14); break;
-		case 'H': c.heads = (int)ax_parse_long("--heads", optarg, 1, 256); break;
-		case 'n': c.iters = (int)ax_parse_long("--iters", optarg, 1, 1000000); break;
-		case 'j': c.threads = (int)ax_parse_long("--threads", optarg, 0, 1024); break;
-		case 's': c.seed = ax_parse_seed("--seed", optarg); break;
-		case 'h': usage(stdout); return 0;
-		case 'V': ax_print_version(); return 0;
-		default: ax_usage_error("unknown option");
+	char line[512], model[256] = "unknown", blas[512];
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof line, f))
+		if (!strncmp(line, "model name", 10) && strchr(line, ':')) {
+			snprintf(model, sizeof model, "%s", strchr(line, ':') + 2);
+			model[strcspn(model, "\n")] = 0;
+			break;
+		}
+	if (f)
+		fclose(f);
+	ax_blas_describe(blas, sizeof blas);
+	printf("cpu: %s\ncores: %ld\nblas: %s\n", model, sysconf(_SC_NPROCESSORS_ONLN), blas);
+}
+
+enum { SUB_BLOCK, SUB_GRU, SUB_SGEMM, SUB_OPS, SUB_ATTN, SUB_SHAPES, SUB_MACHINE };
+enum { OPT_BATCH, OPT_SEQ, OPT_DIM, OPT_HEADS, OPT_ITERS };
+
+static const char *const subs[] = { "block", "gru", "sgemm", "ops", "attn", "shapes", "machine",
+				    NULL };
+#define TIMED_SUBS (AX_SUBS_ALL & ~AX_SUB(SUB_MACHINE))
+static const struct ax_option options[] = {
+	{ "batch", 'b', 1, AX_SUB(SUB_BLOCK) | AX_SUB(SUB_GRU), OPT_BATCH, 0 },
+	{ "seq", 'T', 1, AX_SUB(SUB_BLOCK) | AX_SUB(SUB_GRU) | AX_SUB(SUB_OPS) | AX_SUB(SUB_ATTN),
+	  OPT_SEQ, 0 },
+	{ "dim", 'C', 1, AX_SUB(SUB_BLOCK) | AX_SUB(SUB_GRU) | AX_SUB(SUB_SGEMM) | AX_SUB(SUB_OPS),
+	  OPT_DIM, 0 },
+	{ "heads", 'H', 1, AX_SUB(SUB_BLOCK) | AX_SUB(SUB_ATTN), OPT_HEADS, 0 },
+	{ "iters", 'n', 1, TIMED_SUBS, OPT_ITERS, 0 },
+	{ "threads", 'j', 1, TIMED_SUBS, AX_OPT_THREADS, 0 },
+	{ "seed", 's', 1, TIMED_SUBS, AX_OPT_SEED, 0 },
+};
+
+/* The sub-command's options into *c; unset sizes take its defaults. */
+static int parse(struct config *c, int argc, char **argv)
+{
+	struct ax_cli cli = { .usage = usage_text, .subs = subs, .opts = options,
+			      .nopts = (int)AX_COUNTOF(options) };
+	cli.common.seed = 1;
+	ax_cli_begin(&cli, argc, argv);
+	*c = (struct config){ .heads = 4 };
+	const char *arg;
+	for (int id; (id = ax_cli_next(&cli, &arg)) != AX_OPT_END;) {
+		const char *opt = ax_cli_opt(&cli);
+		switch (id) {
+		case OPT_BATCH: c->batch = (int)ax_parse_long(opt, arg, 1, 1 << 16); break;
+		case OPT_SEQ: c->seq = (int)ax_parse_long(opt, arg, 1, 1 << 16); break;
+		case OPT_DIM: c->dim = (int)ax_parse_long(opt, arg, 1, 1 << 14); break;
+		case OPT_HEADS: c->heads = (int)ax_parse_long(opt, arg, 1, 256); break;
+		case OPT_ITERS: c->iters = (int)ax_parse_long(opt, arg, 1, 1000000); break;
 		}
 	}
-	if (optind != argc - 1)
-		ax_usage_error("expected one benchmark: block, gru or sgemm");
-	static const char *const names[] = { "block", "gru", "sgemm", NULL };
-	int which = ax_parse_choice("benchmark", argv[optind], names);
-	ax_threads_set(c.threads);
-	static const int defaults[3][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 } };
-	if (!c.batch) c.batch = defaults[which][0];
-	if (!c.seq) c.seq = defaults[which][1];
-	if (!c.dim) c.dim = defaults[which][2];
-	if (!c.iters) c.iters = defaults[which][3];
-	if (which == 0 && c.dim % c.heads)
-		ax_usage_error("--dim %d is not divisible by --heads %d", c.dim, c.heads);
-	printf("bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
+	if (cli.nfiles > 0)
+		ax_usage_error("%s: unexpected operand '%s'", cli.sub_name, cli.files[0]);
+	c->threads = cli.common.threads;
+	c->seed = cli.common.seed;
+	static const int defaults[6][4] = { { 8, 128, 256, 20 }, { 64, 256, 64, 10 }, { 0, 0, 512, 20 },
+					    { 0, 0, 0, 5 },         { 0, 0, 0, 5 },         { 0, 0, 0, 10 } };
+	if (cli.sub < SUB_MACHINE) {
+		const int *d = defaults[cli.sub];
+		c->batch = c->batch ? c->batch : d[0];
+		c->seq = c->seq ? c->seq : d[1];
+		c->dim = c->dim ? c->dim : d[2];
+		c->iters = c->iters ? c->iters : d[3];
+	}
+	if (cli.sub == SUB_BLOCK && c->dim % c->heads)
+		ax_usage_error("block: --dim %d is not divisible by --heads %d", c->dim, c->heads);
+	return cli.sub;
+}
+
+int main(int argc, char **argv)
+{
+	ax_cli_init("ax-bench");
+	struct config c;
+	int which = parse(&c, argc, argv);
+	if (which <= SUB_SGEMM)
+		printf("bench,threads,batch,seq,dim,ms_per_iter,gflops\n");
 	switch (which) {
-	case 0: bench_block(&c); break;
-	case 1: bench_gru(&c); break;
-	default: bench_sgemm(&c); break;
+	case SUB_BLOCK: bench_block(&c); break;
+	case SUB_GRU: bench_gru(&c); break;
+	case SUB_SGEMM: bench_sgemm(&c); break;
+	case SUB_OPS: bench_ops(&c); break;
+	case SUB_ATTN: bench_attn(&c); break;
+	case SUB_SHAPES: bench_shapes(&c); break;
+	default: print_machine(); break;
 	}
 	return 0;
 }

@@ -4,8 +4,6 @@
 #include "ax_cli.h"
 #include "ax_io.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <math.h>
 #include <string.h>
 
@@ -108,47 +106,17 @@ out:
 	return st;
 }
 
-int main(int argc, char **argv)
+/* Each bundle's metadata, after every array line; with several files each
+ * line says whose it is: FILE:key=value. */
+static void print_metadata(char **files, int nfiles, const struct ax_bundle *bundles)
 {
-	static const struct option longopts[] = {
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
-	ax_cli_init(argv[0]);
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage_text, stdout);
-			return AX_EXIT_OK;
-		case 'V':
-			ax_print_version();
-			return AX_EXIT_OK;
-		default:
-			ax_usage_error("unknown option");
-		}
-	}
-	if (optind == argc)
-		ax_usage_error("missing FILE ('-' reads standard input)");
-
-	int nfiles = argc - optind, status = AX_EXIT_OK, nmeta = 0;
-	char **files = argv + optind;
-	struct ax_bundle *bundles = ax_xcalloc((size_t)nfiles, sizeof *bundles);
-	printf("name\tdtype\tshape\tmin\tmax\tmean\n");
-	for (int i = 0; i < nfiles; i++) {
-		if (describe(files[i], &bundles[i])) {
-			fflush(stdout);   /* keep the lines printed so far before the message */
-			ax_warn("%s", ax_error_detail());
-			status = AX_EXIT_USAGE;
-		}
+	int nmeta = 0;
+	for (int i = 0; i < nfiles; i++)
 		nmeta += bundles[i].nmeta;
-	}
-	/* With several files, each metadata line says whose it is: FILE:key=value. */
 	if (nmeta)
 		putchar('\n');
 	for (int i = 0; i < nfiles; i++) {
-		struct ax_bundle *b = &bundles[i];
+		const struct ax_bundle *b = &bundles[i];
 		for (int k = 0; k < b->nmeta; k++) {
 			if (nfiles > 1) {
 				put_escaped(files[i]);
@@ -159,10 +127,35 @@ int main(int argc, char **argv)
 			put_escaped(b->meta_values[k]);
 			putchar('\n');
 		}
-		ax_bundle_free(b);
 	}
+}
+
+int main(int argc, char **argv)
+{
+	ax_cli_init("ax-info");
+	struct ax_cli cli = {.usage = usage_text};
+	ax_cli_begin(&cli, argc, argv);
+	const char *arg;
+	while (ax_cli_next(&cli, &arg) != AX_OPT_END)
+		;   /* only the common options */
+	if (cli.nfiles == 0)
+		ax_usage_error("missing FILE ('-' reads standard input)");
+
+	int status = AX_EXIT_OK;
+	struct ax_bundle *bundles = ax_xcalloc((size_t)cli.nfiles, sizeof *bundles);
+	printf("name\tdtype\tshape\tmin\tmax\tmean\n");
+	for (int i = 0; i < cli.nfiles; i++)
+		if (describe(cli.files[i], &bundles[i])) {
+			fflush(stdout);   /* keep the lines printed so far before the message */
+			ax_warn("%s", ax_error_detail());
+			status = AX_EXIT_USAGE;
+		}
+	print_metadata(cli.files, cli.nfiles, bundles);
+	for (int i = 0; i < cli.nfiles; i++)
+		ax_bundle_free(&bundles[i]);
 	free(bundles);
-	if (fflush(stdout) || ferror(stdout))
-		ax_die(AX_EXIT_FAIL, "write error: %s", strerror(errno));
+	enum ax_status st = ax_stdout_check();
+	if (st)
+		ax_die_status(AX_EXIT_FAIL, st, NULL);
 	return status;
 }

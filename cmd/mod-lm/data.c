@@ -1,5 +1,5 @@
 /* data.c — the byte corpus and its held-out split. */
-#include "mod_lm.h"
+#include "mod.h"
 
 #include <dirent.h>
 #include <errno.h>

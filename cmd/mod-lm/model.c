@@ -1,6 +1,6 @@
 /* model.c — the Mixture-of-Depths transformer: parameters, forward pass
  * with top-k / causal routing, analytic FLOPs, checkpoints. */
-#include "mod_lm.h"
+#include "mod.h"
 
 #include <math.h>
 #include <string.h>
@@ -267,185 +267,47 @@ void mod_forward(struct ax_tape *t, const struct mod_model *m, const int32_t *to
 		out->pred_loss = ax_scale(t, pred, 1.0f / nrouted);
 }
 
-/* ---- evaluation over a text ---- */
-double mod_eval_text(struct ax_tape *t, const struct mod_model *m, const struct mod_text *text,
-		     size_t max_bytes, enum mod_router router, uint64_t seed, double *routed_frac)
-{
-	size_t n = text->n < max_bytes ? text->n : max_bytes;
-	if (n < 2)
-		return NAN;
-	int S = (int)(n - 1 < (size_t)m->cfg.ctx ? n - 1 : (size_t)m->cfg.ctx);
-	size_t nwin = (n - 1) / (size_t)S;
-	int causal = router == MOD_ROUTER_AUX || router == MOD_ROUTER_PREDICTOR;
-	int maxB = causal ? 1 : 16;
-	struct ax_rng rng;
-	ax_rng_seed(&rng, seed);
-	ax_no_grad_begin(t);
-	double sum = 0;
-	long decisions = 0, selected = 0;
-	for (size_t w = 0; w < nwin; w += (size_t)maxB) {
-		int B = (int)(nwin - w < (size_t)maxB ? nwin - w : (size_t)maxB);
-		int32_t *in = ax_tape_ints(t, (size_t)B * S), *tg = ax_tape_ints(t, (size_t)B * S);
-		for (int b = 0; b < B; b++)
-			for (int s = 0; s < S; s++) {
-				size_t at = (w + (size_t)b) * S + (size_t)s;
-				in[b * S + s] = text->bytes[at];
-				tg[b * S + s] = text->bytes[at + 1];
-			}
-		struct mod_forward_out fo;
-		mod_forward(t, m, in, B, S, router, &rng, 0, &fo);
-		struct ax_tensor *loss = ax_cross_entropy(t, fo.logits, tg, 0.0f, -1);
-		sum += (double)loss->data[0] * B * S;
-		decisions += fo.decisions;
-		selected += fo.selected;
-		ax_tape_reset(t);
-	}
-	ax_no_grad_end(t);
-	if (routed_frac)
-		*routed_frac = decisions ? (double)selected / decisions : NAN;
-	return sum / ((double)nwin * S);
-}
-
 /* ---- checkpoints ---- */
-static const char *const pos_names[] = { "learned", "rope", NULL };
-static const char *const route_names[] = { "learned", "random", NULL };
+const char *const mod_pos_names[] = { "learned", "rope", NULL };
+const char *const mod_route_names[] = { "learned", "random", NULL };
 
-enum ax_status mod_save(const char *path, const struct mod_model *m, const struct ax_optim *o,
-			const struct mod_train_state *ts)
-{
-	const struct mod_config *c = &m->cfg;
-	struct ax_bundle b;
-	ax_bundle_init(&b);
-	ax_params_to_bundle(&m->params, &b, "");
-	ax_bundle_set_meta(&b, "axon.kind", MOD_KIND);
-	ax_ckpt_put_long(&b, "mod-lm.layers", c->layers);
-	ax_ckpt_put_long(&b, "mod-lm.dim", c->dim);
-	ax_ckpt_put_long(&b, "mod-lm.heads", c->heads);
-	ax_ckpt_put_long(&b, "mod-lm.ctx", c->ctx);
-	ax_ckpt_put_long(&b, "mod-lm.hidden", c->hidden);
-	ax_bundle_set_meta(&b, "mod-lm.pos", pos_names[c->pos]);
-	ax_ckpt_put_double(&b, "mod-lm.capacity", c->capacity);
-	ax_ckpt_put_long(&b, "mod-lm.route_every", c->route_every);
-	ax_bundle_set_meta(&b, "mod-lm.route", route_names[c->route]);
-	ax_ckpt_put_long(&b, "mod-lm.predictor", c->predictor);
-	if (o && ts) {
-		ax_optim_to_bundle(o, &b, "");
-		ax_ckpt_put_long(&b, "axon.step", ts->step);
-		ax_ckpt_put_long(&b, "train.total_steps", ts->total_steps);
-		ax_ckpt_put_long(&b, "train.warmup", ts->warmup);
-		ax_ckpt_put_double(&b, "train.lr", ts->lr);
-		ax_ckpt_put_double(&b, "train.lr_min", ts->lr_min);
-		ax_ckpt_put_double(&b, "train.weight_decay", ts->weight_decay);
-		ax_ckpt_put_double(&b, "train.clip", ts->clip);
-		ax_ckpt_put_double(&b, "train.aux_weight", ts->aux_weight);
-		ax_ckpt_put_double(&b, "train.flops_budget", ts->flops_budget);
-		ax_ckpt_put_double(&b, "train.val_frac", ts->val_frac);
-		ax_ckpt_put_long(&b, "train.batch", ts->batch);
-		ax_ckpt_put_long(&b, "train.log_every", ts->log_every);
-		ax_ckpt_put_long(&b, "train.val_tokens", ts->val_tokens);
-		char seed[32];
-		snprintf(seed, sizeof seed, "%llu", (unsigned long long)ts->seed);
-		ax_bundle_set_meta(&b, "train.seed", seed);
-		ax_ckpt_put_double(&b, "train.flops_done", ts->flops_done);
-		ax_ckpt_put_long(&b, "train.tokens_done", ts->tokens_done);
-		ax_ckpt_put_long(&b, "train.optim", ts->optim);
-	}
-	enum ax_status st = ax_bundle_save(path, &b);
-	ax_bundle_free(&b);
-	return st;
-}
+const struct ax_setting mod_model_settings[] = {
+	AX_SETTING_INT("mod-lm.layers", "--layers", struct mod_config, layers, 1, 64),
+	AX_SETTING_INT("mod-lm.dim", "--dim", struct mod_config, dim, 2, 16384),
+	AX_SETTING_INT("mod-lm.heads", "--heads", struct mod_config, heads, 1, 1024),
+	AX_SETTING_INT("mod-lm.ctx", "--ctx", struct mod_config, ctx, 2, 65536),
+	AX_SETTING_INT("mod-lm.hidden", "--hidden", struct mod_config, hidden, 1, 1 << 20),
+	AX_SETTING_CHOICE("mod-lm.pos", "--pos", struct mod_config, pos, mod_pos_names),
+	AX_SETTING_DOUBLE("mod-lm.capacity", "--capacity", struct mod_config, capacity, 0, 1,
+			  AX_LO_OPEN),
+	AX_SETTING_INT("mod-lm.route_every", "--route-every", struct mod_config, route_every, 1, 64),
+	AX_SETTING_CHOICE("mod-lm.route", "--route", struct mod_config, route, mod_route_names),
+	AX_SETTING_BOOL("mod-lm.predictor", "--predictor", struct mod_config, predictor),
+};
+const int mod_n_model_settings = (int)AX_COUNTOF(mod_model_settings);
 
-static enum ax_status get_int(const struct ax_bundle *b, const char *key, int lo, int hi, int *v)
+void mod_put_model(struct ax_bundle *b, const struct mod_model *m)
 {
-	long x;
-	enum ax_status st = ax_ckpt_get_long(b, key, &x);
-	if (st)
-		return st;
-	if (x < lo || x > hi)
-		return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata '%s' out of range: %ld", key, x);
-	*v = (int)x;
-	return AX_OK;
-}
-
-static enum ax_status get_choice(const struct ax_bundle *b, const char *key,
-				 const char *const *names, int *v)
-{
-	const char *s;
-	enum ax_status st = ax_ckpt_get_str(b, key, &s);
-	if (st)
-		return st;
-	for (int i = 0; names[i]; i++)
-		if (!strcmp(s, names[i])) {
-			*v = i;
-			return AX_OK;
-		}
-	return ax_error_set(AX_ERR_FORMAT, "checkpoint metadata '%s' unknown: '%s'", key, s);
-}
-
-/* The config in a mod-lm checkpoint bundle (ax_ckpt_load checked its kind);
- * path is for messages. */
-static enum ax_status mod_load_config(const struct ax_bundle *b, const char *path,
-				      struct mod_config *c)
-{
-	enum ax_status st;
-	int pos = 0, route = 0;
-	memset(c, 0, sizeof *c);
-	st = get_int(b, "mod-lm.layers", 1, 64, &c->layers);
-	if (!st) st = get_int(b, "mod-lm.dim", 1, 1 << 16, &c->dim);
-	if (!st) st = get_int(b, "mod-lm.heads", 1, 1 << 16, &c->heads);
-	if (!st) st = get_int(b, "mod-lm.ctx", 2, 1 << 20, &c->ctx);
-	if (!st) st = get_int(b, "mod-lm.hidden", 1, 1 << 20, &c->hidden);
-	if (!st) st = get_choice(b, "mod-lm.pos", pos_names, &pos);
-	if (!st) st = ax_ckpt_get_double(b, "mod-lm.capacity", &c->capacity);
-	if (!st) st = get_int(b, "mod-lm.route_every", 1, 64, &c->route_every);
-	if (!st) st = get_choice(b, "mod-lm.route", route_names, &route);
-	if (!st) st = get_int(b, "mod-lm.predictor", 0, 1, &c->predictor);
-	if (st)
-		return st;
-	c->pos = pos;
-	c->route = route;
-	const char *why = mod_config_check(c);
-	if (why)
-		return ax_error_set(AX_ERR_FORMAT, "%s: bad model config: %s", path, why);
-	return AX_OK;
-}
-
-enum ax_status mod_load_train_state(const struct ax_bundle *b, struct mod_train_state *ts)
-{
-	long optim = 0;
-	const char *seed;
-	enum ax_status st = ax_ckpt_get_long(b, "axon.step", &ts->step);
-	if (!st) st = ax_ckpt_get_long(b, "train.total_steps", &ts->total_steps);
-	if (!st) st = ax_ckpt_get_long(b, "train.warmup", &ts->warmup);
-	if (!st) st = ax_ckpt_get_double(b, "train.lr", &ts->lr);
-	if (!st) st = ax_ckpt_get_double(b, "train.lr_min", &ts->lr_min);
-	if (!st) st = ax_ckpt_get_double(b, "train.weight_decay", &ts->weight_decay);
-	if (!st) st = ax_ckpt_get_double(b, "train.clip", &ts->clip);
-	if (!st) st = ax_ckpt_get_double(b, "train.aux_weight", &ts->aux_weight);
-	if (!st) st = ax_ckpt_get_double(b, "train.flops_budget", &ts->flops_budget);
-	if (!st) st = ax_ckpt_get_double(b, "train.val_frac", &ts->val_frac);
-	if (!st) st = get_int(b, "train.batch", 1, 1 << 20, &ts->batch);
-	if (!st) st = get_int(b, "train.log_every", 1, 1 << 30, &ts->log_every);
-	if (!st) st = get_int(b, "train.val_tokens", 0, 1 << 30, &ts->val_tokens);
-	if (!st) st = ax_ckpt_get_str(b, "train.seed", &seed);
-	if (!st) st = ax_ckpt_get_double(b, "train.flops_done", &ts->flops_done);
-	if (!st) st = ax_ckpt_get_long(b, "train.tokens_done", &ts->tokens_done);
-	if (!st) st = ax_ckpt_get_long(b, "train.optim", &optim);
-	if (st)
-		return st;
-	ts->seed = strtoull(seed, NULL, 10);
-	ts->optim = optim == AX_OPTIM_ADAM ? AX_OPTIM_ADAM : AX_OPTIM_ADAMW;
-	return AX_OK;
+	ax_params_to_bundle(&m->params, b, "");
+	ax_ckpt_put_settings(b, mod_model_settings, mod_n_model_settings, &m->cfg);
 }
 
 enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep)
 {
 	struct ax_bundle b;
-	struct mod_config c;
-	enum ax_status st = ax_ckpt_load(path, MOD_KIND, &b);
+	struct mod_config c = { 0 };
+	enum ax_status st = ax_ckpt_open(path, MOD_KIND, &b);
 	if (st)
 		return st;
-	st = mod_load_config(&b, path, &c);
+	st = ax_ckpt_get_settings(&b, mod_model_settings, mod_n_model_settings, &c);
+	const char *why = st ? NULL : mod_config_check(&c);
+	if (why)
+		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
+	if (st) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", ax_error_detail());
+		st = ax_error_set(st, "%s: %s", path, detail);
+	}
 	if (!st) {
 		mod_model_init(m, &c, 0);
 		st = ax_params_from_bundle(&m->params, &b, "");

@@ -7,7 +7,7 @@
  * control). A token that does not enter skips the block's compute and adds
  * nothing to its cache, so later tokens attend only to earlier routed ones.
  */
-#include "mod_lm.h"
+#include "mod.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -216,3 +216,92 @@ int mod_infer_step(struct mod_infer *s, int token, float *logits)
 	s->pos++;
 	return 0;
 }
+
+/* ---- `mod-lm sample` ---- */
+/* The next byte: greedy at temperature 0, else drawn from softmax(logits / T)
+ * over the top_k most likely bytes (all if 0; ties at the k-th value stay). */
+static int sample_next(struct ax_rng *rng, float *logits, double temperature, int top_k)
+{
+	if (temperature <= 0) {
+		int best = 0;
+		for (int i = 1; i < MOD_VOCAB; i++)
+			if (logits[i] > logits[best])
+				best = i;
+		return best;
+	}
+	if (top_k > 0 && top_k < MOD_VOCAB) {
+		int32_t idx[MOD_VOCAB];
+		ax_topk_rows(1, MOD_VOCAB, top_k, logits, idx);
+		float cut = INFINITY;   /* the k-th largest logit */
+		for (int j = 0; j < top_k; j++)
+			cut = fminf(cut, logits[idx[j]]);
+		for (int i = 0; i < MOD_VOCAB; i++)
+			if (logits[i] < cut)
+				logits[i] = -INFINITY;
+	}
+	return ax_rng_categorical_logits(rng, logits, MOD_VOCAB, (float)temperature);
+}
+
+int mod_cmd_sample(struct mod_opts *o)
+{
+	if (o->cli.nfiles)
+		ax_usage_error("sample: unexpected argument '%s'", o->cli.files[0]);
+	if (!o->model)
+		ax_usage_error("a checkpoint is needed: -m FILE");
+	struct mod_model m;
+	enum ax_status st = mod_load(o->model, &m, NULL);
+	if (st)
+		ax_die_status(AX_EXIT_USAGE, st, "cannot load checkpoint");
+	const struct mod_config *c = &m.cfg;
+	enum mod_router router = c->predictor ? MOD_ROUTER_PREDICTOR : MOD_ROUTER_AUX;
+	if (ax_cli_seen(&o->cli, MOD_OPT_ROUTER)) {
+		router = o->router;
+		if (router == MOD_ROUTER_TOPK)
+			ax_usage_error("--router topk looks at future tokens; sampling needs aux or predictor");
+		if (router == MOD_ROUTER_PREDICTOR && !c->predictor && c->capacity < 1)
+			ax_usage_error("--router predictor: this model was trained without --predictor");
+	}
+	size_t plen = strlen(o->prompt);
+	if (plen == 0)
+		ax_usage_error("--prompt: empty");
+	struct mod_infer *inf = mod_infer_new(&m, router, o->cli.common.seed);
+	struct ax_rng rng;
+	ax_rng_seed(&rng, o->cli.common.seed);
+	/* history: prompt + generated, for re-filling the cache when it is full */
+	size_t cap = plen + (size_t)o->length + 1;
+	uint8_t *hist = ax_xmalloc_for(cap, "the text (--prompt and --length)");
+	memcpy(hist, o->prompt, plen);
+	size_t n = plen, start = plen > (size_t)c->ctx ? plen - (size_t)c->ctx : 0;
+	float logits[MOD_VOCAB];
+	fwrite(o->prompt, 1, plen, stdout);
+	double t0 = ax_now();
+	for (size_t i = start; i < n; i++)
+		mod_infer_step(inf, hist[i], logits);
+	double t1 = ax_now();
+	for (long g = 0; g < o->length; g++) {
+		int next = sample_next(&rng, logits, o->temperature, o->top_k);
+		hist[n++] = (uint8_t)next;
+		putchar(next);
+		if (mod_infer_step(inf, next, logits) < 0) {
+			/* Context full: keep the last half and rebuild the caches. */
+			mod_infer_reset(inf);
+			for (size_t i = n - (size_t)c->ctx / 2; i < n; i++)
+				mod_infer_step(inf, hist[i], logits);
+		}
+	}
+	double t2 = ax_now();
+	if (fflush(stdout) || ferror(stdout))
+		ax_die(AX_EXIT_FAIL, "cannot write the sample");
+	long visits, computed;
+	mod_infer_counts(inf, &visits, &computed);
+	if (!o->cli.common.quiet)
+		fprintf(stderr, "mod-lm: prompt %zu bytes in %.3f s; generated %ld bytes in %.3f s: "
+			"%.1f tokens/s; routed blocks computed %.1f%% of visits\n",
+			n - (size_t)o->length - start, t1 - t0, o->length, t2 - t1,
+			o->length / (t2 - t1), visits ? 100.0 * computed / visits : 100.0);
+	free(hist);
+	mod_infer_free(inf);
+	mod_model_free(&m);
+	return 0;
+}
+

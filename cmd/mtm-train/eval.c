@@ -287,3 +287,76 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	ax_tape_free(&e.tape);
 	ax_arena_free(&e.arena);
 }
+
+/* ---- `mtm-train eval` ---- */
+
+/* Every metric of session s as CSV rows; its co-smoothing rates into the
+ * NPY stream f if not NULL. */
+static void eval_session(const struct mtm_model *m, int s, const struct mtm_session *se,
+			 int trained, struct ax_csv *csv, FILE *f, const char *fpath)
+{
+	struct mtm_eval_result res;
+	size_t npred = (size_t)se->ntest * se->T * se->N;
+	float *pred = f ? ax_xmalloc_for(npred * sizeof *pred, "the predictions") : NULL;
+	mtm_evaluate(m, s, se, trained, &res, pred);
+	for (int k = 0; k < MET_N; k++) {
+		if (isnan(res.value[k]) && isnan(res.oracle[k]))
+			continue;
+		ax_csv_rowf(csv, "%s,%s,%.6g,%.6g", se->name, mtm_metric_names[k], res.value[k],
+			    res.oracle[k]);
+	}
+	if (pred) {
+		int64_t shape[3] = { se->ntest, se->T, se->N };
+		if (ax_npy_write_f32(f, pred, 3, shape))
+			ax_die(AX_EXIT_FAIL, "%s: %s", fpath, ax_error_detail());
+		free(pred);
+	}
+}
+
+int mtm_cmd_eval(struct mtm_opts *o)
+{
+	const char *path = o->cli.common.run.checkpoint;
+	int n = o->cli.nfiles;
+	struct mtm_session *sess;
+	enum ax_status st = mtm_sessions_load(o->cli.files, n, &sess);
+	if (st)
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
+	struct ax_bundle ck;
+	struct mtm_config cfg;
+	struct mtm_train_cfg tc;
+	if ((st = mtm_checkpoint_open(path, &ck, &cfg)) || (st = mtm_sessions_fit(&cfg, sess, n, path)))
+		ax_die_status(AX_EXIT_USAGE, st, NULL);
+	const struct ax_setting *mask = ax_setting_find(mtm_train_settings, mtm_n_train_settings,
+							"--mask");
+	if ((st = ax_ckpt_get_setting(&ck, mask, &tc)))
+		ax_die_status(AX_EXIT_USAGE, st, path);
+	struct mtm_model m;
+	mtm_model_init(&m, &cfg, o->cli.common.seed);
+	free(cfg.neurons);
+	if (ax_params_from_bundle(&m.params, &ck, ""))
+		ax_die(AX_EXIT_USAGE, "%s: %s", path, ax_error_detail());
+	ax_bundle_free(&ck);
+
+	struct ax_outfile pred_file = { 0 };
+	if (o->predict_out && ax_outfile_open(&pred_file, o->predict_out))
+		ax_die(AX_EXIT_FAIL, "%s", ax_error_detail());
+	struct ax_csv csv;
+	ax_csv_begin(&csv, stdout, "session,metric,value,oracle");
+	struct ax_progress prog;
+	ax_progress_begin(&prog, "eval", n, o->cli.common.quiet);
+	for (int s = 0; s < n; s++) {
+		eval_session(&m, s, &sess[s], tc.mask, &csv, o->predict_out ? pred_file.f : NULL,
+			     o->predict_out);
+		ax_progress_update(&prog, s + 1, NULL);
+	}
+	ax_progress_end(&prog);
+	if ((st = ax_stdout_check())) {   /* before the predictions replace their file */
+		ax_outfile_abort(&pred_file);
+		ax_die_status(AX_EXIT_FAIL, st, NULL);
+	}
+	if (o->predict_out && ax_outfile_commit(&pred_file))
+		ax_die(AX_EXIT_FAIL, "%s", ax_error_detail());
+	mtm_model_free(&m);
+	mtm_sessions_free(sess, n);
+	return 0;
+}

@@ -105,3 +105,53 @@ struct ax_tensor *mtm_forward(struct ax_tape *t, const struct mtm_model *m, int 
 		*features = h;
 	return ax_nn_linear(t, &m->readout[session], h);
 }
+
+/* ---- settings and checkpoints ---- */
+const struct ax_setting mtm_model_settings[] = {
+	AX_SETTING_INT("mtm.dim", "--dim", struct mtm_config, D, 1, 65536),
+	AX_SETTING_INT("mtm.layers", "--layers", struct mtm_config, layers, 0, 1000),
+	AX_SETTING_INT("mtm.heads", "--heads", struct mtm_config, heads, 1, 1024),
+	AX_SETTING_INT("mtm.hidden", "--hidden", struct mtm_config, hidden, 1, 1 << 20),
+	AX_SETTING_INT("mtm.bins", NULL, struct mtm_config, T, 11, 100000),
+	AX_SETTING_FLOAT("mtm.dropout", "--dropout", struct mtm_config, dropout, 0, 0.95, 0),
+};
+const int mtm_n_model_settings = (int)AX_COUNTOF(mtm_model_settings);
+
+const char *mtm_config_check(const struct mtm_config *c)
+{
+	if (c->D % c->heads)
+		return "--dim is not divisible by --heads";
+	return NULL;
+}
+
+void mtm_put_config(struct ax_bundle *b, const struct mtm_config *c)
+{
+	ax_ckpt_put_settings(b, mtm_model_settings, mtm_n_model_settings, c);
+	ax_ckpt_put_int_list(b, "mtm.neurons", c->neurons, c->nsessions);
+}
+
+enum ax_status mtm_get_config(const struct ax_bundle *b, struct mtm_config *c)
+{
+	memset(c, 0, sizeof *c);
+	enum ax_status st = ax_ckpt_get_settings(b, mtm_model_settings, mtm_n_model_settings, c);
+	if (!st && mtm_config_check(c))
+		st = ax_error_set(AX_ERR_FORMAT, "checkpoint settings: %s", mtm_config_check(c));
+	if (!st)
+		st = ax_ckpt_get_int_list(b, "mtm.neurons", 1, 100000, 10000, &c->neurons,
+					  &c->nsessions);
+	return st;
+}
+
+enum ax_status mtm_checkpoint_open(const char *path, struct ax_bundle *b, struct mtm_config *c)
+{
+	enum ax_status st = ax_ckpt_open(path, "mtm-train", b);
+	if (st)
+		return st;
+	if ((st = mtm_get_config(b, c))) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", ax_error_detail());
+		ax_bundle_free(b);
+		return ax_error_set(st, "%s: %s", path, detail);
+	}
+	return AX_OK;
+}

@@ -1,5 +1,12 @@
-/* mtm.h — mtm-train's pieces: sessions, masking schemes, the NDT1-style
- * model and the evaluation metrics (one file each; main.c drives them). */
+/* mtm.h — mtm-train: multi-task masking (MtM, arXiv:2407.14668) for
+ * population spiking data. Each section names the file that defines it:
+ *   data.c    sessions: loading and checking a bundle
+ *   mask.c    the masking schemes
+ *   model.c   the NDT1-style model, its settings and checkpoints
+ *   eval.c    the metrics; `mtm-train eval`
+ *   train.c   the training loop on lib's training run; `mtm-train train`
+ *   main.c    the command line only
+ */
 #ifndef MTM_H
 #define MTM_H
 
@@ -26,9 +33,9 @@ struct mtm_session {
 	float *mean_count;          /* (N) over training trials */
 	struct ax_bundle bundle;    /* owns the arrays above */
 };
-/* Loads and validates a session bundle; on bad input prints
- * "mtm-train: FILE: what" and exits 2. */
-void mtm_session_load(struct mtm_session *s, const char *path);
+/* Loads and validates a session bundle; bad input is AX_ERR_FORMAT (or the
+ * reader's status) with "FILE: what". Free s even on failure. */
+enum ax_status mtm_session_load(struct mtm_session *s, const char *path);
 void mtm_session_free(struct mtm_session *s);
 
 /* ---- masking (mask.c) ----
@@ -65,6 +72,16 @@ struct mtm_model {
 	struct ax_nn_layernorm ln_f;
 	uint8_t *causal_mask;       /* (T+2, T+2) */
 };
+/* The model settings ("mtm.dim", ...; ax_settings.h), shared by the flags
+ * and the checkpoint; the neurons per session are the list "mtm.neurons". */
+extern const struct ax_setting mtm_model_settings[];
+extern const int mtm_n_model_settings;
+/* What single ranges cannot say (dim a multiple of heads); NULL if fine. */
+const char *mtm_config_check(const struct mtm_config *c);
+/* Checkpoints: the model's settings and neuron list into b; back from b
+ * (c->neurons malloc'd), range-checked as the flags are. */
+void mtm_put_config(struct ax_bundle *b, const struct mtm_config *c);
+enum ax_status mtm_get_config(const struct ax_bundle *b, struct mtm_config *c);
 /* Parameters are registered core first (shared across sessions), then the
  * per-session stitchers, session embeddings and read-outs. */
 void mtm_model_init(struct mtm_model *m, const struct mtm_config *cfg, uint64_t seed);
@@ -97,5 +114,37 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
  * when pred_by_idx, else laid out like counts (all trials). */
 double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, int t0, int t1,
 		    const float *pred, int pred_by_idx);
+
+/* ---- the command (main.c, train.c, eval.c) ---- */
+extern const char *const mtm_mask_names[];
+/* Training settings ("mtm.steps", ...), also fixed by a checkpoint. */
+struct mtm_train_cfg {
+	int mask;                   /* enum mtm_scheme or MTM_MASK_MTM */
+	long steps;
+	int batch;
+	double lr, weight_decay, warmup;
+	uint64_t seed;
+};
+extern const struct ax_setting mtm_train_settings[];
+extern const int mtm_n_train_settings;
+struct mtm_opts {
+	struct ax_cli cli;          /* common options (checkpoint, run, seed), SESSION files */
+	struct mtm_config model;    /* --dim ... (hidden 0: 2 * dim) */
+	struct mtm_train_cfg train;
+	const char *init, *predict_out;
+};
+enum { MTM_SUB_TRAIN, MTM_SUB_EVAL };
+/* data.c: n sessions from files into *out (all with the same bins); on
+ * failure none is left allocated. */
+enum ax_status mtm_sessions_load(char **paths, int n, struct mtm_session **out);
+void mtm_sessions_free(struct mtm_session *s, int n);
+/* data.c: the sessions match the model's stitchers one to one, in order
+ * (at most nsessions of them). */
+enum ax_status mtm_sessions_fit(const struct mtm_config *c, const struct mtm_session *s, int n,
+				const char *ckpt);
+/* model.c: an mtm-train checkpoint opened and its model config read. */
+enum ax_status mtm_checkpoint_open(const char *path, struct ax_bundle *b, struct mtm_config *c);
+int mtm_cmd_train(struct mtm_opts *o);
+int mtm_cmd_eval(struct mtm_opts *o);
 
 #endif

@@ -1,20 +1,38 @@
-# ax-bench: a tiny run of each benchmark prints one well-formed row; bad
-# input exits 2 with a message.
-set -eu
-out=$AXON_TMP/out.csv err=$AXON_TMP/err
+#!/bin/sh
+# ax-bench: a tiny run of each benchmark prints well-formed rows; bad input
+# exits 2 with one line; the man page's examples run.
+. "$AXON_ROOT/tests/cmd/lib.sh"
 
 for b in block gru sgemm; do
-	ax-bench $b --batch 2 --seq 8 --dim 16 --heads 2 --iters 1 --threads 1 > "$out"
-	[ "$(head -1 "$out")" = "bench,threads,batch,seq,dim,ms_per_iter,gflops" ]
-	tail -1 "$out" | grep -Eq "^$b,1,[0-9]+,[0-9]+,16,[0-9.]+,[0-9.]+$"
+	case $b in block) o="--batch 2 --seq 8 --heads 2" ;; gru) o="--batch 2 --seq 8" ;; *) o="" ;; esac
+	check "$b: a tiny run" -- ax-bench $b $o --dim 16 \
+		--iters 1 --threads 1
+	if [ "$(head -1 "$T/out")" = "bench,threads,batch,seq,dim,ms_per_iter,gflops" ] &&
+	   tail -1 "$T/out" | grep -Eq "^$b,1,[0-9]+,[0-9]+,16,[0-9.]+,[0-9.]+$"
+	then ok "$b: header and row"; else bad "$b: output $(tr '\n' ' ' <"$T/out")"; fi
 done
 
-fails() { # expect exit 2 and a message naming the problem
-	rc=0; ax-bench "$@" > /dev/null 2> "$err" || rc=$?
-	[ $rc = 2 ] || { echo "ax-bench $*: exit $rc, not 2" >&2; exit 1; }
-}
-fails conv;               grep -q "unknown value 'conv'" "$err"
-fails;                    grep -q "expected one benchmark" "$err"
-fails block --dim 10 --heads 4; grep -q "not divisible" "$err"
-fails gru --batch zero;   grep -q "not an integer" "$err"
-ax-bench --help | grep -q "usage: ax-bench"
+check "ops: a tiny run" -- ax-bench ops -T 512 -C 1 -n 1 -j 1
+rows=$(grep -Ec '^[a-z_]+,(fwd|bwd|step),1,[0-9]+,[0-9.]+,[0-9.]+$' "$T/out")
+# 16 ops forward and backward, and the AdamW step, at two sizes
+[ "$rows" = 66 ] && ok "ops: 66 rows" || bad "ops: $rows well-formed rows"
+grep -q '^gelu,bwd,1,1048576,' "$T/out" && ok "ops: the large size" || bad "ops: no 1Mi row"
+
+check "attn: one length" -- ax-bench attn -T 32 -n 1 -j 1
+[ "$(grep -Ec '^attn,1,64,32,4,(16|32|64)(,[0-9.]+){5}$' "$T/out")" = 3 ] &&
+	ok "attn: three head dims" || bad "attn: $(tr '\n' ' ' <"$T/out")"
+
+check "machine" -- ax-bench machine
+grep -q '^blas: .*(core ' "$T/out" && grep -q '^cores: [0-9]' "$T/out" &&
+	ok "machine: cores and BLAS core" || bad "machine: $(tr '\n' ' ' <"$T/out")"
+
+expect_usage "unknown sub-command 'conv'" "unknown benchmark" -- ax-bench conv
+expect_usage "a sub-command is needed" "no benchmark" -- ax-bench
+expect_usage "not divisible" "dim not divisible by heads" -- ax-bench block --dim 10 --heads 4
+expect_usage "not an integer" "batch not a number" -- ax-bench gru --batch zero
+expect_usage "does not apply" "an option the benchmark does not use" -- ax-bench sgemm --heads 2
+check "--help" -- ax-bench --help
+grep -q "^Usage: ax-bench" "$T/out" && ok "--help text" || bad "--help text"
+
+run_man_examples ax-bench
+finish

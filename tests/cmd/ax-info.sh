@@ -1,30 +1,28 @@
 #!/bin/sh
 # ax-info: exact lines for known arrays, streams and bundles; stdin and
 # gzip; exit status and messages for bad input; numpy agreement if present.
-set -eu
+. "$AXON_ROOT/tests/cmd/lib.sh"
 ref="$AXON_ROOT/tests/ref/io"
-t="$AXON_TMP"
+t="$T"
 cd "$ref"   # so FILE names in the output are short and stable
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
 tab=$(printf '\t')
 hdr="name${tab}dtype${tab}shape${tab}min${tab}max${tab}mean"
 
 # expect WHAT: compare $t/out with the lines on stdin, '|' standing for a tab.
 expect() {
 	tr '|' '\t' > "$t/want"
-	diff "$t/want" "$t/out" >&2 || fail "output differs for $1"
+	expect_same "$t/want" "$t/out" "output of $1"
 }
 
 # --help, --version, usage errors.
-ax-info --help > "$t/out" || fail "--help exit $?"
-grep -q '^Usage: ax-info' "$t/out" || fail "--help text"
-ax-info -h | grep -q 'FILE' || fail "-h text"
-ax-info --version | grep -q '^ax-info (axon) ' || fail "--version"
+ax-info --help > "$t/out" || bad "--help exit $?"
+grep -q '^Usage: ax-info' "$t/out" || bad "--help text"
+ax-info -h | grep -q 'FILE' || bad "-h text"
+ax-info --version | grep -q '^ax-info (axon) ' || bad "--version"
 rc=0; ax-info 2> "$t/err" || rc=$?
-[ $rc = 2 ] && grep -q '^ax-info: missing FILE' "$t/err" || fail "no FILE: exit $rc"
+[ $rc = 2 ] && grep -q '^ax-info: missing FILE' "$t/err" || bad "no FILE: exit $rc"
 rc=0; ax-info --bogus x.npy 2> "$t/err" || rc=$?
-[ $rc = 2 ] && grep -q "Try 'ax-info --help'" "$t/err" || fail "bad option: exit $rc"
+[ $rc = 2 ] && grep -q "Try 'ax-info --help'" "$t/err" || bad "bad option: exit $rc"
 
 # One numpy-written array.
 ax-info numpy-2x3.npy > "$t/out"
@@ -85,13 +83,11 @@ axon.safetensors:note=made by axon
 axon.safetensors:config={"d": 8}
 END
 gzip -c bundle.safetensors | ax-info - > "$t/out"
-grep -q "^layer.weight${tab}float32${tab}2x2${tab}" "$t/out" || fail "gzip bundle on stdin"
+grep -q "^layer.weight${tab}float32${tab}2x2${tab}" "$t/out" || bad "gzip bundle on stdin"
 
 # Bad input: exit 2 and 'ax-info: FILE: detail' on stderr.
 check_bad() {   # check_bad FILE PATTERN
-	rc=0; ax-info "$1" > "$t/out" 2> "$t/err" || rc=$?
-	[ $rc = 2 ] || fail "$1: exit $rc, want 2"
-	grep -q "^ax-info: $2" "$t/err" || { cat "$t/err" >&2; fail "$1: message"; }
+	expect_exit 2 "^ax-info: $2" "$1 refused" -- ax-info "$1"
 }
 check_bad "$t/nosuch.npy" "$t/nosuch.npy: No such file or directory"
 head -c 140 numpy-2x3.npy > "$t/cut.npy"
@@ -110,41 +106,56 @@ printf '{%sdescr%s: %s<f4%s, %sfortran_order%s: True, %sshape%s: (1,), }\n' \
 printf '\000\000\200\077' >> "$t/f.npy"
 check_bad "$t/f.npy" "$t/f.npy: fortran_order True is not supported"
 
+# Header names must be UTF-8 (the format says so): a stray 0xff byte is bad input.
+st_file() {   # st_file FILE JSON: a safetensors file of that header and 16 zero bytes
+	printf '%s' "$2" > "$t/json"
+	n=$(wc -c < "$t/json")
+	printf "$(printf '\\%03o' $((n % 256)) $((n / 256 % 256)) $((n / 65536 % 256)))\000\000\000\000\000" > "$1"
+	cat "$t/json" >> "$1"
+	head -c 16 /dev/zero >> "$1"
+}
+st_file "$t/utf8.st" "$(printf '{"ok\303\251":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}')"
+ax-info "$t/utf8.st" > "$t/out" || bad "a UTF-8 name: exit $?"
+st_file "$t/latin1.st" "$(printf '{"caf\351":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}')"
+check_bad "$t/latin1.st" "$t/latin1.st: bad safetensors header at byte 13: invalid UTF-8"
+# 3,000 tensors over the same 16 bytes: refused at once (overlapping data
+# would make a small file ask for memory without bound).
+awk 'BEGIN { printf "{"; for (i = 0; i < 3000; i++) printf "%s\"t%d\":{\"dtype\":\"U8\",\"shape\":[16],\"data_offsets\":[0,16]}", i ? "," : "", i; printf "}" }' > "$t/json3k"
+st_file "$t/overlap.st" "$(cat "$t/json3k")"
+check_bad "$t/overlap.st" "$t/overlap.st: tensors 't0' and 't1' overlap"
+
 # Good files before and after a bad one are still described.
 rc=0; ax-info numpy-2x3.npy "$t/nosuch" numpy-2x3.npy > "$t/out" 2> "$t/err" || rc=$?
-[ $rc = 2 ] || fail "mixed good and bad: exit $rc"
-[ "$(grep -c '^numpy-2x3.npy\[0\]' "$t/out")" = 2 ] || fail "mixed: rows of good files"
+[ $rc = 2 ] || bad "mixed good and bad: exit $rc"
+[ "$(grep -c '^numpy-2x3.npy\[0\]' "$t/out")" = 2 ] || bad "mixed: rows of good files"
 
 # A stream followed by junk: its arrays, then the error at the junk's offset.
 { cat numpy-2x3.npy; printf 'junk'; } > "$t/junk.npy"
 rc=0; ax-info "$t/junk.npy" > "$t/out" 2> "$t/err" || rc=$?
-[ $rc = 2 ] && grep -q 'not an NPY array at byte 152' "$t/err" || fail "junk after a stream"
-grep -q 'junk.npy\[0\]' "$t/out" || fail "junk: the good array is listed"
+[ $rc = 2 ] && grep -q 'not an NPY array at byte 152' "$t/err" || bad "junk after a stream"
+grep -q 'junk.npy\[0\]' "$t/out" || bad "junk: the good array is listed"
+
+# A full disk or a closed standard output: exit 1 with a message.
+ax-info numpy-2x3.npy >/dev/full 2>"$t/err"; rc=$?
+[ $rc = 1 ] && grep -q "^ax-info: standard output: write error" "$t/err" &&
+	ok "stdout on /dev/full" || bad "stdout on /dev/full: exit $rc: $(cat "$t/err")"
+ax-info numpy-2x3.npy >&- 2>"$t/err"; rc=$?
+[ $rc = 1 ] && ok "stdout closed" || bad "stdout closed: exit $rc: $(cat "$t/err")"
 
 # The man page's examples, run as written: each literal display in EXAMPLES
 # is '$ command' and then its exact output.
-awk -v dir="$t" '
-	/^\.Sh EXAMPLES/ { ex = 1; next }
-	/^\.Sh / { ex = 0 }
-	ex && /^\.Bd -literal/ { n++; body = 1; next }
-	body && /^\.Ed/ { body = 0; next }
-	body && /^\$ / { print substr($0, 3) > (dir "/ex" n ".sh"); next }
-	body { print > (dir "/ex" n ".want") }
-' "$AXON_ROOT/man/man1/ax-info.1"
-nex=0
-for cmd in "$t"/ex*.sh; do
-	sh "$cmd" > "$t/out"
-	diff "${cmd%.sh}.want" "$t/out" >&2 || fail "man page example: $(cat "$cmd")"
-	nex=$((nex + 1))
-done
-[ $nex = 3 ] || fail "found $nex man page examples, want 3"
+examples_setup() {
+	cp "$ref"/* .
+	cp bundle.safetensors model.safetensors
+}
+run_man_examples ax-info
 
 # numpy, where installed: numpy reads what axon wrote (tests/ref/io/axon.*,
 # which test-io checks are byte for byte what the writers produce), and
 # ax-info agrees with numpy's statistics on arrays numpy wrote.
 py=/usr/bin/python3
 if [ -x "$py" ] && "$py" -c 'import numpy' 2>/dev/null; then
-	"$py" - "$t" <<'END' || fail "numpy checks"
+	"$py" - "$t" <<'END' || bad "numpy checks"
 import json, struct, subprocess, sys
 import numpy as np
 t = sys.argv[1]
@@ -182,4 +193,4 @@ END
 else
 	echo "numpy not found: skipping the numpy checks"
 fi
-exit 0
+finish

@@ -99,14 +99,36 @@ lib_ckpt_edit() {
 	} >"$out"
 }
 
-# run_man_examples PAGE: run every example of man/man1/PAGE.1's EXAMPLES
+# st_fill_i32 IN NAME VALUE OUT: copy a safetensors file with every element
+# of its int32 tensor NAME set to VALUE (-2^31..2^31-1): an edited data file
+# or checkpoint tensor, byte for byte otherwise.
+st_fill_i32() {
+	in=$1 name=$2 val=$3 out=$4
+	n=$(od -An -tu8 -N8 "$in" | tr -d ' ')
+	off=$(dd if="$in" bs=1 skip=8 count="$n" 2>/dev/null | tr -d '\n' |
+		sed -n "s/.*\"$name\":{\"dtype\":\"I32\",\"shape\":\[[0-9,]*\],\"data_offsets\":\[\([0-9]*\),\([0-9]*\)\].*/\1 \2/p")
+	[ -n "$off" ] || { echo "st_fill_i32: no int32 tensor $name in $in" >&2; return 1; }
+	set -- $off
+	u=$(( val & 0xffffffff ))
+	word=""
+	for s in 0 8 16 24; do word="$word\\$(printf '%03o' $(( (u >> s) & 255 )))"; done
+	cp "$in" "$out"
+	i=$1
+	while [ "$i" -lt "$2" ]; do printf "$word"; i=$((i + 4)); done |
+		dd of="$out" bs=1 seek=$((8 + n + $1)) conv=notrunc 2>/dev/null
+}
+
+# run_man_examples PAGE [SED]: run every example of man/man1/PAGE.1's EXAMPLES
 # section, in order, in one scratch folder ($T/examples-PAGE; define a
 # function examples_setup to prepare it, e.g. copy input files). A literal
 # block (.Bd -literal) whose lines start with "$ " is a session: each such
 # line is a command whose standard output must equal the lines that follow
 # it. Other blocks and .Dl lines are commands that must exit 0. Training
 # runs are cut to AXON_TEST_STEPS steps (3 unless set): the commands treat it
-# as --stop-at (lib/ax_run.h), so a page can show a paper-scale run.
+# as --stop-at (lib/ax_run.h), so a page can show a paper-scale run. SED, if
+# given, is a sed script applied to the examples first: the one documented
+# way to shrink what AXON_TEST_STEPS does not (an evaluation's size), e.g.
+# 's/^mod-lm eval .*/& --max-bytes 4096/'; it may only add size options.
 run_man_examples() {
 	page="$AXON_ROOT/man/man1/$1.1"
 	dir="$T/examples-$1"
@@ -122,7 +144,7 @@ run_man_examples() {
 	/^\.Ed/ { inb = 0; next }
 	inb { print unesc($0); next }
 	/^\.Dl / { n++; print "#block " n; print unesc(substr($0, 5)) }
-	' "$page" >"$T/examples.txt"
+	' "$page" | sed -e "${2:-}" >"$T/examples.txt"
 	[ -s "$T/examples.txt" ] || { bad "$1(1) has no EXAMPLES"; return 1; }
 	(cd "$dir" && if command -v examples_setup >/dev/null 2>&1; then examples_setup; fi)
 	AXON_TEST_STEPS=${AXON_TEST_STEPS:-3}; export AXON_TEST_STEPS

@@ -1,18 +1,9 @@
 #!/bin/sh
 # mod-lm end to end on tiny settings: it learns, resumes bit-exactly, saves
-# on SIGINT, matches the PyTorch reference, and rejects bad input with exit 2.
-set -u
-T=${AXON_TMP:?}
-fail=0
-ok() { echo "ok - $1"; }
-bad() { echo "not ok - $1"; fail=1; }
-# expect_exit CODE PATTERN DESCRIPTION -- command...: exit status and a message on stderr
-expect_exit() {
-	code=$1 pat=$2 what=$3; shift 4
-	"$@" >"$T/out" 2>"$T/err"; rc=$?
-	if [ $rc = "$code" ] && grep -q -- "$pat" "$T/err"; then ok "$what"
-	else bad "$what (exit $rc, stderr: $(head -c 300 "$T/err"))"; fi
-}
+# on SIGINT, matches the PyTorch reference, rejects bad input with exit 2,
+# survives closed and full outputs and edited checkpoints (issue #11's rows),
+# and every example of mod-lm(1) runs.
+. "$AXON_ROOT/tests/cmd/lib.sh"
 TINY="--layers 2 --dim 32 --heads 2 --ctx 32 --batch 8 --threads 1 -q"
 
 # A short repeated text is memorised: train bits/byte falls below 0.5.
@@ -94,4 +85,80 @@ expect_exit 2 "not mod-lm" "resume from another kind" -- mod-lm train --resume "
 printf 'garbage' >"$T/garbage.st"
 expect_exit 2 "garbage.st" "malformed checkpoint" -- mod-lm sample -m "$T/garbage.st"
 mod-lm --help | grep -q "Usage: mod-lm train" && ok "--help" || bad "--help"
-exit $fail
+expect_usage "--bogus: unknown option" "unknown option, one line" -- mod-lm train --bogus
+expect_usage "--seed: a value is needed" "missing value, one line" -- mod-lm train --seed
+expect_usage "sample: option --log-every does not apply" "training-run option in sample" -- \
+	mod-lm sample -m "$T/rep.st" --log-every 3
+expect_usage "'1e-320' is out of the range" "--temperature 1e-320 is a number out of range" -- \
+	mod-lm sample -m "$T/rep.st" -t 1e-320
+expect_usage "train: --dim conflicts with --resume" "model flag with --resume" -- \
+	mod-lm train --resume "$T/rep.st" --dim 32 "$T/rep.txt"
+expect_usage "train: --log-every conflicts with --resume" "--log-every with --resume" -- \
+	mod-lm train --resume "$T/rep.st" --log-every 3 "$T/rep.txt"
+
+# Edited checkpoints: every setting is range-checked as its flag is (exit 2).
+# (eval reads the model settings and train.val_frac; a resumed run all of them.)
+for kv in train.val_frac=nan train.val_frac=-1 train.val_frac=1e6 mod-lm.layers=70 \
+	  mod-lm.capacity=0 mod-lm.pos=alibi train.batch=0 axon.step=-1 axon.log_every=0; do
+	ckpt_set_meta "$T/rep.st" "${kv%%=*}" "${kv#*=}" "$T/edit.st"
+	case $kv in train.val*|mod-lm.*)
+		expect_exit 2 "${kv%%=*}" "eval refuses $kv" -- mod-lm eval -m "$T/edit.st" "$T/rep.txt"
+	esac
+	expect_exit 2 "${kv%%=*}" "train --resume refuses $kv" -- \
+		mod-lm train --resume "$T/edit.st" -q --threads 1 "$T/rep.txt"
+done
+ckpt_del_meta "$T/rep.st" axon.format "$T/old.st"
+expect_exit 2 "written by an older axon" "a checkpoint from before the settings scheme" -- \
+	mod-lm eval -m "$T/old.st" "$T/rep.txt"
+
+# Closed and full outputs: exit 1, the CSV never lands in the checkpoint.
+expect_exit 1 "standard output" "train > /dev/full" -- sh -c "mod-lm train $TINY --steps 5 --log-every 1 \"$T/rep.txt\" >/dev/full"
+expect_exit 1 "standard output" "train >&-" -- sh -c "mod-lm train $TINY --steps 5 --log-every 1 --checkpoint \"$T/closed.st\" \"$T/rep.txt\" >&-"
+mod-lm eval -m "$T/closed.st" "$T/rep.txt" >/dev/null 2>&1 && ok "with stdout closed the checkpoint is intact" \
+	|| bad "checkpoint written with stdout closed does not load"
+expect_exit 1 "standard output" "eval > /dev/full" -- sh -c "mod-lm eval -m \"$T/rep.st\" \"$T/rep.txt\" >/dev/full"
+expect_exit 1 "standard output" "--help > /dev/full" -- sh -c "mod-lm --help >/dev/full"
+expect_exit 1 "standard output" "--version >&-" -- sh -c "mod-lm --version >&-"
+# A closed pipe: the run saves its checkpoint and exits 141.
+rm -f "$T/pipe.st"
+{ mod-lm train $TINY --steps 1000000 --log-every 1 --checkpoint "$T/pipe.st" "$T/rep.txt" 2>"$T/err"; echo $? >"$T/rc"; } | head -c 10 >/dev/null
+[ "$(cat "$T/rc")" = 141 ] && grep -q "broken pipe" "$T/err" && ok "| head: checkpoint saved, exit 141" \
+	|| bad "| head: exit $(cat "$T/rc"): $(cat "$T/err")"
+mod-lm eval -m "$T/pipe.st" "$T/rep.txt" >/dev/null 2>&1 && ok "the checkpoint saved at a closed pipe loads" \
+	|| bad "no checkpoint at a closed pipe"
+
+# --stop-at 17 then --resume writes the CSV of an uninterrupted run.
+RUN="$TINY --steps 20 --log-every 5 --val-bytes 128"
+mod-lm train $RUN --checkpoint "$T/u.st" "$T/rep.txt" | cut -d, -f1-8 >"$T/u.csv"
+mod-lm train $RUN --stop-at 17 --checkpoint "$T/s.st" "$T/rep.txt" | cut -d, -f1-8 >"$T/s.csv"
+mod-lm train --resume "$T/s.st" --checkpoint "$T/s.st" -q "$T/rep.txt" | cut -d, -f1-8 | tail -n +2 >>"$T/s.csv"
+expect_same "$T/u.csv" "$T/s.csv" "--stop-at 17 + --resume: the CSV of an uninterrupted run"
+# Resuming at step 5 with --stop-at 2 runs no step.
+mod-lm train $RUN --stop-at 5 --checkpoint "$T/five.st" "$T/rep.txt" >/dev/null
+cp "$T/five.st" "$T/five0.st"
+mod-lm train --resume "$T/five.st" --stop-at 2 --checkpoint "$T/five.st" "$T/rep.txt" >"$T/out" 2>"$T/err"; rc=$?
+[ $rc = 0 ] && [ "$(wc -l <"$T/out")" = 1 ] && cmp -s "$T/five.st" "$T/five0.st" \
+	&& ok "resume past --stop-at runs no step" || bad "resume past --stop-at (exit $rc, $(wc -l <"$T/out") lines)"
+
+# SIGTERM: save and exit 143.
+mod-lm train $TINY --steps 1000000 --checkpoint "$T/term.st" "$T/rep.txt" >/dev/null 2>&1 &
+pid=$!
+sleep 2; kill -TERM $pid; wait $pid; rc=$?
+[ $rc = 143 ] && ok "SIGTERM exits 143" || bad "SIGTERM exit $rc"
+mod-lm eval -m "$T/term.st" "$T/rep.txt" >/dev/null 2>&1 && ok "SIGTERM checkpoint loads" || bad "SIGTERM checkpoint"
+
+# Sizes the flags allow but memory cannot hold: exit 1 "out of memory".
+if [ -z "${ASAN_OPTIONS:-}" ]; then
+	expect_exit 1 "out of memory: .* bytes for" "sample -n 1e11: out of memory" -- \
+		sh -c "ulimit -v 3000000; mod-lm sample -m \"$T/rep.st\" -n 100000000000"
+	expect_exit 1 "out of memory: .* bytes for" "train --dim 16384 --layers 64: out of memory" -- \
+		sh -c "ulimit -v 3000000; mod-lm train --dim 16384 --layers 64 --threads 1 -q \"$T/rep.txt\""
+else
+	skip "out-of-memory exits (ulimit -v and AddressSanitizer do not mix)"
+fi
+
+# Every example of the man page: training runs cut to AXON_TEST_STEPS steps,
+# evaluations (the held-out fortunes) to a few windows.
+run_man_examples mod-lm '/--resume/!s/^mod-lm train /&--val-bytes 512 /; s/^mod-lm eval .*/& --max-bytes 4096/'
+
+finish

@@ -18,9 +18,10 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 out=${FUZZ_BUILD:-build/fuzz}
 mkdir -p "$out"
-# The parsers need only the I/O module and base; linking just those keeps
+# The parsers need only the I/O modules (with the JSON tokenizer and the
+# bundle container) and base; linking just those keeps
 # the fuzz build free of BLAS, OpenMP and libpng.
-lib="lib/base.c $(ls lib/io_*.c)"
+lib="lib/base.c lib/json.c lib/bundle.c $(ls lib/io_*.c)"
 flags="-std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined
 	-fno-sanitize-recover=undefined -fno-omit-frame-pointer -Ilib -Itests/fuzz"
 fail=0

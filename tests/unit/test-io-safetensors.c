@@ -264,6 +264,21 @@ static void test_bundle_malformed(void **state)
 		{"{\"a\":{\"x\":tru,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "expected a number"},
 		{"{\"a\":{\"x\":[1,2,,\"dtype\":\"U8\"}}", AX_ERR_FORMAT, "expected a number"},
 		{"{\"a\":{\"x\":{\"q\" 1}}}", AX_ERR_FORMAT, "expected ':'"},
+		/* names must be UTF-8: a stray continuation byte, an overlong '/', a surrogate */
+		{"{\"a\x80\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+		 AX_ERR_FORMAT, "at byte 11: invalid UTF-8"},
+		{"{\"\xc0\xaf\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+		 AX_ERR_FORMAT, "invalid UTF-8"},
+		{"{\"__metadata__\":{\"k\":\"\xed\xa0\x80\"}}", AX_ERR_FORMAT, "invalid UTF-8"},
+		{"{\"\xf4\x90\x80\x80\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}",
+		 AX_ERR_FORMAT, "invalid UTF-8"},
+		/* overlapping data (which would let a small file ask for much memory) */
+		{"{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+		 "\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", AX_ERR_FORMAT,
+		 "tensors 'a' and 'b' overlap"},
+		{"{\"a\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]},"
+		 "\"b\":{\"dtype\":\"U8\",\"shape\":[8],\"data_offsets\":[0,8]}}", AX_ERR_FORMAT,
+		 "overlap"},
 		{"{} x", AX_ERR_FORMAT, "text after the header object"},
 		{"{}{}", AX_ERR_FORMAT, "text after the header object"},
 		{"{\"a\":{\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
@@ -279,6 +294,59 @@ static void test_bundle_malformed(void **state)
 				 cases[i].json, st, ax_error_detail(), cases[i].st, cases[i].detail);
 		tu_assert_detail("bad.safetensors: ");
 	}
+}
+
+/* Valid UTF-8 names and holes in the data pass; empty tensors may sit anywhere. */
+static void test_bundle_utf8_holes(void **state)
+{
+	const char *json = "{\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\":{\"dtype\":\"U8\","
+			   "\"shape\":[2],\"data_offsets\":[0,2]},\"e\":{\"dtype\":\"F32\","
+			   "\"shape\":[0],\"data_offsets\":[1,1]},\"b\":{\"dtype\":\"U8\","
+			   "\"shape\":[2],\"data_offsets\":[4,6]}}";
+	struct ax_bundle b;
+	assert_int_equal(ax_bundle_load(st_file("u.st", json, "\1\2\0\0\5\6\0\0", 8), &b),
+			 AX_OK);
+	const struct ax_array *a = ax_bundle_find(&b, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	assert_non_null(a);
+	assert_int_equal(((uint8_t *)ax_bundle_find(&b, "b")->data)[1], 6);
+	assert_int_equal(ax_array_count(ax_bundle_find(&b, "e")), 0);
+	ax_bundle_free(&b);
+}
+
+/* Thousands of names: each found, in order, through the index; the same
+ * after a save and load. */
+static void test_bundle_many_names(void **state)
+{
+	struct ax_bundle b, c;
+	ax_bundle_init(&b);
+	char name[32];
+	int64_t shape[1] = {1};
+	for (int i = 0; i < 5000; i++) {
+		float v = (float)i;
+		snprintf(name, sizeof name, "layer.%d.w", i);
+		ax_bundle_add_f32(&b, name, 1, shape, &v);
+		snprintf(name, sizeof name, "k%d", i % 700);
+		ax_bundle_set_meta(&b, name, name + 1);
+	}
+	assert_int_equal(b.n, 5000);
+	assert_int_equal(b.nmeta, 700);
+	const char *p = tu_path("many.safetensors");
+	assert_int_equal(ax_bundle_save(p, &b), AX_OK);
+	assert_int_equal(ax_bundle_load(p, &c), AX_OK);
+	for (int i = 0; i < 5000; i++) {
+		snprintf(name, sizeof name, "layer.%d.w", i);
+		const struct ax_array *a = ax_bundle_find(&c, name);
+		assert_non_null(a);
+		assert_true(*(float *)a->data == (float)i);
+		assert_string_equal(c.entries[i].name, name);
+	}
+	assert_null(ax_bundle_find(&c, "layer.5000.w"));
+	assert_string_equal(ax_bundle_meta(&c, "k699"), "699");
+	assert_null(ax_bundle_meta(&c, "k700"));
+	struct ax_array dup = {0};
+	assert_int_equal(ax_bundle_adopt(&c, (char *)"layer.17.w", &dup), -1);
+	ax_bundle_free(&b);
+	ax_bundle_free(&c);
 }
 
 static void test_bundle_header_length(void **state)
@@ -313,6 +381,8 @@ int main(void)
 		cmocka_unit_test(test_bundle_hand_written),
 		cmocka_unit_test(test_bundle_malformed),
 		cmocka_unit_test(test_bundle_header_length),
+		cmocka_unit_test(test_bundle_utf8_holes),
+		cmocka_unit_test(test_bundle_many_names),
 	};
 	return cmocka_run_group_tests_name("io-safetensors", tests, NULL, NULL);
 }

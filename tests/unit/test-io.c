@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -616,6 +617,138 @@ static void test_outfile(void **state)
 	assert_int_equal(ax_outfile_commit(&o), AX_OK);
 }
 
+/* A FIFO as the target is written in place (a child reads it), not replaced
+ * by a regular file. */
+static void test_outfile_fifo(void **state)
+{
+	const char *f = tu_path("fifo");
+	char got[64] = "";
+	assert_int_equal(mkfifo(f, 0600), 0);
+	int pipefd[2];
+	assert_int_equal(pipe(pipefd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {   /* child: copy the FIFO into the pipe */
+		FILE *in = fopen(f, "rb");
+		size_t n = in ? fread(got, 1, sizeof got - 1, in) : 0;
+		_exit(write(pipefd[1], got, n) == (ssize_t)n ? 0 : 1);
+	}
+	close(pipefd[1]);
+	struct ax_outfile o;
+	assert_int_equal(ax_outfile_open(&o, f), AX_OK);
+	assert_null(o.tmp);
+	fputs("through the fifo", o.f);
+	assert_int_equal(ax_outfile_commit(&o), AX_OK);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(status, 0);
+	ssize_t n = read(pipefd[0], got, sizeof got - 1);
+	close(pipefd[0]);
+	assert_int_equal(n, 16);
+	assert_memory_equal(got, "through the fifo", 16);
+	struct stat sb;
+	assert_int_equal(stat(f, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+	assert_int_equal(count_tmp_files(), 0);
+	unlink(f);
+}
+
+/* Temp files of the same target left by a dead process go; a live
+ * process's and another target's stay. */
+static void test_outfile_stale_temps(void **state)
+{
+	pid_t dead = fork();
+	assert_true(dead >= 0);
+	if (dead == 0)
+		_exit(0);
+	assert_int_equal(waitpid(dead, NULL, 0), dead);
+	char stale[64], live[64], other[64];
+	snprintf(stale, sizeof stale, "st.png.tmp.%ld", (long)dead);
+	snprintf(live, sizeof live, "st.png.tmp.%ld", (long)getppid());
+	snprintf(other, sizeof other, "sx.png.tmp.%ld", (long)dead);
+	char keep_live[4096], keep_other[4096], gone[4096];
+	snprintf(gone, sizeof gone, "%s", tu_write_file(stale, "x", 1));
+	snprintf(keep_live, sizeof keep_live, "%s", tu_write_file(live, "x", 1));
+	snprintf(keep_other, sizeof keep_other, "%s", tu_write_file(other, "x", 1));
+	struct ax_outfile o;
+	assert_int_equal(ax_outfile_open(&o, tu_path("st.png")), AX_OK);
+	assert_int_equal(ax_outfile_commit(&o), AX_OK);
+	assert_int_equal(access(gone, F_OK), -1);
+	assert_int_equal(access(keep_live, F_OK), 0);
+	assert_int_equal(access(keep_other, F_OK), 0);
+	unlink(keep_live);
+	unlink(keep_other);
+}
+
+/* An input cannot be replaced by an output; a bundle can be by a bundle;
+ * a file this process wrote can be read and written again. */
+static void test_outfile_refuses_inputs(void **state)
+{
+	const char *in = tu_write_file("input.csv", "a,b\n1,2\n", 8);
+	struct ax_table t;
+	assert_int_equal(ax_table_load(in, &t), AX_OK);
+	ax_table_free(&t);
+	struct ax_outfile o;
+	assert_int_equal(ax_outfile_open(&o, in), AX_ERR_ARG);
+	tu_assert_detail("input.csv: is also an input");
+	assert_int_equal(ax_outfile_open_bundle(&o, in), AX_ERR_ARG);
+	size_t n;
+	char *b = tu_read_file(in, &n);
+	assert_int_equal(n, 8);
+	free(b);
+	/* a bundle read from a file may be saved over it, nothing else may */
+	struct ax_bundle bu;
+	ax_bundle_init(&bu);
+	ax_bundle_set_meta(&bu, "k", "v");
+	const char *bp = tu_write_file("read.st", "\x02\0\0\0\0\0\0\0{}", 10);
+	struct ax_bundle rd;
+	assert_int_equal(ax_bundle_load(bp, &rd), AX_OK);
+	ax_bundle_free(&rd);
+	assert_int_equal(ax_outfile_open(&o, bp), AX_ERR_ARG);
+	assert_int_equal(ax_bundle_save(bp, &bu), AX_OK);
+	/* written here: loading it back and writing it again is fine */
+	const char *own = tu_path("own.st");
+	assert_int_equal(ax_bundle_save(own, &bu), AX_OK);
+	assert_int_equal(ax_bundle_load(own, &rd), AX_OK);
+	ax_bundle_free(&rd);
+	assert_int_equal(ax_outfile_open(&o, own), AX_OK);
+	ax_outfile_abort(&o);
+	ax_bundle_free(&bu);
+}
+
+/* No stream yields more than its limit: an endless device ends with a message. */
+static void test_reader_limit(void **state)
+{
+	struct ax_reader *r;
+	char *all;
+	size_t len;
+	void *buf;
+	char b[8];
+	assert_int_equal(ax_reader_open(&r, "/dev/zero"), AX_OK);
+	ax_reader_set_limit(r, 100000);
+	assert_int_equal(ax_reader_read_rest(r, &all, &len), AX_ERR_UNSUPPORTED);
+	tu_assert_detail("/dev/zero: input longer than 100000 bytes, the limit");
+	ax_reader_close(r);
+	assert_int_equal(ax_reader_open(&r, "/dev/zero"), AX_OK);
+	ax_reader_set_limit(r, 10);
+	assert_int_equal(ax_reader_read(r, b, 8), AX_OK);
+	assert_int_equal(ax_reader_read_alloc(r, 3, &buf), AX_ERR_UNSUPPORTED);
+	ax_reader_close(r);
+	/* exactly at the limit is fine */
+	const char *p = tu_write_file("ten.txt", "0123456789", 10);
+	assert_int_equal(ax_reader_open(&r, p), AX_OK);
+	ax_reader_set_limit(r, 10);
+	assert_int_equal(ax_reader_read_rest(r, &all, &len), AX_OK);
+	assert_int_equal(len, 10);
+	free(all);
+	ax_reader_close(r);
+	assert_int_equal(ax_reader_open(&r, p), AX_OK);
+	ax_reader_set_limit(r, 10);
+	assert_int_equal(ax_reader_read_alloc(r, 10, &buf), AX_OK);
+	free(buf);
+	ax_reader_close(r);
+}
+
 static void test_npy_save_failure_keeps_old_file(void **state)
 {
 	struct ax_array a;
@@ -847,6 +980,10 @@ int main(void)
 		cmocka_unit_test(test_idx_malformed),
 		cmocka_unit_test(test_idx_fashion_mnist),
 		cmocka_unit_test(test_writers_match_fixtures),
+		cmocka_unit_test(test_outfile_fifo),
+		cmocka_unit_test(test_outfile_stale_temps),
+		cmocka_unit_test(test_outfile_refuses_inputs),
+		cmocka_unit_test(test_reader_limit),
 	};
 	return cmocka_run_group_tests_name("io", tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 
 #include "ax_io.h"
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 /* ---- helpers ---- */
 
@@ -420,6 +421,50 @@ static void test_rows_threads(void **state)
 	}
 	tu_assert_close(&loss[1], &loss[0], 1, 0, 1e-6, "xent loss, 1 vs 3 threads");
 	free(x), free(R), free(gamma), free(beta), free(tgt);
+}
+
+/* ---- lib/ax_math.h: tanh, and the fixed-order lane reductions ---- */
+
+/* The documented order: element i into lane i % AX_LANES, lanes added
+ * pairwise (l += l + w for w = 8, 4, 2, 1). */
+static float lanes_ref(size_t n, const float *x)
+{
+	float acc[AX_LANES] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		acc[i % AX_LANES] += x[i];
+	for (int w = AX_LANES / 2; w > 0; w /= 2)
+		for (int l = 0; l < w; l++)
+			acc[l] += acc[l + w];
+	return acc[0];
+}
+
+static void test_math_helpers(void **state)
+{
+	(void)state;
+	double worst = 0;
+	for (float x = -12.0f; x < 12.0f; x += 0.000611f) {
+		double t = tanh((double)x);
+		worst = fmax(worst, fabs(ax_tanhf(x) - t) / fmax(fabs(t), 1e-30));
+	}
+	assert_true(worst < 4e-7);
+	assert_true(isnan(ax_expf(NAN)) && isnan(ax_tanhf(NAN)));
+	assert_true(ax_expf(-INFINITY) > 0 && ax_expf(-INFINITY) < 1e-37f);
+	assert_true(ax_expf(-0.0f) == 1.0f && ax_expf(88.0f) == ax_expf(1e30f));
+	float *x = randv(1000, 100), *y = randv(1000, 1);
+	for (size_t n = 0; n < 1000; n = n < 40 ? n + 1 : n * 3 + 7) {
+		float sum = ax_sumf(n, x), ref = lanes_ref(n, x);
+		assert_memory_equal(&sum, &ref, sizeof sum); // same bits: the order is fixed
+		double d = 0, m = -INFINITY, sq = 0;
+		for (size_t i = 0; i < n; i++) {
+			m = fmax(m, x[i]);
+			sq += ((double)x[i] - 0.5) * ((double)x[i] - 0.5);
+		}
+		assert_true(ax_maxf(n, x) == (float)m);
+		d = dotd(x, y, n);
+		assert_true(fabs(ax_dotf(n, x, y) - d) < 1e-5 * (1 + dotd(x, x, n)));
+		assert_true(fabs(ax_sqdevf(n, x, 0.5f) - sq) < 1e-5 * (1 + sq));
+	}
+	free(x), free(y);
 }
 
 /* ---- attention ---- */
@@ -915,6 +960,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sgemm),
+		cmocka_unit_test(test_math_helpers),
 		cmocka_unit_test(test_norm_golden),
 		cmocka_unit_test(test_norm_gradcheck),
 		cmocka_unit_test(test_softmax),

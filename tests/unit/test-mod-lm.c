@@ -4,6 +4,8 @@
 
 #include "../../cmd/mod-lm/data.c"
 #include "../../cmd/mod-lm/model.c"
+#include "../../cmd/mod-lm/eval.c"
+#include "../../cmd/mod-lm/train.c"
 #include "../../cmd/mod-lm/sample.c"
 
 static struct mod_config tiny_config(double capacity, enum mod_pos pos, int predictor)

@@ -336,6 +336,36 @@ static void test_rng_discrete(void **state)
 		assert_int_equal(seen[i], 1);
 	for (int i = 0; i < 1000; i++)
 		assert_true(ax_rng_below(&r, 7) < 7);
+	/* shuffle_head: a sample of k of n, each element equally likely to land
+	 * in the head; the whole array stays a permutation. */
+	int hits[10] = { 0 };
+	for (int rep = 0; rep < 20000; rep++) {
+		int32_t x[10];
+		for (int i = 0; i < 10; i++)
+			x[i] = i;
+		ax_rng_shuffle_head(&r, x, 10, 3);
+		int seen10[10] = { 0 };
+		for (int i = 0; i < 10; i++)
+			seen10[x[i]]++;
+		for (int i = 0; i < 10; i++)
+			assert_int_equal(seen10[i], 1);
+		for (int i = 0; i < 3; i++)
+			hits[x[i]]++;
+	}
+	for (int i = 0; i < 10; i++)
+		assert_float_equal(hits[i] / 20000.0, 0.3, 0.015);
+	/* Its draws: x[i] swaps with x[i + below(n - i)], i < k. */
+	struct ax_rng a, b;
+	ax_rng_seed(&a, 4);
+	b = a;
+	int32_t x[6] = { 0, 1, 2, 3, 4, 5 }, y[6] = { 0, 1, 2, 3, 4, 5 };
+	ax_rng_shuffle_head(&a, x, 6, 2);
+	for (int i = 0; i < 2; i++) {
+		int j = i + (int)ax_rng_below(&b, (uint32_t)(6 - i));
+		int32_t t = y[i];
+		y[i] = y[j], y[j] = t;
+	}
+	assert_memory_equal(x, y, sizeof x);
 }
 
 static void test_checkpoint_meta(void **state)

@@ -473,6 +473,96 @@ static void test_bars_categories(void **state)
 	ax_figure_free(&f);
 }
 
+/* The value axis of bars: from 0, or near the data when 0 would leave over
+ * four fifths of it empty; counts (AX_ZERO_KEEP) always from 0. */
+static double value_axis_start(int zero, const double *y, int n)
+{
+	struct ax_figure f;
+	assert_int_equal(ax_figure_init(&f, 400, 300, 100, 1, 1), AX_OK);
+	struct ax_axes *a = ax_figure_axes(&f, 0);
+	a->yzero = zero;
+	ax_axes_include(a, NULL, y, (size_t)n);
+	ax_axes_set_xlim(a, 0, 1);
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	double y0 = a->y0;
+	ax_figure_free(&f);
+	return y0;
+}
+
+static void test_value_axis_start(void **state)
+{
+	(void)state;
+	double far[] = {3.912, 3.874, 4.010}, near[] = {0.6, 0.9}, edge[] = {4, 5}, one[] = {3.9};
+	double y0 = value_axis_start(AX_ZERO_NEAR, far, 3);
+	assert_true(y0 > 3.86 && y0 < 3.874);
+	assert_true(value_axis_start(AX_ZERO_KEEP, far, 3) == 0);
+	assert_true(value_axis_start(AX_ZERO_NEAR, near, 2) == 0);
+	assert_true(value_axis_start(AX_ZERO_NEAR, edge, 2) == 0);   /* 4 = 4 x spread: keeps 0 */
+	assert_true(value_axis_start(AX_ZERO_NEAR, one, 1) == 0);    /* nothing to compare */
+	assert_true(value_axis_start(AX_ZERO_NONE, near, 2) > 0.5);
+}
+
+/* Log axes over the whole double range keep normal, finite limits; a
+ * linear range wider than a double is an error, not a crash. */
+static void test_extreme_ranges(void **state)
+{
+	(void)state;
+	struct ax_figure f;
+	double y[] = {1e-300, 1e308, 5}, x[] = {-1e308, 1e308}, tiny[] = {1e-320, 1e-319};
+	assert_int_equal(ax_figure_init(&f, 400, 300, 100, 1, 1), AX_OK);
+	struct ax_axes *a = ax_figure_axes(&f, 0);
+	ax_axes_set_log(a, 0, 1);
+	ax_axes_include(a, NULL, y, 3);
+	ax_axes_set_xlim(a, 0, 1);
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	assert_true(a->y0 >= 2.2250738585072014e-308 && a->y0 <= 1e-300);
+	assert_true(isfinite(a->y1) && a->y1 >= 1e308);
+	assert_true(a->nyt >= 2);
+	ax_figure_free(&f);
+	assert_int_equal(ax_figure_init(&f, 400, 300, 100, 1, 1), AX_OK);
+	a = ax_figure_axes(&f, 0);
+	ax_axes_set_log(a, 0, 1);
+	ax_axes_include(a, NULL, tiny, 2);   /* subnormal: below the axis, which stays sane */
+	ax_axes_set_xlim(a, 0, 1);
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	assert_true(a->y1 > a->y0 && a->y0 > 0);
+	ax_figure_free(&f);
+	assert_int_equal(ax_figure_init(&f, 400, 300, 100, 1, 1), AX_OK);
+	a = ax_figure_axes(&f, 0);
+	ax_axes_include(a, x, NULL, 2);
+	ax_axes_set_ylim(a, 0, 1);
+	assert_int_equal(ax_figure_layout(&f), AX_ERR_ARG);
+	assert_non_null(strstr(ax_error_detail(), "too wide a range"));
+	ax_figure_free(&f);
+}
+
+/* Histogram bins: filled where counts are positive, outlined along the
+ * tops; an empty bin is neither filled nor topped. */
+static void test_bins(void **state)
+{
+	(void)state;
+	struct ax_figure f;
+	assert_int_equal(ax_figure_init(&f, 400, 300, 100, 1, 1), AX_OK);
+	struct ax_axes *a = ax_figure_axes(&f, 0);
+	double lo[] = {0, 1, 2}, hi[] = {1, 2, 3}, y[] = {4, 0, 2};
+	a->yzero = AX_ZERO_KEEP;
+	ax_axes_include(a, lo, y, 3);
+	ax_axes_include(a, hi, NULL, 3);
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	ax_axes_bins(a, lo, hi, y, 3, 0x0072B2, 1);
+	ax_axes_bins_outline(a, lo, hi, y, 3, 0xD55E00, 2);
+	ax_figure_finish(&f);
+	struct img m = save_and_read(&f, "bins.png");
+	assert_int_equal(img_get(&m, (int)ax_axes_xpx(a, 0.5), (int)ax_axes_ypx(a, 2)), 0x0072B2);
+	assert_int_equal(img_get(&m, (int)ax_axes_xpx(a, 2.5), (int)ax_axes_ypx(a, 1)), 0x0072B2);
+	assert_int_not_equal(img_get(&m, (int)ax_axes_xpx(a, 1.5), (int)ax_axes_ypx(a, 1)),
+			     0x0072B2);
+	assert_int_equal(img_get(&m, (int)ax_axes_xpx(a, 0.5), (int)ax_axes_ypx(a, 4)), 0xD55E00);
+	assert_int_equal(img_get(&m, (int)ax_axes_xpx(a, 2.5), (int)ax_axes_ypx(a, 2)), 0xD55E00);
+	free(m.px);
+	ax_figure_free(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -488,6 +578,9 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_blank_cell),
 		cmocka_unit_test(test_bars_categories),
+		cmocka_unit_test(test_value_axis_start),
+		cmocka_unit_test(test_extreme_ranges),
+		cmocka_unit_test(test_bins),
 	};
 	return cmocka_run_group_tests_name("plot", tests, NULL, NULL);
 }

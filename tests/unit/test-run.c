@@ -4,6 +4,7 @@
  * resume, out-of-memory exits. */
 #include "testutil.h"
 
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <string.h>
@@ -210,7 +211,7 @@ struct cfg {
 static const char *const pos_names[] = { "learned", "rope", NULL };
 static const struct ax_setting settings[] = {
 	AX_SETTING_INT("t.layers", "--layers", struct cfg, layers, 1, 64),
-	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, 1000000),
+	AX_SETTING_LONG("t.steps", "--steps", struct cfg, steps, 1, LONG_MAX),
 	AX_SETTING_DOUBLE("t.capacity", "--capacity", struct cfg, capacity, 0, 1, AX_LO_OPEN),
 	AX_SETTING_FLOAT("t.dropout", "--dropout", struct cfg, dropout, 0, 1, AX_HI_OPEN),
 	AX_SETTING_CHOICE("t.pos", "--pos", struct cfg, pos, pos_names),
@@ -221,7 +222,7 @@ static const struct ax_setting settings[] = {
 
 static void test_settings_checkpoint(void **state)
 {
-	struct cfg c = { 4, 1000, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
+	struct cfg c = { 4, LONG_MAX, 0.125, 0.2f, 1, 1, 0xFFFFFFFFFFFFFFFFull }, back;
 	struct ax_bundle b;
 	ax_ckpt_begin(&b, "tool");
 	ax_ckpt_put_settings(&b, settings, NSET, &c);
@@ -235,7 +236,10 @@ static void test_settings_checkpoint(void **state)
 	assert_string_equal(ax_bundle_meta(&b, "t.capacity"), "0.125");
 	memset(&back, 0, sizeof back);
 	assert_int_equal(ax_ckpt_get_settings(&b, settings, NSET, &back), AX_OK);
-	assert_memory_equal(&c, &back, sizeof c);
+	/* field by field: the padding of c is not initialised */
+	assert_true(c.layers == back.layers && c.steps == back.steps &&
+		    c.capacity == back.capacity && c.dropout == back.dropout && c.pos == back.pos &&
+		    c.predictor == back.predictor && c.seed == back.seed);
 	int *nv, n;
 	assert_int_equal(ax_ckpt_get_int_list(&b, "t.neurons", 1, 100, 10, &nv, &n), AX_OK);
 	assert_int_equal(n, 2);
@@ -365,7 +369,7 @@ static void test_run_decisions(void **state)
 	ax_run_init(&r, &o, 7, 1);
 	trace[0] = 0;
 	run_trace(&r, trace, sizeof trace);
-	assert_string_equal(trace, "1 2SX ");
+	assert_string_equal(trace, "1 2LSX ");   /* a row, as at a last step */
 	unsetenv("AXON_TEST_STEPS");
 }
 

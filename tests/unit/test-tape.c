@@ -336,6 +336,34 @@ static void test_recurrent(void **state)
 	GC(f_recurrent, in, NULL, "scan/gru ops");
 }
 
+/* GRU without biases (the kernel takes NULL for zero), with and without h0. */
+static struct ax_tensor *f_gru_nobias(struct ax_tape *t, struct ax_tensor **in, void *ctx)
+{
+	struct ax_tensor *parts[] = {
+		ax_reshape(t, ax_gru(t, in[0], NULL, in[2], in[3], NULL, NULL), 1, (int[]){ -1 }),
+		ax_reshape(t, ax_gru(t, in[0], in[1], in[2], in[3], NULL, NULL), 1, (int[]){ -1 }) };
+	return ax_concat(t, parts, 2, 0);
+}
+
+static void test_gru_no_bias(void **state)
+{
+	struct ax_tensor *in[] = { tu_leaf(&arena, 3, (int[]){ 2, 4, 3 }, 97, 1.0f),
+				   tu_leaf(&arena, 2, (int[]){ 2, 2 }, 98, 1.0f),
+				   tu_leaf(&arena, 2, (int[]){ 6, 3 }, 99, 0.5f),
+				   tu_leaf(&arena, 2, (int[]){ 6, 2 }, 100, 0.5f) };
+	GC(f_gru_nobias, in, NULL, "gru op without biases");
+	/* the same values as zero biases */
+	struct ax_tape *t = *state;
+	struct ax_tensor *zi = tu_leaf(&arena, 1, (int[]){ 6 }, 1, 0.0f);
+	struct ax_tensor *zh = tu_leaf(&arena, 1, (int[]){ 6 }, 2, 0.0f);
+	memset(zi->data, 0, 6 * sizeof(float));
+	memset(zh->data, 0, 6 * sizeof(float));
+	struct ax_tensor *a = ax_gru(t, in[0], in[1], in[2], in[3], NULL, NULL);
+	struct ax_tensor *b = ax_gru(t, in[0], in[1], in[2], in[3], zi, zh);
+	assert_int_equal(a->size, 16);
+	assert_memory_equal(a->data, b->data, a->size * sizeof(float));
+}
+
 /* ---- tape behaviour ---- */
 static void test_no_grad_and_detach(void **state)
 {
@@ -458,6 +486,7 @@ int main(void)
 		cmocka_unit_test(test_attention),
 		cmocka_unit_test(test_conv),
 		cmocka_unit_test(test_recurrent),
+		cmocka_unit_test_setup_teardown(test_gru_no_bias, tape_new, tape_free),
 		cmocka_unit_test_setup_teardown(test_no_grad_and_detach, tape_new, tape_free),
 		cmocka_unit_test(test_accumulation),
 	};

@@ -1,4 +1,11 @@
-/* mod_lm.h — Mixture-of-Depths byte-level language model (arXiv:2404.02258).
+/* mod.h — Mixture-of-Depths byte-level language model (arXiv:2404.02258),
+ * the mod-lm command. Each section names the file that defines it:
+ *   model.c   config and its settings, parameters, forward pass, FLOPs, checkpoints
+ *   data.c    the byte corpus and its held-out split
+ *   eval.c    loss over a text; `mod-lm eval`
+ *   train.c   the training loop on lib's training run; `mod-lm train`
+ *   sample.c  token-by-token inference with KV caches; `mod-lm sample`
+ *   main.c    the command line only
  *
  * A pre-LN decoder-only transformer in which every route_every-th block is
  * "routed": per sequence a router r_i = w . x_i scores each token, the
@@ -11,8 +18,8 @@
  *
  * Parameter names follow scripts/ref/mod_lm.py's state dict.
  */
-#ifndef MOD_LM_H
-#define MOD_LM_H
+#ifndef MOD_H
+#define MOD_H
 
 #include "axon.h"
 
@@ -55,7 +62,14 @@ struct mod_model {
 	struct ax_nn_linear head;        /* (256, C), no bias */
 };
 
-/* Checks a config; on error returns a message, else NULL. */
+/* ---- model.c ---- */
+/* The model settings: one entry per field of struct mod_config, shared by
+ * the flags and the checkpoint keys "mod-lm.layers", ... (ax_settings.h). */
+extern const struct ax_setting mod_model_settings[];
+extern const int mod_n_model_settings;
+extern const char *const mod_pos_names[], *const mod_route_names[];
+/* Checks what single ranges cannot (dim a multiple of heads, ...); on error
+ * returns a message, else NULL. */
 const char *mod_config_check(const struct mod_config *c);
 int mod_capacity_k(const struct mod_config *c, int S);   /* tokens per routed block */
 void mod_model_init(struct mod_model *m, const struct mod_config *c, uint64_t seed);
@@ -100,24 +114,49 @@ struct ax_tensor *mod_block_routed(struct ax_tape *t, const struct mod_model *m,
 				   struct ax_tensor *x2d, int B, int S, const int32_t *sel, int k,
 				   struct ax_tensor *scale);
 
-/* ---- checkpoints ---- */
+/* Checkpoints: a bundle begun with ax_ckpt_begin(kind "mod-lm") with the
+ * parameters and the model settings (train.c adds the rest). */
+void mod_put_model(struct ax_bundle *b, const struct mod_model *m);
+/* Opens a mod-lm checkpoint, checks its settings as the flags are checked,
+ * loads config + weights (m initialised here); the bundle is kept in *keep
+ * (or freed if keep is NULL). */
+enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep);
+
+/* ---- train.c ---- */
+/* Training settings (flags and checkpoint keys "train.lr", ...) and state. */
 struct mod_train_state {
-	long step, total_steps, warmup;
+	long total_steps, warmup;
 	double lr, lr_min, weight_decay, clip, aux_weight, flops_budget, val_frac;
-	int batch, log_every, val_tokens;
+	int batch, val_tokens;
 	uint64_t seed;
+	int optim;                       /* enum ax_optim_kind: adam or adamw */
 	double flops_done;               /* cumulative training FLOPs */
 	long tokens_done;
-	enum ax_optim_kind optim;
 };
-/* Save model (+ optimiser and training state when o != NULL) atomically. */
-enum ax_status mod_save(const char *path, const struct mod_model *m, const struct ax_optim *o,
-			const struct mod_train_state *ts);
-enum ax_status mod_load_train_state(const struct ax_bundle *b, struct mod_train_state *ts);
-/* Loads config + weights: m is initialised here. */
-enum ax_status mod_load(const char *path, struct mod_model *m, struct ax_bundle *keep /* or NULL */);
+extern const struct ax_setting mod_train_settings[];
+extern const int mod_n_train_settings;
+/* What the command line gave (main.c fills it in). */
+struct mod_opts {
+	struct ax_cli cli;               /* common options, operands */
+	struct mod_config cfg;
+	struct mod_train_state ts;
+	long length;                     /* sample: bytes */
+	double temperature;
+	int top_k, router, held_out;
+	long max_bytes;
+	const char *model, *prompt;
+};
+enum { MOD_SUB_TRAIN, MOD_SUB_EVAL, MOD_SUB_SAMPLE };
+/* Option ids of main.c's table (the ones other files ask ax_cli_seen about
+ * and the ones main.c parses itself; settings are parsed by their flag). */
+enum {
+	MOD_OPT_SETTING, MOD_OPT_WARMUP, MOD_OPT_LR_MIN, MOD_OPT_VAL_FRAC, MOD_OPT_MODEL,
+	MOD_OPT_ROUTER, MOD_OPT_HELD_OUT, MOD_OPT_MAX_BYTES, MOD_OPT_PROMPT, MOD_OPT_LENGTH,
+	MOD_OPT_TEMPERATURE, MOD_OPT_TOP_K,
+};
+int mod_cmd_train(struct mod_opts *o);
 
-/* ---- data ---- */
+/* ---- data.c ---- */
 struct mod_text {
 	uint8_t *bytes;
 	size_t n;
@@ -132,16 +171,21 @@ enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct m
 			     struct mod_text *val);
 void mod_text_free(struct mod_text *t);
 
-/* Mean loss (nats/byte) over non-overlapping windows of min(ctx, n-1)+1
- * bytes of text (at most max_bytes), with the given router rule; routed_frac
+/* ---- eval.c ---- */
+extern const char *const mod_router_names[];
+/* Mean loss (nats/byte) of text (its first max_bytes bytes) in windows of
+ * S+1 bytes, S = min(ctx, n-1), that step by S and share one byte: window w
+ * predicts bytes w*S+1 .. w*S+S, so each scored byte is scored once (the
+ * last (n-1) mod S bytes are not scored). With the given router rule; routed_frac
  * (may be NULL) gets the fraction of routed-block decisions that selected
  * the token. t: an empty tape, e.g. the trainer's between steps; nothing is
  * recorded on it and it is reset after each batch of windows, so its arena's
  * chunks are reused. */
 double mod_eval_text(struct ax_tape *t, const struct mod_model *m, const struct mod_text *text,
 		     size_t max_bytes, enum mod_router router, uint64_t seed, double *routed_frac);
+int mod_cmd_eval(struct mod_opts *o);
 
-/* ---- incremental inference with per-block KV caches (sample.c) ---- */
+/* ---- sample.c: incremental inference with per-block KV caches ---- */
 struct mod_infer;
 struct mod_infer *mod_infer_new(const struct mod_model *m, enum mod_router router, uint64_t seed);
 void mod_infer_free(struct mod_infer *s);
@@ -152,5 +196,6 @@ void mod_infer_reset(struct mod_infer *s);
 int mod_infer_step(struct mod_infer *s, int token, float *logits);
 /* Routed-block visits and how many computed the block. */
 void mod_infer_counts(const struct mod_infer *s, long *visits, long *computed);
+int mod_cmd_sample(struct mod_opts *o);
 
 #endif

@@ -1,0 +1,62 @@
+# bench_common.sh — sourced by scripts/bench.sh and scripts/bench-*.sh.
+#
+# Each workload runs axon and PyTorch interleaved (axon, torch, axon, torch,
+# ...), at 1 and 2 threads each, REPS times, and keeps the best run of each
+# side and thread count. PyTorch's thread count covers its BLAS too: Debian's
+# torch calls the system OpenBLAS, whose threads torch.set_num_threads does
+# not set, so every run gets OPENBLAS_NUM_THREADS and OMP_NUM_THREADS. The
+# ratio is axon at each thread count over PyTorch's better setting; peak
+# resident memory (GNU time's %M, the largest over the side's runs) sits
+# beside it.
+#   BENCH_QUICK=1   one short run of each (a smoke test of the scripts)
+#   BENCH_REPS=N    runs per side and thread count (default 3)
+py=/usr/bin/python3
+QUICK=${BENCH_QUICK:-0}
+REPS=${BENCH_REPS:-3}
+[ "$QUICK" = 1 ] && REPS=1
+has_torch=0
+$py -c 'import torch' 2>/dev/null && has_torch=1
+
+# run_rss OUT THREADS CMD...: CMD's stdout into OUT, its peak RSS in KiB
+# into OUT.rss, with the BLAS and OpenMP thread counts set to THREADS.
+run_rss() {
+	out=$1 th=$2; shift 2
+	OPENBLAS_NUM_THREADS=$th OMP_NUM_THREADS=$th \
+		/usr/bin/time -f %M -o "$out.rss" "$@" > "$out" 2>/dev/null
+}
+
+# keep VAR VALUE higher|lower: VAR = the better of VAR and VALUE (empty VAR:
+# VALUE). A missing or non-numeric VALUE is ignored.
+keep() {
+	eval "cur=\${$1:-}"
+	new=$(awk -v a="$cur" -v b="$2" -v w="$3" 'BEGIN {
+		if (b !~ /^[0-9.]+$/ || b + 0 <= 0) { print a; exit }
+		if (a == "" || (w == "higher" ? b + 0 > a + 0 : b + 0 < a + 0)) print b; else print a }')
+	eval "$1=\$new"
+}
+
+# rss_max VAR FILE.rss: VAR = max(VAR, KiB in the file).
+rss_max() {
+	v=$(tail -1 "$2" 2>/dev/null || echo 0)
+	keep "$1" "$v" higher
+}
+
+report_header() {
+	printf '%-26s %-9s %9s %9s %9s %9s %7s %7s %8s %8s\n' workload unit 'axon@1' 'axon@2' \
+		'torch@1' 'torch@2' 'ratio@1' 'ratio@2' 'axon_MiB' 'torch_MiB'
+}
+
+# report NAME UNIT higher|lower A1 A2 T1 T2 RSS_A RSS_T: one row; a ratio
+# above 1 means axon is faster than PyTorch's better thread setting.
+report() {
+	awk -v n="$1" -v u="$2" -v w="$3" -v a1="$4" -v a2="$5" -v t1="$6" -v t2="$7" \
+	    -v ra="$8" -v rt="$9" 'function r(a) {
+		if (a == "" || tb == "") return "-"
+		return sprintf("%.2fx", w == "higher" ? a / tb : tb / a) }
+	function f(x) { return x == "" ? "-" : sprintf(u == "steps/s" ? "%.2f" : "%.1f", x) }
+	BEGIN {
+		tb = t1; if (t2 != "" && (tb == "" || (w == "higher" ? t2 > tb : t2 < tb))) tb = t2
+		printf "%-26s %-9s %9s %9s %9s %9s %7s %7s %8s %8s\n", n, u, f(a1), f(a2), f(t1), f(t2),
+			r(a1), r(a2), ra == "" ? "-" : sprintf("%.0f", ra / 1024),
+			rt == "" ? "-" : sprintf("%.0f", rt / 1024) }'
+}
