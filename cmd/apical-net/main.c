@@ -41,11 +41,8 @@ static const char usage_text[] =
 	"      --init CKPT        take the feedforward pathway (basal weights, read-out)\n"
 	"                         from CKPT, e.g. a none model; every step is top-down\n"
 	"      --limit N          use the first N training images only\n"
-	"  -m, --checkpoint FILE  save the model here (at the end, --every N, signals)\n"
-	"      --every N          also save every N steps\n"
-	"      --stop-at N        save and stop after step N (continue with --resume)\n"
-	"      --resume FILE      continue a run bit-exactly\n"
-	"      --log-every N      a CSV row every N steps (default 50)\n"
+	AX_RUN_HELP
+	"  -m FILE                short for --checkpoint\n"
 	"\n"
 	"eval: CSV model,condition,alpha,accuracy,n (temporal: and delay).\n"
 	"      --alpha LIST       alphas, \"0.5,0.7,1\" or \"0.5:1:0.1\" (default); 1 = clean\n"
@@ -72,13 +69,9 @@ static const char usage_text[] =
 	"      --data DIR         Fashion-MNIST IDX files (default\n"
 	"                         /usr/share/datasets/fashion-mnist)\n"
 	"  -s, --seed N           seed (default 42)\n"
-	"      --threads N        threads (default: all cores)\n"
-	"  -q, --quiet            no progress on stderr\n"
-	"  -h, --help             print this help and exit\n"
-	"      --version          print the version and exit\n"
+	AX_COMMON_HELP
 	"\n"
-	"Exit status: 0 on success, 1 on a runtime failure, 2 on a usage error or bad\n"
-	"input, 130/143 when SIGINT/SIGTERM stopped training (checkpoint saved).\n";
+	AX_EXIT_HELP;
 
 enum { SUB_TRAIN, SUB_EVAL, SUB_LRP, SUB_SILENCE };
 static const char *const subs[] = { "train", "eval", "lrp", "silence", NULL };
