@@ -5,8 +5,9 @@
 set -eu
 
 # OpenBLAS: the OpenMP build (see the Makefile for why).
+# Open MPI: the MPI build and its tests; Fashion-MNIST: apical-net's tests.
 build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmocka-dev
-       openmpi-bin libopenmpi-dev"
+       openmpi-bin libopenmpi-dev dataset-fashion-mnist"
 case "${1:-build}" in
 build) want="$build" ;;
 demo)  want="$build fortunes dataset-fashion-mnist" ;;

@@ -1,0 +1,194 @@
+/* data.c — Fashion-MNIST, the blend generator and the temporal sequences.
+ *
+ * An example is a recipe (struct an_example: pair, label, other class,
+ * alpha, cued class) drawn first and rendered into pixels second, so the
+ * same recipe can be shown under every context condition. */
+#include "an.h"
+
+#include <string.h>
+
+const char *const an_kind_names[AN_NKINDS + 1] = { "apical", "point", "concat", "none", NULL };
+const char *const an_task_names[AN_NTASKS + 1] = { "blend", "temporal", NULL };
+const char *const an_cond_names[AN_NCONDS + 1] = { "relevant", "opposing", "irrelevant", "none",
+						   NULL };
+const int an_pairs[AN_NPAIRS][2] = { { 0, 6 }, { 2, 4 }, { 2, 6 }, { 7, 9 } };
+const char *const an_pair_names[AN_NPAIRS + 1] = { "0/6", "2/4", "2/6", "7/9", NULL };
+
+enum ax_status an_data_from(struct an_data *d, float *x, int32_t *y, int n)
+{
+	memset(d, 0, sizeof *d);
+	d->n = n, d->x = x, d->y = y;
+	for (int i = 0; i < n; i++) {
+		if (y[i] < 0 || y[i] >= AN_CLASSES)
+			return ax_error_set(AX_ERR_FORMAT, "label %d of image %d is not a class 0..9",
+					    (int)y[i], i);
+		d->count[y[i]]++;
+	}
+	for (int k = 0; k < AN_CLASSES; k++) {
+		if (!d->count[k])
+			return ax_error_set(AX_ERR_FORMAT, "no image of class %d among %d", k, n);
+		d->idx[k] = ax_xmalloc((size_t)d->count[k] * sizeof(int32_t));
+		d->count[k] = 0;
+	}
+	for (int i = 0; i < n; i++)
+		d->idx[y[i]][d->count[y[i]]++] = i;
+	return AX_OK;
+}
+
+void an_data_free(struct an_data *d)
+{
+	free(d->x), free(d->y);
+	for (int k = 0; k < AN_CLASSES; k++)
+		free(d->idx[k]);
+	memset(d, 0, sizeof *d);
+}
+
+enum ax_status an_data_load(struct an_data *d, const char *dir, const char *split, int limit)
+{
+	char ipath[4096], lpath[4096];
+	snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", dir, split);
+	snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+	struct ax_array im = { 0 }, lb = { 0 };
+	enum ax_status st = ax_idx_load(ipath, &im);
+	if (!st)
+		st = ax_idx_load(lpath, &lb);
+	if (!st && (im.dtype != AX_U8 || im.ndim != 3 || im.shape[1] * im.shape[2] != AN_PIXELS))
+		st = ax_error_set(AX_ERR_FORMAT, "%s: not 28x28 bytes", ipath);
+	if (!st && (lb.dtype != AX_U8 || lb.ndim != 1 || lb.shape[0] != im.shape[0]))
+		st = ax_error_set(AX_ERR_FORMAT, "%s: not one byte label per image of %s", lpath,
+				  ipath);
+	if (st) {
+		ax_array_free(&im), ax_array_free(&lb);
+		return st;
+	}
+	int n = (int)im.shape[0];
+	if (limit > 0 && limit < n)
+		n = limit;
+	float *x = ax_xmalloc((size_t)n * AN_PIXELS * sizeof(float));
+	int32_t *y = ax_xmalloc((size_t)n * sizeof(int32_t));
+	const uint8_t *pix = im.data, *lab = lb.data;
+	for (size_t i = 0; i < (size_t)n * AN_PIXELS; i++)
+		x[i] = pix[i] / 255.0f;
+	for (int i = 0; i < n; i++)
+		y[i] = lab[i];
+	ax_array_free(&im), ax_array_free(&lb);
+	st = an_data_from(d, x, y, n);
+	if (st) {
+		char detail[512];
+		snprintf(detail, sizeof detail, "%s", ax_error_detail());
+		an_data_free(d);
+		return ax_error_set(st, "%s: %s", lpath, detail);
+	}
+	return AX_OK;
+}
+
+enum ax_status an_pairs_parse(const char *s, unsigned *mask)
+{
+	*mask = 0;
+	if (!strcmp(s, "all")) {
+		*mask = (1u << AN_NPAIRS) - 1;
+		return AX_OK;
+	}
+	for (const char *p = s;;) {
+		size_t len = strcspn(p, ",");
+		int found = -1;
+		for (int i = 0; i < AN_NPAIRS; i++)
+			if (strlen(an_pair_names[i]) == len && !strncmp(p, an_pair_names[i], len))
+				found = i;
+		if (found < 0)
+			return ax_error_set(AX_ERR_ARG,
+					    "unknown pair '%.*s' (0/6, 2/4, 2/6, 7/9 or all)",
+					    (int)len, p);
+		*mask |= 1u << found;
+		if (!p[len])
+			return AX_OK;
+		p += len + 1;
+	}
+}
+
+int an_context_class(enum an_cond c, int label, int other, struct ax_rng *r)
+{
+	switch (c) {
+	case AN_RELEVANT: return label;
+	case AN_OPPOSING: return other;
+	case AN_IRRELEVANT: {
+		int k = (int)ax_rng_below(r, AN_CLASSES - 2);
+		int lo = AX_MIN(label, other), hi = AX_MAX(label, other);
+		k += k >= lo;
+		k += k >= hi;
+		return k;
+	}
+	default: return -1;
+	}
+}
+
+struct an_example an_example_blend(int p, float alpha, enum an_cond c, struct ax_rng *r)
+{
+	int side = (int)ax_rng_below(r, 2);
+	struct an_example e = { .pair = p, .label = an_pairs[p][side],
+				.other = an_pairs[p][1 - side], .alpha = alpha };
+	e.ctx = an_context_class(c, e.label, e.other, r);
+	return e;
+}
+
+/* A pair index drawn uniformly among those set in mask. */
+static int draw_pair(unsigned mask, struct ax_rng *r)
+{
+	int n = 0, set[AN_NPAIRS];
+	for (int p = 0; p < AN_NPAIRS; p++)
+		if (mask >> p & 1)
+			set[n++] = p;
+	AX_ASSERT(n > 0 && "an_mix: no pair selected");
+	return set[ax_rng_below(r, (uint32_t)n)];
+}
+
+struct an_example an_example_train(const struct an_mix *mix, struct ax_rng *r)
+{
+	float u = ax_rng_uniform(r);
+	int ctx = u < mix->p_context ? 1 : u < mix->p_context + mix->p_wrong ? 2 : 0;
+	struct an_example e;
+	if (ax_rng_uniform(r) < mix->p_blend) {
+		int p = draw_pair(mix->pairs, r);
+		float a = mix->alpha_lo + (mix->alpha_hi - mix->alpha_lo) * ax_rng_uniform(r);
+		e = an_example_blend(p, a, AN_NONE, r);
+	} else {
+		int k = (int)ax_rng_below(r, AN_CLASSES);
+		e = (struct an_example){ .pair = -1, .label = k, .other = k, .alpha = 1.0f, .ctx = -1 };
+	}
+	if (ctx == 1)
+		e.ctx = e.label;
+	else if (ctx == 2) /* uniform among the 9 other classes */
+		e.ctx = (e.label + 1 + (int)ax_rng_below(r, AN_CLASSES - 1)) % AN_CLASSES;
+	return e;
+}
+
+static const float *draw_image(const struct an_data *d, int k, struct ax_rng *r)
+{
+	int i = d->idx[k][ax_rng_below(r, (uint32_t)d->count[k])];
+	return d->x + (size_t)i * AN_PIXELS;
+}
+
+void an_render(const struct an_data *d, const struct an_example *e, struct ax_rng *r, float *x)
+{
+	const float *a = draw_image(d, e->label, r), *b = draw_image(d, e->other, r);
+	float w = e->alpha;
+	for (int i = 0; i < AN_PIXELS; i++)
+		x[i] = w * a[i] + (1.0f - w) * b[i];
+}
+
+void an_render_sequence(const struct an_data *d, const struct an_example *e, int delay,
+			int delay_max, struct ax_rng *r, float *frames)
+{
+	AX_ASSERT(delay >= 0 && delay <= delay_max && "an_render_sequence: delay out of range");
+	int T = delay_max + 3, first = delay_max - delay;
+	memset(frames, 0, (size_t)T * AN_PIXELS * sizeof(float));
+	an_render(d, e, r, frames + (size_t)(T - 1) * AN_PIXELS); /* first: same draws */
+	if (e->ctx >= 0) {
+		int l1 = (int)ax_rng_below(r, AN_CLASSES);
+		int l2 = ((e->ctx - l1) % AN_CLASSES + AN_CLASSES) % AN_CLASSES;
+		memcpy(frames + (size_t)first * AN_PIXELS, draw_image(d, l1, r),
+		       AN_PIXELS * sizeof(float));
+		memcpy(frames + (size_t)(first + 1) * AN_PIXELS, draw_image(d, l2, r),
+		       AN_PIXELS * sizeof(float));
+	}
+}
