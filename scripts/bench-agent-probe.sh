@@ -48,9 +48,11 @@ int main(void)
 }
 EOF
 ma=$(gcc -print-multiarch)
+# The library's MPI build needs Open MPI's libraries too.
+mpi_libs=$(agent-probe --version | grep -q 'built with MPI' && pkg-config --libs ompi-c || true)
 cc -std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Ilib -I"/usr/include/$ma/openblas-openmp" \
 	"$tmp/envbench.c" "$build/libaxon.a" -L"/usr/lib/$ma/openblas-openmp" -lopenblas \
-	$(pkg-config --libs libpng zlib) -lm -o "$tmp/envbench"
+	$(pkg-config --libs libpng zlib) $mpi_libs -lm -o "$tmp/envbench"
 echo "agent-probe env: $("$tmp/envbench") steps/s (rules + expert + observation, one thread)"
 
 best=0 cpu_ref=0
