@@ -1,6 +1,7 @@
 /* mod.h — Mixture-of-Depths byte-level language model (arXiv:2404.02258),
  * the mod-lm command. Each section names the file that defines it:
- *   model.c   config and its settings, parameters, forward pass, FLOPs, checkpoints
+ *   settings.c the model's and the training's settings and their checks
+ *   model.c   parameters, forward pass, FLOPs, checkpoints
  *   data.c    the byte corpus and its held-out split
  *   eval.c    loss over a text; `mod-lm eval`
  *   train.c   the training loop on lib's training run; `mod-lm train`
@@ -55,7 +56,7 @@ struct mod_model {
 	struct ax_nn_linear head;        /* (256, C), no bias */
 };
 
-/* ---- model.c ---- */
+/* ---- settings.c (with the training settings, below) ---- */
 /* The model settings: one entry per field of struct mod_config, shared by
  * the flags and the checkpoint keys "mod-lm.layers", ... (ax_settings.h). */
 extern const struct ax_setting mod_model_settings[];
@@ -64,6 +65,8 @@ extern const char *const mod_pos_names[], *const mod_route_names[];
 /* Checks what single ranges cannot (dim a multiple of heads, ...); on error
  * returns a message, else NULL. */
 const char *mod_config_check(const struct mod_config *c);
+
+/* ---- model.c ---- */
 int mod_capacity_k(const struct mod_config *c, int S);   /* tokens per routed block */
 void mod_model_init(struct mod_model *m, const struct mod_config *c, uint64_t seed);
 void mod_model_free(struct mod_model *m);
@@ -126,8 +129,11 @@ struct mod_train_state {
 	double flops_done;               /* cumulative training FLOPs */
 	long tokens_done;
 };
+/* settings.c: the training settings, and the check their ranges cannot
+ * say (the optimiser is Adam or AdamW); a message, or NULL. */
 extern const struct ax_setting mod_train_settings[];
 extern const int mod_n_train_settings;
+const char *mod_train_check(const struct mod_train_state *ts);
 /* What the command line gave (main.c fills it in). */
 struct mod_opts {
 	struct ax_cli cli;               /* common options, operands */

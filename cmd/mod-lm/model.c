@@ -25,25 +25,6 @@
 #include <math.h>
 #include <string.h>
 
-const char *mod_config_check(const struct mod_config *c)
-{
-	if (c->layers < 1 || c->layers > 64)
-		return "--layers must be in 1..64";
-	if (c->dim < 2 || c->heads < 1 || c->dim % c->heads)
-		return "--dim must be a multiple of --heads";
-	if (c->pos == MOD_POS_ROPE && (c->dim / c->heads) % 2)
-		return "rotary positions need an even head dimension (--dim / --heads)";
-	if (c->dim % 2)
-		return "--dim must be even (the predictor has dim/2 hidden units)";
-	if (c->ctx < 2)
-		return "--ctx must be at least 2";
-	if (!(c->capacity > 0 && c->capacity <= 1))
-		return "--capacity must be in (0, 1]";
-	if (c->route_every < 1)
-		return "--route-every must be at least 1";
-	return NULL;
-}
-
 /* k = ceil(capacity * S), at least 1: 12.5% of 128 tokens is exactly 16. The
  * small epsilon keeps 0.125 * 128 from rounding up to 17 should the product
  * land a hair above the integer. */
@@ -288,24 +269,6 @@ void mod_forward(struct ax_tape *t, const struct mod_model *m, const int32_t *to
 }
 
 /* ---- checkpoints ---- */
-const char *const mod_pos_names[] = { "learned", "rope", NULL };
-const char *const mod_route_names[] = { "learned", "random", NULL };
-
-const struct ax_setting mod_model_settings[] = {
-	AX_SETTING_INT("mod-lm.layers", "--layers", struct mod_config, layers, 1, 64),
-	AX_SETTING_INT("mod-lm.dim", "--dim", struct mod_config, dim, 2, 16384),
-	AX_SETTING_INT("mod-lm.heads", "--heads", struct mod_config, heads, 1, 1024),
-	AX_SETTING_INT("mod-lm.ctx", "--ctx", struct mod_config, ctx, 2, 65536),
-	AX_SETTING_INT("mod-lm.hidden", "--hidden", struct mod_config, hidden, 1, 1 << 20),
-	AX_SETTING_CHOICE("mod-lm.pos", "--pos", struct mod_config, pos, mod_pos_names),
-	AX_SETTING_DOUBLE("mod-lm.capacity", "--capacity", struct mod_config, capacity, 0, 1,
-			  AX_LO_OPEN),
-	AX_SETTING_INT("mod-lm.route_every", "--route-every", struct mod_config, route_every, 1, 64),
-	AX_SETTING_CHOICE("mod-lm.route", "--route", struct mod_config, route, mod_route_names),
-	AX_SETTING_BOOL("mod-lm.predictor", "--predictor", struct mod_config, predictor),
-};
-const int mod_n_model_settings = (int)AX_COUNTOF(mod_model_settings);
-
 void mod_put_model(struct ax_bundle *b, const struct mod_model *m)
 {
 	ax_params_to_bundle(&m->params, b, "");

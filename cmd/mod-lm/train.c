@@ -5,42 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-static const char *const optim_names[] = { "sgd", "adam", "adamw", NULL };
-
-const struct ax_setting mod_train_settings[] = {
-	AX_SETTING_LONG("train.total_steps", "--steps", struct mod_train_state, total_steps, 1,
-			1L << 40),
-	AX_SETTING_LONG("train.warmup", "--warmup", struct mod_train_state, warmup, 0, 1L << 40),
-	AX_SETTING_DOUBLE("train.lr", "--lr", struct mod_train_state, lr, 0, 10, 0),
-	AX_SETTING_DOUBLE("train.lr_min", "--lr-min", struct mod_train_state, lr_min, 0, 10, 0),
-	AX_SETTING_DOUBLE("train.weight_decay", "--weight-decay", struct mod_train_state,
-			  weight_decay, 0, 10, 0),
-	AX_SETTING_DOUBLE("train.clip", "--clip", struct mod_train_state, clip, 0, 1e9, 0),
-	AX_SETTING_DOUBLE("train.aux_weight", "--aux-loss", struct mod_train_state, aux_weight, 0,
-			  1e6, 0),
-	AX_SETTING_DOUBLE("train.flops_budget", "--flops", struct mod_train_state, flops_budget, 0,
-			  1e30, 0),
-	AX_SETTING_DOUBLE("train.val_frac", "--val-frac", struct mod_train_state, val_frac, 0, 0.9,
-			  0),
-	AX_SETTING_INT("train.batch", "--batch", struct mod_train_state, batch, 1, 1 << 16),
-	AX_SETTING_INT("train.val_tokens", "--val-bytes", struct mod_train_state, val_tokens, 0,
-		       1 << 30),
-	AX_SETTING_U64("train.seed", "--seed", struct mod_train_state, seed),
-	AX_SETTING_CHOICE("train.optim", "--optim", struct mod_train_state, optim, optim_names),
-	/* Progress, not flags. */
-	AX_SETTING_DOUBLE("train.flops_done", NULL, struct mod_train_state, flops_done, 0, 1e300, 0),
-	AX_SETTING_LONG("train.tokens_done", NULL, struct mod_train_state, tokens_done, 0, LONG_MAX),
-};
-const int mod_n_train_settings = (int)AX_COUNTOF(mod_train_settings);
-
-/* What the ranges cannot say. */
-static const char *train_check(const struct mod_train_state *ts)
-{
-	if (ts->optim == AX_OPTIM_SGD)
-		return "--optim: one of adam, adamw";
-	return NULL;
-}
-
 /* Training FLOPs of one step: batch sequences of the full context, forward
  * and backward (2x forward). */
 static double train_step_flops(const struct mod_config *c, int batch)
@@ -99,7 +63,7 @@ static void start_new(struct mod_opts *o, struct mod_trainer *tr)
 		ts->warmup = ts->total_steps / 20;
 	if (!ax_cli_seen(&o->cli, MOD_OPT_LR_MIN))
 		ts->lr_min = ts->lr / 10;
-	if ((why = train_check(ts)))
+	if ((why = mod_train_check(ts)))
 		ax_usage_error("%s", why);
 	mod_model_init(&tr->m, &cfg, ts->seed);
 	ax_optim_init(&tr->opt, ts->optim, &tr->m.params);
@@ -120,7 +84,7 @@ static void start_resumed(struct mod_opts *o, struct mod_trainer *tr)
 		ax_die_status(AX_EXIT_USAGE, st, "cannot load checkpoint");
 	const char *why = NULL;
 	if (!(st = ax_ckpt_get_settings(&ck, mod_train_settings, mod_n_train_settings, &tr->ts)) &&
-	    (why = train_check(&tr->ts)))
+	    (why = mod_train_check(&tr->ts)))
 		st = ax_error_set(AX_ERR_FORMAT, "%s", why);
 	if (!st) {
 		ax_run_init(&tr->run, &o->cli.common.run, tr->ts.total_steps, o->cli.common.quiet);

@@ -2,7 +2,8 @@
  * population spiking data. Each section names the file that defines it:
  *   data.c    sessions: loading and checking a bundle
  *   mask.c    the masking schemes
- *   model.c   the NDT1-style model, its settings and checkpoints
+ *   model.c   the NDT1-style model
+ *   settings.c the model's and the training's settings; checkpoint config
  *   eval.c    the metrics; `mtm-train eval`
  *   train.c   the training loop on lib's training run; `mtm-train train`
  *   main.c    the command line only
@@ -72,8 +73,9 @@ struct mtm_model {
 	struct ax_nn_layernorm ln_f;
 	uint8_t *causal_mask;       /* (T+2, T+2) */
 };
-/* The model settings ("mtm.dim", ...; ax_settings.h), shared by the flags
- * and the checkpoint; the neurons per session are the list "mtm.neurons". */
+/* settings.c: the model settings ("mtm.dim", ...; ax_settings.h), shared by
+ * the flags and the checkpoint; the neurons per session are the list
+ * "mtm.neurons". */
 extern const struct ax_setting mtm_model_settings[];
 extern const int mtm_n_model_settings;
 /* What single ranges cannot say (dim a multiple of heads); NULL if fine. */
@@ -117,7 +119,7 @@ double mtm_mean_bps(const struct mtm_session *s, const int32_t *idx, int nidx, i
 
 /* ---- the command (main.c, train.c, eval.c) ---- */
 extern const char *const mtm_mask_names[];
-/* Training settings ("mtm.steps", ...), also fixed by a checkpoint. */
+/* Training settings ("mtm.steps", ...; settings.c), also fixed by a checkpoint. */
 struct mtm_train_cfg {
 	int mask;                   /* enum mtm_scheme or MTM_MASK_MTM */
 	long steps;
@@ -142,7 +144,7 @@ void mtm_sessions_free(struct mtm_session *s, int n);
  * (at most nsessions of them). */
 enum ax_status mtm_sessions_fit(const struct mtm_config *c, const struct mtm_session *s, int n,
 				const char *ckpt);
-/* model.c: an mtm-train checkpoint opened and its model config read. */
+/* settings.c: an mtm-train checkpoint opened and its model config read. */
 enum ax_status mtm_checkpoint_open(const char *path, struct ax_bundle *b, struct mtm_config *c);
 int mtm_cmd_train(struct mtm_opts *o);
 int mtm_cmd_eval(struct mtm_opts *o);

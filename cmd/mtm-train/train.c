@@ -4,21 +4,6 @@
 #include <math.h>
 #include <string.h>
 
-const char *const mtm_mask_names[] = { "neuron", "causal", "intra", "inter", "temporal", "mtm",
-				       NULL };
-
-const struct ax_setting mtm_train_settings[] = {
-	AX_SETTING_CHOICE("mtm.mask", "--mask", struct mtm_train_cfg, mask, mtm_mask_names),
-	AX_SETTING_LONG("mtm.steps", "--steps", struct mtm_train_cfg, steps, 1, 100000000),
-	AX_SETTING_INT("mtm.batch", "--batch", struct mtm_train_cfg, batch, 1, 100000),
-	AX_SETTING_DOUBLE("mtm.lr", "--lr", struct mtm_train_cfg, lr, 0, 10, 0),
-	AX_SETTING_DOUBLE("mtm.weight_decay", "--weight-decay", struct mtm_train_cfg, weight_decay,
-			  0, 10, 0),
-	AX_SETTING_DOUBLE("mtm.warmup", "--warmup", struct mtm_train_cfg, warmup, 0, 1, 0),
-	AX_SETTING_U64("mtm.seed", "--seed", struct mtm_train_cfg, seed),
-};
-const int mtm_n_train_settings = (int)AX_COUNTOF(mtm_train_settings);
-
 struct mtm_trainer {
 	struct mtm_train_cfg cfg;
 	struct mtm_model m;

@@ -32,7 +32,9 @@ for src in "$@"; do
 	# shellcheck disable=SC2086
 	clang $flags -o "$out/$name" "$src" $lib -lz
 	mkdir -p "$out/corpus-$name"
-	if ! "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=8192 \
+	# Checkpoint seeds hold a whole small model and its optimiser state.
+	case $name in *-ckpt) max_len=32768 ;; *) max_len=8192 ;; esac
+	if ! "$out/$name" -max_total_time="$secs" -rss_limit_mb=2048 -max_len=$max_len \
 		-artifact_prefix="$out/$name-" -print_final_stats=0 \
 		"$out/corpus-$name" $( [ -d "$seeds" ] && echo "$seeds" ) 2>"$out/$name.log"; then
 		echo "$name: FAILED (log: $out/$name.log)"

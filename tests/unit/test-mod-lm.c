@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include "../../cmd/mod-lm/data.c"
+#include "../../cmd/mod-lm/settings.c"
 #include "../../cmd/mod-lm/model.c"
 #include "../../cmd/mod-lm/eval.c"
 #include "../../cmd/mod-lm/train.c"

@@ -5,6 +5,7 @@
 
 #include "../../cmd/mtm-train/mask.c"
 #include "../../cmd/mtm-train/model.c"
+#include "../../cmd/mtm-train/settings.c"
 
 #include <math.h>
 #include <string.h>
