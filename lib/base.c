@@ -33,6 +33,21 @@ enum ax_status ax_error_set(enum ax_status st, const char *fmt, ...)
 	return st;
 }
 
+enum ax_status ax_error_prefix(enum ax_status st, const char *prefix)
+{
+	/* Move the detail right, then write the prefix before it; a detail
+	 * longer than the buffer is cut, as ax_error_set's is. */
+	size_t cap = sizeof error_detail, lp = strlen(prefix) + 2;
+	if (lp >= cap)
+		lp = cap - 1;
+	memmove(error_detail + lp, error_detail, cap - lp - 1);
+	error_detail[cap - 1] = '\0';
+	memcpy(error_detail, prefix, lp > 2 ? lp - 2 : 0);
+	if (lp >= 2)
+		memcpy(error_detail + lp - 2, ": ", 2);
+	return st;
+}
+
 void ax_assert_fail(const char *expr, const char *file, int line)
 {
 	/* The one place the library writes: a programmer error is a bug in the

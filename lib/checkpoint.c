@@ -199,10 +199,8 @@ enum ax_status ax_ckpt_open_config(const char *path, const char *kind,
 	if (why)
 		st = ax_error_set(AX_ERR_FORMAT, "bad model config: %s", why);
 	if (st) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
 		ax_bundle_free(b);
-		return ax_error_set(st, "%s: %s", path, detail);
+		return ax_error_prefix(st, path);
 	}
 	return AX_OK;
 }

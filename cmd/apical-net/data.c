@@ -74,10 +74,8 @@ enum ax_status an_data_load(struct an_data *d, const char *dir, const char *spli
 	ax_array_free(&im), ax_array_free(&lb);
 	st = an_data_from(d, x, y, n);
 	if (st) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
 		an_data_free(d);
-		return ax_error_set(st, "%s: %s", lpath, detail);
+		return ax_error_prefix(st, lpath);
 	}
 	return AX_OK;
 }

@@ -80,18 +80,14 @@ enum ax_status an_checkpoint_read(const char *path, struct an_model *m, struct a
 	if ((st = ax_ckpt_get_settings(b, an_settings_table, an_nsettings, s)) ||
 	    (st = an_settings_check(s)) || (st = ax_ckpt_get_str(b, "an.pairs", &pairs)) ||
 	    (st = an_pairs_parse(pairs, &s->mix.pairs))) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
 		ax_bundle_free(b);
-		return ax_error_set(st == AX_ERR_ARG ? AX_ERR_FORMAT : st, "%s: %s", path, detail);
+		return ax_error_prefix(st == AX_ERR_ARG ? AX_ERR_FORMAT : st, path);
 	}
 	an_model_init(m, &s->cfg, 0);
 	if ((st = ax_params_from_bundle(&m->params, b, ""))) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
 		an_model_free(m);
 		ax_bundle_free(b);
-		return ax_error_set(st, "%s: %s", path, detail);
+		return ax_error_prefix(st, path);
 	}
 	return AX_OK;
 }

@@ -47,10 +47,8 @@ enum ax_status mtm_checkpoint_open(const char *path, struct ax_bundle *b, struct
 	if (st)
 		return st;
 	if ((st = mtm_get_config(b, c))) {
-		char detail[512];
-		snprintf(detail, sizeof detail, "%s", ax_error_detail());
 		ax_bundle_free(b);
-		return ax_error_set(st, "%s: %s", path, detail);
+		return ax_error_prefix(st, path);
 	}
 	return AX_OK;
 }

@@ -37,6 +37,22 @@ static void die_status_bare(void)
 	ax_die_status(1, AX_ERR_IO, NULL);
 }
 
+/* A nested failure's detail gets the outer file's name in front. */
+static void test_error_prefix(void **state)
+{
+	(void)state;
+	assert_int_equal(ax_error_prefix(ax_error_set(AX_ERR_FORMAT, "key 'x': bad"), "c.ckpt"),
+			 AX_ERR_FORMAT);
+	assert_string_equal(ax_error_detail(), "c.ckpt: key 'x': bad");
+	char long_prefix[600];
+	memset(long_prefix, 'p', sizeof long_prefix - 1);
+	long_prefix[sizeof long_prefix - 1] = '\0';
+	ax_error_set(AX_ERR_IO, "inner");
+	ax_error_prefix(AX_ERR_IO, long_prefix);   /* cut to the buffer, still a string */
+	assert_int_equal(strlen(ax_error_detail()), 511);
+	assert_int_equal(ax_error_detail()[0], 'p');
+}
+
 static void test_parse_errors(void **state)
 {
 	char err[512];
@@ -113,6 +129,7 @@ static void test_threads_and_profile(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_error_prefix),
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_signals),
