@@ -19,7 +19,7 @@
 # lr 1e-3 with a cosine decay, STEPS/SINES_STEPS steps).
 # Numbers behind the figures: OUT/lingauss.csv, OUT/sines.csv.
 #
-# Measured (defaults; 4 min 52 s of CPU, 36 min on a 2-core machine shared
+# Measured (defaults; 4 min 5 s of CPU, 10 min on a 2-core machine shared
 # with other jobs, December 2026). lingauss, learned variance, TE estimate
 # (seeds 1/2/3) against the closed form: c = 0: -0.0007/0.0007/0.0001;
 # c = 0.5: 0.098/0.107/0.115 vs 0.1116; c = 1: 0.320/0.336/0.351 vs 0.3466;
@@ -29,12 +29,12 @@
 # 2-7% above s^2. lingauss-multi 0.404 vs 0.395; lingauss-ar 0.204 vs 0.235.
 # Fixed variance 0.1: 0.268, 1.13, 4.62, 11.9, 29.2 at c = 0.25 ... 2.5, the
 # mean squared error drop / 0.2 (fixed_pred), 9-30x the true TE.
-# sines (20000 sequences, 8000 steps, beta_y 1000): beta 10: TE 0.003, KL
-# 1.2 nats, the source ignored; beta 1000: TE 1.22 (no switch 2.22, switch
+# sines (20000 sequences, 8000 steps, beta_y 1000): beta 10: TE -0.004, KL
+# 2.3 nats, the source ignored; beta 1000: TE 1.23 (no switch 2.22, switch
 # 0.22), error without a switch 0.00088 -> 0.000034, with one 0.0239 ->
-# 0.0228, KL 1065; beta 1e5: TE 1.23, switch error 0.0221, KL 19949. The
-# source's clearest news is that nothing switches; learning the switched
-# waveform itself is barely begun at this scale.
+# 0.0229, KL 980; beta 1e5: TE 1.25 (switch 0.27), switch error 0.0202,
+# KL 23750. The source's clearest news is that nothing switches; learning
+# the switched waveform itself is barely begun at this scale.
 # Every setting below can be overridden from the environment, as the demo
 # does for a smaller run.
 set -eu
