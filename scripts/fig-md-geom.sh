@@ -2,9 +2,9 @@
 # fig-md-geom.sh BIN — the md-geom figure recipe (make fig-md-geom):
 # which mirror-descent geometry trained a set of weights (arXiv:2305.19394).
 #
-# RUN TIME: 17 minutes on 2 cores shared with other jobs (4.3 CPU-minutes),
-# one process at a time, one thread: regression 7.5 min, MLP fine-tuning
-# 10-17 s per potential, GRU 2-2.5 min per potential (the learning-rate
+# RUN TIME: 10 minutes on 2 cores shared with other jobs (4.0 CPU-minutes),
+# one process at a time, one thread: regression 5 min, MLP fine-tuning
+# 5-11 s per potential, GRU 66-71 s per potential (the learning-rate
 # search runs up to 21 fine-tunings).
 #
 # Scaled down from the paper (30 seeds, D up to 20000, q 1 and 2 everywhere,
@@ -44,8 +44,8 @@
 #  - histograms: distance to a normal of log10|w| 0.006 (negentropy) vs
 #    0.26 (p2); of w 0.78 vs 0.050;
 #  - fine-tuning: negentropy -> negentropy in all 6 layers, p1.5 -> p1.4-1.5,
-#    p2 -> negentropy..p1.7, p3 -> p2.3-2.6; distances 0.08-0.43 (heavy-
-#    tailed changes).
+#    p2 -> negentropy..p1.7 (MLP), p1.8-1.9 (GRU), p3 -> p2.3-2.6;
+#    distances 0.12-0.43 (heavy-tailed changes).
 set -eu
 bin=$1
 PATH="$(cd "$bin" && pwd):$PATH"; export PATH
