@@ -27,19 +27,19 @@
 # learning rate T_LR (at 1e-3 the context network had not left its plateau
 # after 1500 steps; at 3e-3 it leaves it after about 500).
 #
-# Measured (defaults; 39 min on 2 cores shared with other jobs; means over
+# Measured (defaults; 14 min on 2 cores shared with other jobs; means over
 # the 4 seeds; full text in apical-net(1) RESULTS, numbers in
-# OUT/summary.txt): alpha 0.5 without context 0.472; with the relevant cue
+# OUT/summary.txt): alpha 0.5 without context 0.470; with the relevant cue
 # apical 0.870, point 0.968, concat 0.898 (clean accuracy without context
-# 0.788). Clean images, irrelevant cue vs none: apical -2.0 points, concat
-# -2.8, point -4.2; opposing cue: apical -21, concat -22, point -35 (the
-# apical model is misled least, but misled). Relevance to the overlap vs
-# apical signal: r 0.165 (point model's drive: 0.050). Silencing the top
-# 64 of 512 overlap-relevant units: 0.873 -> 0.742 with the relevant cue at
-# alpha 0.5 (64 random: 0.857), but clean accuracy without context falls
-# too (0.788 -> 0.655). Temporal task: relevant cue 0.75-0.77 (apical),
-# 0.77-0.79 (point) vs 0.48 without context frames, flat over 0-3 blank
-# frames.
+# 0.788). Clean images, irrelevant cue vs none: apical -2.1 points, concat
+# -2.6, point -4.3; opposing cue: apical -21, concat -21, point -34 (the
+# apical model is misled less than point, as much as concat, and misled).
+# Relevance to the overlap vs apical signal: r 0.163 (point model's drive:
+# 0.050). Silencing the top 64 of 512 overlap-relevant units: 0.870 ->
+# 0.710 with the relevant cue at alpha 0.5 (64 random: 0.853), but clean
+# accuracy without context falls too (0.788 -> 0.636). Temporal task:
+# relevant cue 0.74-0.77 (apical), 0.77-0.78 (point) vs 0.47 without
+# context frames, flat over 0-3 blank frames.
 # Every setting below can be overridden from the environment, as the demo
 # does for a smaller run.
 set -eu
