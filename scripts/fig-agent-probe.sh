@@ -21,13 +21,14 @@
 # Measured (defaults: 3 seeds x memories 32, 8, 1 x 2000 steps, 256 episodes
 # per probe; 2.9 min of CPU per seed, 9 in all, on one core with --threads 1;
 # the 15-20 min budget fits SEEDS="1 2 3 4 5"; on a machine shared with
-# other jobs, 28 min of wall time per seed): success K=32 0.93 (0.90-0.95),
-# K=8 0.89, K=1 0.40; look-alike attacked in 0.97 of the episodes
-# (0.95-0.99), the purple control in 0.03 (0.02-0.04); 47-61% of each head's
-# attention on the last 4 steps, 11-23% on the cue steps; ablating layer 0
-# head 1 costs 0.24 of success; residual patching finds the cue at steps
-# 1-2 before layer 0 (0.43-0.84) and at steps 8-18 before layer 1, layer 0
-# head 1 carrying most of it. Details: agent-probe(1) RESULTS.
+# other jobs, 4-12 min of wall time per seed): success K=32 0.94 (0.89-1.00),
+# K=8 0.91, K=1 0.40; look-alike attacked in 0.98 of the episodes
+# (0.96-1.00), the purple control in 0.06 (0.02-0.13); 46-60% of each head's
+# attention on the last 4 steps, 10-22% on the cue steps; ablating layer 0
+# head 1 costs 0.20 of success (0.01-0.46 over seeds); residual patching
+# finds the cue at steps 1-2 before layer 0 (0.08-0.95) and at steps 9-18
+# before layer 1, layer 0 head 1 carrying most of it. Details:
+# agent-probe(1) RESULTS.
 # Numbers behind the figures: OUT/summary.csv, attention.csv, attack.csv,
 # ablation.csv, patch.csv.
 set -eu
