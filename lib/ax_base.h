@@ -38,7 +38,7 @@ const char *ax_error_detail(void);
 enum ax_status ax_error_set(enum ax_status st, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Put "<prefix>: " before the current detail (the file a nested failure
- * happened in) and return st. */
+ * happened in; with no detail, before ax_strerror(st)) and return st. */
 enum ax_status ax_error_prefix(enum ax_status st, const char *prefix);
 
 /* Programmer-error check: AX_ASSERT(n > 0 && "shape must be positive"). Always on. */

@@ -37,6 +37,8 @@ enum ax_status ax_error_prefix(enum ax_status st, const char *prefix)
 {
 	/* Move the detail right, then write the prefix before it; a detail
 	 * longer than the buffer is cut, as ax_error_set's is. */
+	if (!error_detail[0])   /* no detail: the status's own text */
+		snprintf(error_detail, sizeof error_detail, "%s", ax_strerror(st));
 	size_t cap = sizeof error_detail, lp = strlen(prefix) + 2;
 	if (lp >= cap)
 		lp = cap - 1;

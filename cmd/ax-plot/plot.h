@@ -72,7 +72,7 @@ struct axp_plot {
 	double vmin, vmax;         /* heatmap colour limits, shared by all panels */
 };
 
-/* ---- data.c: inputs, panels, histogram bins ---- */
+/* ---- data.c: inputs, panels, histogram bins (with csv.c and npy.c) ---- */
 /* Reads every input (NULL-terminated names; none: stdin) into p->tab or p->as
  * and settles p->o.kind when it was automatic. */
 enum ax_status axp_read_inputs(struct axp_plot *p, const char *const *inputs);
@@ -85,12 +85,30 @@ enum ax_status axp_bin_panels(struct axp_plot *p);
 enum ax_status axp_heat_limits(struct axp_plot *p);
 void axp_free(struct axp_plot *p);
 
-/* series helpers (data.c) */
+/* series, panels and lists (data.c) */
 struct axp_series *axp_series_add(struct axp_panel *pn, const char *label, int color);
 void axp_series_push(struct axp_series *s, size_t *cap, double x, double y, double lo,
 		     double hi, int band);
+void axp_series_free(struct axp_series *s);
+/* The next panel of p (zeroed), or AX_ERR_ARG past AXP_MAX_PANELS. */
+enum ax_status axp_new_panel(struct axp_plot *p, struct axp_panel **out);
+/* "a,b,c" into a NULL-terminated list of fresh strings; freed by axp_free_list. */
+char **axp_split_commas(const char *s, int *n);
+void axp_free_list(char **v, int n);
+
+/* ---- csv.c: CSV columns into panels ---- */
+enum ax_status axp_csv_panels(struct axp_plot *p);
+
+/* ---- npy.c: NPY arrays into panels ---- */
+/* Does the stream start with the NPY magic? (peeks, consumes nothing) */
+int axp_is_npy(struct ax_reader *r);
+/* Every array of the stream appended to as, labelled by file (and index). */
+enum ax_status axp_load_npy(struct ax_reader *r, const char *shown, struct axp_arrays *as);
+/* Shape without size-1 dimensions into shape; returns its rank. */
+int axp_squeeze(const struct ax_array *a, int64_t *shape);
 /* Rows and columns of a heatmap array (size-1 dimensions dropped). */
 void axp_heat_shape(const struct ax_array *a, int *rows, int *cols);
+enum ax_status axp_npy_panels(struct axp_plot *p);
 
 /* ---- layout.c: the figure ---- */
 /* Figure size and panel grid, then axes set up, drawn and finished; a legend
