@@ -56,8 +56,6 @@ void ax_dist_bcast_params(struct ax_params *p);
  * the n doubles of extra summed in the same message (metrics: loss sums,
  * hit counts). weight is this rank's count / global batch. */
 void ax_dist_allreduce_grads(struct ax_params *p, float weight, double *extra, int n);
-/* Sum n doubles over ranks (in place). */
-void ax_dist_sum(double *x, int n);
 /* The largest v over ranks, on every rank. */
 int ax_dist_max(int v);
 /* Exit 1 with a message unless every rank holds bit-identical parameters

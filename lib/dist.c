@@ -151,19 +151,6 @@ void ax_dist_allreduce_grads(struct ax_params *p, float weight, double *extra, i
 #endif
 }
 
-void ax_dist_sum(double *x, int n)
-{
-#ifdef AXON_MPI
-	if (dist.size < 2 || n < 1)
-		return;
-	double t0 = ax_now();
-	MPI_Allreduce(MPI_IN_PLACE, x, n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-	dist.seconds += ax_now() - t0;
-#else
-	(void)x, (void)n;
-#endif
-}
-
 int ax_dist_max(int v)
 {
 #ifdef AXON_MPI
