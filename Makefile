@@ -6,7 +6,9 @@ CC      ?= cc
 BUILD   ?= build
 ARCH    ?= -march=native
 OPT     ?= -O3
-PKGS     = libpng zlib
+# HDF5 (Debian's serial build): lib/nwb.c reads NWB files with it, so every
+# program linking libaxon.a links it too, and axon.pc requires it.
+PKGS     = libpng zlib hdf5
 # OpenBLAS's OpenMP build, whatever variant the system links by default: BLAS
 # and the library's own parallel loops then share one thread pool. (With the
 # pthreads build the two pools fight over the cores, and two threads ran

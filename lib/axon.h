@@ -9,6 +9,7 @@
  *   ax_rng.h      seeded, splittable random numbers
  *   ax_stats.h    bits/spike, ridge and logistic regression, R^2
  *   ax_io.h       NPY, safetensors, CSV, IDX, atomic files
+ *   ax_nwb.h      NWB 2.x recordings (HDF5): units, tables, time series
  *   ax_settings.h typed settings (flag and checkpoint), number and list parsing
  *   ax_checkpoint.h  RNG state and metadata in checkpoints
  *   ax_dist.h     data parallelism over MPI (optional; one rank without it)
@@ -27,6 +28,7 @@
 #include "ax_io.h"
 #include "ax_kernels.h"
 #include "ax_nn.h"
+#include "ax_nwb.h"
 #include "ax_optim.h"
 #include "ax_plot.h"
 #include "ax_profile.h"

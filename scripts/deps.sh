@@ -6,8 +6,9 @@ set -eu
 
 # OpenBLAS: the OpenMP build (see the Makefile for why).
 # Open MPI: the MPI build and its tests; Fashion-MNIST: apical-net's tests.
+# HDF5 (serial): NWB files, read by nwb-import and ax-info through lib.
 build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmocka-dev
-       openmpi-bin libopenmpi-dev dataset-fashion-mnist"
+       openmpi-bin libopenmpi-dev dataset-fashion-mnist libhdf5-dev"
 case "${1:-build}" in
 build) want="$build" ;;
 demo)  want="$build fortunes dataset-fashion-mnist" ;;
