@@ -75,32 +75,6 @@ static const struct map_entry *map_find(const struct map *m, const struct ax_nwb
 	return wild;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* A text column without a map: codes in the sorted order of its values. */
-static void code_text(const struct ax_nwb_column *c, double *v, char **names_out)
-{
-	char **s = ax_xmalloc((c->n ? c->n : 1) * sizeof *s);
-	memcpy(s, c->str, c->n * sizeof *s);
-	qsort(s, c->n, sizeof *s, cmp_str);
-	size_t k = 0, len = 1;
-	for (size_t i = 0; i < c->n; i++)
-		if (!k || strcmp(s[i], s[k - 1]))
-			s[k++] = s[i], len += strlen(s[i]) + 1;
-	for (size_t r = 0; r < c->n; r++)
-		v[r] = (double)((char **)bsearch(&c->str[r], s, k, sizeof *s, cmp_str) - s);
-	*names_out = ax_xcalloc(1, len);
-	for (size_t i = 0; i < k; i++) {
-		if (i)
-			strcat(*names_out, ",");
-		strcat(*names_out, s[i]);
-	}
-	free(s);
-}
-
 /* Field fl's value for every row (keep[r] = 0 where the map drops it). */
 static enum ax_status field_values(const struct ax_nwb *f, size_t rows, const char *spec,
 				   struct nwbi_field *fl, double *v, int *keep)
@@ -115,7 +89,7 @@ static enum ax_status field_values(const struct ax_nwb *f, size_t rows, const ch
 	fl->name = ax_xstrdup(m.name);
 	fl->spec = spec;
 	if (c.str && !m.n)
-		code_text(&c, v, &fl->names);
+		nwbi_code_text(c.str, c.n, v, &fl->names);
 	for (size_t r = 0; r < rows && !st && !(c.str && !m.n); r++) {
 		const struct map_entry *e = map_find(&m, &c, r);
 		if (e && e->drop)
