@@ -62,6 +62,11 @@ enum ax_status ax_nwb_column_load(const struct ax_nwb *f, const char *table, con
 				  size_t rows, struct ax_nwb_column *c);
 void ax_nwb_column_free(struct ax_nwb_column *c);
 
+/* Text values (a column of labels) coded 0, 1, ... in the sorted order of
+ * their distinct values (code: n of them); the distinct values joined with
+ * commas in *names (malloc'd). */
+void ax_nwb_text_codes(char *const *v, size_t n, double *code, char **names);
+
 /* A ragged column: TABLE/NAME holds every row's values one after another
  * (values.shape[0] of them), TABLE/NAME_index each row's end offset. Row i
  * is values [end[i-1], end[i]) (end[-1] = 0). Offsets that decrease or pass

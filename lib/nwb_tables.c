@@ -239,3 +239,25 @@ void ax_nwb_series_free(struct ax_nwb_series *s)
 	free(s->t), free(s->data);
 	memset(s, 0, sizeof *s);
 }
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ax_nwb_text_codes(char *const *v, size_t n, double *code, char **names_out)
+{
+	char **s = ax_xmalloc((n ? n : 1) * sizeof *s);
+	memcpy(s, v, n * sizeof *s);
+	qsort(s, n, sizeof *s, cmp_str);
+	size_t k = 0, len = 1;
+	for (size_t i = 0; i < n; i++)
+		if (!k || strcmp(s[i], s[k - 1]))
+			s[k++] = s[i], len += strlen(s[i]) + 1;
+	for (size_t r = 0; r < n; r++)
+		code[r] = (double)((char **)bsearch(&v[r], s, k, sizeof *s, cmp_str) - s);
+	*names_out = ax_xcalloc(1, len);
+	for (size_t i = 0; i < k; i++)
+		strcat(strcat(*names_out, i ? "," : ""), s[i]);
+	free(s);
+}

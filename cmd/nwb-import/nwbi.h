@@ -45,9 +45,6 @@ struct nwbi_units {
 enum ax_status nwbi_units_load(const struct ax_nwb *f, const struct nwbi_opts *o,
 			       struct nwbi_units *u);
 void nwbi_units_free(struct nwbi_units *u);
-/* Text values coded 0, 1, ... in the sorted order of the distinct ones
- * (code: n values), their names joined with commas in *names (malloc'd). */
-void nwbi_code_text(char *const *v, size_t n, double *code, char **names);
 /* 1 if [a, b) lies inside one observed interval of unit u (always 1 without obs_intervals). */
 int nwbi_units_observed(const struct nwbi_units *u, int unit, double a, double b);
 

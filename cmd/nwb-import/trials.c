@@ -89,7 +89,7 @@ static enum ax_status field_values(const struct ax_nwb *f, size_t rows, const ch
 	fl->name = ax_xstrdup(m.name);
 	fl->spec = spec;
 	if (c.str && !m.n)
-		nwbi_code_text(c.str, c.n, v, &fl->names);
+		ax_nwb_text_codes(c.str, c.n, v, &fl->names);
 	for (size_t r = 0; r < rows && !st && !(c.str && !m.n); r++) {
 		const struct map_entry *e = map_find(&m, &c, r);
 		if (e && e->drop)

@@ -113,28 +113,6 @@ static enum ax_status unit_locations(const struct ax_nwb *f, size_t rows, char *
 	return AX_OK;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void nwbi_code_text(char *const *v, size_t n, double *code, char **names_out)
-{
-	char **s = ax_xmalloc((n ? n : 1) * sizeof *s);
-	memcpy(s, v, n * sizeof *s);
-	qsort(s, n, sizeof *s, cmp_str);
-	size_t k = 0, len = 1;
-	for (size_t i = 0; i < n; i++)
-		if (!k || strcmp(s[i], s[k - 1]))
-			s[k++] = s[i], len += strlen(s[i]) + 1;
-	for (size_t r = 0; r < n; r++)
-		code[r] = (double)((char **)bsearch(&v[r], s, k, sizeof *s, cmp_str) - s);
-	*names_out = ax_xcalloc(1, len);
-	for (size_t i = 0; i < k; i++)
-		strcat(strcat(*names_out, i ? "," : ""), s[i]);
-	free(s);
-}
-
 /* Regions of the kept units: indices into their sorted distinct names. */
 static void number_regions(struct nwbi_units *u, char **loc, const size_t *rows)
 {
@@ -142,7 +120,7 @@ static void number_regions(struct nwbi_units *u, char **loc, const size_t *rows)
 	double *code = ax_xmalloc((size_t)u->n * sizeof *code);
 	for (int i = 0; i < u->n; i++)
 		kept[i] = loc[rows[i]];
-	nwbi_code_text(kept, (size_t)u->n, code, &u->region_names);
+	ax_nwb_text_codes(kept, (size_t)u->n, code, &u->region_names);
 	u->region = ax_xmalloc((size_t)u->n * sizeof *u->region);
 	for (int i = 0; i < u->n; i++)
 		u->region[i] = (int32_t)code[i];
