@@ -81,15 +81,17 @@ def main():
 
         t = f.create_group("intervals/trials")
         typed(t, "TimeIntervals", "experimental trials")
-        cols = ["start_time", "stop_time", "stim_on", "choice", "probabilityLeft",
-                "reach_dir", "outcome"]
+        cols = ["start_time", "stop_time", "stimOn_times", "choice", "contrastLeft",
+                "contrastRight", "probabilityLeft", "reach_dir", "outcome"]
         t.attrs["colnames"] = np.array(cols, dtype=object)
         t.create_dataset("id", data=np.arange(4, dtype="<i8"))
         typed(t["id"], "ElementIdentifiers")
         column(t, "start_time", [0, 2, 4, 6], "<f8")
         column(t, "stop_time", [1.5, 3.5, 5.5, 7.5], "<f8")
-        column(t, "stim_on", [0.5, 2.5, 4.5, 6.5], "<f8")
+        column(t, "stimOn_times", [0.5, 2.5, 4.5, 6.5], "<f8")
         column(t, "choice", [-1, 1, 0, 1], "<f8")
+        column(t, "contrastLeft", [1, np.nan, 0.25, np.nan], "<f8")
+        column(t, "contrastRight", [np.nan, 0.5, np.nan, 0.0625], "<f8")
         column(t, "probabilityLeft", [0.8, 0.8, 0.2, 0.2], "<f8")
         column(t, "reach_dir", [0, 3, 5, 7], "<i8")
         column(t, "outcome", ["hit", "miss", "hit", "hit"], STR)
@@ -103,7 +105,7 @@ def main():
 
         beh = f.create_group("processing/behavior")
         typed(beh, "ProcessingModule", "behaviour")
-        h = beh.create_group("hand_velocity")
+        h = beh.create_group("hand_vel")
         typed(h, "TimeSeries", "hand velocity (x, y)")
         ht = 1 / 128 + np.arange(512) / 64.0
         h.create_dataset("data", data=np.stack([ht, 1 - ht / 2], axis=1))

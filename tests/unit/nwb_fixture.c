@@ -33,6 +33,10 @@ static const int64_t nwbfx_obs_end[] = { 1, 3, 4, 5 };
 static const double nwbfx_start[] = { 0, 2, 4, 6 }, nwbfx_stop[] = { 1.5, 3.5, 5.5, 7.5 };
 static const double nwbfx_stim_on[] = { 0.5, 2.5, 4.5, 6.5 };
 static const double nwbfx_choice[] = { -1, 1, 0, 1 };
+/* IBL's convention: the contrast on the stimulus' side, NaN on the other. */
+#define NWBFX_NAN (0.0 / 0.0)
+static const double nwbfx_contrast_left[] = { 1, NWBFX_NAN, 0.25, NWBFX_NAN };
+static const double nwbfx_contrast_right[] = { NWBFX_NAN, 0.5, NWBFX_NAN, 0.0625 };
 static const double nwbfx_prob_left[] = { 0.8, 0.8, 0.2, 0.2 };
 static const int64_t nwbfx_reach_dir[] = { 0, 3, 5, 7 };
 static const char *const nwbfx_outcome[] = { "hit", "miss", "hit", "hit" };
@@ -201,16 +205,19 @@ static void nwbfx_general(hid_t file, int electrodes)
 static void nwbfx_trials(hid_t file)
 {
 	static const int64_t ids[] = { 0, 1, 2, 3 };
-	static const char *const cols[] = { "start_time", "stop_time", "stim_on", "choice",
-					    "probabilityLeft", "reach_dir", "outcome" };
+	static const char *const cols[] = { "start_time", "stop_time", "stimOn_times", "choice",
+					    "contrastLeft", "contrastRight", "probabilityLeft",
+					    "reach_dir", "outcome" };
 	hid_t iv = nwbfx_group(file, "intervals", NULL, NULL);
 	hid_t t = nwbfx_group(iv, "trials", "TimeIntervals", "experimental trials");
-	nwbfx_colnames(t, 7, cols);
+	nwbfx_colnames(t, 9, cols);
 	nwbfx_i64(t, "id", 4, ids, "ElementIdentifiers");
 	nwbfx_f64(t, "start_time", 4, 0, nwbfx_start, "VectorData");
 	nwbfx_f64(t, "stop_time", 4, 0, nwbfx_stop, "VectorData");
-	nwbfx_f64(t, "stim_on", 4, 0, nwbfx_stim_on, "VectorData");
+	nwbfx_f64(t, "stimOn_times", 4, 0, nwbfx_stim_on, "VectorData");
 	nwbfx_f64(t, "choice", 4, 0, nwbfx_choice, "VectorData");
+	nwbfx_f64(t, "contrastLeft", 4, 0, nwbfx_contrast_left, "VectorData");
+	nwbfx_f64(t, "contrastRight", 4, 0, nwbfx_contrast_right, "VectorData");
 	nwbfx_f64(t, "probabilityLeft", 4, 0, nwbfx_prob_left, "VectorData");
 	nwbfx_i64(t, "reach_dir", 4, nwbfx_reach_dir, "VectorData");
 	nwbfx_strings(t, "outcome", 4, nwbfx_outcome, "VectorData");
@@ -240,7 +247,7 @@ static void nwbfx_series(hid_t file)
 	H5Aclose(a), H5Dclose(d), H5Sclose(s);
 	hid_t proc = nwbfx_group(file, "processing", NULL, NULL);
 	hid_t beh = nwbfx_group(proc, "behavior", "ProcessingModule", "behaviour");
-	hid_t h = nwbfx_group(beh, "hand_velocity", "TimeSeries", "hand velocity (x, y)");
+	hid_t h = nwbfx_group(beh, "hand_vel", "TimeSeries", "hand velocity (x, y)");
 	nwbfx_f64(h, "data", NWBFX_HAND_N, 2, &hand[0][0], NULL);
 	nwbfx_f64(h, "timestamps", NWBFX_HAND_N, 0, hand_t, NULL);
 	H5Gclose(h), H5Gclose(beh), H5Gclose(proc), H5Gclose(w), H5Gclose(acq);

@@ -58,13 +58,15 @@ static void convert(const char *path, struct nwbi_opts *o, struct ax_bundle *b)
 }
 
 /* IBL-style: good units, choice -1/1 -> 0/1 with no-go trials dropped,
- * windows -0.25..0.5 s around stim_on in 12 bins, the wheel at bin centres. */
+ * windows -0.25..0.5 s around stimOn_times in 12 bins, the wheel at bin centres. */
 static void check_binned(const char *path)
 {
-	char *where[] = { "quality=good" }, *fields[] = { "choice=choice:-1=0,1=1,0=drop" };
-	struct nwbi_opts o = { .layout = NWBI_BINNED, .align = "stim_on", .win_a = -0.25,
+	char *where[] = { "quality=good" };
+	char *fields[] = { "choice=choice:-1=0,1=1,0=drop", "stimulus_side=contrastLeft:nan=1,*=0",
+			   "contrast=contrastRight:nan=0", "block=probabilityLeft:0.8=0,0.2=1" };
+	struct nwbi_opts o = { .layout = NWBI_BINNED, .align = "stimOn_times", .win_a = -0.25,
 			       .win_b = 0.5, .bin = 0.0625, .where = where, .nwhere = 1,
-			       .fields = fields, .nfields = 1, .behavior = "/acquisition/wheel_velocity" };
+			       .fields = fields, .nfields = 4, .behavior = "/acquisition/wheel_velocity" };
 	struct ax_bundle b;
 	convert(path, &o, &b);
 	enum { M = 3, T = 12, N = 3 };
@@ -87,11 +89,15 @@ static void check_binned(const char *path)
 	assert_ints(&b, "regions", (int32_t[]){ 0, 1, 0 }, N);
 	assert_ints(&b, "unit_ids", (int32_t[]){ 10, 11, 13 }, N);
 	assert_ints(&b, "choice", (int32_t[]){ 0, 1, 1 }, M);
+	assert_ints(&b, "stimulus_side", (int32_t[]){ 0, 1, 1 }, M);
+	assert_ints(&b, "block", (int32_t[]){ 0, 0, 1 }, M);
+	const float *contrast = get(&b, "contrast", AX_F32, M)->data;
+	assert_true(contrast[0] == 0 && contrast[1] == 0.5f && contrast[2] == 0.0625f);
 	assert_meta(&b, "region_names", "CA1,DG");
 	assert_meta(&b, "source.identifier", "fixture-0001");
 	assert_meta(&b, "trials_dropped", "1");
 	assert_meta(&b, "units_where", "quality=good");
-	assert_meta(&b, "align", "stim_on");
+	assert_meta(&b, "align", "stimOn_times");
 	assert_meta(&b, "bins", "12");
 	assert_meta(&b, "behavior_clamped", "0");
 	ax_bundle_free(&b);
@@ -104,7 +110,7 @@ static void check_reach(const char *path, const char *region_source)
 {
 	char *fields[] = { "target=reach_dir", "outcome=outcome" };
 	struct nwbi_opts o = { .layout = NWBI_REACH, .rate = 32, .fields = fields, .nfields = 2,
-			       .behavior = "/processing/behavior/hand_velocity" };
+			       .behavior = "/processing/behavior/hand_vel" };
 	struct ax_bundle b;
 	convert(path, &o, &b);
 	static const float times[] = { 0.1f, 0.26f, 0.30f, 0.52f, 1.1f, 2.3f, 2.53f,
@@ -164,7 +170,7 @@ static void test_reader(void **state)
 	assert_int_equal(ax_nwb_series_list(f, &paths, &n), AX_OK);
 	assert_int_equal(n, 2);
 	assert_string_equal(paths[0], "/acquisition/wheel_velocity");
-	assert_string_equal(paths[1], "/processing/behavior/hand_velocity");
+	assert_string_equal(paths[1], "/processing/behavior/hand_vel");
 	ax_nwb_names_free(paths, n);
 	struct ax_nwb_series s;
 	assert_int_equal(ax_nwb_series_load(f, "/acquisition/wheel_velocity", &s), AX_OK);
