@@ -184,3 +184,35 @@ lib_run_block() {
 		bad "$1(1) example $2 exit $?: $(head -1 "$T/block"): $(tail -c 300 "$T/err")"
 	fi
 }
+
+# nwb_fixture OUT.nwb [VARIANT]: the NWB test fixture of
+# tests/unit/nwb_fixture.c (four units, four trials, a wheel and a hand
+# series; variants listed there), through a writer built once per script
+# with the system's libhdf5.
+nwb_fixture() {
+	if [ ! -x "$T/nwb-fixture" ]; then
+		cc -std=c11 -o "$T/nwb-fixture" "$AXON_ROOT/tests/cmd/nwb-fixture.c" \
+			$(pkg-config --cflags --libs hdf5) || return 1
+	fi
+	"$T/nwb-fixture" "$@"
+}
+
+# nwb_reach_bundle OUT: the fixture in the reach layout (spike times, hand
+# velocity at 100 Hz, target per trial), as poyo-train reads it.
+nwb_reach_bundle() {
+	nwb_fixture "$T/reach-fixture.nwb" &&
+	nwb-import -q --layout reach --trial target=reach_dir \
+		--behavior /processing/behavior/hand_vel -o "$1" "$T/reach-fixture.nwb"
+}
+
+# nwb_binned_bundle OUT: the fixture in the binned layout (12 bins of
+# 62.5 ms around stimulus onset, good units, choice 0/1 with no-go trials
+# left out, the wheel, "split" marking trial 1 as the test trial), as
+# mtm-train reads it.
+nwb_binned_bundle() {
+	nwb_fixture "$T/binned-fixture.nwb" &&
+	nwb-import -q --layout binned --units-where quality=good \
+		--trial 'choice=choice:-1=0,1=1,0=drop' --trial 'split=outcome:hit=0,miss=1' \
+		--align stimOn_times --window -0.25:0.5 --bin 0.0625 \
+		--behavior /acquisition/wheel_velocity -o "$1" "$T/binned-fixture.nwb"
+}
