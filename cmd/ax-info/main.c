@@ -13,7 +13,8 @@
 static const char usage_text[] =
 	"Usage: ax-info [OPTION]... FILE...\n"
 	"Describe the arrays in NPY files, NPY streams and safetensors bundles\n"
-	"(gzip-compressed or not; '-' is standard input).\n"
+	"(gzip-compressed or not; '-' is standard input), and the tables and\n"
+	"time series of NWB files.\n"
 	"\n"
 	"Prints a header line, then one tab-separated line per array:\n"
 	"  name  dtype  shape  min  max  mean\n"

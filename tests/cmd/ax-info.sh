@@ -147,6 +147,7 @@ ax-info numpy-2x3.npy >&- 2>"$t/err"; rc=$?
 examples_setup() {
 	cp "$ref"/* .
 	cp bundle.safetensors model.safetensors
+	cp "$AXON_ROOT/tests/ref/nwb-h5py.nwb" session.nwb
 }
 run_man_examples ax-info
 

@@ -32,6 +32,30 @@ grep -q '^loss .* -> .*, w 3\.00[0-9], b -1\.00[0-9]$' "$T/out" &&
 ax-info "$T/w.npy" | grep -q "float32	2	" && ok "its NPY reads back" ||
 	bad "the example's NPY is unreadable"
 
+# axon.pc requires HDF5 (the NWB reader is in libaxon.a), and a program
+# reading an NWB file through the installed library links with it alone.
+pkg-config --print-requires axon | grep -qx 'hdf5' && ok "axon.pc requires hdf5" ||
+	bad "axon.pc does not require hdf5: $(pkg-config --print-requires axon | tr '\n' ' ')"
+cat > "$T/nwb.c" <<'EOF'
+#include <axon.h>
+int main(int argc, char **argv)
+{
+	struct ax_nwb *f;
+	struct ax_nwb_units u;
+	if (argc != 2 || ax_nwb_open(&f, argv[1]) || ax_nwb_units_load(f, &u))
+		return 1;
+	printf("%zu units, %zu spikes\n", u.n, u.nspikes);
+	ax_nwb_units_free(&u);
+	ax_nwb_close(f);
+	return 0;
+}
+EOF
+check "an NWB reader links with pkg-config --cflags --libs alone" -- \
+	cc ${AXON_SANITIZE:-} "$T/nwb.c" -o "$T/nwb" $flags ${AXON_SANITIZE:-}
+check "it reads an NWB file" -- "$T/nwb" "$AXON_ROOT/tests/ref/nwb-h5py.nwb"
+grep -qx '4 units, 14 spikes' "$T/out" && ok "its units are the file's" ||
+	bad "the NWB reader printed: $(cat "$T/out")"
+
 # The man page of section 3 formats without warnings.
 if command -v groff > /dev/null; then
 	groff -mdoc -ww -z "$AXON_ROOT/man/man3/axon.3" 2> "$T/man.err"
