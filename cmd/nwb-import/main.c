@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const char usage_text[] =
 	"Usage: nwb-import --layout reach|binned [OPTION]... -o OUT FILE.nwb\n"
@@ -111,6 +112,9 @@ static void parse(struct ax_cli *cli, struct nwbi_opts *o, int argc, char **argv
 	if (cli->nfiles != 1)
 		ax_usage_error(cli->nfiles ? "one NWB file at a time" : "missing FILE.nwb");
 	o->in = cli->files[0];
+	struct stat a, b;   /* HDF5 reads the input, so ax_outfile cannot know it */
+	if (!stat(o->in, &a) && !stat(o->out, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		ax_usage_error("--out %s is the input file", o->out);
 	if (o->layout == NWBI_BINNED && !o->align)
 		o->align = "start_time";
 	check_layout(cli, o);

@@ -15,10 +15,14 @@ check "the fixture writer (libhdf5)" -- nwb_fixture good.nwb
 check "binned layout" -- nwb_binned_bundle binned.safetensors
 check "reach layout" -- nwb_reach_bundle reach.safetensors
 
-# The arrays, as ax-info sees them (lines up to the metadata).
-arrays() { ax-info "$1" | sed '/^$/q'; }
-arrays binned.safetensors > got
-tr '|' '\t' > want <<'END'
+# expect_arrays BUNDLE WHAT: its arrays, as ax-info sees them (the lines
+# up to the metadata), are the lines on stdin, '|' standing for a tab.
+expect_arrays() {
+	ax-info "$1" | sed '/^$/q' > got
+	tr '|' '\t' > want
+	expect_same want got "$2"
+}
+expect_arrays binned.safetensors "binned arrays" <<'END'
 name|dtype|shape|min|max|mean
 counts|float32|3x12x3|0|2|0.0925926
 wheel|float32|3x12|-0.15625|19.9062|8.875
@@ -31,9 +35,7 @@ regions|int32|3|0|1|0.333333
 unit_ids|int32|3|10|13|11.3333
 
 END
-expect_same want got "binned arrays"
-arrays reach.safetensors > got
-tr '|' '\t' > want <<'END'
+expect_arrays reach.safetensors "reach arrays" <<'END'
 name|dtype|shape|min|max|mean
 spike_times|float32|13|0.1|6.9|3.16308
 spike_units|int32|13|0|3|0.692308
@@ -46,7 +48,6 @@ regions|int32|4|0|2|0.75
 unit_ids|int32|4|10|13|11.5
 
 END
-expect_same want got "reach arrays"
 ax-info binned.safetensors | grep -q '^region_names=CA1,DG$' && ok "binned: region names" ||
 	bad "binned: region names"
 for kv in axon.kind=nwb-import.binned "source=$T/binned-fixture.nwb" source.identifier=fixture-0001 \
@@ -114,6 +115,10 @@ expect_usage "--align applies to --layout binned only" "--align with reach" -- \
 expect_usage "not a whole number of --bin" "--window not a multiple of --bin" -- \
 	nwb-import --layout binned --window 0:1 --bin 0.3 -o x good.nwb
 expect_usage "missing FILE.nwb" "no FILE" -- nwb-import --layout reach -o x
+cp good.nwb same.nwb
+expect_usage "--out same.nwb is the input file" "the input as --out" -- \
+	nwb-import --layout reach -o same.nwb same.nwb
+cmp -s good.nwb same.nwb && ok "the input is left as it was" || bad "the input was overwritten"
 
 # ax-info describes the NWB file: its tables, series and what to map.
 check "ax-info on an NWB file" -- ax-info good.nwb
