@@ -126,28 +126,34 @@ static void add_common(struct ax_bundle *b, const struct nwbi_units *u, const st
 	free(f), free(iv);
 }
 
+struct spike {
+	double t;
+	int32_t unit;
+};
+
+static int cmp_spike(const void *pa, const void *pb)
+{
+	const struct spike *a = pa, *b = pb;
+	return a->t < b->t ? -1 : a->t > b->t ? 1 : (a->unit > b->unit) - (a->unit < b->unit);
+}
+
 /* Reach: spikes of all kept units in time order (ties by unit). */
 static void reach_spikes(struct ax_bundle *b, const struct nwbi_units *u)
 {
 	size_t K = u->start[u->n];
+	struct spike *all = ax_xmalloc((K ? K : 1) * sizeof *all);
+	for (int i = 0; i < u->n; i++)
+		for (size_t k = u->start[i]; k < u->start[i + 1]; k++)
+			all[k] = (struct spike){ u->times[k], i };
+	qsort(all, K, sizeof *all, cmp_spike);
 	float *st = ax_xmalloc((K ? K : 1) * sizeof *st);
 	int32_t *su = ax_xmalloc((K ? K : 1) * sizeof *su);
-	size_t *next = ax_xmalloc((size_t)u->n * sizeof *next);
-	for (int i = 0; i < u->n; i++)
-		next[i] = u->start[i];
-	for (size_t k = 0; k < K; k++) {   /* a merge of the units' ordered lists */
-		int best = -1;
-		for (int i = 0; i < u->n; i++)
-			if (next[i] < u->start[i + 1] &&
-			    (best < 0 || u->times[next[i]] < u->times[next[best]]))
-				best = i;
-		st[k] = (float)u->times[next[best]++];
-		su[k] = best;
-	}
+	for (size_t k = 0; k < K; k++)
+		st[k] = (float)all[k].t, su[k] = all[k].unit;
 	int64_t sK[1] = { (int64_t)K };
 	ax_bundle_add_f32(b, "spike_times", 1, sK, st);
 	ax_bundle_add(b, "spike_units", AX_I32, 1, sK, su);
-	free(st), free(su), free(next);
+	free(all), free(st), free(su);
 }
 
 /* Reach: the series on the clock k / rate over its span. */
@@ -184,9 +190,20 @@ static void binned_counts(struct ax_bundle *b, const struct nwbi_opts *o, const 
 		for (size_t i = 0; i < N; i++) {
 			double c = t->align[m];
 			unobserved += !nwbi_units_observed(u, (int)i, c + o->win_a, c + o->win_a + T * o->bin);
-			for (size_t s = u->start[i]; s < u->start[i + 1]; s++) {
+			/* The unit's spikes are in order: start a little before the window. */
+			size_t lo = u->start[i], hi = u->start[i + 1];
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (u->times[mid] < c + o->win_a - o->bin)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t s = lo; s < u->start[i + 1]; s++) {
 				double k = floor((u->times[s] - c - o->win_a) / o->bin);
-				if (k >= 0 && k < T)
+				if (k >= T)
+					break;
+				if (k >= 0)
 					counts[((size_t)m * T + (size_t)k) * N + i] += 1;
 			}
 		}
