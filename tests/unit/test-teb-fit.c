@@ -265,7 +265,7 @@ static const struct teb_config small_cfg = { .L = 3, .H = 2, .dx = 2, .dy = 1, .
 
 static void fill_batch(struct teb_batch *b, const struct teb_config *c, int B, struct ax_rng *r)
 {
-	b->B = B;
+	*b = (struct teb_batch){ .B = B };
 	b->yh = malloc((size_t)B * c->L * c->dy * sizeof(float));
 	b->xh = malloc((size_t)B * c->L * c->dx * sizeof(float));
 	b->yf = malloc((size_t)B * c->H * c->dy * sizeof(float));
