@@ -1,7 +1,8 @@
 #!/bin/sh
-# Data parallelism over MPI: two ranks give the losses and parameters of one
-# rank (to rounding), two-rank runs repeat bit for bit, a job stopped by
-# SIGTERM leaves a checkpoint that resumes with one or two ranks, and a
+# Data parallelism over MPI (mod-lm, mtm-train, teb-fit, agent-probe): two
+# ranks give the losses and parameters of one rank (to rounding), two-rank
+# runs repeat bit for bit, checkpoints resume with another rank count, a job
+# stopped by SIGTERM leaves a checkpoint that resumes with one or two ranks, and a
 # build without MPI still trains as one rank.
 . "$AXON_ROOT/tests/cmd/lib.sh"
 cd "$T"
@@ -65,6 +66,54 @@ close me1.csv me2.csv 1e-3 "mtm-train: two ranks end with the parameters of one 
 run2 mtm-train train $M -c m3.ckpt d/*.safetensors > m3.csv
 run2 mtm-train train $M -c m4.ckpt d/*.safetensors > m4.csv
 expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit for bit"
+
+# teb-fit: the latent noise is drawn for the whole batch on every rank (each
+# keeps its rows), so two ranks follow one rank to rounding.
+teb-fit gen lingauss --coupling 2 -n 3000 -s 3 -o c2.st 2>/dev/null
+E="--latent 8 --width 32 --threads 1 -q -n 40 -b 16 --log-every 10"
+check "teb-fit, one rank" -- teb-fit train $E --checkpoint t1.ck c2.st
+cp "$T/out" t1.csv
+check "teb-fit, two ranks" -- run2 teb-fit train $E --checkpoint t2.ck c2.st
+cp "$T/out" t2.csv
+close t1.csv t2.csv 1e-4 "teb-fit: two ranks log the losses of one rank (1e-4)"
+teb-fit te -q -m t1.ck --boot 10 c2.st > te1.csv
+teb-fit te -q -m t2.ck --boot 10 c2.st > te2.csv
+close te1.csv te2.csv 1e-4 "teb-fit: two ranks end with the parameters of one (TE estimate, 1e-4)"
+run2 teb-fit train $E --checkpoint t2b.ck c2.st > t2b.csv
+expect_same t2.ck t2b.ck "teb-fit: two-rank runs repeat bit for bit (checkpoint)"
+# A checkpoint written by two ranks continues with one, and one rank's with two.
+run2 teb-fit train $E --checkpoint th.ck --stop-at 20 c2.st > th.csv
+teb-fit train --resume th.ck --threads 1 -q c2.st | tail -n +2 >> th.csv
+close t2.csv th.csv 1e-4 "teb-fit: a two-rank checkpoint resumed with one rank (1e-4)"
+teb-fit train $E --checkpoint th1.ck --stop-at 20 c2.st > th1.csv
+run2 teb-fit train --resume th1.ck --threads 1 -q c2.st | tail -n +2 >> th1.csv
+close t1.csv th1.csv 1e-4 "teb-fit: a one-rank checkpoint resumed with two ranks (1e-4)"
+expect_exit 2 "teb-fit: --batch 1 is less than the 2 ranks" \
+	"teb-fit: a batch smaller than the rank count" -- run2 teb-fit train $E -b 1 c2.st
+
+# agent-probe: the loss is a mean over the episodes' labelled steps, so each
+# rank's share is its share of them.
+P="--dim 32 --layers 1 --heads 2 --steps 20 --batch 8 --eval-episodes 8 --log-every 5 --threads 1 -q"
+check "agent-probe, one rank" -- agent-probe train $P -c a1.ck
+nofreq "$T/out" > a1.csv
+check "agent-probe, two ranks" -- run2 agent-probe train $P -c a2.ck
+nofreq "$T/out" > a2.csv
+close a1.csv a2.csv 1e-4 "agent-probe: two ranks log the losses of one rank (1e-4)"
+agent-probe attention -m a1.ck -n 8 --threads 1 > at1.csv
+agent-probe attention -m a2.ck -n 8 --threads 1 > at2.csv
+close at1.csv at2.csv 1e-5 "agent-probe: two ranks end with the parameters of one (attention shares, 1e-5)"
+run2 agent-probe train $P -c a2b.ck > /dev/null
+expect_same a2.ck a2b.ck "agent-probe: two-rank runs repeat bit for bit (checkpoint)"
+run2 agent-probe train $P -c ah.ck --stop-at 10 > ah.out
+agent-probe train --resume ah.ck --threads 1 -q >> ah.out
+nofreq ah.out > ah.csv
+close a2.csv ah.csv 1e-4 "agent-probe: a two-rank checkpoint resumed with one rank (1e-4)"
+agent-probe train $P -c ah1.ck --stop-at 10 > ah1.out
+run2 agent-probe train --resume ah1.ck --threads 1 -q >> ah1.out
+nofreq ah1.out > ah1.csv
+close a1.csv ah1.csv 1e-4 "agent-probe: a one-rank checkpoint resumed with two ranks (1e-4)"
+expect_exit 2 "agent-probe: --batch 1 is less than the 2 ranks" \
+	"agent-probe: a batch smaller than the rank count" -- run2 agent-probe train $P --batch 1
 
 # The batch scripts: syntax, and their command lines run here with mpirun.
 for f in "$AXON_ROOT"/scripts/slurm/*.sbatch "$AXON_ROOT"/scripts/slurm/common.sh; do
