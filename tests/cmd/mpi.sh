@@ -127,6 +127,16 @@ check "slurm/mod-lm.sbatch resumes from its checkpoint" -- env OUT="$T/sl" NP=2 
 	bash "$AXON_ROOT/scripts/slurm/mod-lm.sbatch"
 check "slurm/mtm-train.sbatch runs locally" -- env OUT="$T/slm" DATA=d NP=2 \
 	bash "$AXON_ROOT/scripts/slurm/mtm-train.sbatch" $M
+check "slurm/teb-fit.sbatch runs locally" -- env OUT="$T/slt" DATA=c2.st NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/teb-fit.sbatch" $E
+[ "$(wc -l < "$T/slt/train.csv")" = 5 ] && [ -s "$T/slt/model.ckpt" ] &&
+	ok "teb-fit.sbatch: rank 0's CSV and a checkpoint" || bad "teb-fit.sbatch CSV: $(cat "$T/slt/train.csv")"
+check "slurm/teb-fit.sbatch resumes from its checkpoint" -- env OUT="$T/slt" DATA=c2.st NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/teb-fit.sbatch"
+check "slurm/agent-probe.sbatch runs locally" -- env OUT="$T/sla" NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/agent-probe.sbatch" $P
+[ "$(wc -l < "$T/sla/train.csv")" = 5 ] && [ -s "$T/sla/model.ckpt" ] &&
+	ok "agent-probe.sbatch: rank 0's CSV and a checkpoint" || bad "agent-probe.sbatch CSV: $(cat "$T/sla/train.csv")"
 for task in 0 1; do
 	check "slurm/sweep.sbatch task $task" -- env OUT="$T/sw" TASK=$task \
 		bash "$AXON_ROOT/scripts/slurm/sweep.sbatch" mod-lm train $A
