@@ -8,7 +8,9 @@
  *               N+1..2N train the X module and TE decoder, the Y module frozen.
  * Each phase's learning rate follows a cosine from lr down to lr/20.
  * Windows are drawn uniformly from the training span, one data stream; the
- * latent samples from another.
+ * latent samples from another. Under MPI every rank draws both for the
+ * whole batch and computes its shard of rows; one allreduce sums both
+ * modules' gradients with the step's loss terms (ax_dist.h).
  */
 #include "teb.h"
 
