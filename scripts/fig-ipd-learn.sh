@@ -56,7 +56,16 @@ PATH="$(cd "$bin" && pwd):$PATH"
 export PATH
 out=${OUT:-out/ipd-learn}
 . "$(dirname "$0")/jobs.sh"
-analytic() {   # analytic LOOKAHEAD SEED (jobs.sh)
+# The runs (jobs.sh).
+train_run() {   # train_run FILE LABEL ARG...: ipd-learn train ARG... into FILE, its estimator column renamed LABEL ("-": kept)
+	f=$1 label=$2; shift 2
+	ipd-learn train --threads 1 -q --log-every 1 "$@" > "$f.tmp"
+	if [ "$label" != - ]; then
+		awk -F, -v OFS=, -v l="$label" 'NR > 1 { $2 = l } { print }' "$f.tmp" > "$f"; rm -f "$f.tmp"
+	else mv "$f.tmp" "$f"; fi
+	echo "fig-ipd-learn: $f" >&2
+}
+analytic() {   # analytic LOOKAHEAD SEED
 	ipd-learn analytic --lookahead "$1" --iters "$ANALYTIC_ITERS" -s "$2" > "$out/analytic-$1-$2.csv"
 }
 jobs_worker "$@"
@@ -101,13 +110,7 @@ done
 # Longest first: two at a time, one thread each.
 awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i == "--iters") n = $(i + 1);
 	w = ($0 ~ /naive-vs-naive|fixed/) ? 0 : ($0 ~ /p-naive/) ? 2 * n : n; print w, $0 }' "$jobs" |
-	sort -s -k1,1nr | cut -d' ' -f2- |
-	xargs -L 1 -P "$JOBS" sh -c 'f=$1 label=$2; shift 2
-		ipd-learn train --threads 1 -q --log-every 1 "$@" > "$f.tmp" || { echo "fig-ipd-learn: failed: ipd-learn $*" >&2; exit 255; }
-		if [ "$label" != - ]; then
-			awk -F, -v OFS=, -v l="$label" "NR > 1 { \$2 = l } { print }" "$f.tmp" > "$f"; rm -f "$f.tmp"
-		else mv "$f.tmp" "$f"; fi
-		echo "fig-ipd-learn: $f" >&2' sh
+	sort -s -k1,1nr | cut -d' ' -f2- | sed 's/^/train_run /' | jobs_run "$0" "$bin"
 
 join_csv "$out"/vsnaive-*.csv > "$out/vsnaive.csv"
 ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator --spread seed -W 1400 -H 520 \
