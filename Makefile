@@ -110,7 +110,8 @@ demo: deps-demo all
 # JOBS=N (default 2) is how many runs each recipe keeps going side by side.
 figures: $(FIGS)
 
-fig-%: deps-demo all
+# A static pattern rule: make skips implicit rules for phony targets.
+$(FIGS): fig-%: deps-demo all
 	@sh scripts/fig-$*.sh $(BUILD)/bin
 
 # BENCH_QUICK=1: one short run of each, to check the script end to end.

@@ -16,6 +16,8 @@
  *    is made identically on every rank; each rank then computes its shard,
  *    rows [begin, begin + count) of ax_dist_shard, and per-rank noise
  *    (dropout) comes from a stream split by rank (ax_dist_rng);
+ *  - a large input is mapped (ax_input_map, ax_io.h), not read whole, so
+ *    each rank reads only the examples of its rows;
  *  - after backward, ax_dist_allreduce_grads(params, count / global, extra)
  *    turns each rank's mean-over-shard gradient into the global batch's mean
  *    in one message (plus the caller's metric sums in `extra`); then every

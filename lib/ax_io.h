@@ -83,6 +83,22 @@ void ax_reader_close(struct ax_reader *r);
 /* Whole input into memory (open + read_rest + close): *buf is malloc'd, NUL-added. */
 enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
 
+/* A whole input for random access without reading it whole. A regular,
+ * uncompressed, non-empty file is mapped read-only: a page is read when
+ * first touched and shared by every process mapping the file, so ranks
+ * that each sample their own windows of a large corpus read only those
+ * windows, and a node holds one copy whatever its rank count. Anything
+ * else (gzip, '-', a pipe, an empty file) is read into memory as by
+ * ax_read_all. Recorded as an input as readers are. */
+struct ax_input {
+	const unsigned char *data;
+	size_t len;
+	void *map;               /* the mapping, or NULL */
+	char *buf;               /* or the malloc'd copy */
+};
+enum ax_status ax_input_map(const char *path, struct ax_input *in);
+void ax_input_free(struct ax_input *in);
+
 /* What this process did with a file, so an output never silently replaces
  * an input: every regular file a reader opens is recorded (device, inode) as
  * an input, one read whole as a bundle as such, one written through

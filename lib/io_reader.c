@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -316,4 +317,46 @@ enum ax_status ax_read_all(const char *path, char **buf, size_t *len)
 	st = ax_reader_read_rest(r, buf, len);
 	ax_reader_close(r);
 	return st;
+}
+
+/* ---- whole inputs for random access ---- */
+
+/* A regular file that does not start with gzip's magic bytes. */
+static int mappable(int fd, const struct stat *st)
+{
+	unsigned char magic[2];
+	return S_ISREG(st->st_mode) && st->st_size > 0 &&
+	       !(pread(fd, magic, 2, 0) == 2 && magic[0] == 0x1f && magic[1] == 0x8b);
+}
+
+enum ax_status ax_input_map(const char *path, struct ax_input *in)
+{
+	memset(in, 0, sizeof *in);
+	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && mappable(fd, &st) &&
+	    (uintmax_t)st.st_size <= SIZE_MAX) {
+		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+		if (p != MAP_FAILED) {
+			close(fd);
+			file_note(st.st_dev, st.st_ino, AX_FILE_INPUT);
+			in->map = p;
+			in->data = p;
+			in->len = (size_t)st.st_size;
+			return AX_OK;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	enum ax_status err = ax_read_all(path, &in->buf, &in->len);
+	in->data = (const unsigned char *)in->buf;
+	return err;
+}
+
+void ax_input_free(struct ax_input *in)
+{
+	if (in->map)
+		munmap(in->map, in->len);
+	free(in->buf);
+	memset(in, 0, sizeof *in);
 }

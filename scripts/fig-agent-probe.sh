@@ -16,7 +16,8 @@
 #     residual stream from the clean run into the cue-swapped run.
 # Scaled down from the paper: a 2-layer, 4-head, width-64 policy over at
 # most 40 steps instead of VPT's 250M parameters and 128 frames; behaviour
-# cloning only (no PPO fine-tuning).
+# cloning only (no PPO fine-tuning). The trainings, then each seed's probes,
+# run JOBS at a time (scripts/jobs.sh; default 2), one thread each.
 #
 # Measured (defaults: 3 seeds x memories 32, 8, 1 x 2000 steps, 256 episodes
 # per probe; 2.9 min of CPU per seed, 9 in all, on one core with --threads 1;
@@ -39,24 +40,23 @@ MEMORIES=${MEMORIES:-32 8 1}
 EPISODES=${EPISODES:-256}        # evaluation episodes per probe
 PATCH_EPISODES=${PATCH_EPISODES:-32}
 OUT=${OUT:-out/fig-agent-probe}
+t0=${FIG_T0:-$(date +%s)}; FIG_T0=$t0; export FIG_T0   # the workers' clock too
 ap="$bin/agent-probe"
 plot="$bin/ax-plot"
-mkdir -p "$OUT"
-t0=$(date +%s)
+. "$(dirname "$0")/jobs.sh"
 
-# Each seed's rows go to OUT/seed-S/*.csv, so seeds can also run as separate
-# invocations (SEEDS=4 sh ... on another core) into the same OUT; the
-# figures then cover every seed found there.
-for s in $SEEDS; do
-	sd="$OUT/seed-$s"
-	mkdir -p "$sd"
-	: >"$sd/success.csv"
-	for k in $MEMORIES; do
-		"$ap" train --seed "$s" --memory "$k" --steps "$STEPS" --log-every 250 \
-			--eval-episodes 32 --threads 1 -q -c "$sd/k$k.ckpt" >"$sd/train-k$k.csv"
-		"$ap" intervene -m "$sd/k$k.ckpt" --edit none -n "$EPISODES" -s 100 --threads 1 |
-			awk -F, -v s="$s" -v k="$k" 'NR > 1 { print s "," k "," $3 }' >>"$sd/success.csv"
-	done
+# The runs (jobs.sh). Each seed's rows go to OUT/seed-S/*.csv, so seeds can
+# also run as separate invocations (SEEDS=4 sh ... on another node) into the
+# same OUT; the figures then cover every seed found there.
+train() {   # train SEED MEMORY: the policy and its greedy success
+	sd="$OUT/seed-$1"
+	"$ap" train --seed "$1" --memory "$2" --steps "$STEPS" --log-every 250 \
+		--eval-episodes 32 --threads 1 -q -c "$sd/k$2.ckpt" >"$sd/train-k$2.csv"
+	"$ap" intervene -m "$sd/k$2.ckpt" --edit none -n "$EPISODES" -s 100 --threads 1 |
+		awk -F, -v s="$1" -v k="$2" 'NR > 1 { print s "," k "," $3 }' >"$sd/success-k$2.csv"
+}
+probe() {   # probe SEED: the probes of the K = 32 policy
+	s=$1 sd="$OUT/seed-$1"
 	m="$sd/k32.ckpt"
 	png=; [ "$s" = 1 ] && png="--png $OUT/attention-time.png"
 	"$ap" attention -m "$m" -n "$EPISODES" -s 100 --threads 1 -o "$sd/attention.npy" $png |
@@ -72,7 +72,20 @@ for s in $SEEDS; do
 		--resid "$sd/resid.npy" $png |
 		awk -v s="$s" 'NR > 1 { print s "," $0 }' >"$sd/patch.csv"
 	echo "fig-agent-probe: seed $s done ($(( $(date +%s) - t0 )) s)" >&2
-done
+}
+jobs_worker "$@"
+mkdir -p "$OUT"
+
+# Every (seed, memory) trained, JOBS at a time, then each seed's probes.
+for s in $SEEDS; do
+	mkdir -p "$OUT/seed-$s"
+	for k in $MEMORIES; do echo "train $s $k"; done
+done | jobs_run "$0" "$bin"
+for s in $SEEDS; do
+	for k in $MEMORIES; do cat "$OUT/seed-$s/success-k$k.csv"; rm -f "$OUT/seed-$s/success-k$k.csv"
+	done >"$OUT/seed-$s/success.csv"
+	echo "probe $s"
+done | jobs_run "$0" "$bin"
 
 # Every seed in OUT, one table per probe.
 gather() {   # gather NAME HEADER

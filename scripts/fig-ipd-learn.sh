@@ -32,7 +32,7 @@
 #    two agents' rewards 0.32-1.05, their mean 0.49-0.97, below 1).
 #  - cleanup: CleanUp-lite, COALA-PG against naive learners (reward 0.015-
 #    0.022 per step, zap rate 0.014-0.085) vs naive vs naive (0.007, 0.134).
-# Writes under out/ipd-learn/: one CSV per figure (the runs joined), the
+# Writes under out/ipd-learn/ (or $OUT): one CSV per figure (the runs joined), the
 # PNGs, and summary.csv: per configuration and seed, means over the last 10%
 # of iterations (the final window) and the run's seconds.
 set -eu
@@ -54,7 +54,21 @@ LOOKAHEADS=${LOOKAHEADS:-"0 1 2 5 10 30"}
 JOBS=${JOBS:-2}
 PATH="$(cd "$bin" && pwd):$PATH"
 export PATH
-out=out/ipd-learn
+out=${OUT:-out/ipd-learn}
+. "$(dirname "$0")/jobs.sh"
+# The runs (jobs.sh).
+train_run() {   # train_run FILE LABEL ARG...: ipd-learn train ARG... into FILE, its estimator column renamed LABEL ("-": kept)
+	f=$1 label=$2; shift 2
+	ipd-learn train --threads 1 -q --log-every 1 "$@" > "$f.tmp"
+	if [ "$label" != - ]; then
+		awk -F, -v OFS=, -v l="$label" 'NR > 1 { $2 = l } { print }' "$f.tmp" > "$f"; rm -f "$f.tmp"
+	else mv "$f.tmp" "$f"; fi
+	echo "fig-ipd-learn: $f" >&2
+}
+analytic() {   # analytic LOOKAHEAD SEED
+	ipd-learn analytic --lookahead "$1" --iters "$ANALYTIC_ITERS" -s "$2" > "$out/analytic-$1-$2.csv"
+}
+jobs_worker "$@"
 mkdir -p "$out"
 join_csv() { awk 'FNR == 1 && NR != 1 { next } { print }' "$@"; }
 t0=$(date +%s)
@@ -96,13 +110,7 @@ done
 # Longest first: two at a time, one thread each.
 awk '{ n = 0; for (i = 1; i <= NF; i++) if ($i == "--iters") n = $(i + 1);
 	w = ($0 ~ /naive-vs-naive|fixed/) ? 0 : ($0 ~ /p-naive/) ? 2 * n : n; print w, $0 }' "$jobs" |
-	sort -s -k1,1nr | cut -d' ' -f2- |
-	xargs -L 1 -P "$JOBS" sh -c 'f=$1 label=$2; shift 2
-		ipd-learn train --threads 1 -q --log-every 1 "$@" > "$f.tmp" || { echo "fig-ipd-learn: failed: ipd-learn $*" >&2; exit 255; }
-		if [ "$label" != - ]; then
-			awk -F, -v OFS=, -v l="$label" "NR > 1 { \$2 = l } { print }" "$f.tmp" > "$f"; rm -f "$f.tmp"
-		else mv "$f.tmp" "$f"; fi
-		echo "fig-ipd-learn: $f" >&2' sh
+	sort -s -k1,1nr | cut -d' ' -f2- | sed 's/^/train_run /' | jobs_run "$0" "$bin"
 
 join_csv "$out"/vsnaive-*.csv > "$out/vsnaive.csv"
 ax-plot -x iter -y meta_reward -y coplayer_reward --group estimator --spread seed -W 1400 -H 520 \
@@ -122,10 +130,8 @@ ax-plot -x iter -y meta_reward -y meta_zap_rate -y clean_share --group estimator
 
 # Fig. 4 analogue: exact IPD (fast)
 for K in $LOOKAHEADS; do
-	for s in $SEEDS; do
-		ipd-learn analytic --lookahead "$K" --iters "$ANALYTIC_ITERS" -s "$s" > "$out/analytic-$K-$s.csv"
-	done
-done
+	for s in $SEEDS; do echo "analytic $K $s"; done
+done | jobs_run "$0" "$bin"
 join_csv "$out"/analytic-*-*.csv > "$out/analytic.csv"
 ax-plot -x iter -y meta_reward --group lookahead --spread seed \
 	-t "Exact IPD, two look-ahead-K learners (Fig. 4 analogue)" -o "$out/analytic.png" "$out/analytic.csv"

@@ -3,9 +3,11 @@
 # which mirror-descent geometry trained a set of weights (arXiv:2305.19394).
 #
 # RUN TIME: 10 minutes on 2 cores shared with other jobs (4.0 CPU-minutes),
-# one process at a time, one thread: regression 5 min, MLP fine-tuning
-# 5-11 s per potential, GRU 66-71 s per potential (the learning-rate
-# search runs up to 21 fine-tunings).
+# measured one process at a time, one thread: regression 5 min, MLP
+# fine-tuning 5-11 s per potential, GRU 66-71 s per potential (the
+# learning-rate search runs up to 21 fine-tunings). The regression,
+# robustness and fine-tuning runs go JOBS at a time (scripts/jobs.sh;
+# default 2), one thread each.
 #
 # Scaled down from the paper (30 seeds, D up to 20000, q 1 and 2 everywhere,
 # ImageNet CNNs): SEEDS seeds (10); regression D 100..10000 (log-spaced,
@@ -62,10 +64,8 @@ FT_POTS=${FT_POTS:-"negentropy p1.5 p2 p3"}
 FT_MLP=${FT_MLP:-"--pretrain-steps 1000 --hidden 64"}
 FT_GRU=${FT_GRU:-"--pretrain-steps 1000 --hidden 32"}
 THREADS=${THREADS:-1}
-mkdir -p "$OUT"
 tmp=$OUT/tmp
-rm -rf "$tmp"; mkdir -p "$tmp"
-t_start=$(date +%s)
+. "$(dirname "$0")/jobs.sh"
 
 # p of a candidate name, negentropy at 1.
 cand_p='function candp(c) { return c == "negentropy" ? 1 : substr(c, 2) + 0 }'
@@ -79,23 +79,57 @@ score_rows() {
 	END { for (i = 1; i <= n; i++) printf "%s,%s,%g,%s,%s\n", pre, c[i], candp(c[i]), d[i], best }'
 }
 
+# The runs (jobs.sh), each into files of its own under $tmp.
+regress() {   # regress Q EXPONENT D POTENTIAL SEED
+	r=$tmp/reg-$1-$2-$3-$4-$5
+	md-geom train -q --threads "$THREADS" -p "$4" -D "$3" -e "$2" --corr "$1" -s "$5" -o "$r" >/dev/null
+	score_rows "$r/w0.npy" "$r/w1.npy" "$3,$2,$1,$4,$5" >"$r.csv"
+	rm -rf "$r"
+}
+robust() {   # robust INIT POTENTIAL SEED
+	r=$tmp/rob-$1-$2-$3
+	md-geom synth -p "$2" --init "$1" -D "$SYNTH_D" -s "$3" -o "$r"
+	score_rows "$r/w0.npy" "$r/w1.npy" "$1,$2,$3" >"$r.csv"
+	rm -rf "$r"
+}
+finetune() {   # finetune NET POTENTIAL
+	r=$tmp/ft-$1-$2
+	args=$FT_MLP; [ "$1" = gru ] && args=$FT_GRU
+	# shellcheck disable=SC2086
+	md-geom finetune -q --threads "$THREADS" --net "$1" -p "$2" $args -o "$r" >/dev/null
+	md-geom score -q --per-tensor "$r/w0.npy" "$r/w1.npy" |
+	awk -F, -v pre="$1,$2" "$cand_p"'
+	NR > 1 { k = $1; n[k]++; c[k, n[k]] = $2; d[k, n[k]] = $3
+		 if (!(k in bd) || $3 + 0 < bd[k]) { bd[k] = $3 + 0; best[k] = $2 } }
+	END { for (k = 0; k in n; k++) for (i = 1; i <= n[k]; i++)
+		printf "%s,%d,%s,%g,%s,%s\n", pre, k, c[k, i], candp(c[k, i]), d[k, i], best[k] }' >"$r.csv"
+	rm -rf "$r"
+	echo "fig-md-geom: finetune $1 $2 done" >&2
+}
+jobs_worker "$@"
+
+mkdir -p "$OUT"
+rm -rf "$tmp"; mkdir -p "$tmp"
+t_start=$(date +%s)
+
 # ---- regression: every (D, N, q, true potential, seed) ----
-echo "D,exponent,q,true,seed,candidate,cand_p,distance,inferred" >"$tmp/runs.csv"
-for q in $CORRS; do
-	for e in 0.5 0.75; do
-		dims=$DIMS; [ $e = 0.75 ] && dims=$DIMS_75
-		for D in $dims; do
-			for pot in $TRUE; do
-				for s in $SEEDS; do
-					md-geom train -q --threads "$THREADS" -p $pot -D $D -e $e --corr $q -s $s \
-						-o "$tmp/r" >/dev/null
-					score_rows "$tmp/r/w0.npy" "$tmp/r/w1.npy" "$D,$e,$q,$pot,$s" >>"$tmp/runs.csv"
+# regress_runs: one line per run, in the order runs.csv lists them.
+regress_runs() {
+	for q in $CORRS; do
+		for e in 0.5 0.75; do
+			dims=$DIMS; [ $e = 0.75 ] && dims=$DIMS_75
+			for D in $dims; do
+				for pot in $TRUE; do
+					for s in $SEEDS; do echo "$q $e $D $pot $s"; done
 				done
 			done
-			echo "fig-md-geom: regression q=$q N=D^$e D=$D done ($(( $(date +%s) - t_start )) s)" >&2
 		done
 	done
-done
+}
+regress_runs | sed 's/^/regress /' | jobs_run "$0" "$bin"
+echo "D,exponent,q,true,seed,candidate,cand_p,distance,inferred" >"$tmp/runs.csv"
+regress_runs | while read -r q e D pot s; do cat "$tmp/reg-$q-$e-$D-$pot-$s.csv"; done >>"$tmp/runs.csv"
+echo "fig-md-geom: regression done ($(( $(date +%s) - t_start )) s)" >&2
 mv "$tmp/runs.csv" "$OUT/runs.csv"
 awk -F, -v D="$CURVE_D" 'NR == 1 || ($1 == D && $2 == 0.5 && $3 == 1)' "$OUT/runs.csv" |
 	cut -d, -f4-8 >"$OUT/regression.csv"
@@ -116,15 +150,16 @@ ax-plot -x D -y accuracy -y near -g setting --logx --xlabel "D (weights)" \
 	-o "$OUT/accuracy.png" "$OUT/accuracy.csv"
 
 # ---- robustness: synthetic dual changes ----
-echo "init,true,seed,candidate,cand_p,distance,inferred" >"$OUT/robustness.csv"
-for init in gauss lognormal; do
-	for pot in $TRUE; do
-		for s in $SEEDS; do
-			md-geom synth -p $pot --init $init -D "$SYNTH_D" -s $s -o "$tmp/s"
-			score_rows "$tmp/s/w0.npy" "$tmp/s/w1.npy" "$init,$pot,$s" >>"$OUT/robustness.csv"
+robust_runs() {
+	for init in gauss lognormal; do
+		for pot in $TRUE; do
+			for s in $SEEDS; do echo "$init $pot $s"; done
 		done
 	done
-done
+}
+robust_runs | sed 's/^/robust /' | jobs_run "$0" "$bin"
+echo "init,true,seed,candidate,cand_p,distance,inferred" >"$OUT/robustness.csv"
+robust_runs | while read -r init pot s; do cat "$tmp/rob-$init-$pot-$s.csv"; done >>"$OUT/robustness.csv"
 awk -F, 'NR == 1 { print "true,seed,cand_p,distance"; next } { printf "%s %s,%s,%s,%s\n", $1, $2, $3, $5, $6 }' \
 	"$OUT/robustness.csv" >"$tmp/rob.csv"
 ax-plot -x cand_p -y distance -g true --spread seed --xlabel "candidate p (negentropy at 1)" \
@@ -149,21 +184,12 @@ for kind in log lin; do
 done
 
 # ---- fine-tuning ----
+for net in $NETS; do
+	for pot in $FT_POTS; do echo "finetune $net $pot"; done
+done | jobs_run "$0" "$bin"
 echo "net,potential,tensor,candidate,cand_p,distance,inferred" >"$OUT/finetune.csv"
 for net in $NETS; do
-	for pot in $FT_POTS; do
-		args=$FT_MLP; [ $net = gru ] && args=$FT_GRU
-		# shellcheck disable=SC2086
-		md-geom finetune -q --threads "$THREADS" --net $net -p $pot $args -o "$tmp/f" >/dev/null
-		md-geom score -q --per-tensor "$tmp/f/w0.npy" "$tmp/f/w1.npy" |
-		awk -F, -v pre="$net,$pot" "$cand_p"'
-		NR > 1 { k = $1; n[k]++; c[k, n[k]] = $2; d[k, n[k]] = $3
-			 if (!(k in bd) || $3 + 0 < bd[k]) { bd[k] = $3 + 0; best[k] = $2 } }
-		END { for (k = 0; k in n; k++) for (i = 1; i <= n[k]; i++)
-			printf "%s,%d,%s,%g,%s,%s\n", pre, k, c[k, i], candp(c[k, i]), d[k, i], best[k] }' \
-			>>"$OUT/finetune.csv"
-		echo "fig-md-geom: finetune $net $pot done ($(( $(date +%s) - t_start )) s)" >&2
-	done
+	for pot in $FT_POTS; do cat "$tmp/ft-$net-$pot.csv"; done >>"$OUT/finetune.csv"
 	# Wide: cand_p, then one column per (potential, layer).
 	awk -F, -v net=$net 'NR > 1 && $1 == net { col = $2 ".L" $3; v[$5, col] = $6
 		if (!(col in seen)) { seen[col] = 1; cols[++nc] = col } if (!($5 in sp)) { sp[$5] = 1; ps[++np] = $5 } }

@@ -30,16 +30,19 @@ EVAL_BYTES=${EVAL_BYTES:-all}   # held-out bytes scored per routing rule
 EVAL="--threads $THREADS"
 [ "$EVAL_BYTES" = all ] || EVAL="$EVAL --max-bytes $EVAL_BYTES"
 MODEL="--layers $LAYERS --dim $DIM --heads $HEADS --ctx $CTX --batch $BATCH --threads $THREADS -s $SEED"
-mkdir -p "$OUT"
-
-# The three trainings are independent: JOBS of them at a time.
-export MODEL BUDGET OUT
-printf '%s\n' "dense --capacity 1" "mod --capacity 0.125 --route-every 2 --predictor" \
-	"random --capacity 0.125 --route-every 2 --route random" |
-xargs -L 1 -P "$JOBS" sh -c 'name=$1; shift
+. "$(dirname "$0")/jobs.sh"
+train() {   # train NAME OPTION...: one model at the FLOP budget (jobs.sh)
+	name=$1; shift
 	echo "fig-mod-lm: training $name" >&2
 	mod-lm train $MODEL --flops $BUDGET --log-every 25 --checkpoint "$OUT/$name.st" "$@" \
-		> "$OUT/$name.csv" || { echo "fig-mod-lm: $name failed" >&2; exit 255; }' sh
+		> "$OUT/$name.csv"
+}
+jobs_worker "$@"
+mkdir -p "$OUT"
+
+# The three trainings are independent: JOBS of them at a time (jobs.sh).
+printf '%s\n' "dense --capacity 1" "mod --capacity 0.125 --route-every 2 --predictor" \
+	"random --capacity 0.125 --route-every 2 --route random" | sed 's/^/train /' | jobs_run "$0" "$BIN"
 
 {
 	echo "model,$(head -1 "$OUT/dense.csv")"

@@ -36,7 +36,8 @@
 # KL 23750. The source's clearest news is that nothing switches; learning
 # the switched waveform itself is barely begun at this scale.
 # Every setting below can be overridden from the environment, as the demo
-# does for a smaller run.
+# does for a smaller run; the runs go JOBS at a time (scripts/jobs.sh;
+# default 2), THREADS threads each.
 set -eu
 bin=$1
 COUPLINGS=${COUPLINGS:-0 0.25 0.5 1 1.6 2.5}
@@ -49,31 +50,46 @@ BETAS=${BETAS-10 1000 100000}  # empty: no sines part
 THREADS=${THREADS:-1}
 out=${OUT:-out/teb-fit}
 PATH="$(cd "$bin" && pwd):$PATH"
-mkdir -p "$out"
 common="--threads $THREADS -q"
+. "$(dirname "$0")/jobs.sh"
 
 # The "all" row of a te CSV, selected fields.
 te_all() { awk -F, -v f="$2" '$1 == "all" { n = split(f, c, " "); s = $c[1]
 	for (i = 2; i <= n; i++) s = s "," $c[i]; print s }' "$1"; }
 
-# 1, 2. lingauss: TE against coupling, learned and fixed variance.
-echo "task,coupling,seed,variance,te_true,te,te_lo,te_hi,mse_y,mse_te,fixed_pred" >"$out/lingauss.csv"
-fit() { # task coupling seed variance extra-gen-options
+# The runs (jobs.sh), each into files of its own.
+fit() { # task coupling seed variance extra-gen-options: one lingauss.csv row in $f-$4.row
 	f=$out/$1-c$2-s$3
-	teb-fit gen "$1" --coupling "$2" -n "$LENGTH" -s "$3" $5 -q -o "$f.st"
+	teb-fit gen "$1" --coupling "$2" -n "$LENGTH" -s "$3" $5 -q -o "$f-$4.st"
 	teb-fit train $common -n "$STEPS" --variance "$4" -s "$3" --log-every "$STEPS" \
-		--checkpoint "$f-$4.ck" "$f.st" >"$f-$4.csv"
-	teb-fit te -q -m "$f-$4.ck" --boot 500 "$f.st" >"$f-$4.te"
+		--checkpoint "$f-$4.ck" "$f-$4.st" >"$f-$4.csv"
+	teb-fit te -q -m "$f-$4.ck" --boot 500 "$f-$4.st" >"$f-$4.te"
 	row=$(te_all "$f-$4.te" "10 3 4 5 8 9")
-	echo "$1,$2,$3,$4,$row" | awk -F, -v OFS=, '{ print $0, ($9 - $10) / 0.2 }' >>"$out/lingauss.csv"
-	rm -f "$f.st"
+	echo "$1,$2,$3,$4,$row" | awk -F, -v OFS=, '{ print $0, ($9 - $10) / 0.2 }' >"$f-$4.row"
+	rm -f "$f-$4.st"
 }
-for c in $COUPLINGS; do
-	for s in $SEEDS; do fit lingauss "$c" "$s" learned ""; done
-	fit lingauss "$c" 1 0.1 ""
-done
-fit lingauss-multi 0.5 1 learned "--dim 3"
-fit lingauss-ar 1 1 learned "--source-ar 0.8"
+sines() { # beta: one joint run on sines.st
+	f=$out/sines-b$1
+	teb-fit train $common --history 100 --horizon 20 --latent 32 --width 128 --beta "$1" --beta-y 1000 \
+		-n "$SINES_STEPS" --log-every 500 --checkpoint "$f.ck" "$out/sines.st" >"$f.csv"
+	teb-fit te -q -m "$f.ck" --boot 500 "$out/sines.st" >"$f.te"
+}
+jobs_worker "$@"
+mkdir -p "$out"
+
+# 1, 2. lingauss: TE against coupling, learned and fixed variance.
+fits() {
+	for c in $COUPLINGS; do
+		for s in $SEEDS; do echo "lingauss $c $s learned"; done
+		echo "lingauss $c 1 0.1"
+	done
+	echo "lingauss-multi 0.5 1 learned --dim 3"
+	echo "lingauss-ar 1 1 learned --source-ar 0.8"
+}
+fits | while read -r task c s v extra; do echo "fit $task $c $s $v '$extra'"; done | jobs_run "$0" "$bin"
+echo "task,coupling,seed,variance,te_true,te,te_lo,te_hi,mse_y,mse_te,fixed_pred" >"$out/lingauss.csv"
+fits | while read -r task c s v extra; do cat "$out/$task-c$c-s$s-$v.row"; rm -f "$out/$task-c$c-s$s-$v.row"
+done >>"$out/lingauss.csv"
 grep -E '^(task|lingauss),' "$out/lingauss.csv" | awk -F, -v OFS=, 'NR == 1 || $4 == "learned"' |
 	cut -d, -f2,3,5,6 >"$out/learned.csv"
 ax-plot -x coupling -y te,te_true --spread seed --xlabel 'coupling c' --ylabel 'TE (nats/step)' \
@@ -86,12 +102,10 @@ ax-plot -x coupling -y fixed_pred,te_fixed_var,te_true --xlabel 'coupling c' --y
 # 3, 4. sines: one data set; one joint run per beta (BETAS="" skips them).
 [ -n "$BETAS" ] || { cat "$out/lingauss.csv"; exit 0; }
 teb-fit gen sines -n "$SEQUENCES" -s 7 -q -o "$out/sines.st"
+for b in $BETAS; do echo "sines $b"; done | jobs_run "$0" "$bin"
 echo "beta,group,te,te_lo,te_hi,mse_y,mse_te,kl_te" >"$out/sines.csv"
 for b in $BETAS; do
 	f=$out/sines-b$b
-	teb-fit train $common --history 100 --horizon 20 --latent 32 --width 128 --beta "$b" --beta-y 1000 \
-		-n "$SINES_STEPS" --log-every 500 --checkpoint "$f.ck" "$out/sines.st" >"$f.csv"
-	teb-fit te -q -m "$f.ck" --boot 500 "$out/sines.st" >"$f.te"
 	kl=$(tail -1 "$f.csv" | cut -d, -f6)
 	awk -F, -v OFS=, -v b="$b" -v kl="$kl" 'NR > 1 {
 		g = $1 == "0" ? "no-switch" : $1 == "1" ? "switch" : $1

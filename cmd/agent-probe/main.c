@@ -144,6 +144,7 @@ static int cmd_train(struct ap_cmd *c)
 	struct ap_model m;
 	struct ax_bundle ck, *resume = NULL;
 	const char *rpath = c->cli.common.run.resume;
+	ax_dist_init();
 	if (rpath) {
 		ax_cli_refuse(&c->cli, AX_OPT_FIXED, "conflicts with --resume (the checkpoint fixes it)");
 		enum ax_status st = ap_model_load(&m, rpath);
@@ -154,6 +155,8 @@ static int cmd_train(struct ap_cmd *c)
 		c->cfg.seed = c->cli.common.seed;
 		ap_model_init(&m, &c->cfg, c->cfg.seed);
 	}
+	if (m.cfg.batch < ax_dist_size())
+		ax_usage_error("--batch %d is less than the %d ranks", m.cfg.batch, ax_dist_size());
 	struct ap_train_opts o = { .run = &c->cli.common.run, .quiet = c->cli.common.quiet };
 	int rc = ap_train(&m, &o, resume);
 	if (resume)

@@ -75,36 +75,59 @@ struct ap_trainer {
 	struct ax_tape tape;
 };
 
-/* One step; returns the loss and adds correct predictions and counted steps
- * to hits[0], hits[1]. */
+/* Rows [b0, b0 + nb) of the (B, AP_TMAX) batch as (nb, T); returns the
+ * number of labelled steps of the whole batch. */
+static double ap_take_shard(struct ap_trainer *tr, int B, int T, long b0, long nb)
+{
+	for (long i = 0; i < nb; i++) {
+		memcpy(tr->obs_c + (size_t)i * T * AP_OBS,
+		       tr->obs + (size_t)(b0 + i) * AP_TMAX * AP_OBS, (size_t)T * AP_OBS * sizeof(float));
+		memcpy(tr->act_c + i * T, tr->act + (b0 + i) * AP_TMAX, T * sizeof(int32_t));
+	}
+	double labelled = 0;
+	for (int k = 0; k < B * AP_TMAX; k++)
+		labelled += tr->act[k] >= 0;
+	return labelled;
+}
+
+/* One step; returns the global batch's loss and adds correct predictions
+ * and counted steps to hits[0], hits[1]. Every rank draws the whole batch
+ * of episodes (one stream) and computes its shard of them; the loss is a
+ * mean over labelled steps, so each rank's gradient is weighted by its
+ * share of them before the sum (ax_dist.h); clipping follows the sum. */
 static double ap_train_step(struct ap_trainer *tr, double *hits)
 {
 	const struct ap_config *c = &tr->m->cfg;
 	int B = c->batch, T = ap_expert_batch(&tr->data, B, c->noise, tr->obs, tr->act);
-	for (int i = 0; i < B; i++) {   /* (B, AP_TMAX) -> (B, T) */
-		memcpy(tr->obs_c + (size_t)i * T * AP_OBS, tr->obs + (size_t)i * AP_TMAX * AP_OBS,
-		       (size_t)T * AP_OBS * sizeof(float));
-		memcpy(tr->act_c + i * T, tr->act + i * AP_TMAX, T * sizeof(int32_t));
-	}
-	struct ax_tensor *logits = ap_model_forward(&tr->tape, tr->m, B, T, tr->obs_c, NULL);
+	long b0, nb;
+	ax_dist_shard(B, &b0, &nb);
+	double labelled = ap_take_shard(tr, B, T, b0, nb);
+	struct ax_tensor *logits = ap_model_forward(&tr->tape, tr->m, (int)nb, T, tr->obs_c, NULL);
 	struct ax_tensor *loss = ax_cross_entropy(&tr->tape, logits, tr->act_c, 0, -1);
-	for (int k = 0; k < B * T; k++) {
+	double sums[3] = { loss->data[0], 0, 0 };   /* loss, hits, labelled steps */
+	for (int k = 0; k < nb * T; k++) {
 		if (tr->act_c[k] < 0)
 			continue;
 		const float *l = logits->data + (size_t)k * AP_NACT;
 		int best = 0;
 		for (int a = 1; a < AP_NACT; a++)
 			best = l[a] > l[best] ? a : best;
-		hits[0] += best == tr->act_c[k];
-		hits[1] += 1;
+		sums[1] += best == tr->act_c[k];
+		sums[2] += 1;
 	}
 	ax_tape_backward(&tr->tape, loss, 1.0f);
+	if (ax_dist_size() > 1) {
+		float weight = (float)(sums[2] / labelled);
+		sums[0] *= weight;
+		ax_dist_allreduce_grads(&tr->m->params, weight, sums, 3);
+	}
+	hits[0] += sums[1];
+	hits[1] += sums[2];
 	ax_clip_grad_norm(&tr->m->params, 1.0f);
 	ax_optim_step(&tr->opt, c->lr);
 	ax_params_zero_grad(&tr->m->params);
-	double v = loss->data[0];
 	ax_tape_reset(&tr->tape);
-	return v;
+	return sums[0];
 }
 
 static void ap_train_save(const struct ap_trainer *tr, const struct ax_run *run,
@@ -145,6 +168,7 @@ int ap_train(struct ap_model *m, const struct ap_train_opts *o, const struct ax_
 		    (st = ax_run_resume(&run, resume)))
 			ax_die_status(AX_EXIT_USAGE, st, o->run->resume);
 	}
+	ax_dist_bcast_params(&m->params);   /* every rank starts from rank 0's values */
 	struct ax_csv csv;
 	if (run.step == 0)
 		ax_csv_begin(&csv, stdout, "step,loss,accuracy,success,seconds");
@@ -153,7 +177,7 @@ int ap_train(struct ap_model *m, const struct ap_train_opts *o, const struct ax_
 	while (ax_run_next(&run)) {
 		double loss = ap_train_step(&tr, run.acc.user);
 		unsigned d = ax_run_step_done(&run, loss);
-		if (d & AX_RUN_LOG) {
+		if ((d & AX_RUN_LOG) && ax_dist_root()) {   /* rank 0 alone evaluates and writes */
 			struct ap_episodes ep;
 			ap_rollout(m, c->seed + 7777, c->eval_episodes, 0, 0, NULL, &ep);
 			double row[5] = { (double)run.step, ax_run_mean_loss(&run),
@@ -165,6 +189,7 @@ int ap_train(struct ap_model *m, const struct ap_train_opts *o, const struct ax_
 		if ((d & AX_RUN_SAVE) && o->run->checkpoint)
 			ap_train_save(&tr, &run, o->run->checkpoint);
 	}
+	ax_dist_check_same(&m->params);
 	free(tr.obs), free(tr.obs_c), free(tr.act), free(tr.act_c);
 	ax_tape_free(&tr.tape);
 	ax_arena_free(&tr.arena);

@@ -51,16 +51,42 @@ static enum ax_status list_default_corpus(char ***out, int *nout)
 	return AX_OK;
 }
 
-static void append(struct mod_text *t, size_t *cap, const char *src, size_t n)
+static void append(struct mod_text *t, size_t *cap, const unsigned char *src, size_t n)
 {
 	if (n == 0)
 		return;  /* an empty file: src may be NULL */
 	if (t->n + n > *cap) {
 		*cap = (t->n + n) * 2;
-		t->bytes = ax_xrealloc(t->bytes, *cap);
+		t->own = ax_xrealloc(t->own, *cap);
 	}
-	memcpy(t->bytes + t->n, src, n);
+	memcpy(t->own + t->n, src, n);
 	t->n += n;
+	t->bytes = t->own;
+}
+
+/* Each file's tail is held out, so both splits sample every source. One
+ * file: both splits are views of its mapping; several: copies. */
+static enum ax_status split_files(char **files, int nfiles, double val_frac,
+				  struct mod_text *train, struct mod_text *val)
+{
+	size_t cap_train = 0, cap_val = 0;
+	for (int i = 0; i < nfiles; i++) {
+		struct ax_input in;
+		enum ax_status st = ax_input_map(files[i], &in);
+		if (st)
+			return st;
+		size_t nval = (size_t)((double)in.len * val_frac);
+		if (nfiles == 1) {
+			train->in = in;
+			train->bytes = in.data, train->n = in.len - nval;
+			val->bytes = in.data + in.len - nval, val->n = nval;
+			return AX_OK;
+		}
+		append(train, &cap_train, in.data, in.len - nval);
+		append(val, &cap_val, in.data + in.len - nval, nval);
+		ax_input_free(&in);
+	}
+	return AX_OK;
 }
 
 enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct mod_text *train,
@@ -76,19 +102,7 @@ enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct m
 			return st;
 		files = own;
 	}
-	size_t cap_train = 0, cap_val = 0;
-	for (int i = 0; i < nfiles && !st; i++) {
-		char *buf;
-		size_t len;
-		st = ax_read_all(files[i], &buf, &len);
-		if (st)
-			break;
-		/* Each file's tail is held out, so both splits sample every source. */
-		size_t nval = (size_t)((double)len * val_frac);
-		append(train, &cap_train, buf, len - nval);
-		append(val, &cap_val, buf + len - nval, nval);
-		free(buf);
-	}
+	st = split_files(files, nfiles, val_frac, train, val);
 	if (own) {
 		for (int i = 0; i < nfiles; i++)
 			free(own[i]);
@@ -97,15 +111,15 @@ enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct m
 	if (!st && train->n == 0)
 		st = ax_error_set(AX_ERR_ARG, "the input text is empty");
 	if (st) {
-		mod_text_free(train);
 		mod_text_free(val);
+		mod_text_free(train);
 	}
 	return st;
 }
 
 void mod_text_free(struct mod_text *t)
 {
-	free(t->bytes);
-	t->bytes = NULL;
-	t->n = 0;
+	free(t->own);
+	ax_input_free(&t->in);
+	memset(t, 0, sizeof *t);
 }

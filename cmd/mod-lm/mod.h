@@ -157,15 +157,20 @@ int mod_cmd_train(struct mod_opts *o);
 
 /* ---- data.c ---- */
 struct mod_text {
-	uint8_t *bytes;
+	const uint8_t *bytes;
 	size_t n;
+	uint8_t *own;            /* the bytes of several files, copied, or NULL */
+	struct ax_input in;      /* one file, mapped (owned by the training split) */
 };
 /* The default corpus: every plain file in dir without a .dat/.u8 suffix,
  * sorted by name. */
 #define MOD_DEFAULT_CORPUS "/usr/share/games/fortunes"
 /* Reads files (NULL/0 = the default corpus; "-" = stdin) and splits each
  * file into a training head and a held-out tail of val_frac of its bytes.
- * On failure returns a status with detail. */
+ * One file is mapped, not read (ax_input_map): each rank reads only the
+ * windows it samples; several are copied into one buffer per split. val
+ * borrows train's mapping: free val first or together. On failure returns
+ * a status with detail. */
 enum ax_status mod_text_load(char **files, int nfiles, double val_frac, struct mod_text *train,
 			     struct mod_text *val);
 void mod_text_free(struct mod_text *t);

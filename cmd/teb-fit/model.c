@@ -153,12 +153,20 @@ static void split_head(struct ax_tape *t, const struct teb_config *c, struct ax_
 	}
 }
 
-/* mu + exp(lv / 2) * eps, eps ~ N(0, I) from r. */
-static struct ax_tensor *sample(struct ax_tape *t, struct ax_tensor *mu, struct ax_tensor *lv,
-				struct ax_rng *r)
+/* mu + exp(lv / 2) * eps, eps ~ N(0, I) from r: (B, K), the rows of b's
+ * shard of the global batch's draws. */
+static struct ax_tensor *sample(struct ax_tape *t, const struct teb_batch *b,
+				struct ax_tensor *mu, struct ax_tensor *lv, struct ax_rng *r)
 {
 	struct ax_tensor *eps = ax_const(t, mu->ndim, mu->shape, NULL);
-	ax_rng_fill_normal(r, eps->data, eps->size, 0, 1);
+	if (b->total > b->B) {
+		size_t K = (size_t)mu->shape[1];
+		float *all = ax_arena_alloc(t->arena, (size_t)b->total * K * sizeof *all);
+		ax_rng_fill_normal(r, all, (size_t)b->total * K, 0, 1);
+		memcpy(eps->data, all + (size_t)b->first * K, eps->size * sizeof *all);
+	} else {
+		ax_rng_fill_normal(r, eps->data, eps->size, 0, 1);
+	}
 	return ax_add(t, mu, ax_mul(t, ax_exp(t, ax_scale(t, lv, 0.5f)), eps));
 }
 
@@ -175,7 +183,7 @@ void teb_forward(struct ax_tape *t, const struct teb_model *m, const struct teb_
 	/* Y module */
 	struct ax_tensor *hc = ax_nn_mlp(t, &m->y_enc, yh);
 	struct ax_tensor *mu_c = ax_slice(t, hc, 1, 0, K), *lv_c = ax_slice(t, hc, 1, K, K);
-	struct ax_tensor *cs = sample(t, mu_c, lv_c, noise);
+	struct ax_tensor *cs = sample(t, b, mu_c, lv_c, noise);
 	split_head(t, c, ax_nn_mlp(t, &m->y_dec, cs), &o->mu_y, &o->lv_y);
 	o->nll_y = ax_gaussian_nll(t, o->mu_y, o->lv_y, yf);
 	o->kl_y = ax_kl_diag_gauss(t, mu_c, lv_c, NULL, NULL);
@@ -186,7 +194,7 @@ void teb_forward(struct ax_tape *t, const struct teb_model *m, const struct teb_
 	struct ax_tensor *hx = ax_nn_mlp(t, &m->x_enc, xh);
 	struct ax_tensor *mu_e = ax_add(t, mc, ax_slice(t, hx, 1, 0, K));
 	struct ax_tensor *lv_e = ax_log(t, ax_add(t, ax_exp(t, lc), ax_exp(t, ax_slice(t, hx, 1, K, K))));
-	struct ax_tensor *z = sample(t, mu_e, lv_e, noise);
+	struct ax_tensor *z = sample(t, b, mu_e, lv_e, noise);
 	split_head(t, c, ax_nn_mlp(t, &m->te_dec, z), &o->mu_te, &o->lv_te);
 	o->nll_te = ax_gaussian_nll(t, o->mu_te, o->lv_te, yf);
 	o->kl_te = ax_kl_diag_gauss(t, mu_e, lv_e, mc, lc);

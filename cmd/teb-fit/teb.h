@@ -107,9 +107,13 @@ enum ax_status teb_load(const char *path, struct teb_model *m, struct ax_bundle 
  * exactly as the target-only model). */
 void teb_copy_decoder(struct teb_model *m);
 
-/* A batch of B windows: yh (B, L*dy), xh (B, L*dx), yf (B, H*dy). */
+/* A batch of B windows: yh (B, L*dy), xh (B, L*dx), yf (B, H*dy). Under
+ * several ranks a batch is one rank's shard: rows [first, first + B) of a
+ * global batch of total rows (total 0: the batch is whole). The latent
+ * noise is drawn for every row of the global batch and the shard's rows
+ * kept, so a shard sees the values the whole batch would. */
 struct teb_batch {
-	int B;
+	int B, first, total;
 	float *yh, *xh, *yf;
 };
 /* What one forward gives: both models' predictive means and log-variances
@@ -166,6 +170,7 @@ struct teb_trainer {
 	struct teb_span span;      /* training windows */
 	long nwin, step;
 	struct teb_model m;
+	struct ax_params all;      /* py then px: what ranks broadcast and reduce */
 	struct ax_optim opt_y, opt_x;
 	struct ax_rng data_rng, noise_rng;
 	struct teb_batch b;
@@ -173,12 +178,15 @@ struct teb_trainer {
 	struct ax_tape tape;
 };
 /* One logged training step: the loss optimised, both models' NLL per output
- * element (nats, with the constant), both KLs, both mean squared errors. */
+ * element (nats, with the constant), both KLs, both mean squared errors,
+ * all over the global batch. */
 struct teb_step_log {
 	long step;
 	double loss, nll_y, nll_te, kl_y, kl_te, mse_y, mse_te;
 };
-/* A new trainer (model initialised from o->seed) over d's training span. */
+/* A new trainer (model initialised from o->seed) over d's training span;
+ * under several ranks its batch is this rank's shard of o->batch windows
+ * (at least one each: the caller checks o->batch against the rank count). */
 void teb_trainer_init(struct teb_trainer *tr, const struct teb_train_opts *o,
 		      const struct teb_config *c, const struct teb_data *d);
 /* Optimisers, random streams and step into / from a checkpoint. */

@@ -8,7 +8,9 @@
  *               N+1..2N train the X module and TE decoder, the Y module frozen.
  * Each phase's learning rate follows a cosine from lr down to lr/20.
  * Windows are drawn uniformly from the training span, one data stream; the
- * latent samples from another.
+ * latent samples from another. Under MPI every rank draws both for the
+ * whole batch and computes its shard of rows; one allreduce sums both
+ * modules' gradients with the step's loss terms (ax_dist.h).
  */
 #include "teb.h"
 
@@ -27,6 +29,18 @@ const struct ax_setting teb_train_settings[] = {
 };
 const int teb_n_train_settings = (int)AX_COUNTOF(teb_train_settings);
 
+/* One list of both parameter sets (the tensors stay the model's). */
+static void join_params(struct ax_params *all, const struct teb_model *m)
+{
+	const struct ax_params *part[2] = { &m->py, &m->px };
+	ax_params_init(all, m->py.arena);
+	all->cap = m->py.n + m->px.n;
+	all->list = ax_xmalloc((size_t)all->cap * sizeof *all->list);
+	for (int k = 0; k < 2; k++)
+		for (int i = 0; i < part[k]->n; i++)
+			all->list[all->n++] = part[k]->list[i];
+}
+
 void teb_trainer_init(struct teb_trainer *tr, const struct teb_train_opts *o,
 		      const struct teb_config *c, const struct teb_data *d)
 {
@@ -36,14 +50,16 @@ void teb_trainer_init(struct teb_trainer *tr, const struct teb_train_opts *o,
 	tr->span = teb_split(d, o->holdout, 0);
 	tr->nwin = teb_span_windows(&tr->span, c->L, c->H);
 	teb_model_init(&tr->m, c, o->seed);
+	join_params(&tr->all, &tr->m);
 	ax_optim_init(&tr->opt_y, AX_OPTIM_ADAM, &tr->m.py);
 	ax_optim_init(&tr->opt_x, AX_OPTIM_ADAM, &tr->m.px);
 	struct ax_rng root;
 	ax_rng_seed(&root, o->seed);
 	tr->data_rng = ax_rng_split(&root, 10);
 	tr->noise_rng = ax_rng_split(&root, 11);
-	int B = o->batch;
-	tr->b.B = B;
+	long first, B;
+	ax_dist_shard(o->batch, &first, &B);
+	tr->b = (struct teb_batch){ .B = (int)B, .first = (int)first, .total = o->batch };
 	tr->b.yh = ax_xmalloc((size_t)B * c->L * c->dy * sizeof(float));
 	tr->b.xh = ax_xmalloc((size_t)B * c->L * c->dx * sizeof(float));
 	tr->b.yf = ax_xmalloc((size_t)B * c->H * c->dy * sizeof(float));
@@ -56,6 +72,7 @@ void teb_trainer_free(struct teb_trainer *tr)
 	ax_tape_free(&tr->tape);
 	ax_arena_free(&tr->arena);
 	free(tr->b.yh), free(tr->b.xh), free(tr->b.yf);
+	ax_params_free(&tr->all);
 	teb_model_free(&tr->m);
 }
 
@@ -94,18 +111,51 @@ static int trained_parts(const struct teb_train_opts *o, long step)
 	return step <= o->steps ? 1 : 2;
 }
 
-void teb_train_step(struct teb_trainer *tr, struct teb_step_log *lg)
+/* The step's windows: every rank draws the whole batch's (one stream) and
+ * keeps its shard's rows. */
+static void draw_windows(struct teb_trainer *tr)
 {
 	const struct teb_config *c = &tr->m.cfg;
+	struct teb_batch *b = &tr->b;
+	for (int i = 0; i < tr->o.batch; i++) {
+		long w = (long)(ax_rng_uniform_double(&tr->data_rng) * (double)tr->nwin);
+		int r = i - b->first;
+		if (r < 0 || r >= b->B)
+			continue;
+		teb_window(tr->d, &tr->span, c->L, c->H, w, b->yh + (size_t)r * c->L * c->dy,
+			   b->xh + (size_t)r * c->L * c->dx, b->yf + (size_t)r * c->H * c->dy);
+	}
+}
+
+/* The step's measures (loss, NLLs, KLs, squared errors: means over this
+ * rank's rows) into v[7]; under several ranks the gradients are summed and
+ * v becomes the global batch's means in the same message (ax_dist.h). */
+static void reduce_step(struct teb_trainer *tr, const struct teb_out *o,
+			const struct ax_tensor *loss, double v[7])
+{
+	double ey = 0, et = 0;
+	for (size_t i = 0; i < o->mu_y->size; i++) {
+		double a = tr->b.yf[i] - o->mu_y->data[i], b = tr->b.yf[i] - o->mu_te->data[i];
+		ey += a * a, et += b * b;
+	}
+	v[0] = loss->data[0], v[1] = o->nll_y->data[0], v[2] = o->nll_te->data[0];
+	v[3] = o->kl_y->data[0], v[4] = o->kl_te->data[0];
+	v[5] = ey / o->mu_y->size, v[6] = et / o->mu_y->size;
+	if (ax_dist_size() < 2)
+		return;
+	float weight = (float)tr->b.B / (float)tr->o.batch;
+	for (int i = 0; i < 7; i++)
+		v[i] *= weight;
+	ax_dist_allreduce_grads(&tr->all, weight, v, 7);
+}
+
+void teb_train_step(struct teb_trainer *tr, struct teb_step_log *lg)
+{
 	long step = ++tr->step;
 	int parts = trained_parts(&tr->o, step);
 	if (tr->o.mode == TEB_FROM_CONTEXT && step == tr->o.steps + 1)
 		teb_copy_decoder(&tr->m);
-	for (int i = 0; i < tr->b.B; i++) {
-		long w = (long)(ax_rng_uniform_double(&tr->data_rng) * (double)tr->nwin);
-		teb_window(tr->d, &tr->span, c->L, c->H, w, tr->b.yh + (size_t)i * c->L * c->dy,
-			   tr->b.xh + (size_t)i * c->L * c->dx, tr->b.yf + (size_t)i * c->H * c->dy);
-	}
+	draw_windows(tr);
 	struct teb_out o;
 	struct ax_tape *t = &tr->tape;
 	teb_forward(t, &tr->m, &tr->b, &tr->noise_rng, &o);
@@ -114,6 +164,8 @@ void teb_train_step(struct teb_trainer *tr, struct teb_step_log *lg)
 	ax_params_zero_grad(&tr->m.py);
 	ax_params_zero_grad(&tr->m.px);
 	ax_tape_backward(t, loss, 1);
+	double v[7];
+	reduce_step(tr, &o, loss, v);
 	/* each phase's learning rate falls from lr to lr/20 along a cosine */
 	long n = tr->o.steps, k = step > n ? step - n : step;
 	float lr = ax_sched_cosine(k - 1, 0, n, (float)tr->o.lr, (float)tr->o.lr / 20);
@@ -123,17 +175,12 @@ void teb_train_step(struct teb_trainer *tr, struct teb_step_log *lg)
 		ax_optim_step(&tr->opt_x, lr);
 	double half_log_2pi = 0.5 * log(2 * M_PI);
 	lg->step = step;
-	lg->loss = loss->data[0];
-	lg->nll_y = o.nll_y->data[0] + half_log_2pi;
-	lg->nll_te = o.nll_te->data[0] + half_log_2pi;
-	lg->kl_y = o.kl_y->data[0];
-	lg->kl_te = o.kl_te->data[0];
-	double ey = 0, et = 0;
-	for (size_t i = 0; i < o.mu_y->size; i++) {
-		double a = tr->b.yf[i] - o.mu_y->data[i], b = tr->b.yf[i] - o.mu_te->data[i];
-		ey += a * a, et += b * b;
-	}
-	lg->mse_y = ey / o.mu_y->size, lg->mse_te = et / o.mu_y->size;
+	lg->loss = v[0];
+	lg->nll_y = v[1] + half_log_2pi;
+	lg->nll_te = v[2] + half_log_2pi;
+	lg->kl_y = v[3];
+	lg->kl_te = v[4];
+	lg->mse_y = v[5], lg->mse_te = v[6];
 	ax_tape_reset(t);
 }
 
@@ -149,6 +196,13 @@ static void new_config(const struct teb_opts *o, const struct teb_data *d, struc
 	const char *why = teb_config_check(c);
 	if (why)
 		ax_usage_error("%s", why);
+}
+
+/* Every rank needs a window of each batch. */
+static void check_batch(int batch)
+{
+	if (batch < ax_dist_size())
+		ax_usage_error("--batch %d is less than the %d ranks", batch, ax_dist_size());
 }
 
 /* Trainer from --resume FILE: settings range-checked as their flags are,
@@ -171,6 +225,7 @@ static void start_resumed(struct teb_opts *o, const struct teb_data *d, struct t
 		       "and %d", path, c.dx, c.dy, d->dx, d->dy);
 	struct teb_train_opts to;
 	if (!(st = ax_ckpt_get_settings(&ck, teb_train_settings, teb_n_train_settings, &to))) {
+		check_batch(to.batch);
 		teb_trainer_init(tr, &to, &c, d);
 		ax_run_init(run, &o->cli.common.run, teb_total_steps(&to), o->cli.common.quiet);
 		st = ax_run_resume(run, &ck);
@@ -219,6 +274,8 @@ static void log_row(struct ax_csv *csv, const struct teb_trainer *tr, const stru
 {
 	const struct ax_run_acc *a = &run->acc;
 	double n = a->steps > 0 ? a->steps : 1;
+	if (!ax_dist_root())
+		return;   /* rank 0 alone evaluates and writes the CSV */
 	struct teb_estimate e = { .mse_y = NAN, .mse_te = NAN, .te = NAN };
 	if (teb_span_windows(val, tr->m.cfg.L, tr->m.cfg.H) > 0)
 		teb_evaluate(&tr->m, tr->d, val, -1, 256, 0, 0.95, tr->o.seed, &e);
@@ -229,6 +286,7 @@ static void log_row(struct ax_csv *csv, const struct teb_trainer *tr, const stru
 
 int teb_cmd_train(struct teb_opts *o)
 {
+	ax_dist_init();
 	struct teb_data d;
 	enum ax_status st = teb_data_open(&d, o->cli.files, o->cli.nfiles);
 	if (st)
@@ -241,12 +299,14 @@ int teb_cmd_train(struct teb_opts *o)
 		struct teb_config c;
 		new_config(o, &d, &c);
 		o->tr.seed = o->cli.common.seed;
+		check_batch(o->tr.batch);
 		teb_trainer_init(&tr, &o->tr, &c, &d);
 		ax_run_init(&run, &o->cli.common.run, teb_total_steps(&tr.o), o->cli.common.quiet);
 	}
 	if (tr.nwin < 1)
 		ax_die(AX_EXIT_USAGE, "%s: no training window of %d + %d steps in %d steps "
 		       "(--holdout %g)", o->cli.files[0], tr.m.cfg.L, tr.m.cfg.H, d.T, tr.o.holdout);
+	ax_dist_bcast_params(&tr.all);   /* every rank starts from rank 0's values */
 	struct teb_span val = val_span(&d, &tr.o, &tr.m.cfg);
 	struct ax_csv csv;
 	ax_csv_begin(&csv, stdout, TEB_TRAIN_CSV);
@@ -262,6 +322,7 @@ int teb_cmd_train(struct teb_opts *o)
 		if (done & AX_RUN_SAVE)
 			save_or_die(o->cli.common.run.checkpoint, &tr, &run);
 	}
+	ax_dist_check_same(&tr.all);
 	teb_trainer_free(&tr);
 	teb_data_free(&d);
 	return ax_run_finish(&run);

@@ -34,3 +34,26 @@ requeue_if_stopped() {
 	fi
 	return "$status"
 }
+
+# train_job COMMAND [OPTION]...: the data-parallel training the batch
+# scripts run: `COMMAND train` launched with --threads $THREADS -q,
+# checkpoints to $OUT/model.ckpt every ${EVERY:-500} steps (and on SIGTERM),
+# rank 0's CSV appended to $OUT/train.csv. The first attempt starts with
+# $DEFAULTS and OPTION...; a requeued one resumes from the checkpoint, which
+# fixes the model and schedule (OPTION... are then not given). $OPERANDS
+# (data files; a glob expands here) come last. Requeues the job when the
+# trainer stopped on SIGTERM; returns its status.
+train_job() {
+	bin=$1; shift
+	mkdir -p "$OUT"
+	ckpt=$OUT/model.ckpt
+	resume=$(resume_or_start "$ckpt")
+	if [ -n "$resume" ]; then
+		set -- $resume
+	else
+		set -- ${DEFAULTS:-} "$@"
+	fi
+	launch "$bin" train --threads "$THREADS" -q --checkpoint "$ckpt" --every "${EVERY:-500}" \
+		"$@" ${OPERANDS:-} >> "$OUT/train.csv"
+	requeue_if_stopped $?
+}

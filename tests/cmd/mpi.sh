@@ -1,7 +1,8 @@
 #!/bin/sh
-# Data parallelism over MPI: two ranks give the losses and parameters of one
-# rank (to rounding), two-rank runs repeat bit for bit, a job stopped by
-# SIGTERM leaves a checkpoint that resumes with one or two ranks, and a
+# Data parallelism over MPI (mod-lm, mtm-train, teb-fit, agent-probe): two
+# ranks give the losses and parameters of one rank (to rounding), two-rank
+# runs repeat bit for bit, checkpoints resume with another rank count, a job
+# stopped by SIGTERM leaves a checkpoint that resumes with one or two ranks, and a
 # build without MPI still trains as one rank.
 . "$AXON_ROOT/tests/cmd/lib.sh"
 cd "$T"
@@ -50,6 +51,26 @@ expect_same e2.csv e2b.csv "mod-lm: two-rank runs repeat bit for bit (parameters
 expect_exit 2 "^mod-lm: --batch 1 is less than the 2 ranks" \
 	"mod-lm: a batch smaller than the rank count" -- run2 mod-lm train $A -b 1
 
+# Data: one text file is mapped, not read whole by every rank; each rank
+# touches only the windows of its rows (and rank 0 the held-out bytes it
+# scores), so its peak memory grows by far less than the file's 61 MB
+# (reading it whole would add at least that much to each rank).
+if [ -x /usr/bin/time ]; then
+	yes 'the quick brown fox jumps over the lazy dog' | head -c 200000 > small.txt
+	yes 'the quick brown fox jumps over the lazy dog' | head -c 64000000 > big.txt
+	for f in small big; do
+		run2 /usr/bin/time -a -o rss-$f.txt -f %M mod-lm train $A -n 3 $f.txt > /dev/null
+	done
+	grow=$(cat rss-small.txt rss-big.txt | awk 'NR <= 2 && $1 > s { s = $1 } NR > 2 && $1 > b { b = $1 }
+		END { print b - s }')
+	[ -n "$grow" ] && [ "$grow" -lt 16000 ] &&
+		ok "mod-lm: ranks map a 61 MB text, peak memory +$grow kB each" ||
+		bad "mod-lm: peak memory per rank grew by $grow kB with a 61 MB text ($(cat rss-*.txt | tr '\n' ' '))"
+	rm -f big.txt
+else
+	skip "no /usr/bin/time: per-rank memory of a mapped text not measured"
+fi
+
 # mtm-train: the loss is a mean over masked entries, so each rank's share
 # is its share of them. Dropout draws per rank: 0 for the comparison.
 spike-sim ibl -q -o d -n 2 -t 40 -r 2 -u 8 --bins 30 -s 3
@@ -66,6 +87,54 @@ run2 mtm-train train $M -c m3.ckpt d/*.safetensors > m3.csv
 run2 mtm-train train $M -c m4.ckpt d/*.safetensors > m4.csv
 expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit for bit"
 
+# teb-fit: the latent noise is drawn for the whole batch on every rank (each
+# keeps its rows), so two ranks follow one rank to rounding.
+teb-fit gen lingauss --coupling 2 -n 3000 -s 3 -o c2.st 2>/dev/null
+E="--latent 8 --width 32 --threads 1 -q -n 40 -b 16 --log-every 10"
+check "teb-fit, one rank" -- teb-fit train $E --checkpoint t1.ck c2.st
+cp "$T/out" t1.csv
+check "teb-fit, two ranks" -- run2 teb-fit train $E --checkpoint t2.ck c2.st
+cp "$T/out" t2.csv
+close t1.csv t2.csv 1e-4 "teb-fit: two ranks log the losses of one rank (1e-4)"
+teb-fit te -q -m t1.ck --boot 10 c2.st > te1.csv
+teb-fit te -q -m t2.ck --boot 10 c2.st > te2.csv
+close te1.csv te2.csv 1e-4 "teb-fit: two ranks end with the parameters of one (TE estimate, 1e-4)"
+run2 teb-fit train $E --checkpoint t2b.ck c2.st > t2b.csv
+expect_same t2.ck t2b.ck "teb-fit: two-rank runs repeat bit for bit (checkpoint)"
+# A checkpoint written by two ranks continues with one, and one rank's with two.
+run2 teb-fit train $E --checkpoint th.ck --stop-at 20 c2.st > th.csv
+teb-fit train --resume th.ck --threads 1 -q c2.st | tail -n +2 >> th.csv
+close t2.csv th.csv 1e-4 "teb-fit: a two-rank checkpoint resumed with one rank (1e-4)"
+teb-fit train $E --checkpoint th1.ck --stop-at 20 c2.st > th1.csv
+run2 teb-fit train --resume th1.ck --threads 1 -q c2.st | tail -n +2 >> th1.csv
+close t1.csv th1.csv 1e-4 "teb-fit: a one-rank checkpoint resumed with two ranks (1e-4)"
+expect_exit 2 "teb-fit: --batch 1 is less than the 2 ranks" \
+	"teb-fit: a batch smaller than the rank count" -- run2 teb-fit train $E -b 1 c2.st
+
+# agent-probe: the loss is a mean over the episodes' labelled steps, so each
+# rank's share is its share of them.
+P="--dim 32 --layers 1 --heads 2 --steps 20 --batch 8 --eval-episodes 8 --log-every 5 --threads 1 -q"
+check "agent-probe, one rank" -- agent-probe train $P -c a1.ck
+nofreq "$T/out" > a1.csv
+check "agent-probe, two ranks" -- run2 agent-probe train $P -c a2.ck
+nofreq "$T/out" > a2.csv
+close a1.csv a2.csv 1e-4 "agent-probe: two ranks log the losses of one rank (1e-4)"
+agent-probe attention -m a1.ck -n 8 --threads 1 > at1.csv
+agent-probe attention -m a2.ck -n 8 --threads 1 > at2.csv
+close at1.csv at2.csv 1e-5 "agent-probe: two ranks end with the parameters of one (attention shares, 1e-5)"
+run2 agent-probe train $P -c a2b.ck > /dev/null
+expect_same a2.ck a2b.ck "agent-probe: two-rank runs repeat bit for bit (checkpoint)"
+run2 agent-probe train $P -c ah.ck --stop-at 10 > ah.out
+agent-probe train --resume ah.ck --threads 1 -q >> ah.out
+nofreq ah.out > ah.csv
+close a2.csv ah.csv 1e-4 "agent-probe: a two-rank checkpoint resumed with one rank (1e-4)"
+agent-probe train $P -c ah1.ck --stop-at 10 > ah1.out
+run2 agent-probe train --resume ah1.ck --threads 1 -q >> ah1.out
+nofreq ah1.out > ah1.csv
+close a1.csv ah1.csv 1e-4 "agent-probe: a one-rank checkpoint resumed with two ranks (1e-4)"
+expect_exit 2 "agent-probe: --batch 1 is less than the 2 ranks" \
+	"agent-probe: a batch smaller than the rank count" -- run2 agent-probe train $P --batch 1
+
 # The batch scripts: syntax, and their command lines run here with mpirun.
 for f in "$AXON_ROOT"/scripts/slurm/*.sbatch "$AXON_ROOT"/scripts/slurm/common.sh; do
 	bash -n "$f" && ok "bash -n $(basename "$f")" || bad "bash -n $(basename "$f")"
@@ -78,6 +147,16 @@ check "slurm/mod-lm.sbatch resumes from its checkpoint" -- env OUT="$T/sl" NP=2 
 	bash "$AXON_ROOT/scripts/slurm/mod-lm.sbatch"
 check "slurm/mtm-train.sbatch runs locally" -- env OUT="$T/slm" DATA=d NP=2 \
 	bash "$AXON_ROOT/scripts/slurm/mtm-train.sbatch" $M
+check "slurm/teb-fit.sbatch runs locally" -- env OUT="$T/slt" DATA=c2.st NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/teb-fit.sbatch" $E
+[ "$(wc -l < "$T/slt/train.csv")" = 5 ] && [ -s "$T/slt/model.ckpt" ] &&
+	ok "teb-fit.sbatch: rank 0's CSV and a checkpoint" || bad "teb-fit.sbatch CSV: $(cat "$T/slt/train.csv")"
+check "slurm/teb-fit.sbatch resumes from its checkpoint" -- env OUT="$T/slt" DATA=c2.st NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/teb-fit.sbatch"
+check "slurm/agent-probe.sbatch runs locally" -- env OUT="$T/sla" NP=2 \
+	bash "$AXON_ROOT/scripts/slurm/agent-probe.sbatch" $P
+[ "$(wc -l < "$T/sla/train.csv")" = 5 ] && [ -s "$T/sla/model.ckpt" ] &&
+	ok "agent-probe.sbatch: rank 0's CSV and a checkpoint" || bad "agent-probe.sbatch CSV: $(cat "$T/sla/train.csv")"
 for task in 0 1; do
 	check "slurm/sweep.sbatch task $task" -- env OUT="$T/sw" TASK=$task \
 		bash "$AXON_ROOT/scripts/slurm/sweep.sbatch" mod-lm train $A

@@ -682,6 +682,37 @@ static void test_outfile_stale_temps(void **state)
 
 /* An input cannot be replaced by an output; a bundle can be by a bundle;
  * a file this process wrote can be read and written again. */
+/* ax_input_map: a plain file mapped, gzip and empty files read, a mapped
+ * input recorded as one (an output may not replace it). */
+static void test_input_map(void **state)
+{
+	(void)state;
+	struct ax_input in;
+	const char *p = tu_write_file("mapped.txt", "abcdefghij", 10);
+	assert_int_equal(ax_input_map(p, &in), AX_OK);
+	assert_non_null(in.map);
+	assert_null(in.buf);
+	assert_int_equal(in.len, 10);
+	assert_memory_equal(in.data, "abcdefghij", 10);
+	ax_input_free(&in);
+	assert_null(in.data);
+	assert_int_equal(ax_file_use(p), AX_FILE_INPUT);
+	struct ax_outfile o;
+	assert_int_equal(ax_outfile_open(&o, p), AX_ERR_ARG);
+
+	assert_int_equal(ax_input_map(gz_file("mapped.gz", "klmno", 5), &in), AX_OK);
+	assert_null(in.map);
+	assert_int_equal(in.len, 5);
+	assert_memory_equal(in.data, "klmno", 5);
+	ax_input_free(&in);
+
+	assert_int_equal(ax_input_map(tu_write_file("empty.txt", "", 0), &in), AX_OK);
+	assert_int_equal(in.len, 0);
+	ax_input_free(&in);
+	assert_int_equal(ax_input_map(tu_path("absent.txt"), &in), AX_ERR_IO);
+	tu_assert_detail("absent.txt");
+}
+
 static void test_outfile_refuses_inputs(void **state)
 {
 	const char *in = tu_write_file("input.csv", "a,b\n1,2\n", 8);
@@ -983,6 +1014,7 @@ int main(void)
 		cmocka_unit_test(test_outfile_fifo),
 		cmocka_unit_test(test_outfile_stale_temps),
 		cmocka_unit_test(test_outfile_refuses_inputs),
+		cmocka_unit_test(test_input_map),
 		cmocka_unit_test(test_reader_limit),
 	};
 	return cmocka_run_group_tests_name("io", tests, NULL, NULL);

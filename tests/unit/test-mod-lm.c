@@ -273,9 +273,10 @@ static void test_eval_text_windows(void **state)
 	struct mod_text text = { .n = (size_t)nwin * S + 1 + 7 };   /* 7 bytes left over */
 	int32_t tok[(37 * 16 + 8)];
 	random_tokens(tok, (int)text.n, 12);
-	text.bytes = malloc(text.n);
+	uint8_t *bytes = malloc(text.n);
 	for (size_t i = 0; i < text.n; i++)
-		text.bytes[i] = (uint8_t)tok[i];
+		bytes[i] = (uint8_t)tok[i];
+	text.bytes = bytes;
 	double frac;
 	double mean = mod_eval_text(&f.t, &f.m, &text, SIZE_MAX, MOD_ROUTER_TOPK, 1, &frac);
 	assert_int_equal(f.t.n, 0);
@@ -289,7 +290,7 @@ static void test_eval_text_windows(void **state)
 		ax_tape_reset(&f.t);
 	}
 	assert_true(fabs(mean - sum / nwin) <= 1e-5 * (sum / nwin));
-	free(text.bytes);
+	free(bytes);
 	fix_free(&f);
 }
 

@@ -265,7 +265,7 @@ static const struct teb_config small_cfg = { .L = 3, .H = 2, .dx = 2, .dy = 1, .
 
 static void fill_batch(struct teb_batch *b, const struct teb_config *c, int B, struct ax_rng *r)
 {
-	b->B = B;
+	*b = (struct teb_batch){ .B = B };
 	b->yh = malloc((size_t)B * c->L * c->dy * sizeof(float));
 	b->xh = malloc((size_t)B * c->L * c->dx * sizeof(float));
 	b->yf = malloc((size_t)B * c->H * c->dy * sizeof(float));
@@ -322,6 +322,45 @@ static void test_model_start_and_gradients(void **state)
 		free(b.yh), free(b.xh), free(b.yf);
 		teb_model_free(&m);
 	}
+}
+
+/* A shard (rows [first, first + B) of a batch of total) sees the latent
+ * noise the whole batch draws for its rows, and leaves the noise stream
+ * where the whole batch does: what lets ranks split a step. */
+static void test_shard_noise(void **state)
+{
+	(void)state;
+	struct teb_model m;
+	teb_model_init(&m, &small_cfg, 3);
+	const struct teb_config *c = &small_cfg;
+	struct ax_rng r, n1, n2;
+	ax_rng_seed(&r, 4);
+	struct teb_batch whole, part;
+	fill_batch(&whole, c, 12, &r);
+	int first = 5, rows = 4;
+	part = (struct teb_batch){ .B = rows, .first = first, .total = 12,
+				   .yh = whole.yh + first * c->L * c->dy,
+				   .xh = whole.xh + first * c->L * c->dx,
+				   .yf = whole.yf + first * c->H * c->dy };
+	struct ax_arena a;
+	struct ax_tape t;
+	ax_arena_init(&a, 0);
+	ax_tape_init(&t, &a);
+	struct teb_out o, op;
+	ax_rng_seed(&n1, 6);
+	n2 = n1;
+	teb_forward(&t, &m, &whole, &n1, &o);
+	teb_forward(&t, &m, &part, &n2, &op);
+	int n = c->H * c->dy;
+	tu_assert_close(op.mu_te->data, o.mu_te->data + first * n, (size_t)rows * n, 1e-6, 1e-6,
+			"shard rows");
+	tu_assert_close(op.mu_y->data, o.mu_y->data + first * n, (size_t)rows * n, 1e-6, 1e-6,
+			"shard rows (Y module)");
+	assert_memory_equal(&n1, &n2, sizeof n1);
+	ax_tape_free(&t);
+	ax_arena_free(&a);
+	free(whole.yh), free(whole.xh), free(whole.yf);
+	teb_model_free(&m);
 }
 
 /* A checkpoint's model loads back exactly; a setting out of its flag's
@@ -386,6 +425,7 @@ int main(void)
 		cmocka_unit_test(test_load_and_windows),
 		cmocka_unit_test(test_terms_vs_torch),
 		cmocka_unit_test(test_model_start_and_gradients),
+		cmocka_unit_test(test_shard_noise),
 		cmocka_unit_test(test_checkpoint_load),
 		cmocka_unit_test(test_bootstrap),
 	};
