@@ -174,6 +174,7 @@ int main(int argc, char **argv)
 	if (cli.nfiles)
 		ax_usage_error("%s: unexpected operand '%s'", cli.sub_name, cli.files[0]);
 	if (cli.sub == SUB_PRETRAIN) {
+		ax_dist_init();
 		if (o.common.run.resume)
 			ax_cli_refuse(&cli, AX_OPT_FIXED,
 				      "conflicts with --resume (the checkpoint fixes it)");
