@@ -210,6 +210,13 @@ const char *ax_table_str(const struct ax_table *t, int row, int col);
  * 0x0D f32 -> AX_F32; 0x0E f64 -> AX_F64 (lossless; ax_array_to_f32 if
  * needed). Bytes after the data are AX_ERR_FORMAT. */
 enum ax_status ax_idx_load(const char *path, struct ax_array *out);
+/* A labelled image set of the MNIST family: <dir>/<split>-images-idx3-ubyte.gz
+ * (n, side, side) bytes and <dir>/<split>-labels-idx1-ubyte.gz, n byte
+ * labels each below classes (split "train" or "t10k"); limit > 0 keeps the
+ * first limit images (shape[0] cut). AX_ERR_FORMAT naming the file for a
+ * wrong shape, count or label; both arrays empty on failure. */
+enum ax_status ax_idx_load_labelled(const char *dir, const char *split, int side, int classes,
+				    long limit, struct ax_array *images, struct ax_array *labels);
 
 /* ---- atomic output files ---- */
 /* Writes go to "<path>.tmp.<pid>"; commit flushes, fsyncs and renames over

@@ -44,6 +44,16 @@ void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float 
 			float *rstd);
 void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const float *rstd,
 			 const float *dy, float *dx, float *dgamma);
+/* Batch normalisation of x (B, C, S) per channel c over its B*S values
+ * (S = H*W for images, 1 for rows); see kernels_norm.c. stats: mean, rstd
+ * (C) with biased variance, and the unbiased variance (C, or NULL). */
+void ax_batchnorm_stats(int B, int C, int S, const float *x, float eps, float *mean, float *rstd,
+			float *var_unbiased);
+void ax_batchnorm_forward(int B, int C, int S, const float *x, const float *mean,
+			  const float *rstd, const float *gamma, const float *beta, float *y);
+void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, const float *mean,
+			   const float *rstd, const float *gamma, const float *dy, float *dx,
+			   float *dgamma, float *dbeta);
 
 /* ---- softmax and cross-entropy ---- */
 /* Row softmax / log-softmax over the last dim: x, y (N, C). */

@@ -113,6 +113,31 @@ struct ax_tensor *ax_nn_block_delta(struct ax_tape *t, const struct ax_nn_block 
 struct ax_tensor *ax_nn_block(struct ax_tape *t, const struct ax_nn_block *b, struct ax_tensor *x,
 			      const struct ax_attn_desc *opts, struct ax_rng *rng);
 
+/* Batch normalisation layer, nn.BatchNorm1d/2d names: <name>.weight (ones),
+ * <name>.bias (zeros) are parameters; <name>.running_mean (zeros),
+ * <name>.running_var (ones) and <name>.num_batches_tracked are buffers in
+ * the long-lived arena, saved and loaded with the functions below (they are
+ * not parameters: no gradient, no optimiser). momentum 0.1, eps 1e-5. */
+struct ax_nn_batchnorm {
+	struct ax_tensor *w, *b;     /* (C) */
+	float *running_mean, *running_var;  /* (C) */
+	int64_t num_batches;         /* batches that updated the running statistics */
+	int C;
+	float momentum, eps;
+	const char *name;
+};
+void ax_nn_batchnorm_init(struct ax_nn_batchnorm *bn, struct ax_params *p, const char *name, int C);
+/* x (B, C) or (B, C, H, W). In training (t->training) by the batch's
+ * statistics, updating the running ones if track; else by the running ones. */
+struct ax_tensor *ax_nn_batchnorm(struct ax_tape *t, struct ax_nn_batchnorm *bn, struct ax_tensor *x,
+				  int track);
+/* The buffers into / from a checkpoint (prefix "" or "model."); reading
+ * checks dtypes and shapes. */
+void ax_nn_batchnorm_to_bundle(const struct ax_nn_batchnorm *bn, struct ax_bundle *b,
+			       const char *prefix);
+enum ax_status ax_nn_batchnorm_from_bundle(struct ax_nn_batchnorm *bn, const struct ax_bundle *b,
+					   const char *prefix);
+
 /* GRU layer, nn.GRU names: <name>.weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0. */
 struct ax_nn_gru {
 	struct ax_tensor *w_ih, *w_hh, *b_ih, *b_hh;

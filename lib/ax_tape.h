@@ -162,6 +162,15 @@ struct ax_tensor *ax_linear(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 struct ax_tensor *ax_layernorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
 			       struct ax_tensor *beta, float eps);
 struct ax_tensor *ax_rmsnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma, float eps);
+/* Batch normalisation of x (B, C) or (B, C, H, W), per channel over the
+ * batch (and positions), as torch's BatchNorm1d/2d; gamma, beta (C) or NULL
+ * (affine=False). With t->training: by the batch's mean and biased variance,
+ * and running_mean/var (C, or NULL: not tracked) move toward the batch's
+ * mean and unbiased variance by momentum, as torch does (it counts the
+ * batches; the caller may). Otherwise by running_mean/var (required). */
+struct ax_tensor *ax_batchnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
+			       struct ax_tensor *beta, float *running_mean, float *running_var,
+			       float momentum, float eps);
 struct ax_tensor *ax_softmax(struct ax_tape *t, struct ax_tensor *x);      /* last axis */
 struct ax_tensor *ax_log_softmax(struct ax_tape *t, struct ax_tensor *x);  /* last axis */
 /* Dropout with probability p when t->training (inverted scaling), else identity. */

@@ -21,6 +21,7 @@
 #ifndef AXON_H
 #define AXON_H
 
+#include "ax_augment.h"
 #include "ax_base.h"
 #include "ax_checkpoint.h"
 #include "ax_cli.h"

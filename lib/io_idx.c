@@ -97,3 +97,32 @@ enum ax_status ax_idx_load(const char *path, struct ax_array *out)
 	ax_reader_close(r);
 	return st;
 }
+
+enum ax_status ax_idx_load_labelled(const char *dir, const char *split, int side, int classes,
+				    long limit, struct ax_array *images, struct ax_array *labels)
+{
+	char ipath[4096], lpath[4096];
+	snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", dir, split);
+	snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+	memset(labels, 0, sizeof *labels);
+	enum ax_status st = ax_idx_load(ipath, images);
+	if (!st)
+		st = ax_idx_load(lpath, labels);
+	if (!st && (images->dtype != AX_U8 || images->ndim != 3 || images->shape[0] < 1 ||
+		    images->shape[1] != side || images->shape[2] != side))
+		st = ax_error_set(AX_ERR_FORMAT, "%s: not %dx%d byte images", ipath, side, side);
+	if (!st && (labels->dtype != AX_U8 || labels->ndim != 1 ||
+		    labels->shape[0] != images->shape[0]))
+		st = ax_error_set(AX_ERR_FORMAT, "%s: not one byte label per image of %s", lpath,
+				  ipath);
+	if (!st && limit > 0 && limit < images->shape[0])
+		images->shape[0] = labels->shape[0] = limit;   /* the data stay allocated whole */
+	const uint8_t *lab = labels->data;
+	for (int64_t i = 0; !st && i < labels->shape[0]; i++)
+		if (lab[i] >= classes)
+			st = ax_error_set(AX_ERR_FORMAT, "%s: label %d of image %lld is not a class "
+					  "0..%d", lpath, lab[i], (long long)i, classes - 1);
+	if (st)
+		ax_array_free(images), ax_array_free(labels);
+	return st;
+}

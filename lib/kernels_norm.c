@@ -138,3 +138,85 @@ void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const
 {
 	norm_backward(N, C, x, gamma, NULL, rstd, dy, dx, dgamma, NULL);
 }
+
+/* ---- batch normalisation over (B, C, S): per channel c, statistics over
+ * the B*S values x[b, c, s] (S = H*W for images, 1 for (B, C) rows). Channels
+ * are independent and run in parallel; each channel sums its values in one
+ * fixed order in double, so results do not depend on the thread count. */
+
+// Training: mean and biased variance of each channel; var_unbiased (C) or
+// NULL receives the unbiased variance (for running statistics).
+void ax_batchnorm_stats(int B, int C, int S, const float *x, float eps, float *mean, float *rstd,
+			float *var_unbiased)
+{
+	long M = (long)B * S;
+#pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
+	for (int c = 0; c < C; c++) {
+		double sum = 0, sq = 0;
+		for (int b = 0; b < B; b++) {
+			const float *xc = x + ((size_t)b * C + c) * S;
+			for (int s = 0; s < S; s++)
+				sum += xc[s];
+		}
+		double m = sum / M;
+		for (int b = 0; b < B; b++) {
+			const float *xc = x + ((size_t)b * C + c) * S;
+			for (int s = 0; s < S; s++)
+				sq += (xc[s] - m) * (xc[s] - m);
+		}
+		mean[c] = (float)m;
+		rstd[c] = (float)(1.0 / sqrt(sq / M + eps));
+		if (var_unbiased)
+			var_unbiased[c] = M > 1 ? (float)(sq / (M - 1)) : 0.0f;
+	}
+}
+
+// y = (x - mean) * rstd * gamma + beta; gamma, beta (C) or NULL (1, 0)
+void ax_batchnorm_forward(int B, int C, int S, const float *x, const float *mean,
+			  const float *rstd, const float *gamma, const float *beta, float *y)
+{
+#pragma omp parallel for schedule(static) if ((long)B * C * S > PAR_MIN)
+	for (int bc = 0; bc < B * C; bc++) {
+		int c = bc % C;
+		float a = rstd[c] * (gamma ? gamma[c] : 1.0f), m = mean[c], o = beta ? beta[c] : 0.0f;
+		const float *xr = x + (size_t)bc * S;
+		float *yr = y + (size_t)bc * S;
+		for (int s = 0; s < S; s++) // [vec]
+			yr[s] = (xr[s] - m) * a + o;
+	}
+}
+
+// Backward, accumulating. training: mean and rstd were the batch's (dx has
+// the terms through the statistics); otherwise they were constants (running
+// statistics): dx = gamma * rstd * dy. dx, dgamma, dbeta may be NULL.
+void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, const float *mean,
+			   const float *rstd, const float *gamma, const float *dy, float *dx,
+			   float *dgamma, float *dbeta)
+{
+	long M = (long)B * S;
+#pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
+	for (int c = 0; c < C; c++) {
+		double gs = 0, gxs = 0;
+		float m = mean[c], r = rstd[c];
+		for (int b = 0; b < B; b++) {
+			size_t at = ((size_t)b * C + c) * S;
+			for (int s = 0; s < S; s++) {
+				gs += dy[at + s];
+				gxs += (double)dy[at + s] * ((x[at + s] - m) * r);
+			}
+		}
+		if (dgamma)
+			dgamma[c] += (float)gxs;
+		if (dbeta)
+			dbeta[c] += (float)gs;
+		if (!dx)
+			continue;
+		float a = r * (gamma ? gamma[c] : 1.0f);
+		float mg = training ? (float)(gs / M) : 0.0f, mgx = training ? (float)(gxs / M) : 0.0f;
+		for (int b = 0; b < B; b++) {
+			size_t at = ((size_t)b * C + c) * S;
+			for (int s = 0; s < S; s++)
+				dx[at + s] += a * (dy[at + s] - mg - (x[at + s] - m) * r * mgx);
+		}
+	}
+}

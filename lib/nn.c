@@ -273,3 +273,69 @@ struct ax_tensor *ax_nn_gru(struct ax_tape *t, const struct ax_nn_gru *g, struct
 {
 	return ax_gru(t, x, h0, g->w_ih, g->w_hh, g->b_ih, g->b_hh);
 }
+
+/* ---- batch normalisation ---- */
+void ax_nn_batchnorm_init(struct ax_nn_batchnorm *bn, struct ax_params *p, const char *name, int C)
+{
+	*bn = (struct ax_nn_batchnorm){ .C = C, .momentum = 0.1f, .eps = 1e-5f };
+	bn->w = ax_param(p, 1, (int[]){ C }, "%s.weight", name);
+	bn->b = ax_param(p, 1, (int[]){ C }, "%s.bias", name);
+	for (int c = 0; c < C; c++)
+		bn->w->data[c] = 1.0f;
+	bn->running_mean = ax_arena_alloc(p->arena, 2 * (size_t)C * sizeof(float));
+	bn->running_var = bn->running_mean + C;
+	for (int c = 0; c < C; c++)
+		bn->running_mean[c] = 0.0f, bn->running_var[c] = 1.0f;
+	size_t len = strlen(name) + 1;
+	bn->name = memcpy(ax_arena_alloc(p->arena, len), name, len);
+}
+
+struct ax_tensor *ax_nn_batchnorm(struct ax_tape *t, struct ax_nn_batchnorm *bn, struct ax_tensor *x,
+				  int track)
+{
+	int update = track && t->training;
+	if (update)
+		bn->num_batches++;
+	return ax_batchnorm(t, x, bn->w, bn->b, update || !t->training ? bn->running_mean : NULL,
+			    update || !t->training ? bn->running_var : NULL, bn->momentum, bn->eps);
+}
+
+void ax_nn_batchnorm_to_bundle(const struct ax_nn_batchnorm *bn, struct ax_bundle *b,
+			       const char *prefix)
+{
+	char name[300];
+	int64_t shape[1] = { bn->C };
+	snprintf(name, sizeof name, "%s%s.running_mean", prefix, bn->name);
+	ax_bundle_add_f32(b, name, 1, shape, bn->running_mean);
+	snprintf(name, sizeof name, "%s%s.running_var", prefix, bn->name);
+	ax_bundle_add_f32(b, name, 1, shape, bn->running_var);
+	snprintf(name, sizeof name, "%s%s.num_batches_tracked", prefix, bn->name);
+	ax_bundle_add(b, name, AX_I64, 0, NULL, &bn->num_batches);
+}
+
+enum ax_status ax_nn_batchnorm_from_bundle(struct ax_nn_batchnorm *bn, const struct ax_bundle *b,
+					   const char *prefix)
+{
+	char name[300];
+	int64_t shape[1] = { bn->C };
+	const struct ax_array *m, *v, *n;
+	enum ax_status st;
+	snprintf(name, sizeof name, "%s%s.running_mean", prefix, bn->name);
+	if ((st = ax_bundle_get(b, name, AX_F32, 1, shape, &m)))
+		return st;
+	snprintf(name, sizeof name, "%s%s.running_var", prefix, bn->name);
+	if ((st = ax_bundle_get(b, name, AX_F32, 1, shape, &v)))
+		return st;
+	snprintf(name, sizeof name, "%s%s.num_batches_tracked", prefix, bn->name);
+	if ((st = ax_bundle_get(b, name, AX_I64, 0, NULL, &n)))
+		return st;
+	const float *vv = v->data;
+	for (int c = 0; c < bn->C; c++)
+		if (!(vv[c] >= 0.0f) || !isfinite(vv[c]))
+			return ax_error_set(AX_ERR_FORMAT, "%s%s.running_var[%d] = %g is not a variance",
+					    prefix, bn->name, c, vv[c]);
+	memcpy(bn->running_mean, m->data, (size_t)bn->C * sizeof(float));
+	memcpy(bn->running_var, v->data, (size_t)bn->C * sizeof(float));
+	memcpy(&bn->num_batches, n->data, sizeof(int64_t));
+	return AX_OK;
+}

@@ -264,6 +264,62 @@ struct ax_tensor *ax_layernorm(struct ax_tape *t, struct ax_tensor *x, struct ax
 	return o;
 }
 
+/* x (B, C, S...): channels on axis 1, everything after it one S. */
+static void bn_dims(const struct ax_tensor *x, int *B, int *C, int *S)
+{
+	*B = x->shape[0], *C = x->shape[1], *S = 1;
+	for (int i = 2; i < x->ndim; i++)
+		*S *= x->shape[i];
+}
+
+static void batchnorm_backward(struct ax_tape_node *n)
+{
+	struct ax_tensor *x = n->in[0], *g = n->in[1], *b = n->in[2];
+	int B, C, S;
+	bn_dims(x, &B, &C, &S);
+	const float *mean = n->saved, *rstd = mean + C;
+	ax_batchnorm_backward(B, C, S, n->iarg[0], x->data, mean, rstd, g ? g->data : NULL,
+			      n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b));
+}
+static const struct ax_opdef OP_BATCHNORM = { "batchnorm", "batchnorm backward", batchnorm_backward };
+
+struct ax_tensor *ax_batchnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
+			       struct ax_tensor *beta, float *running_mean, float *running_var,
+			       float momentum, float eps)
+{
+	AX_ASSERT(x->ndim >= 2 && "batchnorm: x (B, C, ...)");
+	int B, C, S;
+	bn_dims(x, &B, &C, &S);
+	AX_ASSERT((!gamma || gamma->size == (size_t)C) && (!beta || beta->size == (size_t)C) &&
+		  "batchnorm: gamma/beta (C)");
+	AX_ASSERT((t->training || (running_mean && running_var)) &&
+		  "batchnorm: evaluation needs the running statistics");
+	double t0 = ax_op_clock();
+	struct ax_tensor *o = ax_op_output(t, x->ndim, x->shape);
+	float *stats = ax_arena_alloc(t->arena, 3 * (size_t)C * sizeof(float));
+	float *mean = stats, *rstd = stats + C, *var = stats + 2 * C;
+	if (t->training) {
+		ax_batchnorm_stats(B, C, S, x->data, eps, mean, rstd, var);
+		for (int c = 0; running_mean && c < C; c++) {
+			running_mean[c] = (1.0f - momentum) * running_mean[c] + momentum * mean[c];
+			running_var[c] = (1.0f - momentum) * running_var[c] + momentum * var[c];
+		}
+	} else
+		for (int c = 0; c < C; c++) {
+			mean[c] = running_mean[c];
+			rstd[c] = 1.0f / sqrtf(running_var[c] + eps);
+		}
+	ax_batchnorm_forward(B, C, S, x->data, mean, rstd, gamma ? gamma->data : NULL,
+			     beta ? beta->data : NULL, o->data);
+	struct ax_tape_node *n = ax_op_record(t, &OP_BATCHNORM, o, x, gamma, beta, NULL);
+	if (n) {
+		n->saved = stats;
+		n->iarg[0] = t->training;
+	}
+	ax_op_done(&OP_BATCHNORM, t0, 6.0 * x->size);
+	return o;
+}
+
 static void rmsnorm_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *x = n->in[0], *g = n->in[1];

@@ -45,25 +45,11 @@ void an_data_free(struct an_data *d)
 
 enum ax_status an_data_load(struct an_data *d, const char *dir, const char *split, int limit)
 {
-	char ipath[4096], lpath[4096];
-	snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", dir, split);
-	snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, split);
-	struct ax_array im = { 0 }, lb = { 0 };
-	enum ax_status st = ax_idx_load(ipath, &im);
-	if (!st)
-		st = ax_idx_load(lpath, &lb);
-	if (!st && (im.dtype != AX_U8 || im.ndim != 3 || im.shape[1] * im.shape[2] != AN_PIXELS))
-		st = ax_error_set(AX_ERR_FORMAT, "%s: not 28x28 bytes", ipath);
-	if (!st && (lb.dtype != AX_U8 || lb.ndim != 1 || lb.shape[0] != im.shape[0]))
-		st = ax_error_set(AX_ERR_FORMAT, "%s: not one byte label per image of %s", lpath,
-				  ipath);
-	if (st) {
-		ax_array_free(&im), ax_array_free(&lb);
+	struct ax_array im, lb;
+	enum ax_status st = ax_idx_load_labelled(dir, split, 28, AN_CLASSES, limit, &im, &lb);
+	if (st)
 		return st;
-	}
 	int n = (int)im.shape[0];
-	if (limit > 0 && limit < n)
-		n = limit;
 	float *x = ax_xmalloc((size_t)n * AN_PIXELS * sizeof(float));
 	int32_t *y = ax_xmalloc((size_t)n * sizeof(int32_t));
 	const uint8_t *pix = im.data, *lab = lb.data;
@@ -75,7 +61,7 @@ enum ax_status an_data_load(struct an_data *d, const char *dir, const char *spli
 	st = an_data_from(d, x, y, n);
 	if (st) {
 		an_data_free(d);
-		return ax_error_prefix(st, lpath);
+		return ax_error_prefix(st, dir);
 	}
 	return AX_OK;
 }
