@@ -168,6 +168,35 @@ static void test_training_mixture(void **state)
 	assert_true(fabs(ctx / (double)N - 0.5) < 0.03);
 }
 
+/* --clean-cue random: clean images come from the pairs, and their cue is
+ * the label, the other class or an outside class, a third each. */
+static void test_training_mixture_clean_cue(void **state)
+{
+	struct an_mix mix = { .pairs = 1u << 0 | 1u << 3, .alpha_lo = 0.5f, .alpha_hi = 0.6f,
+			      .p_blend = 0.25f, .p_context = 0.75f, .p_wrong = 0.25f,
+			      .clean_cue = AN_CUE_RANDOM };
+	struct ax_rng r;
+	ax_rng_seed(&r, 5);
+	int clean = 0, cond[3] = { 0 }, blend_rel = 0, blends = 0;
+	enum { N = 6000 };
+	for (int i = 0; i < N; i++) {
+		struct an_example e = an_example_train(&mix, &r);
+		assert_true(e.pair == 0 || e.pair == 3);
+		assert_true(e.label != e.other && e.ctx >= 0);
+		if (e.alpha < 1.0f) {
+			blends++;
+			blend_rel += e.ctx == e.label;
+			continue;
+		}
+		clean++;
+		cond[e.ctx == e.label ? 0 : e.ctx == e.other ? 1 : 2]++;
+	}
+	assert_true(fabs(clean / (double)N - 0.75) < 0.03);
+	for (int c = 0; c < 3; c++)
+		assert_true(fabs(cond[c] / (double)clean - 1.0 / 3) < 0.03);
+	assert_true(fabs(blend_rel / (double)blends - 0.75) < 0.04);   /* blends as before */
+}
+
 static void test_temporal_sequence(void **state)
 {
 	struct an_data d;
@@ -608,6 +637,55 @@ static void test_short_training(void **state)
 	an_data_free(&d);
 }
 
+/* One-phase training on synthetic images, 300 steps of 32: accuracy on
+ * clean images (alpha 1) with no cue and with the opposing cue, and on
+ * ambiguous blends (alpha 0.5) with the relevant cue. */
+static void opposing_run(enum an_kind kind, enum an_clean_cue cc, double *clean, double *opp,
+			 double *rel)
+{
+	struct an_data d;
+	synthetic(&d, 20, 18);
+	struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 32 };
+	struct an_model m;
+	an_model_init(&m, &cfg, 19);
+	struct ax_optim opt;
+	ax_optim_init(&opt, AX_OPTIM_ADAM, &m.params);
+	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.5f,
+			      .p_context = 0.75f, .p_wrong = 0.25f, .clean_cue = cc };
+	struct an_batch b;
+	an_batch_alloc(&b, &cfg, 32);
+	struct ax_arena s;
+	struct ax_tape t;
+	ax_arena_init(&s, 0);
+	ax_tape_init(&t, &s);
+	struct ax_rng r;
+	ax_rng_seed(&r, 20);
+	for (int step = 0; step < 300; step++) {
+		an_batch_draw(&b, &cfg, &d, &mix, &r);
+		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f, 0, NULL)));
+	}
+	*clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
+	*opp = an_accuracy(&m, &d, 15, AN_OPPOSING, 1.0f, 0, 400, 21, NULL);
+	*rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
+	print_message("%s, clean cue %s: clean %.3f, opposing %.3f; alpha 0.5 relevant %.3f\n",
+		      an_kind_names[kind], an_clean_cue_names[cc], *clean, *opp, *rel);
+	ax_tape_free(&t);
+	ax_arena_free(&s);
+	an_batch_free(&b);
+	an_model_free(&m);
+	an_data_free(&d);
+}
+
+/* Where clean images are unambiguous (synthetic prototypes), an opposing
+ * cue leaves them alone, while the relevant cue resolves blends. */
+static void test_opposing_cue(void **state)
+{
+	double clean, opp, rel;
+	opposing_run(AN_APICAL, AN_CUE_LABEL, &clean, &opp, &rel);
+	assert_true(clean > 0.95 && opp > clean - 0.02);
+	assert_true(rel > 0.9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -615,6 +693,7 @@ int main(void)
 		cmocka_unit_test(test_pairs_parse),
 		cmocka_unit_test(test_blend_alpha_and_labels),
 		cmocka_unit_test(test_training_mixture),
+		cmocka_unit_test(test_training_mixture_clean_cue),
 		cmocka_unit_test(test_temporal_sequence),
 		cmocka_unit_test(test_model_gradients),
 		cmocka_unit_test(test_reference_values),
@@ -625,6 +704,7 @@ int main(void)
 		cmocka_unit_test(test_init_copies_feedforward),
 		cmocka_unit_test(test_top_down_phase_freezes),
 		cmocka_unit_test(test_short_training),
+		cmocka_unit_test(test_opposing_cue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
