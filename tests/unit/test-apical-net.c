@@ -597,17 +597,16 @@ static void test_top_down_phase_freezes(void **state)
 /* A few hundred steps on synthetic classes: with the relevant cue the
  * apical model resolves alpha-0.5 blends that it cannot without one, and
  * silencing every unit leaves it at chance. */
-static void test_short_training(void **state)
+/* A model of kind trained 300 steps of 32 on synthetic images from mix, in
+ * one phase; d holds the images (free both). */
+static void train_short(enum an_kind kind, const struct an_mix *mix, struct an_model *m,
+			struct an_data *d)
 {
-	struct an_data d;
-	synthetic(&d, 20, 18);
-	struct an_config cfg = { .kind = AN_APICAL, .task = AN_BLEND, .layers = 2, .hidden = 32 };
-	struct an_model m;
-	an_model_init(&m, &cfg, 19);
+	synthetic(d, 20, 18);
+	struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 32 };
+	an_model_init(m, &cfg, 19);
 	struct ax_optim opt;
-	ax_optim_init(&opt, AX_OPTIM_ADAM, &m.params);
-	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.75f,
-			      .p_context = 0.5f };
+	ax_optim_init(&opt, AX_OPTIM_ADAM, &m->params);
 	struct an_batch b;
 	an_batch_alloc(&b, &cfg, 32);
 	struct ax_arena s;
@@ -617,9 +616,21 @@ static void test_short_training(void **state)
 	struct ax_rng r;
 	ax_rng_seed(&r, 20);
 	for (int step = 0; step < 300; step++) {
-		an_batch_draw(&b, &cfg, &d, &mix, &r);
-		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f, 0, NULL)));
+		an_batch_draw(&b, &cfg, d, mix, &r);
+		assert_true(isfinite(an_train_step(m, &opt, &t, &b, 2e-3f, 0, NULL)));
 	}
+	ax_tape_free(&t);
+	ax_arena_free(&s);
+	an_batch_free(&b);
+}
+
+static void test_short_training(void **state)
+{
+	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.75f,
+			      .p_context = 0.5f };
+	struct an_model m;
+	struct an_data d;
+	train_short(AN_APICAL, &mix, &m, &d);
 	double rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
 	double none = an_accuracy(&m, &d, 15, AN_NONE, 0.5f, 0, 400, 21, NULL);
 	double clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
@@ -630,48 +641,6 @@ static void test_short_training(void **state)
 	assert_true(none > 0.3 && none < 0.7);
 	assert_true(rel > 0.9);
 	assert_true(dead < 0.3);
-	ax_tape_free(&t);
-	ax_arena_free(&s);
-	an_batch_free(&b);
-	an_model_free(&m);
-	an_data_free(&d);
-}
-
-/* One-phase training on synthetic images, 300 steps of 32: accuracy on
- * clean images (alpha 1) with no cue and with the opposing cue, and on
- * ambiguous blends (alpha 0.5) with the relevant cue. */
-static void opposing_run(enum an_kind kind, enum an_clean_cue cc, double *clean, double *opp,
-			 double *rel)
-{
-	struct an_data d;
-	synthetic(&d, 20, 18);
-	struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 32 };
-	struct an_model m;
-	an_model_init(&m, &cfg, 19);
-	struct ax_optim opt;
-	ax_optim_init(&opt, AX_OPTIM_ADAM, &m.params);
-	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.5f,
-			      .p_context = 0.75f, .p_wrong = 0.25f, .clean_cue = cc };
-	struct an_batch b;
-	an_batch_alloc(&b, &cfg, 32);
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
-	struct ax_rng r;
-	ax_rng_seed(&r, 20);
-	for (int step = 0; step < 300; step++) {
-		an_batch_draw(&b, &cfg, &d, &mix, &r);
-		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f, 0, NULL)));
-	}
-	*clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
-	*opp = an_accuracy(&m, &d, 15, AN_OPPOSING, 1.0f, 0, 400, 21, NULL);
-	*rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
-	print_message("%s, clean cue %s: clean %.3f, opposing %.3f; alpha 0.5 relevant %.3f\n",
-		      an_kind_names[kind], an_clean_cue_names[cc], *clean, *opp, *rel);
-	ax_tape_free(&t);
-	ax_arena_free(&s);
-	an_batch_free(&b);
 	an_model_free(&m);
 	an_data_free(&d);
 }
@@ -680,10 +649,20 @@ static void opposing_run(enum an_kind kind, enum an_clean_cue cc, double *clean,
  * cue leaves them alone, while the relevant cue resolves blends. */
 static void test_opposing_cue(void **state)
 {
-	double clean, opp, rel;
-	opposing_run(AN_APICAL, AN_CUE_LABEL, &clean, &opp, &rel);
+	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.5f,
+			      .p_context = 0.75f, .p_wrong = 0.25f };
+	struct an_model m;
+	struct an_data d;
+	train_short(AN_APICAL, &mix, &m, &d);
+	double clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
+	double opp = an_accuracy(&m, &d, 15, AN_OPPOSING, 1.0f, 0, 400, 21, NULL);
+	double rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
+	print_message("clean %.3f, opposing cue %.3f; alpha 0.5, relevant cue %.3f\n", clean, opp,
+		      rel);
 	assert_true(clean > 0.95 && opp > clean - 0.02);
 	assert_true(rel > 0.9);
+	an_model_free(&m);
+	an_data_free(&d);
 }
 
 int main(void)
