@@ -65,10 +65,18 @@ void an_render(const struct an_data *d, const struct an_example *e, struct ax_rn
  * random selected pair with alpha ~ U[alpha_lo, alpha_hi], else a clean
  * image of any class; the cue is the label with probability p_context, a
  * wrong class (uniform among the other 9) with probability p_wrong, else
- * none. The label is always the image's (the blend's alpha side). */
+ * none. With clean_cue AN_CUE_RANDOM the clean images are instead images
+ * of a random selected pair (alpha 1) whose cue, present with probability
+ * p_context + p_wrong, is the label, the pair's other class or a class
+ * outside the pair with equal probability: the cue tells which of two
+ * superimposed images is meant, and a clean image has nothing to disclose.
+ * The label is always the image's (the blend's alpha side). */
+enum an_clean_cue { AN_CUE_LABEL, AN_CUE_RANDOM, AN_NCLEANCUES };
+extern const char *const an_clean_cue_names[AN_NCLEANCUES + 1];
 struct an_mix {
 	unsigned pairs;
 	float alpha_lo, alpha_hi, p_blend, p_context, p_wrong;
+	enum an_clean_cue clean_cue;
 };
 struct an_example an_example_train(const struct an_mix *mix, struct ax_rng *r);
 
@@ -125,6 +133,8 @@ struct an_batch {
 	int32_t *y;
 };
 void an_batch_alloc(struct an_batch *b, const struct an_config *c, int B);
+/* Floats of one example's cue: 10 (blend) or T * 784 (temporal). */
+size_t an_cue_size(const struct an_config *c);
 void an_batch_free(struct an_batch *b);
 /* Row i of b from example e (temporal: with the given delay). */
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
@@ -220,7 +230,9 @@ float an_step_lr(const struct an_settings *s, long step);
 /* Cross-entropy on the batch, backward, one optimiser step at lr (with
  * top_down_only, the feedforward pathway's gradients zeroed first);
  * returns the loss (not finite: no step taken); *hits the correct
- * predictions (hits may be NULL). */
+ * predictions (hits may be NULL). Under several MPI ranks (ax_dist.h) every
+ * rank holds the whole batch and computes its shard of rows; gradients,
+ * loss and hits are those of the whole batch, summed in one message. */
 float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
 		    const struct an_batch *b, float lr, int top_down_only, int *hits);
 

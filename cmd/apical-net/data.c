@@ -11,6 +11,7 @@ const char *const an_kind_names[AN_NKINDS + 1] = { "apical", "point", "concat", 
 const char *const an_task_names[AN_NTASKS + 1] = { "blend", "temporal", NULL };
 const char *const an_cond_names[AN_NCONDS + 1] = { "relevant", "opposing", "irrelevant", "none",
 						   NULL };
+const char *const an_clean_cue_names[AN_NCLEANCUES + 1] = { "label", "random", NULL };
 const int an_pairs[AN_NPAIRS][2] = { { 0, 6 }, { 2, 4 }, { 2, 6 }, { 7, 9 } };
 const char *const an_pair_names[AN_NPAIRS + 1] = { "0/6", "2/4", "2/6", "7/9", NULL };
 
@@ -135,6 +136,12 @@ struct an_example an_example_train(const struct an_mix *mix, struct ax_rng *r)
 		int p = draw_pair(mix->pairs, r);
 		float a = mix->alpha_lo + (mix->alpha_hi - mix->alpha_lo) * ax_rng_uniform(r);
 		e = an_example_blend(p, a, AN_NONE, r);
+	} else if (mix->clean_cue == AN_CUE_RANDOM) {
+		/* A clean image of a pair, cued with the label, the pair's other
+		 * class or a class outside the pair alike: a cue that says
+		 * nothing about a clean image's label. */
+		enum an_cond c = ctx ? (enum an_cond)ax_rng_below(r, 3) : AN_NONE;
+		return an_example_blend(draw_pair(mix->pairs, r), 1.0f, c, r);
 	} else {
 		int k = (int)ax_rng_below(r, AN_CLASSES);
 		e = (struct an_example){ .pair = -1, .label = k, .other = k, .alpha = 1.0f, .ctx = -1 };

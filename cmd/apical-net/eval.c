@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-static size_t cue_size(const struct an_config *c)
+size_t an_cue_size(const struct an_config *c)
 {
 	return c->task == AN_TEMPORAL ? (size_t)an_frames(c) * AN_PIXELS : AN_CLASSES;
 }
@@ -13,7 +13,7 @@ void an_batch_alloc(struct an_batch *b, const struct an_config *c, int B)
 {
 	b->B = B;
 	b->x = ax_xcalloc((size_t)B * AN_PIXELS, sizeof(float));
-	b->cue = ax_xcalloc((size_t)B * cue_size(c), sizeof(float));
+	b->cue = ax_xcalloc((size_t)B * an_cue_size(c), sizeof(float));
 	b->y = ax_xcalloc((size_t)B, sizeof(int32_t));
 }
 
@@ -25,7 +25,7 @@ void an_batch_free(struct an_batch *b)
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
 		  const struct an_example *e, int delay, struct ax_rng *r)
 {
-	size_t n = cue_size(c);
+	size_t n = an_cue_size(c);
 	float *cue = b->cue + (size_t)i * n, *x = b->x + (size_t)i * AN_PIXELS;
 	if (c->task == AN_TEMPORAL) {
 		an_render_sequence(d, e, delay, c->delay_max, r, cue);

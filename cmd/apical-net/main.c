@@ -38,6 +38,9 @@ static const char usage_text[] =
 	"      --p-blend X        fraction of blends; the rest clean images (0.75)\n"
 	"      --p-context X      cue the true class (0.75)\n"
 	"      --p-wrong X        cue a wrong class (0.25); otherwise no cue\n"
+	"      --clean-cue HOW    label: clean images of any class, cued as blends\n"
+	"                         (default); random: clean images of the pairs, cued\n"
+	"                         with the label, the other or an outside class alike\n"
 	"      --init CKPT        take the feedforward pathway (basal weights, read-out)\n"
 	"                         from CKPT, e.g. a none model; every step is top-down\n"
 	"      --limit N          use the first N training images only\n"
@@ -101,6 +104,7 @@ static const struct ax_option options[] = {
 	{ "p-blend", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "p-context", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "p-wrong", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "clean-cue", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "init", 0, 1, TRAIN, OPT_INIT, FIX },
 	{ "limit", 0, 1, AX_SUBS_ALL, OPT_LIMIT, FIX },
 	{ "pairs", 0, 1, AX_SUBS_ALL, OPT_PAIRS, FIX },

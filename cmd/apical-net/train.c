@@ -23,6 +23,7 @@ const struct ax_setting an_settings_table[] = {
 	SET("p_blend", "p-blend", FLOAT, mix.p_blend, 0, 1, 0),
 	SET("p_context", "p-context", FLOAT, mix.p_context, 0, 1, 0),
 	SET("p_wrong", "p-wrong", FLOAT, mix.p_wrong, 0, 1, 0),
+	SET("clean_cue", "clean-cue", CHOICE, mix.clean_cue, an_clean_cue_names),
 	SET("limit", "limit", INT, limit, 0, 1 << 30),
 	AX_SETTING_BOOL("an.init", "--init", struct an_settings, init),
 };
@@ -135,27 +136,35 @@ float an_train_step(struct an_model *m, struct ax_optim *opt, struct ax_tape *t,
 		    const struct an_batch *b, float lr, int top_down_only, int *hits)
 {
 	const struct an_config *c = &m->cfg;
-	int B = b->B;
+	long b0, nb;
+	ax_dist_shard(b->B, &b0, &nb);   /* this rank's rows (all of them on one rank) */
+	int B = (int)nb;
 	ax_tape_reset(t);
 	ax_params_zero_grad(&m->params);
-	struct ax_tensor *x = ax_const(t, 2, (int[]){ B, AN_PIXELS }, b->x), *ctx = NULL;
+	struct ax_tensor *x = ax_const(t, 2, (int[]){ B, AN_PIXELS }, b->x + b0 * AN_PIXELS);
+	struct ax_tensor *ctx = NULL;
 	if (c->kind != AN_NOCTX) {
-		struct ax_tensor *cue =
-			c->task == AN_TEMPORAL ?
-				ax_const(t, 3, (int[]){ B, an_frames(c), AN_PIXELS }, b->cue) :
-				ax_const(t, 2, (int[]){ B, AN_CLASSES }, b->cue);
-		ctx = an_context(t, m, cue);
+		float *cue = b->cue + (size_t)b0 * an_cue_size(c);
+		ctx = an_context(t, m, c->task == AN_TEMPORAL ?
+				 ax_const(t, 3, (int[]){ B, an_frames(c), AN_PIXELS }, cue) :
+				 ax_const(t, 2, (int[]){ B, AN_CLASSES }, cue));
 	}
 	struct ax_tensor *logits = an_forward(t, m, x, ctx, NULL);
-	if (hits)
-		*hits = an_count_correct(logits->data, b->y, B);
 	int32_t *y = ax_tape_ints(t, (size_t)B);
-	memcpy(y, b->y, (size_t)B * sizeof(int32_t));
+	memcpy(y, b->y + b0, (size_t)B * sizeof(int32_t));
 	struct ax_tensor *loss = ax_cross_entropy(t, logits, y, 0.0f, -1);
-	float value = loss->data[0];
+	float weight = (float)B / (float)b->B;
+	/* The shard's share of the batch's mean loss, and its hits. */
+	double sums[2] = { loss->data[0] * (double)weight, an_count_correct(logits->data, y, B) };
+	if (isfinite(loss->data[0]))
+		ax_tape_backward(t, loss, 1.0f);
+	int many = ax_dist_size() > 1;
+	ax_dist_allreduce_grads(&m->params, weight, sums, many ? 2 : 0);
+	float value = many ? (float)sums[0] : loss->data[0];
+	if (hits)
+		*hits = (int)sums[1];
 	if (!isfinite(value))
 		return value;
-	ax_tape_backward(t, loss, 1.0f);
 	if (top_down_only)
 		freeze_feedforward(m);
 	ax_optim_step(opt, lr);
@@ -228,7 +237,7 @@ static enum ax_status load_feedforward(struct an_model *m, const char *path)
 	an_settings_default(&s);
 	enum ax_status st = ax_ckpt_open(path, "apical-net", &b);
 	if (!st && (st = ax_ckpt_get_settings(&b, an_settings_table, an_nsettings, &s)))
-		st = ax_error_set(st, "%s: %s", path, ax_error_detail());
+		st = ax_error_prefix(st, path);
 	if (!st && (s.cfg.layers != m->cfg.layers || s.cfg.hidden != m->cfg.hidden))
 		st = ax_error_set(AX_ERR_ARG, "%s: %d layers of %d units, not %d of %d", path,
 				  s.cfg.layers, s.cfg.hidden, m->cfg.layers, m->cfg.hidden);
@@ -277,7 +286,11 @@ static void trainer_start(struct an_trainer *tr, const struct ax_common *c, cons
 int an_cmd_train(const struct an_opts *o)
 {
 	struct an_trainer tr = { .s = o->s };
+	ax_dist_init();
 	trainer_start(&tr, &o->common, o->init);
+	if (tr.s.batch < ax_dist_size())
+		ax_usage_error("--batch %d is less than the %d ranks", tr.s.batch, ax_dist_size());
+	ax_dist_bcast_params(&tr.m.params);   /* every rank starts from rank 0's values */
 	struct an_data d;
 	enum ax_status st = an_data_load(&d, o->data, "train", tr.s.limit);
 	if (st)
@@ -311,6 +324,7 @@ int an_cmd_train(const struct an_opts *o)
 		if (done & AX_RUN_SAVE)
 			save(&tr);
 	}
+	ax_dist_check_same(&tr.m.params);
 	ax_tape_free(&t);
 	ax_arena_free(&step);
 	an_batch_free(&b);

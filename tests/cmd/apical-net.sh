@@ -71,6 +71,31 @@ else bad "temporal eval CSV: $(cat "$T/out")"; fi
 expect_usage "needs a blend-task model" "lrp refuses a temporal model" -- \
 	apical-net lrp $use -m "$T/t.ckpt"
 
+# Data parallel over MPI (as tests/cmd/mpi.sh): two ranks give the losses
+# and the model of one to rounding, repeat bit for bit, and resume.
+if apical-net --version | grep -q 'built with MPI'; then
+	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+	run="apical-net train $small -n 30 --pretrain 10 --log-every 5"
+	$run -m "$T/one.ckpt" >"$T/one.csv"
+	check "train, two ranks" -- mpirun -np 2 $run -m "$T/two.ckpt"
+	cp "$T/out" "$T/two.csv"
+	close "$T/one.csv" "$T/two.csv" 1e-4 "two ranks log the losses of one rank (1e-4)"
+	apical-net eval $use -m "$T/one.ckpt" --n 300 --alpha 0.5,1 >"$T/e1.csv"
+	apical-net eval $use -m "$T/two.ckpt" --n 300 --alpha 0.5,1 >"$T/e2.csv"
+	close "$T/e1.csv" "$T/e2.csv" 0.02 "two ranks end with the model of one (eval within 0.02)"
+	mpirun -np 2 $run -m "$T/two-b.ckpt" >"$T/two-b.csv"
+	expect_same "$T/two.ckpt" "$T/two-b.ckpt" "two-rank runs repeat bit for bit"
+	mpirun -np 2 $run -m "$T/two-r.ckpt" --stop-at 8 >/dev/null &&
+	mpirun -np 2 apical-net train --resume "$T/two-r.ckpt" -m "$T/two-r.ckpt" --threads 1 -q >/dev/null ||
+		bad "two-rank resume exits non-zero"
+	expect_same "$T/two.ckpt" "$T/two-r.ckpt" "two ranks resume across the phase switch bit for bit"
+	# (both ranks write the message; their lines may interleave)
+	expect_exit 2 "apical-net: .*--batch 1 is less than the 2 ranks" \
+		"a batch smaller than the rank count" -- mpirun -np 2 apical-net train $small -n 2 --batch 1
+else
+	skip "built without MPI: data-parallel checks not run"
+fi
+
 # Bad input: one line, exit 2.
 expect_usage "outside \[0, 1\]" "eval --alpha 1.5" -- apical-net eval -m "$T/a.ckpt" --alpha 0.5,1.5
 expect_usage "outside \[0, 1\]" "train --alpha-min -0.1" -- apical-net train --alpha-min -0.1

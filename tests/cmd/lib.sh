@@ -55,6 +55,21 @@ expect_same() {
 	else bad "$3 ($1 and $2 differ: $(diff "$1" "$2" | head -4 | tr '\n' ' '))"; fi
 }
 
+# close A B TOL WHAT: every numeric field of two CSVs within TOL (relative;
+# fields below 1e-3 in size compared absolutely), header row skipped.
+close() {
+	if paste -d, "$1" "$2" | awk -F, -v tol="$3" 'NR > 1 {
+		n = NF / 2
+		for (i = 1; i <= n; i++) {
+			a = $i; b = $(i + n)
+			if (a == b) continue
+			d = a - b; if (d < 0) d = -d
+			m = a < 0 ? -a : a
+			if (d > tol * (m > 1e-3 ? m : 1e-3)) { print "row " NR " col " i ": " a " vs " b; bad = 1 }
+		} } END { exit bad }' > "$T/close.err"; then ok "$4"
+	else bad "$4 ($(head -2 "$T/close.err" | tr '\n' ' '))"; fi
+}
+
 # ckpt_set_meta IN KEY VALUE OUT: copy a safetensors checkpoint with one
 # __metadata__ value replaced (or added); VALUE is written as a JSON string
 # (no quotes or backslashes in it). ckpt_del_meta IN KEY OUT removes KEY.

@@ -18,20 +18,6 @@ run2() { mpirun -np 2 "$@"; }
 
 # Columns without the wall-clock rate (tokens_per_s, the last).
 nofreq() { sed 's/,[^,]*$//' "$1"; }
-# close A B TOL WHAT: every numeric field of two CSVs within TOL (relative).
-close() {
-	if paste -d, "$1" "$2" | awk -F, -v tol="$3" 'NR > 1 {
-		n = NF / 2
-		for (i = 1; i <= n; i++) {
-			a = $i; b = $(i + n)
-			if (a == b) continue
-			d = a - b; if (d < 0) d = -d
-			m = a < 0 ? -a : a
-			if (d > tol * (m > 1e-3 ? m : 1e-3)) { print "row " NR " col " i ": " a " vs " b; bad = 1 }
-		} } END { exit bad }' > "$T/close.err"; then ok "$4"
-	else bad "$4 ($(head -2 "$T/close.err" | tr '\n' ' '))"; fi
-}
-
 A="--layers 2 --dim 32 --heads 2 --ctx 32 -b 16 -n 12 --log-every 4 --val-bytes 1500 -q --threads 1"
 check "mod-lm, one rank" -- mod-lm train $A --checkpoint one.ckpt
 nofreq "$T/out" > one.csv

@@ -168,6 +168,35 @@ static void test_training_mixture(void **state)
 	assert_true(fabs(ctx / (double)N - 0.5) < 0.03);
 }
 
+/* --clean-cue random: clean images come from the pairs, and their cue is
+ * the label, the other class or an outside class, a third each. */
+static void test_training_mixture_clean_cue(void **state)
+{
+	struct an_mix mix = { .pairs = 1u << 0 | 1u << 3, .alpha_lo = 0.5f, .alpha_hi = 0.6f,
+			      .p_blend = 0.25f, .p_context = 0.75f, .p_wrong = 0.25f,
+			      .clean_cue = AN_CUE_RANDOM };
+	struct ax_rng r;
+	ax_rng_seed(&r, 5);
+	int clean = 0, cond[3] = { 0 }, blend_rel = 0, blends = 0;
+	enum { N = 6000 };
+	for (int i = 0; i < N; i++) {
+		struct an_example e = an_example_train(&mix, &r);
+		assert_true(e.pair == 0 || e.pair == 3);
+		assert_true(e.label != e.other && e.ctx >= 0);
+		if (e.alpha < 1.0f) {
+			blends++;
+			blend_rel += e.ctx == e.label;
+			continue;
+		}
+		clean++;
+		cond[e.ctx == e.label ? 0 : e.ctx == e.other ? 1 : 2]++;
+	}
+	assert_true(fabs(clean / (double)N - 0.75) < 0.03);
+	for (int c = 0; c < 3; c++)
+		assert_true(fabs(cond[c] / (double)clean - 1.0 / 3) < 0.03);
+	assert_true(fabs(blend_rel / (double)blends - 0.75) < 0.04);   /* blends as before */
+}
+
 static void test_temporal_sequence(void **state)
 {
 	struct an_data d;
@@ -568,17 +597,16 @@ static void test_top_down_phase_freezes(void **state)
 /* A few hundred steps on synthetic classes: with the relevant cue the
  * apical model resolves alpha-0.5 blends that it cannot without one, and
  * silencing every unit leaves it at chance. */
-static void test_short_training(void **state)
+/* A model of kind trained 300 steps of 32 on synthetic images from mix, in
+ * one phase; d holds the images (free both). */
+static void train_short(enum an_kind kind, const struct an_mix *mix, struct an_model *m,
+			struct an_data *d)
 {
-	struct an_data d;
-	synthetic(&d, 20, 18);
-	struct an_config cfg = { .kind = AN_APICAL, .task = AN_BLEND, .layers = 2, .hidden = 32 };
-	struct an_model m;
-	an_model_init(&m, &cfg, 19);
+	synthetic(d, 20, 18);
+	struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 32 };
+	an_model_init(m, &cfg, 19);
 	struct ax_optim opt;
-	ax_optim_init(&opt, AX_OPTIM_ADAM, &m.params);
-	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.75f,
-			      .p_context = 0.5f };
+	ax_optim_init(&opt, AX_OPTIM_ADAM, &m->params);
 	struct an_batch b;
 	an_batch_alloc(&b, &cfg, 32);
 	struct ax_arena s;
@@ -588,9 +616,21 @@ static void test_short_training(void **state)
 	struct ax_rng r;
 	ax_rng_seed(&r, 20);
 	for (int step = 0; step < 300; step++) {
-		an_batch_draw(&b, &cfg, &d, &mix, &r);
-		assert_true(isfinite(an_train_step(&m, &opt, &t, &b, 2e-3f, 0, NULL)));
+		an_batch_draw(&b, &cfg, d, mix, &r);
+		assert_true(isfinite(an_train_step(m, &opt, &t, &b, 2e-3f, 0, NULL)));
 	}
+	ax_tape_free(&t);
+	ax_arena_free(&s);
+	an_batch_free(&b);
+}
+
+static void test_short_training(void **state)
+{
+	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.75f,
+			      .p_context = 0.5f };
+	struct an_model m;
+	struct an_data d;
+	train_short(AN_APICAL, &mix, &m, &d);
 	double rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
 	double none = an_accuracy(&m, &d, 15, AN_NONE, 0.5f, 0, 400, 21, NULL);
 	double clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
@@ -601,9 +641,26 @@ static void test_short_training(void **state)
 	assert_true(none > 0.3 && none < 0.7);
 	assert_true(rel > 0.9);
 	assert_true(dead < 0.3);
-	ax_tape_free(&t);
-	ax_arena_free(&s);
-	an_batch_free(&b);
+	an_model_free(&m);
+	an_data_free(&d);
+}
+
+/* Where clean images are unambiguous (synthetic prototypes), an opposing
+ * cue leaves them alone, while the relevant cue resolves blends. */
+static void test_opposing_cue(void **state)
+{
+	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.5f,
+			      .p_context = 0.75f, .p_wrong = 0.25f };
+	struct an_model m;
+	struct an_data d;
+	train_short(AN_APICAL, &mix, &m, &d);
+	double clean = an_accuracy(&m, &d, 15, AN_NONE, 1.0f, 0, 400, 21, NULL);
+	double opp = an_accuracy(&m, &d, 15, AN_OPPOSING, 1.0f, 0, 400, 21, NULL);
+	double rel = an_accuracy(&m, &d, 15, AN_RELEVANT, 0.5f, 0, 400, 21, NULL);
+	print_message("clean %.3f, opposing cue %.3f; alpha 0.5, relevant cue %.3f\n", clean, opp,
+		      rel);
+	assert_true(clean > 0.95 && opp > clean - 0.02);
+	assert_true(rel > 0.9);
 	an_model_free(&m);
 	an_data_free(&d);
 }
@@ -615,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_pairs_parse),
 		cmocka_unit_test(test_blend_alpha_and_labels),
 		cmocka_unit_test(test_training_mixture),
+		cmocka_unit_test(test_training_mixture_clean_cue),
 		cmocka_unit_test(test_temporal_sequence),
 		cmocka_unit_test(test_model_gradients),
 		cmocka_unit_test(test_reference_values),
@@ -625,6 +683,7 @@ int main(void)
 		cmocka_unit_test(test_init_copies_feedforward),
 		cmocka_unit_test(test_top_down_phase_freezes),
 		cmocka_unit_test(test_short_training),
+		cmocka_unit_test(test_opposing_cue),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
