@@ -87,12 +87,18 @@ void ax_cli_init(const char *prog)
 		atexit(profile_at_exit);
 }
 
-static void vmessage(const char *fmt, va_list ap)
+/* "prog: message\n", then `tail` if any, in one write: under mpirun every
+ * rank may report the same error, and whole lines do not interleave. */
+static void vmessage_tail(const char *fmt, va_list ap, const char *tail)
 {
-	fprintf(stderr, "%s: ", prog_name);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char line[4096];
+	int n = snprintf(line, sizeof line, "%s: ", prog_name);
+	if (n >= 0 && (size_t)n < sizeof line)
+		vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	fprintf(stderr, "%s\n%s", line, tail ? tail : "");
 }
+
+static void vmessage(const char *fmt, va_list ap) { vmessage_tail(fmt, ap, NULL); }
 
 void ax_die(int code, const char *fmt, ...)
 {
@@ -125,9 +131,10 @@ void ax_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vmessage(fmt, ap);
+	char try_help[300];
+	snprintf(try_help, sizeof try_help, "Try '%s --help'.\n", prog_name);
+	vmessage_tail(fmt, ap, try_help);
 	va_end(ap);
-	fprintf(stderr, "Try '%s --help'.\n", prog_name);
 	exit_code = AX_EXIT_USAGE;
 	exit(AX_EXIT_USAGE);
 }
