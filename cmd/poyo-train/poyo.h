@@ -75,6 +75,8 @@ struct poyo_batch {
 void poyo_batch_make(struct ax_tape *t, const struct poyo_session *ss, int first,
 		     const struct poyo_window *w, int B, const uint8_t *const *keep,
 		     const int *offsets, struct poyo_batch *b);
+/* The loss weight of a window's behaviour samples (s is its session). */
+double poyo_window_weight(const struct poyo_session *s, const struct poyo_window *w);
 /* Unit dropout: keep k ~ Triangular(U/2, U, U) units of U, chosen
  * uniformly; keep (U) 0/1. */
 void poyo_unit_dropout(struct ax_rng *r, int U, uint8_t *keep);

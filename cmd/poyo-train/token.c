@@ -60,6 +60,16 @@ static void window_samples(const struct poyo_session *s, const struct poyo_windo
 		*e = *a;
 }
 
+double poyo_window_weight(const struct poyo_session *s, const struct poyo_window *w)
+{
+	size_t a, e;
+	double sum = 0;
+	window_samples(s, w, &a, &e);
+	for (size_t k = a; k < e; k++)
+		sum += s->weight[k];
+	return sum;
+}
+
 void poyo_batch_make(struct ax_tape *t, const struct poyo_session *ss, int first,
 		     const struct poyo_window *w, int B, const uint8_t *const *keep,
 		     const int *offsets, struct poyo_batch *b)

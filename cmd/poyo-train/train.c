@@ -199,14 +199,15 @@ static void draw_windows(struct poyo_trainer *tr, struct ax_rng *r)
 	}
 }
 
-/* Weighted MSE of pred (B, Q, 2) against velocity / vel_scale. */
+/* This rank's share of the weighted MSE of the global batch: the sum over
+ * its windows of w (pred - velocity / vel_scale)^2 over the global batch's
+ * total weight wsum (both components), so the ranks' shares add up. */
 static struct ax_tensor *loss_of(struct ax_tape *t, const struct poyo_trainer *tr,
-				 const struct poyo_batch *b, struct ax_tensor *pred)
+				 const struct poyo_batch *b, struct ax_tensor *pred, double wsum)
 {
 	size_t n = (size_t)b->B * b->Q * 2;
 	struct ax_tensor *y = ax_const(t, 3, pred->shape, NULL);
 	struct ax_tensor *w = ax_const(t, 3, pred->shape, NULL);
-	double wsum = 0;
 	for (size_t i = 0; i < n; i++) {
 		int k = b->qsample[i / 2];
 		y->data[i] = w->data[i] = 0;
@@ -215,11 +216,10 @@ static struct ax_tensor *loss_of(struct ax_tape *t, const struct poyo_trainer *t
 		const struct poyo_session *s = &tr->ss[b->session[i / 2 / b->Q] - tr->first];
 		y->data[i] = (float)(s->hand_vel[2 * k + i % 2] / tr->m.cfg.vel_scale);
 		w->data[i] = s->weight[k];
-		wsum += s->weight[k];
 	}
 	struct ax_tensor *d = ax_sub(t, pred, y);
 	return ax_scale(t, ax_sum_all(t, ax_mul(t, w, ax_mul(t, d, d))),
-			(float)(wsum > 0 ? 1.0 / wsum : 0.0));
+			(float)(wsum > 0 ? 0.5 / wsum : 0.0));
 }
 
 static double train_step(struct poyo_trainer *tr, const struct ax_rng *base, float lr)
@@ -232,16 +232,18 @@ static double train_step(struct poyo_trainer *tr, const struct ax_rng *base, flo
 	if (ax_dist_rank() > 0)
 		drop = ax_rng_split(&drop, (uint64_t)ax_dist_rank());
 	draw_windows(tr, &data);
+	double wsum = 0;
+	for (int i = 0; i < B; i++)
+		wsum += poyo_window_weight(&tr->ss[tr->win[i].session], &tr->win[i]);
 	struct ax_tape *t = &tr->tape;
 	struct poyo_batch b;
 	poyo_batch_make(t, tr->ss, tr->first, tr->win + b0, (int)nb,
 			(const uint8_t *const *)tr->keep + b0, tr->m.offsets, &b);
-	struct ax_tensor *loss = loss_of(t, tr, &b, poyo_forward(t, &tr->m, &b, &drop));
-	float weight = (float)nb / (float)B;
-	double sums[1] = { loss->data[0] * (double)weight };
+	struct ax_tensor *loss = loss_of(t, tr, &b, poyo_forward(t, &tr->m, &b, &drop), wsum);
+	double sums[1] = { loss->data[0] };
 	if (isfinite(loss->data[0]))
 		ax_tape_backward(t, loss, 1.0f);
-	ax_dist_allreduce_grads(&tr->m.params, weight, sums, ax_dist_size() > 1 ? 1 : 0);
+	ax_dist_allreduce_grads(&tr->m.params, 1.0f, sums, ax_dist_size() > 1 ? 1 : 0);
 	double value = ax_dist_size() > 1 ? sums[0] : (double)loss->data[0];
 	if (isfinite(value)) {
 		set_frozen(tr);
