@@ -12,6 +12,11 @@ small="--dim 16 --depth 1 --cross-heads 2 --self-heads 2 --latents 2 --batch 8 -
 spike-sim reach -q -o "$d/s" -n 2 -t 30 -u 16 -s 3 || fail "spike-sim"
 spike-sim reach -q -o "$d/o" -n 1 -t 30 -u 24 -s 3 --animal 1 || fail "spike-sim --animal"
 S0=$d/s/session-000.safetensors S1=$d/s/session-001.safetensors O=$d/o/session-000.safetensors
+# spike-sim reach --animal: another animal's session, not animal 0's.
+spike-sim reach -q -o "$d/a0" -n 1 -t 30 -u 24 -s 3 || fail "spike-sim animal 0"
+cmp -s "$d/a0/session-000.safetensors" "$O" && fail "--animal 1 gives animal 0's session" ||
+	ok "spike-sim reach --animal 1 differs from animal 0"
+expect_usage "ibl: option --animal does not apply" "spike-sim ibl --animal" -- spike-sim ibl -o "$d/x" --animal 1
 
 # A short run beats predicting the mean (R^2 > 0) on the test trials.
 poyo-train train $small --latents 4 -n 300 --lr 4e-3 -c "$d/m.ckpt" "$S0" "$S1" > "$d/log.csv" || fail "train"
