@@ -309,7 +309,8 @@ static int run_loop(struct poyo_opts *o, struct poyo_trainer *tr)
 	return ax_run_finish(&tr->run);
 }
 
-int poyo_cmd_train(struct poyo_opts *o)
+/* train and finetune: the same loop, started three ways. */
+static int cmd_run(struct poyo_opts *o, int finetune)
 {
 	struct poyo_trainer tr;
 	memset(&tr, 0, sizeof tr);
@@ -318,21 +319,12 @@ int poyo_cmd_train(struct poyo_opts *o)
 	load_sessions(o, &tr);
 	if (o->cli.common.run.resume)
 		start_resumed(o, &tr);
+	else if (finetune)
+		start_finetune(o, &tr);
 	else
 		start_new(o, &tr);
 	return run_loop(o, &tr);
 }
 
-int poyo_cmd_finetune(struct poyo_opts *o)
-{
-	struct poyo_trainer tr;
-	memset(&tr, 0, sizeof tr);
-	ax_dist_init();
-	tr.ts = o->train;
-	load_sessions(o, &tr);
-	if (o->cli.common.run.resume)
-		start_resumed(o, &tr);
-	else
-		start_finetune(o, &tr);
-	return run_loop(o, &tr);
-}
+int poyo_cmd_train(struct poyo_opts *o) { return cmd_run(o, 0); }
+int poyo_cmd_finetune(struct poyo_opts *o) { return cmd_run(o, 1); }

@@ -497,6 +497,33 @@ static void attn_alloc(struct attn_ctx *c)
 	c->work = zerov(ax_attn_work_size(&c->d));
 }
 
+// One golden case: q, k, v, R from the bundle; out and the gradients
+// against PyTorch's, and with fd also against finite differences.
+static void attn_golden_case(const struct ax_bundle *b, const char *cn, struct attn_ctx *c,
+			     int fd)
+{
+	size_t nq = gcount(b, cn, "q"), nk = gcount(b, cn, "k");
+	c->q = copyv(gf(b, cn, "q"), nq);
+	c->k = copyv(gf(b, cn, "k"), nk);
+	c->v = copyv(gf(b, cn, "v"), nk);
+	attn_alloc(c);
+	float *out = zerov(nq), *dq = zerov(nq), *dk = zerov(nk), *dv = zerov(nk);
+	float *R = copyv(gf(b, cn, "R"), nq);
+	attn_fwd(c, out);
+	close_to(out, b, cn, "out");
+	ax_attn_backward(&c->d, c->q, c->k, c->v, c->saved, R, dq, dk, dv, c->work);
+	close_to(dq, b, cn, "dq");
+	close_to(dk, b, cn, "dk");
+	close_to(dv, b, cn, "dv");
+	if (fd) {
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->q, nq, dq, 1e-2f, 2e-3, 5e-3);
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->k, nk, dk, 1e-2f, 2e-3, 5e-3);
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->v, nk, dv, 1e-2f, 2e-3, 5e-3);
+	}
+	free(c->q), free(c->k), free(c->v), free(c->saved), free(c->work);
+	free(out), free(dq), free(dk), free(dv), free(R);
+}
+
 static void test_attn_golden(void **state)
 {
 	(void)state;
@@ -522,20 +549,7 @@ static void test_attn_golden(void **state)
 			c.d.qpos = gi(b, cn, "qpos");
 			c.d.kpos = gi(b, cn, "kpos");
 		}
-		size_t nq = gcount(b, cn, "q"), nk = gcount(b, cn, "k");
-		c.q = copyv(gf(b, cn, "q"), nq);
-		c.k = copyv(gf(b, cn, "k"), nk);
-		c.v = copyv(gf(b, cn, "v"), nk);
-		attn_alloc(&c);
-		float *out = zerov(nq), *dq = zerov(nq), *dk = zerov(nk), *dv = zerov(nk);
-		attn_fwd(&c, out);
-		close_to(out, b, cn, "out");
-		ax_attn_backward(&c.d, c.q, c.k, c.v, c.saved, gf(b, cn, "R"), dq, dk, dv, c.work);
-		close_to(dq, b, cn, "dq");
-		close_to(dk, b, cn, "dk");
-		close_to(dv, b, cn, "dv");
-		free(c.q), free(c.k), free(c.v), free(c.saved), free(c.work);
-		free(out), free(dq), free(dk), free(dv);
+		attn_golden_case(b, cn, &c, 0);
 	}
 	bundle_close(b);
 }
@@ -615,25 +629,7 @@ static void test_attn_ropetime_golden(void **state)
 					   .rope_out = cfg[5], .qtime = gf(b, cn, "qtime"),
 					   .ktime = gf(b, cn, "ktime"),
 					   .key_pad = get(b, cn, "key_pad", AX_U8, 0)->data}};
-		size_t nq = gcount(b, cn, "q"), nk = gcount(b, cn, "k");
-		c.q = copyv(gf(b, cn, "q"), nq);
-		c.k = copyv(gf(b, cn, "k"), nk);
-		c.v = copyv(gf(b, cn, "v"), nk);
-		attn_alloc(&c);
-		float *out = zerov(nq), *dq = zerov(nq), *dk = zerov(nk), *dv = zerov(nk);
-		attn_fwd(&c, out);
-		close_to(out, b, cn, "out");
-		ax_attn_backward(&c.d, c.q, c.k, c.v, c.saved, gf(b, cn, "R"), dq, dk, dv, c.work);
-		close_to(dq, b, cn, "dq");
-		close_to(dk, b, cn, "dk");
-		close_to(dv, b, cn, "dv");
-		// gradients by finite differences too
-		float *R = copyv(gf(b, cn, "R"), nq);
-		gradcheck(cn, attn_fwd, &c, out, nq, R, c.q, nq, dq, 1e-2f, 2e-3, 5e-3);
-		gradcheck(cn, attn_fwd, &c, out, nq, R, c.k, nk, dk, 1e-2f, 2e-3, 5e-3);
-		gradcheck(cn, attn_fwd, &c, out, nq, R, c.v, nk, dv, 1e-2f, 2e-3, 5e-3);
-		free(c.q), free(c.k), free(c.v), free(c.saved), free(c.work);
-		free(out), free(dq), free(dk), free(dv), free(R);
+		attn_golden_case(b, cn, &c, 1);
 	}
 	bundle_close(b);
 }
