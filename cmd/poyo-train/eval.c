@@ -138,15 +138,10 @@ static int report_end(struct report *r, const char *predict_out)
 int poyo_cmd_eval(struct poyo_opts *o)
 {
 	struct ax_bundle ck;
-	struct poyo_config cfg;
-	enum ax_status st = poyo_checkpoint_open(o->model_path, &ck, &cfg);
+	struct poyo_model m;
+	enum ax_status st = poyo_model_load(o->model_path, &m, &ck);
 	if (st)
 		ax_die_status(AX_EXIT_USAGE, st, "cannot load checkpoint");
-	struct poyo_model m;
-	poyo_model_init(&m, &cfg, 0);
-	free(cfg.units);
-	if ((st = ax_params_from_bundle(&m.params, &ck, "")))
-		ax_die_status(AX_EXIT_USAGE, st, o->model_path);
 	ax_bundle_free(&ck);
 	int ns = o->cli.nfiles, first = m.cfg.nsessions - ns;
 	if (first < 0)

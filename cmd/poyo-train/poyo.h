@@ -124,6 +124,9 @@ const char *poyo_config_check(const struct poyo_config *c);
 void poyo_put_config(struct ax_bundle *b, const struct poyo_config *c);
 enum ax_status poyo_checkpoint_open(const char *path, struct ax_bundle *b,
 				    struct poyo_config *c);
+/* A trained model from a checkpoint; ck stays open for the caller (free
+ * it); on failure nothing is left allocated. */
+enum ax_status poyo_model_load(const char *path, struct poyo_model *m, struct ax_bundle *ck);
 struct poyo_train_cfg {
 	long steps;
 	int batch, trials;          /* trials: training trials per session (0: all) */

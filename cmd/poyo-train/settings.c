@@ -51,6 +51,22 @@ enum ax_status poyo_checkpoint_open(const char *path, struct ax_bundle *b,
 	return AX_OK;
 }
 
+enum ax_status poyo_model_load(const char *path, struct poyo_model *m, struct ax_bundle *ck)
+{
+	struct poyo_config cfg;
+	enum ax_status st = poyo_checkpoint_open(path, ck, &cfg);
+	if (st)
+		return st;
+	poyo_model_init(m, &cfg, 0);
+	free(cfg.units);
+	if ((st = ax_params_from_bundle(&m->params, ck, ""))) {
+		ax_bundle_free(ck);
+		poyo_model_free(m);
+		return ax_error_prefix(st, path);
+	}
+	return AX_OK;
+}
+
 const struct ax_setting poyo_train_settings[] = {
 	AX_SETTING_LONG("poyo.steps", "--steps", struct poyo_train_cfg, steps, 1, 100000000),
 	AX_SETTING_INT("poyo.batch", "--batch", struct poyo_train_cfg, batch, 1, 100000),

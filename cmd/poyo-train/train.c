@@ -101,13 +101,10 @@ static void start_resumed(struct poyo_opts *o, struct poyo_trainer *tr)
 	ax_cli_refuse(&o->cli, AX_OPT_FIXED,
 		      "conflicts with --resume (the checkpoint fixes the model and training settings)");
 	struct ax_bundle ck;
-	struct poyo_config cfg;
-	load_or_die(path, &ck, &cfg);
-	poyo_model_init(&tr->m, &cfg, 0);
-	free(cfg.units);
-	enum ax_status st = ax_params_from_bundle(&tr->m.params, &ck, "");
-	if (!st)
-		st = ax_ckpt_get_settings(&ck, poyo_train_settings, poyo_n_train_settings, &tr->ts);
+	enum ax_status st = poyo_model_load(path, &tr->m, &ck);
+	if (st)
+		ax_die_status(AX_EXIT_USAGE, st, "cannot load checkpoint");
+	st = ax_ckpt_get_settings(&ck, poyo_train_settings, poyo_n_train_settings, &tr->ts);
 	if (!st) {
 		ax_run_init(&tr->run, &o->cli.common.run, tr->ts.steps, o->cli.common.quiet);
 		st = ax_run_resume(&tr->run, &ck);
