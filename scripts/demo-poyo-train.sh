@@ -1,14 +1,14 @@
 #!/bin/sh
-# demo-poyo-train.sh BIN OUT — POYO on simulated reaching, about two minutes
-# on 2 cores: the figure recipe (scripts/fig-poyo-train.sh) at a small
-# scale: 3 pretraining sessions of 40 trials and 40 units, a new animal's
-# session of 60 trials, fine-tuning on 5 and 40 of its trials.
+# demo-poyo-train.sh BIN OUT — POYO on simulated reaching, a few minutes on
+# 2 idle cores: the figure recipe (scripts/fig-poyo-train.sh) at a smaller
+# scale: 3 pretraining sessions of 40 trials and 40 units (400 steps), a new
+# animal's session of 60 trials, fine-tuning on 5 and 40 of its trials.
 set -eu
 bin=$1 out=$2
 mkdir -p "$out"
-OUT=$out SESSIONS=3 TRIALS=40 UNITS=40 HELD_TRIALS=60 COUNTS="5 40" STEPS=300 FT_STEPS=80 \
-	SCRATCH_STEPS=150 BATCH=8 THREADS=1 sh scripts/fig-poyo-train.sh "$bin" >&2
-recipe='SESSIONS=3 TRIALS=40 UNITS=40 HELD_TRIALS=60 COUNTS="5 40" STEPS=300 FT_STEPS=80 SCRATCH_STEPS=150 BATCH=8 THREADS=1 sh scripts/fig-poyo-train.sh'
+OUT=$out SESSIONS=3 TRIALS=40 UNITS=40 HELD_TRIALS=60 COUNTS="5 40" STEPS=400 FT_STEPS=100 \
+	SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh "$bin" >&2
+recipe='SESSIONS=3 TRIALS=40 UNITS=40 HELD_TRIALS=60 COUNTS="5 40" STEPS=400 FT_STEPS=100 SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh'
 printf '%s\t%s\t%s\n' \
 	fewshot.png "Hand-velocity R^2 on a new animal's session vs its training trials: unit identification from the pretrained model, full fine-tuning, training from scratch, Wiener filter" "$recipe" \
 	>"$out/captions.tsv"
