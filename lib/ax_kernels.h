@@ -86,7 +86,17 @@ void ax_xent_backward(int N, int V, const float *probs, const int32_t *targets, 
  * A query that sees no key outputs zeros (and passes no gradient).
  * rope: rotary embedding (pairs (2i, 2i+1) of each head, theta_i =
  * base^(-2i/D)) applied to q and k (and v when rope_v) at their positions
- * before the scores; out is NOT rotated back (as in rotary-v variants). */
+ * before the scores; out is NOT rotated back (as in rotary-v variants)
+ * unless rope_out.
+ * Rotary on continuous time (POYO, arXiv:2310.16046): with qtime and ktime
+ * (seconds, both given) the angles come from the times, not the positions:
+ * pair i of a head (D/2 pairs) turns by t * w_i with
+ *   w_i = 2 pi / (tmin (tmax/tmin)^(4i/D))   for i < D/4,
+ *   w_i = 0 (not rotated)                    for i >= D/4,
+ * so half the dimensions carry time (tmin 1e-4 s, tmax 4 s by default).
+ * Masks (causal, window) still use the integer positions.
+ * rope_out: out is rotated back by minus the query's angles, so with rope_v
+ * a value enters relative to the query's time (POYO's rotary values). */
 struct ax_attn_desc {
 	int B, Tq, Tk, H, D;
 	float scale;               /* 0 means 1/sqrt(D) */
@@ -99,10 +109,17 @@ struct ax_attn_desc {
 	const int32_t *kpos;       /* (B, Tk) or NULL */
 	int rope, rope_v;          /* apply rotary to q,k; also to v */
 	float rope_base;           /* 0 means 10000 */
+	const float *qtime;        /* (B, Tq) seconds, or NULL: rotary at these times */
+	const float *ktime;        /* (B, Tk) seconds; given with qtime */
+	float rope_tmin, rope_tmax; /* time rotary periods; 0 means 1e-4 and 4 s */
+	int rope_out;              /* rotate out back by the query angles */
 };
 /* saved: the probabilities (B, H, Tq, Tk), then with rope the rotated q, k
  * (and v) and their cos/sin tables. work: backward scratch (dscores, and the
  * rotated-frame gradients with rope); contents need not survive the call. */
+/* The time-rotary frequency w_i of pair i for head dim D (0 for i >= D/4);
+ * tmin, tmax 0 mean the defaults. */
+double ax_rope_time_freq(int i, int D, double tmin, double tmax);
 size_t ax_attn_saved_size(const struct ax_attn_desc *d);
 size_t ax_attn_work_size(const struct ax_attn_desc *d);
 void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *k,

@@ -16,7 +16,22 @@ enum ax_optim_kind {
 	AX_OPTIM_ADAM,   /* weight decay added to the gradient (torch Adam) */
 	AX_OPTIM_ADAMW,  /* decoupled weight decay (torch AdamW) */
 	AX_OPTIM_MD,     /* mirror descent under `potential`, SGD's momentum, no decay */
+	AX_OPTIM_LAMB,   /* layer-wise adaptive (You et al. 2019), as torch_optimizer.Lamb */
 };
+
+/* ---- LAMB ----
+ * Per parameter tensor: m, v as Adam's (no bias correction), the step
+ *   u = m / (sqrt(v) + eps) + weight_decay * w,
+ * scaled by the trust ratio min(|w|, lamb_clamp) / |u| (1 when either norm
+ * is 0):  w -= lr * trust * u. eps defaults to 1e-6 for LAMB. */
+
+/* Per-parameter flags (ax_optim_set_flags):
+ *  AX_OPTIM_FROZEN  the parameter and its state are never changed;
+ *  AX_OPTIM_SPARSE  a 2-D table (embeddings) updated row by row: rows whose
+ *                   gradient is all zero this step (untouched) keep their
+ *                   values and moments; LAMB's norms cover the touched rows.
+ *                   Adam, AdamW and LAMB; SGD and mirror descent ignore it. */
+enum { AX_OPTIM_FROZEN = 1, AX_OPTIM_SPARSE = 2 };
 
 /* ---- mirror descent (Pogodin et al., arXiv:2305.19394) ----
  * A potential phi sets the geometry of learning: the step is taken in the
@@ -55,13 +70,17 @@ struct ax_optim {
 	float weight_decay;
 	int decay_vectors;          /* 0: 1-D params (biases, norms) are not decayed */
 	long step;
+	float lamb_clamp;           /* LAMB: cap on the weight norm (10) */
 	struct ax_params *params;
 	float **m, **v;             /* per parameter; v unused by SGD */
+	uint8_t *flags;             /* per parameter: AX_OPTIM_FROZEN | AX_OPTIM_SPARSE */
 };
 
 /* Defaults as PyTorch's; adjust fields after init. */
 void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params *p);
 void ax_optim_step(struct ax_optim *o, float lr);
+/* Set the flags of parameter t (one of o's registry) to flags. */
+void ax_optim_set_flags(struct ax_optim *o, const struct ax_tensor *t, unsigned flags);
 void ax_optim_to_bundle(const struct ax_optim *o, struct ax_bundle *b, const char *prefix);
 enum ax_status ax_optim_from_bundle(struct ax_optim *o, const struct ax_bundle *b,
 				    const char *prefix);

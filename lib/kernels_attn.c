@@ -13,7 +13,9 @@
  *                                                  at [2i, 2i+1]
  * work (backward, floats):
  *   dS  (B, H, Tq, Tk)   dscores;  with rope: dqr, dkr; with rope_v: dvr
- *                        (gradients in the rotated frame, same shapes as qr...)
+ *                        (gradients in the rotated frame, same shapes as qr...);
+ *                        with rope_out: dout turned to the unrotated frame
+ * Time rotary (qtime, ktime) only changes how the cos/sin tables are made.
  *
  * The (b, h) loop runs in parallel; each (b, h) touches only its own column
  * block of q/k/v gradients and its own P/dS slice, so there are no shared
@@ -46,7 +48,7 @@ static size_t attn_offsets(const struct ax_attn_desc *d, size_t *oqr, size_t *ok
 	}
 	if (d->rope_v)
 		*ovr = n, n += B * Tk * HD;
-	if (d->rope || d->rope_v) {
+	if (d->rope || d->rope_v || d->rope_out) {
 		*ocq = n, n += B * Tq * D;
 		*ock = n, n += B * Tk * D;
 	}
@@ -67,6 +69,8 @@ size_t ax_attn_work_size(const struct ax_attn_desc *d)
 		n += B * Tq * HD + B * Tk * HD;
 	if (d->rope_v)
 		n += B * Tk * HD;
+	if (d->rope_out)
+		n += B * Tq * HD;
 	return n;
 }
 
@@ -80,20 +84,31 @@ static inline int kpos_of(const struct ax_attn_desc *d, int b, int j)
 	return d->kpos ? d->kpos[(size_t)b * d->Tk + j] : j;
 }
 
-// tab (B, T, D): (cos, sin) of pos * base^(-2i/D) at [2i, 2i+1]. Angles in
-// double so large positions keep their precision. Without explicit positions
-// every batch row has the same table: compute once, copy.
-static void rope_table(const struct ax_attn_desc *d, int T, const int32_t *pos, int def_off,
-		       float *tab)
+double ax_rope_time_freq(int i, int D, double tmin, double tmax)
+{
+	tmin = tmin > 0 ? tmin : 1e-4;
+	tmax = tmax > 0 ? tmax : 4.0;
+	if (i >= D / 4)
+		return 0.0;
+	return 2.0 * M_PI / (tmin * pow(tmax / tmin, 4.0 * i / D));
+}
+
+// tab (B, T, D): (cos, sin) of angle_i at [2i, 2i+1]: pos * base^(-2i/D), or
+// with times time * ax_rope_time_freq(i). Angles in double so large positions
+// keep their precision. Without explicit positions or times every batch row
+// has the same table: compute once, copy.
+static void rope_table(const struct ax_attn_desc *d, int T, const int32_t *pos,
+		       const float *time, int def_off, float *tab)
 {
 	int D = d->D;
 	double base = d->rope_base > 0 ? d->rope_base : 10000.0, inv[D / 2];
 	for (int i = 0; i < D / 2; i++)
-		inv[i] = pow(base, -2.0 * i / D);
-	int nb = pos ? d->B : 1;
+		inv[i] = time ? ax_rope_time_freq(i, D, d->rope_tmin, d->rope_tmax)
+			      : pow(base, -2.0 * i / D);
+	int nb = pos || time ? d->B : 1;
 #pragma omp parallel for schedule(static) if ((long)nb * T * D > 16384)
 	for (int bt = 0; bt < nb * T; bt++) {
-		double p = pos ? pos[bt] : bt + def_off;
+		double p = time ? (double)time[bt] : pos ? pos[bt] : bt + def_off;
 		float *r = tab + (size_t)bt * D;
 		for (int i = 0; i < D / 2; i++) {
 			double sn, cs;
@@ -102,16 +117,18 @@ static void rope_table(const struct ax_attn_desc *d, int T, const int32_t *pos, 
 			r[2 * i + 1] = (float)sn;
 		}
 	}
-	if (!pos)
+	if (nb == 1)
 		for (int b = 1; b < d->B; b++)
 			memcpy(tab + (size_t)b * T * D, tab, (size_t)T * D * sizeof(float));
 }
 
-// y (B, T, H*D) = rotate(x) with tab (B, T, D), pair (2i, 2i+1) by angle i.
-// back: y += rotate^T(x), the backward of the rotation (the transpose of a
-// rotation is its inverse: the angle negated).
+// y (B, T, H*D) from x by the rotations of tab (B, T, D), pair (2i, 2i+1)
+// by angle i: ROT_FWD y = R x; ROT_BACK y += R^T x, the backward of the
+// rotation (its transpose is its inverse, the angle negated); ROT_INV
+// y = R^T x. y may be x except for ROT_BACK.
+enum rot_mode { ROT_FWD, ROT_BACK, ROT_INV };
 static void rope_apply(int BT, int H, int D, const float *tab, const float *x, float *y,
-		       int back)
+		       enum rot_mode mode)
 {
 #pragma omp parallel for schedule(static) if ((long)BT * H * D > 32768)
 	for (int r = 0; r < BT; r++) {
@@ -121,9 +138,12 @@ static void rope_apply(int BT, int H, int D, const float *tab, const float *x, f
 			float *yr = y + ((size_t)r * H + h) * D;
 			for (int i = 0; i < D; i += 2) {
 				float x0 = xr[i], x1 = xr[i + 1], co = c[i], si = c[i + 1];
-				if (back) {
+				if (mode == ROT_BACK) {
 					yr[i] += x0 * co + x1 * si;
 					yr[i + 1] += -x0 * si + x1 * co;
+				} else if (mode == ROT_INV) {
+					yr[i] = x0 * co + x1 * si;
+					yr[i + 1] = -x0 * si + x1 * co;
 				} else {
 					yr[i] = x0 * co - x1 * si;
 					yr[i + 1] = x0 * si + x1 * co;
@@ -291,25 +311,28 @@ void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *
 {
 	int B = d->B, Tq = d->Tq, Tk = d->Tk, H = d->H, D = d->D, HD = H * D;
 	AX_ASSERT(B > 0 && Tq > 0 && Tk > 0 && H > 0 && D > 0 && "attn: bad shape");
-	AX_ASSERT((!(d->rope || d->rope_v) || D % 2 == 0) && "attn: rope needs an even head dim");
+	int rot = d->rope || d->rope_v || d->rope_out;
+	AX_ASSERT((!rot || D % 2 == 0) && "attn: rope needs an even head dim");
+	AX_ASSERT(!d->qtime == !d->ktime && "attn: qtime and ktime go together");
 	float scale = d->scale != 0 ? d->scale : 1.0f / sqrtf((float)D);
 	size_t oqr, okr, ovr, ocq, ock;
 	attn_offsets(d, &oqr, &okr, &ovr, &ocq, &ock);
-	if (d->rope || d->rope_v) {
-		rope_table(d, Tk, d->kpos, 0, saved + ock);
-		if (!d->qpos && !d->kpos && Tq == Tk) // self-attention: same positions
+	if (rot) {
+		rope_table(d, Tk, d->kpos, d->ktime, 0, saved + ock);
+		if (!d->qpos && !d->kpos && Tq == Tk && (!d->qtime || d->qtime == d->ktime))
+			// self-attention: same positions
 			memcpy(saved + ocq, saved + ock, (size_t)B * Tq * D * sizeof(float));
 		else
-			rope_table(d, Tq, d->qpos, Tk - Tq, saved + ocq);
+			rope_table(d, Tq, d->qpos, d->qtime, Tk - Tq, saved + ocq);
 	}
 	if (d->rope) {
-		rope_apply(B * Tq, H, D, saved + ocq, q, saved + oqr, 0);
-		rope_apply(B * Tk, H, D, saved + ock, k, saved + okr, 0);
+		rope_apply(B * Tq, H, D, saved + ocq, q, saved + oqr, ROT_FWD);
+		rope_apply(B * Tk, H, D, saved + ock, k, saved + okr, ROT_FWD);
 		q = saved + oqr;
 		k = saved + okr;
 	}
 	if (d->rope_v) {
-		rope_apply(B * Tk, H, D, saved + ock, v, saved + ovr, 0);
+		rope_apply(B * Tk, H, D, saved + ock, v, saved + ovr, ROT_FWD);
 		v = saved + ovr;
 	}
 	int team = team_mode(B * H), prev = team ? ax_blas_serial_begin() : 0;
@@ -321,6 +344,8 @@ void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *
 	}
 	if (team)
 		ax_blas_serial_end(prev);
+	if (d->rope_out)
+		rope_apply(B * Tq, H, D, saved + ocq, out, out, ROT_INV);
 }
 
 void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float *k,
@@ -332,6 +357,11 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 	size_t oqr, okr, ovr, ocq, ock;
 	attn_offsets(d, &oqr, &okr, &ovr, &ocq, &ock);
 	size_t nS = (size_t)B * H * Tq * Tk, nq = (size_t)B * Tq * HD, nk = (size_t)B * Tk * HD;
+	if (d->rope_out) { // out = R^T out_raw: dout_raw = R dout
+		float *g = work + nS + (d->rope ? nq + nk : 0) + (d->rope_v ? nk : 0);
+		rope_apply(B * Tq, H, D, saved + ocq, dout, g, ROT_FWD);
+		dout = g;
+	}
 	// with rotation, gradients are first summed in the rotated frame in
 	// (zeroed) work, then rotated back and added
 	float *gq = dq, *gk = dk, *gv = dv;
@@ -364,10 +394,10 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 		ax_blas_serial_end(prev);
 	if (d->rope) {
 		if (dq)
-			rope_apply(B * Tq, H, D, saved + ocq, gq, dq, 1);
+			rope_apply(B * Tq, H, D, saved + ocq, gq, dq, ROT_BACK);
 		if (dk)
-			rope_apply(B * Tk, H, D, saved + ock, gk, dk, 1);
+			rope_apply(B * Tk, H, D, saved + ock, gk, dk, ROT_BACK);
 	}
 	if (d->rope_v && dv)
-		rope_apply(B * Tk, H, D, saved + ock, gv, dv, 1);
+		rope_apply(B * Tk, H, D, saved + ock, gv, dv, ROT_BACK);
 }

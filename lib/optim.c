@@ -1,4 +1,5 @@
-/* optim.c — SGD(+momentum), Adam, AdamW, mirror descent; clipping; schedules. */
+/* optim.c — SGD(+momentum), Adam, AdamW, LAMB, mirror descent; sparse row
+ * updates and frozen parameters; clipping; schedules. */
 #include "ax_optim.h"
 
 #include <ctype.h>
@@ -11,13 +12,15 @@ void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params
 	o->kind = kind;
 	o->beta1 = 0.9f;
 	o->beta2 = 0.999f;
-	o->eps = 1e-8f;
+	o->eps = kind == AX_OPTIM_LAMB ? 1e-6f : 1e-8f;
+	o->lamb_clamp = 10.0f;
 	o->weight_decay = kind == AX_OPTIM_ADAMW ? 0.01f : 0.0f;
 	o->decay_vectors = 1;
 	o->potential = (struct ax_potential){ AX_POT_PNORM, 2.0 };
 	o->params = p;
 	o->m = ax_arena_alloc(p->arena, p->n * sizeof *o->m);
 	o->v = ax_arena_alloc(p->arena, p->n * sizeof *o->v);
+	o->flags = ax_arena_zalloc(p->arena, (size_t)AX_MAX(p->n, 1));
 	for (int i = 0; i < p->n; i++) {
 		o->m[i] = ax_arena_zalloc(p->arena, p->list[i]->size * sizeof(float));
 		o->v[i] = kind == AX_OPTIM_SGD || kind == AX_OPTIM_MD ? NULL
@@ -40,6 +43,73 @@ void ax_adam_update(size_t n, float *w, const float *g, float *m, float *v, long
 	}
 }
 
+void ax_optim_set_flags(struct ax_optim *o, const struct ax_tensor *t, unsigned flags)
+{
+	for (int i = 0; i < o->params->n; i++)
+		if (o->params->list[i] == t) {
+			o->flags[i] = (uint8_t)flags;
+			return;
+		}
+	AX_ASSERT(0 && "ax_optim_set_flags: not a parameter of this optimiser");
+}
+
+/* Rows [0, R) of C values: which the step touches (all, or with SPARSE
+ * those with a non-zero gradient). */
+static int row_touched(const float *g, int C, int sparse)
+{
+	if (!sparse)
+		return 1;
+	for (int c = 0; c < C; c++)
+		if (g[c] != 0)
+			return 1;
+	return 0;
+}
+
+/* LAMB on one tensor of R rows of C values (see ax_optim.h). Two passes:
+ * moments and norms, then the step (u recomputed with the same operations). */
+static void lamb_update(const struct ax_optim *o, int R, int C, float *w, const float *g,
+			float *m, float *v, float lr, float wd, int sparse)
+{
+	float b1 = o->beta1, b2 = o->beta2, eps = o->eps;
+	double wsq = 0, usq = 0;
+	for (int r = 0; r < R; r++) {
+		size_t at = (size_t)r * C;
+		if (!row_touched(g + at, C, sparse))
+			continue;
+		for (size_t j = at; j < at + (size_t)C; j++) {
+			m[j] = b1 * m[j] + (1 - b1) * g[j];
+			v[j] = b2 * v[j] + (1 - b2) * g[j] * g[j];
+			float u = m[j] / (sqrtf(v[j]) + eps) + wd * w[j];
+			wsq += (double)w[j] * w[j];
+			usq += (double)u * u;
+		}
+	}
+	double wn = AX_MIN(sqrt(wsq), (double)o->lamb_clamp), un = sqrt(usq);
+	float step = lr * (wn == 0 || un == 0 ? 1.0f : (float)(wn / un));
+	for (int r = 0; r < R; r++) {
+		size_t at = (size_t)r * C;
+		if (!row_touched(g + at, C, sparse))
+			continue;
+		for (size_t j = at; j < at + (size_t)C; j++)
+			w[j] -= step * (m[j] / (sqrtf(v[j]) + eps) + wd * w[j]);
+	}
+}
+
+/* Adam/AdamW on the touched rows of a sparse table. */
+static void adam_rows(const struct ax_optim *o, const struct ax_tensor *t, float *m, float *v,
+		      float lr, float wd)
+{
+	int C = t->shape[t->ndim - 1], R = (int)(t->size / (size_t)C);
+	int adamw = o->kind == AX_OPTIM_ADAMW;
+	for (int r = 0; r < R; r++) {
+		size_t at = (size_t)r * C;
+		if (row_touched(t->grad + at, C, 1))
+			ax_adam_update((size_t)C, t->data + at, t->grad + at, m + at, v + at, o->step,
+				       lr, o->beta1, o->beta2, o->eps, adamw ? 0.0f : wd,
+				       adamw ? wd : 0.0f);
+	}
+}
+
 void ax_optim_step(struct ax_optim *o, float lr)
 {
 	struct ax_params *p = o->params;
@@ -48,7 +118,15 @@ void ax_optim_step(struct ax_optim *o, float lr)
 		struct ax_tensor *t = p->list[i];
 		float *w = t->data, *g = t->grad, *m = o->m[i];
 		float wd = (t->ndim > 1 || o->decay_vectors) ? o->weight_decay : 0.0f;
-		if (o->kind == AX_OPTIM_SGD) {
+		int sparse = (o->flags[i] & AX_OPTIM_SPARSE) && t->ndim == 2;
+		if (o->flags[i] & AX_OPTIM_FROZEN)
+			continue;
+		if (o->kind == AX_OPTIM_LAMB) {
+			int C = t->shape[t->ndim - 1];
+			lamb_update(o, (int)(t->size / (size_t)C), C, w, g, m, o->v[i], lr, wd, sparse);
+		} else if (sparse && o->kind != AX_OPTIM_SGD && o->kind != AX_OPTIM_MD) {
+			adam_rows(o, t, m, o->v[i], lr, wd);
+		} else if (o->kind == AX_OPTIM_SGD) {
 			for (size_t j = 0; j < t->size; j++) { // [vec]
 				float gj = g[j] + wd * w[j];
 				m[j] = o->momentum * m[j] + gj;  /* torch: buf = mu*buf + g */

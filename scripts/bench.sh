@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench.sh BUILD — `make bench`: the machine, then one table of axon beside
 # PyTorch (scripts/bench-lib.sh: transformer block and GRU; bench-apical-net.sh;
-# bench-mod-lm.sh; bench-mtm-train.sh; bench-ssl-train.sh), then the notes those fragments
+# bench-mod-lm.sh; bench-mtm-train.sh; bench-ssl-train.sh; bench-poyo-train.sh), then the notes those fragments
 # write (sgemm rate, sampling speed) and the remaining fragments (commands
 # without a PyTorch reference). See scripts/bench_common.sh for the method;
 # BENCH_QUICK=1 runs everything once, briefly.
@@ -23,7 +23,7 @@ echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "method: best of $REPS runs per side and thread count, interleaved; ratio = axon / torch's better setting"
 echo
 report_header
-for name in lib mod-lm mtm-train apical-net ssl-train; do
+for name in lib mod-lm mtm-train apical-net ssl-train poyo-train; do
 	sh "scripts/bench-$name.sh" "$build"
 done
 echo
@@ -31,7 +31,7 @@ cat "$BENCH_NOTES"
 for frag in scripts/bench-*.sh; do
 	case $frag in
 	*/bench-lib.sh | */bench-mod-lm.sh | */bench-mtm-train.sh | */bench-apical-net.sh | \
-	*/bench-ssl-train.sh) continue ;;
+	*/bench-ssl-train.sh | */bench-poyo-train.sh) continue ;;
 	esac
 	echo "== $(basename "$frag" .sh)"
 	sh "$frag" "$build"

@@ -36,6 +36,8 @@ static const char usage_text[] =
 	"reach: 1.8 s trials, hand velocity at 100 Hz, spikes at 1 ms\n"
 	"  -u, --units N          units per session (default 60)\n"
 	"      --baseline HZ      median baseline firing rate (default 10)\n"
+	"      --animal N         another animal's unit statistics and sessions\n"
+	"                         (default 0; held-out sessions for poyo-train)\n"
 	"\n"
 	"Exit status: 0 on success, 2 on a usage error, 1 if a file could not be written.\n";
 
@@ -43,6 +45,7 @@ enum { SUB_IBL, SUB_REACH };
 enum {
 	OPT_OUT, OPT_SESSIONS, OPT_TRIALS, OPT_REGIONS, OPT_NEURONS, OPT_UNITS, OPT_LATENTS,
 	OPT_RANK, OPT_COUPLING, OPT_GAIN, OPT_TAU, OPT_BASELINE, OPT_FAST, OPT_BINS,
+	OPT_ANIMAL,
 };
 #define IBL AX_SUB(SUB_IBL)
 #define REACH AX_SUB(SUB_REACH)
@@ -62,6 +65,7 @@ static const struct ax_option options[] = {
 	{ "baseline", 0, 1, IBL | REACH, OPT_BASELINE, 0 },
 	{ "fast", 0, 1, IBL, OPT_FAST, 0 },
 	{ "bins", 0, 1, IBL, OPT_BINS, 0 },
+	{ "animal", 0, 1, REACH, OPT_ANIMAL, 0 },
 };
 
 static void parse(struct ax_cli *cli, struct spike_opts *o, int argc, char **argv)
@@ -94,6 +98,7 @@ static void parse(struct ax_cli *cli, struct spike_opts *o, int argc, char **arg
 		case OPT_BASELINE: o->baseline = ax_parse_double(opt, arg, 0.01, 1000); break;
 		case OPT_FAST: o->fast = ax_parse_double(opt, arg, 0, 10); break;
 		case OPT_BINS: o->bins = (int)ax_parse_long(opt, arg, 10, 100000); break;
+		case OPT_ANIMAL: o->animal = (int)ax_parse_long(opt, arg, 0, 1000000); break;
 		}
 	}
 	o->seed = cli->common.seed;

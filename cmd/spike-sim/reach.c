@@ -20,11 +20,36 @@ static void reach_velocity(double t, double dur, double angle, double *vx, doubl
 	*vy = speed * sin(angle);
 }
 
+/* The unit statistics of an "animal": animal 0 is the default law; animal
+ * a > 0 draws, from its own stream, a baseline-rate factor exp(0.4 N(0,1)),
+ * a direction-gain range [lo, lo + 1.2] with lo in [0.4, 1.2], and a speed
+ * gain up to [0.2, 0.8], and its sessions' units and trials come from
+ * streams of their own (session k of animal a differs from session k of
+ * animal 0). */
+struct reach_animal {
+	double rate, gain_lo, speed_max;
+	uint64_t stream;
+};
+
+static struct reach_animal reach_animal(const struct ax_rng *root, int animal)
+{
+	struct reach_animal a = { 1.0, 0.8, 0.5, 0 };
+	if (animal > 0) {
+		struct ax_rng r = ax_rng_split(root, 500000 + (uint64_t)animal);
+		a.rate = exp(0.4 * ax_rng_normal(&r));
+		a.gain_lo = 0.4 + 0.8 * ax_rng_uniform(&r);
+		a.speed_max = 0.2 + 0.6 * ax_rng_uniform(&r);
+		a.stream = 1000000 * (uint64_t)animal;
+	}
+	return a;
+}
+
 enum ax_status spike_reach_session(const struct spike_opts *o, int session, const char *path)
 {
 	struct ax_rng root, r;
 	ax_rng_seed(&root, o->seed);
-	r = ax_rng_split(&root, 1000 + (uint64_t)session);
+	struct reach_animal an = reach_animal(&root, o->animal);
+	r = ax_rng_split(&root, an.stream + 1000 + (uint64_t)session);
 	int M = o->trials, U = o->units;
 	const double vmax = REACH_DIST / 0.6 * 30.0 / 16.0; /* peak speed of the fastest reach */
 
@@ -34,9 +59,9 @@ enum ax_status spike_reach_session(const struct spike_opts *o, int session, cons
 	double *pref_y = ax_xmalloc((size_t)U * sizeof *pref_y);
 	for (int u = 0; u < U; u++) {
 		pref[u] = (float)(2 * M_PI * ax_rng_uniform(&r));
-		base[u] = (float)(o->baseline * exp(0.5 * ax_rng_normal(&r)));
-		kappa[u] = 0.8f + 1.2f * ax_rng_uniform(&r);
-		gamma_[u] = 0.5f * ax_rng_uniform(&r);
+		base[u] = (float)(o->baseline * an.rate * exp(0.5 * ax_rng_normal(&r)));
+		kappa[u] = (float)an.gain_lo + 1.2f * ax_rng_uniform(&r);
+		gamma_[u] = (float)an.speed_max * ax_rng_uniform(&r);
 		pref_x[u] = cos(pref[u]), pref_y[u] = sin(pref[u]);
 	}
 	int S_per = (int)lround(REACH_TRIAL * 100), S = M * S_per;
@@ -104,6 +129,10 @@ enum ax_status spike_reach_session(const struct spike_opts *o, int session, cons
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
 	ax_bundle_set_meta(&b, "seed", buf);
 	ax_bundle_set_meta(&b, "hand_rate", "100");
+	if (o->animal > 0) { /* animal 0 bundles stay as they were */
+		snprintf(buf, sizeof buf, "%d", o->animal);
+		ax_bundle_set_meta(&b, "animal", buf);
+	}
 	enum ax_status st = ax_bundle_save(path, &b);
 	ax_bundle_free(&b);
 	free(pref), free(base), free(kappa), free(gamma_), free(pref_x), free(pref_y);

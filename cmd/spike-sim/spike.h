@@ -28,6 +28,7 @@ struct spike_opts {
 	int sessions, trials, regions, neurons, latents, rank, bins, units, quiet;
 	double coupling, gain, tau, baseline, fast;
 	uint64_t seed;
+	int animal;      /* reach: 0 the default unit statistics, else another animal's */
 };
 
 /* Zeroed arrays (exit 1 "out of memory" when a flag asks too much). */

@@ -225,6 +225,71 @@ def attn_cases():
     save_bundle("attn", t)
 
 
+# ---- rotary on continuous time: POYO's own formulation (arXiv:2310.16046) ----
+def poyo_inv_freq(dim, t_min=1e-4, t_max=4.0):
+    """POYO's RotaryEmbedding buffer: the first dim/4 of the dim/2 frequencies."""
+    inv_freq = torch.zeros(dim // 2, dtype=torch.float64)
+    inv_freq[: dim // 4] = 2 * math.pi / (
+        t_min * ((t_max / t_min) ** (torch.arange(0, dim // 2, 2, dtype=torch.float64) / (dim // 2))))
+    return inv_freq
+
+
+def poyo_rotate_half(x):
+    x = x.unflatten(-1, (-1, 2))
+    x1, x2 = x.unbind(-1)
+    return torch.stack((-x2, x1), -1).flatten(-2)
+
+
+def poyo_apply(freqs, x):
+    """x (B, T, H, D), freqs (B, T, D) angles repeated per pair."""
+    f = freqs[:, :, None, :]
+    return x * f.cos().float() + poyo_rotate_half(x) * f.sin().float()
+
+
+def poyo_attention(q, k, v, qt, kt, H, key_pad, rotate_value):
+    """RotaryCrossAttention: rotary on q, k (and v, then out rotated back by
+    minus the query angles) at the token timestamps; key padding."""
+    B, Tq, C = q.shape
+    Tk, D = k.shape[1], C // H
+    inv = poyo_inv_freq(D)
+    qf = (qt.to(torch.float64)[..., None] * inv).repeat_interleave(2, -1)   # (B, Tq, D)
+    kf = (kt.to(torch.float64)[..., None] * inv).repeat_interleave(2, -1)
+    q, k, v = q.view(B, Tq, H, D), k.view(B, Tk, H, D), v.view(B, Tk, H, D)
+    q, k = poyo_apply(qf, q), poyo_apply(kf, k)
+    if rotate_value:
+        v = poyo_apply(kf, v)
+    q, k, v = (x.permute(0, 2, 1, 3) for x in (q, k, v))
+    s = (q @ k.transpose(-1, -2)) / math.sqrt(D)
+    s = s.masked_fill(key_pad[:, None, None, :].bool(), float("-inf"))
+    out = (torch.softmax(s, -1) @ v).permute(0, 2, 1, 3)                # (B, Tq, H, D)
+    if rotate_value:
+        out = poyo_apply(-qf, out)
+    return out.reshape(B, Tq, C)
+
+
+def ropetime_cases():
+    """Own bundle and seed, so the other families' values do not move."""
+    torch.manual_seed(4321)
+    t = {}
+    B, Tq, Tk, H, D = 2, 3, 6, 2, 8
+    for name, rv in (("ropetime", True), ("ropetimeqk", False)):
+        q = randn(B, Tq, H * D).requires_grad_()
+        k = randn(B, Tk, H * D).requires_grad_()
+        v = randn(B, Tk, H * D).requires_grad_()
+        R = randn(B, Tq, H * D)
+        qt = torch.tensor([[0.0625, 0.5, 0.9375], [0.1, 0.37, 0.8]], dtype=torch.float32)
+        kt = torch.rand(B, Tk, dtype=torch.float32)
+        kp = torch.zeros(B, Tk, dtype=torch.uint8)
+        kp[1, 4:] = 1
+        out = poyo_attention(q, k, v, qt, kt, H, kp, rv)
+        dq, dk, dv = grads_of(out, [q, k, v], R)
+        p = name + "."
+        t.update({p + "cfg": cfg(B, Tq, Tk, H, D, int(rv)), p + "qtime": qt, p + "ktime": kt,
+                  p + "key_pad": kp, p + "q": q, p + "k": k, p + "v": v, p + "R": R,
+                  p + "out": out, p + "dq": dq, p + "dk": dk, p + "dv": dv})
+    save_bundle("ropetime", t)
+
+
 # ---- convolution, pooling ----
 def conv_cases():
     t = {}
@@ -296,5 +361,6 @@ if __name__ == "__main__":
     attn_cases()
     conv_cases()
     rnn_cases()
+    ropetime_cases()
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
     print(f"wrote {OUT} ({total} bytes)")

@@ -79,6 +79,19 @@ def golden(module, x, name, out_dir, extra_inputs=()):
                         {k: v.numpy().astype("float32") for k, v in t.items()})
 
 
+def lamb_run(p0, grads, lr, wd, sparse, b1=0.9, b2=0.999, eps=1e-6, clamp=10.0):
+    p, m, v = p0.clone(), torch.zeros_like(p0), torch.zeros_like(p0)
+    for g in grads:
+        rows = (g != 0).any(-1) if sparse else torch.ones(g.shape[0], dtype=torch.bool)
+        m[rows] = b1 * m[rows] + (1 - b1) * g[rows]
+        v[rows] = b2 * v[rows] + (1 - b2) * g[rows] * g[rows]
+        step = m[rows] / (v[rows].sqrt() + eps) + wd * p[rows]
+        wn, sn = p[rows].norm().clamp(0, clamp), step.norm()
+        trust = 1.0 if wn == 0 or sn == 0 else wn / sn
+        p[rows] = p[rows] - lr * trust * step
+    return p
+
+
 def main():
     torch.manual_seed(0)
     out_dir = sys.argv[1] if len(sys.argv) > 1 else "tests/ref/lib"
@@ -120,6 +133,16 @@ def main():
         opt.step()
         sched.step()
     traj["onecycle"] = torch.tensor(lrs)
+
+    # LAMB (You et al. 2019) as torch_optimizer.Lamb (no debiasing, weight
+    # norm clamped at 10), written out here; "sparse" updates only the rows
+    # whose gradient is not all zero (POYO's SparseLamb for embeddings).
+    lp0 = torch.randn(4, 5)
+    lgrads = torch.randn(6, 4, 5)
+    lgrads[1:4, 2] = 0
+    traj["lamb_p0"], traj["lamb_grads"] = lp0, lgrads
+    for name, sparse in (("lamb", False), ("lamb_sparse", True)):
+        traj[name] = lamb_run(lp0, lgrads, lr=0.02, wd=0.01, sparse=sparse)
     safetensors_np.save(os.path.join(out_dir, "optim.safetensors"),
                         {k: v.numpy().astype("float32") for k, v in traj.items()})
     print("wrote", out_dir)

@@ -5,11 +5,11 @@
 . "$AXON_ROOT/tests/cmd/lib.sh"
 cd "$AXON_ROOT"
 check "shared man text up to date" -- sh scripts/man-include.sh --check man/man1/*.1
-for page in mod-lm mtm-train teb-fit agent-probe; do
+for page in mod-lm mtm-train teb-fit agent-probe poyo-train; do
 	grep -q '^\.\\" BEGIN training-run\.mdoc$' "man/man1/$page.1" \
 		&& ok "$page(1) has the training-run options" || bad "$page(1) lacks the training-run options"
 done
-for page in mod-lm mtm-train teb-fit agent-probe apical-net; do
+for page in mod-lm mtm-train teb-fit agent-probe apical-net poyo-train; do
 	grep -q '^\.\\" BEGIN cluster\.mdoc$' "man/man1/$page.1" \
 		&& ok "$page(1) says how to run on a cluster" || bad "$page(1) lacks RUNNING ON A CLUSTER"
 done

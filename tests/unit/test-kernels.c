@@ -497,6 +497,33 @@ static void attn_alloc(struct attn_ctx *c)
 	c->work = zerov(ax_attn_work_size(&c->d));
 }
 
+// One golden case: q, k, v, R from the bundle; out and the gradients
+// against PyTorch's, and with fd also against finite differences.
+static void attn_golden_case(const struct ax_bundle *b, const char *cn, struct attn_ctx *c,
+			     int fd)
+{
+	size_t nq = gcount(b, cn, "q"), nk = gcount(b, cn, "k");
+	c->q = copyv(gf(b, cn, "q"), nq);
+	c->k = copyv(gf(b, cn, "k"), nk);
+	c->v = copyv(gf(b, cn, "v"), nk);
+	attn_alloc(c);
+	float *out = zerov(nq), *dq = zerov(nq), *dk = zerov(nk), *dv = zerov(nk);
+	float *R = copyv(gf(b, cn, "R"), nq);
+	attn_fwd(c, out);
+	close_to(out, b, cn, "out");
+	ax_attn_backward(&c->d, c->q, c->k, c->v, c->saved, R, dq, dk, dv, c->work);
+	close_to(dq, b, cn, "dq");
+	close_to(dk, b, cn, "dk");
+	close_to(dv, b, cn, "dv");
+	if (fd) {
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->q, nq, dq, 1e-2f, 2e-3, 5e-3);
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->k, nk, dk, 1e-2f, 2e-3, 5e-3);
+		gradcheck(cn, attn_fwd, c, out, nq, R, c->v, nk, dv, 1e-2f, 2e-3, 5e-3);
+	}
+	free(c->q), free(c->k), free(c->v), free(c->saved), free(c->work);
+	free(out), free(dq), free(dk), free(dv), free(R);
+}
+
 static void test_attn_golden(void **state)
 {
 	(void)state;
@@ -522,20 +549,7 @@ static void test_attn_golden(void **state)
 			c.d.qpos = gi(b, cn, "qpos");
 			c.d.kpos = gi(b, cn, "kpos");
 		}
-		size_t nq = gcount(b, cn, "q"), nk = gcount(b, cn, "k");
-		c.q = copyv(gf(b, cn, "q"), nq);
-		c.k = copyv(gf(b, cn, "k"), nk);
-		c.v = copyv(gf(b, cn, "v"), nk);
-		attn_alloc(&c);
-		float *out = zerov(nq), *dq = zerov(nq), *dk = zerov(nk), *dv = zerov(nk);
-		attn_fwd(&c, out);
-		close_to(out, b, cn, "out");
-		ax_attn_backward(&c.d, c.q, c.k, c.v, c.saved, gf(b, cn, "R"), dq, dk, dv, c.work);
-		close_to(dq, b, cn, "dq");
-		close_to(dk, b, cn, "dk");
-		close_to(dv, b, cn, "dv");
-		free(c.q), free(c.k), free(c.v), free(c.saved), free(c.work);
-		free(out), free(dq), free(dk), free(dv);
+		attn_golden_case(b, cn, &c, 0);
 	}
 	bundle_close(b);
 }
@@ -597,6 +611,64 @@ static void test_attn_gradcheck(void **state)
 							    .D = 4, .causal = 1, .qpos = qpos,
 							    .kpos = kpos, .rope = 1, .rope_v = 1,
 							    .rope_base = 100});
+}
+
+// Rotary on continuous time against POYO's own PyTorch formulation
+// (scripts/ref/kernels_ref.py, ropetime_cases): rotary on q, k, and with
+// rotary values on v and the output rotated back by the query's angles.
+static void test_attn_ropetime_golden(void **state)
+{
+	(void)state;
+	struct ax_bundle *b = bundle_open("kernels/ropetime.safetensors");
+	const char *cases[] = {"ropetime", "ropetimeqk"};
+	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
+		const char *cn = cases[ci];
+		const int32_t *cfg = gi(b, cn, "cfg"); // B Tq Tk H D rotate_value
+		struct attn_ctx c = {.d = {.B = cfg[0], .Tq = cfg[1], .Tk = cfg[2], .H = cfg[3],
+					   .D = cfg[4], .rope = 1, .rope_v = cfg[5],
+					   .rope_out = cfg[5], .qtime = gf(b, cn, "qtime"),
+					   .ktime = gf(b, cn, "ktime"),
+					   .key_pad = get(b, cn, "key_pad", AX_U8, 0)->data}};
+		attn_golden_case(b, cn, &c, 1);
+	}
+	bundle_close(b);
+}
+
+// The time rotary against the direct formula: with one key the softmax is 1,
+// so out = R(-w tq) R(w tk) v = R(w (tk - tq)) v pair by pair, with
+// w_i = 2 pi / (tmin (tmax/tmin)^(4i/D)) on the first D/4 pairs, 0 after;
+// and the scores depend on time differences only (a common shift of every
+// time changes nothing but rounding).
+static void test_attn_ropetime_formula(void **state)
+{
+	(void)state;
+	enum { D = 16 };
+	float q[D], k[D], v[D], out[D], qt = 0.3125f, kt = 0.2871f;
+	for (int i = 0; i < D; i++)
+		q[i] = 0.1f * (float)i - 0.5f, k[i] = 0.05f * (float)(i % 5), v[i] = 1.0f - 0.1f * i;
+	struct ax_attn_desc d = {.B = 1, .Tq = 1, .Tk = 1, .H = 1, .D = D, .rope = 1, .rope_v = 1,
+				 .rope_out = 1, .qtime = &qt, .ktime = &kt};
+	float *saved = zerov(ax_attn_saved_size(&d));
+	ax_attn_forward(&d, q, k, v, out, saved);
+	for (int i = 0; i < D / 2; i++) {
+		double w = i < D / 4 ? 2 * M_PI / (1e-4 * pow(4.0 / 1e-4, 4.0 * i / D)) : 0.0;
+		assert_true(fabs(ax_rope_time_freq(i, D, 0, 0) - w) <= 1e-12 * w);
+		double a = w * ((double)kt - (double)qt), c = cos(a), s = sin(a);
+		double y0 = v[2 * i] * c - v[2 * i + 1] * s, y1 = v[2 * i] * s + v[2 * i + 1] * c;
+		assert_true(fabs(out[2 * i] - y0) < 2e-4 && fabs(out[2 * i + 1] - y1) < 2e-4);
+	}
+	// two keys, then every time shifted by 0.5 s: same output
+	float k2[2 * D], v2[2 * D], kt2[2] = {0.25f, 0.375f}, qt2 = 0.3125f, o1[D], o2[D];
+	for (int i = 0; i < 2 * D; i++)
+		k2[i] = 0.3f * sinf((float)i), v2[i] = cosf(0.7f * (float)i);
+	struct ax_attn_desc d2 = {.B = 1, .Tq = 1, .Tk = 2, .H = 1, .D = D, .rope = 1,
+				  .rope_v = 1, .rope_out = 1, .qtime = &qt2, .ktime = kt2};
+	float *saved2 = zerov(ax_attn_saved_size(&d2));
+	ax_attn_forward(&d2, q, k2, v2, o1, saved2);
+	qt2 += 0.5f, kt2[0] += 0.5f, kt2[1] += 0.5f;
+	ax_attn_forward(&d2, q, k2, v2, o2, saved2);
+	tu_assert_close(o2, o1, D, 2e-3, 1e-3, "time rotary: shift invariance");
+	free(saved), free(saved2);
 }
 
 // A query row that sees no key: zeros out, zero gradients, never NaN.
@@ -980,6 +1052,8 @@ int main(void)
 		cmocka_unit_test(test_attn_golden),
 		cmocka_unit_test(test_attn_gradcheck),
 		cmocka_unit_test(test_attn_dead_rows),
+		cmocka_unit_test(test_attn_ropetime_golden),
+		cmocka_unit_test(test_attn_ropetime_formula),
 		cmocka_unit_test(test_attn_deterministic),
 		cmocka_unit_test(test_conv_golden),
 		cmocka_unit_test(test_conv_gradcheck),
