@@ -71,11 +71,19 @@ same_as_fixture binned.safetensors --layout binned --units-where quality=good \
 same_as_fixture reach.safetensors --layout reach --trial target=reach_dir \
 	--behavior /processing/behavior/hand_vel
 
-# mtm-train reads the binned bundle (poyo-train reads nwb_reach_bundle's).
+# mtm-train reads the binned bundle, poyo-train the reach bundle.
 check "mtm-train trains on the binned bundle" -- mtm-train train -q --threads 1 -n 3 --batch 2 \
 	--dim 16 --layers 1 --heads 2 -c m.ckpt binned.safetensors
 [ "$(grep -c '^[0-9]' "$T/out")" -ge 1 ] && ok "mtm-train logged its steps" ||
 	bad "mtm-train logged no step: $(cat "$T/out")"
+check "poyo-train trains on the reach bundle" -- poyo-train train -q --threads 1 -n 3 \
+	--dim 16 --depth 1 --cross-heads 2 --self-heads 2 --latents 2 --batch 2 \
+	-c p.ckpt reach.safetensors
+[ "$(grep -c '^[0-9]' "$T/out")" -ge 1 ] && ok "poyo-train logged its steps" ||
+	bad "poyo-train logged no step: $(cat "$T/out")"
+check "poyo-train evaluates the reach bundle" -- poyo-train eval -q -m p.ckpt reach.safetensors
+grep -q '^session,r2,r2_x,r2_y,n$' "$T/out" && ok "poyo-train eval wrote its CSV" ||
+	bad "poyo-train eval: $(cat "$T/out")"
 
 # Malformed files: exit 2, the path inside the file named; no output left.
 for c in "no-units|/units: no such group" \
