@@ -4,7 +4,8 @@
  * spikes; the null model is each neuron's mean count over the scored
  * entries), on the session's test trials:
  *   co_smoothing  neuron n zeroed in every bin, neuron prompt, score n
- *   forward_pred  last 10 bins zeroed, causal prompt (+ causal attention)
+ *   forward_pred  last 10 bins zeroed, causal prompt (+ causal attention;
+ *                 --forward-prompt picks another of MtM's prompts)
  *   inter_region  each region zeroed in turn, inter prompt, score it
  *   intra_region  only one region visible, each of its neurons zeroed in
  *                 turn, intra prompt, score that neuron
@@ -195,7 +196,7 @@ static void decode_behaviour(const struct mtm_session *s, const float *F, int d,
 }
 
 void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session *s, int trained,
-		  struct mtm_eval_result *res, float *predict_out)
+		  enum mtm_scheme forward_prompt, struct mtm_eval_result *res, float *predict_out)
 {
 	struct eval_ctx e = { .m = m, .s = s, .sidx = sidx };
 	ax_arena_init(&e.arena, 0);
@@ -207,7 +208,7 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	e.keep = ax_xmalloc(TN * sizeof *e.keep);
 	e.take = ax_xcalloc((size_t)N, sizeof *e.take);
 	float *pred = ax_xmalloc((size_t)nt * TN * sizeof *pred);
-#define PROMPT(task) ((enum mtm_scheme)(trained == MTM_MASK_MTM ? (task) : trained))
+#define PROMPT(task) (trained == MTM_MASK_MTM ? (enum mtm_scheme)(task) : (enum mtm_scheme)trained)
 	for (int i = 0; i < MET_N; i++)
 		res->value[i] = res->oracle[i] = NAN;
 
@@ -228,7 +229,7 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 	keep_all(&e, 1);
 	for (size_t i = (size_t)tf * N; i < TN; i++)
 		e.keep[i] = 0;
-	predict(&e, s->test, nt, PROMPT(MTM_CAUSAL), NULL, pred, NULL);
+	predict(&e, s->test, nt, PROMPT(forward_prompt), NULL, pred, NULL);
 	res->value[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, pred, 1);
 
 	/* Inter-region: each region masked whole, in turn. */
@@ -293,12 +294,13 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 /* Every metric of session s as CSV rows; its co-smoothing rates into the
  * NPY stream f if not NULL. */
 static void eval_session(const struct mtm_model *m, int s, const struct mtm_session *se,
-			 int trained, struct ax_csv *csv, FILE *f, const char *fpath)
+			 int trained, enum mtm_scheme forward_prompt, struct ax_csv *csv, FILE *f,
+			 const char *fpath)
 {
 	struct mtm_eval_result res;
 	size_t npred = (size_t)se->ntest * se->T * se->N;
 	float *pred = f ? ax_xmalloc_for(npred * sizeof *pred, "the predictions") : NULL;
-	mtm_evaluate(m, s, se, trained, &res, pred);
+	mtm_evaluate(m, s, se, trained, forward_prompt, &res, pred);
 	for (int k = 0; k < MET_N; k++) {
 		if (isnan(res.value[k]) && isnan(res.oracle[k]))
 			continue;
@@ -345,8 +347,8 @@ int mtm_cmd_eval(struct mtm_opts *o)
 	struct ax_progress prog;
 	ax_progress_begin(&prog, "eval", n, o->cli.common.quiet);
 	for (int s = 0; s < n; s++) {
-		eval_session(&m, s, &sess[s], tc.mask, &csv, o->predict_out ? pred_file.f : NULL,
-			     o->predict_out);
+		eval_session(&m, s, &sess[s], tc.mask, o->forward_prompt, &csv,
+			     o->predict_out ? pred_file.f : NULL, o->predict_out);
 		ax_progress_update(&prog, s + 1, NULL);
 	}
 	ax_progress_end(&prog);

@@ -27,6 +27,9 @@ static const char usage_text[] =
 	"      --heads N          attention heads (default 4)\n"
 	"      --hidden N         MLP width (default 2 * dim)\n"
 	"      --dropout X        dropout in the blocks (default 0.2)\n"
+	"      --causal-share X   mtm: probability of the causal task (default 0.25)\n"
+	"      --forward-window W causal task: mask the last W bins instead of\n"
+	"                         bins with probability 0.6 (default 0: off)\n"
 	"      --init CKPT        start the core from CKPT (fine-tune on new sessions)\n"
 	AX_RUN_HELP
 	"  -c FILE                short for --checkpoint (required)\n"
@@ -36,13 +39,15 @@ static const char usage_text[] =
 	"  -c, --checkpoint FILE  trained model\n"
 	"      --predict-out FILE NPY stream, per session the co-smoothing rates\n"
 	"                         (test trials, bins, neurons) in spikes per bin\n"
+	"      --forward-prompt P an MtM model's prompt for forward prediction:\n"
+	"                         causal (default), neuron, intra, inter\n"
 	"\n"
 	"  -s, --seed N           seed (default 42)\n"
 	AX_COMMON_HELP
 	"\n"
 	AX_EXIT_HELP;
 
-enum { OPT_SETTING, OPT_INIT, OPT_PREDICT };
+enum { OPT_SETTING, OPT_INIT, OPT_PREDICT, OPT_FORWARD_PROMPT };
 static const char *const subs[] = { "train", "eval", NULL };
 #define TRAIN AX_SUB(MTM_SUB_TRAIN)
 #define EVAL AX_SUB(MTM_SUB_EVAL)
@@ -63,9 +68,12 @@ static const struct ax_option options[] = {
 	{ "heads", 0, 1, TRAIN, OPT_SETTING, FIXED },
 	{ "hidden", 0, 1, TRAIN, OPT_SETTING, FIXED },
 	{ "dropout", 0, 1, TRAIN, OPT_SETTING, FIXED },
+	{ "causal-share", 0, 1, TRAIN, OPT_SETTING, FIXED },
+	{ "forward-window", 0, 1, TRAIN, OPT_SETTING, FIXED },
 	{ "seed", 's', 1, AX_SUBS_ALL, AX_OPT_SEED, FIXED },
 	{ "init", 0, 1, TRAIN, OPT_INIT, FIXED },
 	{ "predict-out", 0, 1, EVAL, OPT_PREDICT, 0 },
+	{ "forward-prompt", 0, 1, EVAL, OPT_FORWARD_PROMPT, 0 },
 };
 
 static void parse_setting(struct mtm_opts *o, const char *arg)
@@ -86,12 +94,20 @@ static void parse(struct mtm_opts *o, int argc, char **argv)
 	o->model = (struct mtm_config){ .D = 64, .layers = 2, .heads = 4, .hidden = 0,
 					.dropout = 0.2f };
 	o->train = (struct mtm_train_cfg){ .mask = MTM_MASK_MTM, .steps = 3000, .batch = 16,
-					   .lr = 1e-3, .weight_decay = 0.01, .warmup = 0.15 };
+					   .lr = 1e-3, .weight_decay = 0.01, .warmup = 0.15,
+					   .causal_share = 0.25 };
+	o->forward_prompt = MTM_CAUSAL;
 	ax_cli_begin(&o->cli, argc, argv);
 	const char *arg;
 	for (int id; (id = ax_cli_next(&o->cli, &arg)) != AX_OPT_END;) {
 		switch (id) {
 		case OPT_SETTING: parse_setting(o, arg); break;
+		case OPT_FORWARD_PROMPT: {
+			static const char *const prompts[] = { "neuron", "causal", "intra", "inter", NULL };
+			o->forward_prompt = (enum mtm_scheme)ax_parse_choice(ax_cli_opt(&o->cli), arg,
+									     prompts);
+			break;
+		}
 		case OPT_INIT:
 		case OPT_PREDICT:
 			if (!*arg)

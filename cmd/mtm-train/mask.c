@@ -24,6 +24,15 @@ static void mask_bin(int N, int t, float *keep, float *target)
 	}
 }
 
+int mtm_mask_forward(int T, int N, int window, float *keep, float *target)
+{
+	for (size_t i = 0; i < (size_t)T * N; i++)
+		keep[i] = 1, target[i] = 0;
+	for (int t = T - window; t < T; t++)
+		mask_bin(N, t, keep, target);
+	return window * N;
+}
+
 int mtm_mask_draw(enum mtm_scheme s, struct ax_rng *r, int T, int N, const int32_t *region,
 		  int nregions, float *keep, float *target)
 {

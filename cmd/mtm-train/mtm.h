@@ -53,6 +53,9 @@ void mtm_session_free(struct mtm_session *s);
  * is forced when the coin flips left none). Returns the number of targets. */
 int mtm_mask_draw(enum mtm_scheme s, struct ax_rng *r, int T, int N, const int32_t *region,
 		  int nregions, float *keep, float *target);
+/* The causal scheme with --forward-window W: the last W bins (of T) masked,
+ * all neurons, and nothing else; they are the targets. Returns W * N. */
+int mtm_mask_forward(int T, int N, int window, float *keep, float *target);
 
 /* ---- model (model.c) ---- */
 struct mtm_config {
@@ -107,10 +110,11 @@ struct mtm_eval_result {
 };
 /* All metrics on one session's test trials (behaviour: 5-fold CV over all
  * trials). trained is the scheme the model was trained with (MTM_MASK_MTM
- * for MtM): it decides the prompts. predict, if not NULL, receives the
+ * for MtM): it decides the prompts (an MtM model's forward prediction
+ * uses forward_prompt, MTM_CAUSAL by default). predict, if not NULL, receives the
  * co-smoothing rates (ntest, T, N). */
 void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session *s, int trained,
-		  struct mtm_eval_result *res, float *predict);
+		  enum mtm_scheme forward_prompt, struct mtm_eval_result *res, float *predict);
 /* Per-neuron bits/spike averaged over neurons with spikes: entries
  * (trials in idx, bins [t0, t1)) of counts vs pred. pred is (nidx, T, N)
  * when pred_by_idx, else laid out like counts (all trials). */
@@ -126,14 +130,20 @@ struct mtm_train_cfg {
 	int batch;
 	double lr, weight_decay, warmup;
 	uint64_t seed;
+	double causal_share;        /* MtM: probability of the causal scheme (0.25) */
+	int forward_window;         /* causal scheme: the last W bins (0: bins p 0.6) */
 };
 extern const struct ax_setting mtm_train_settings[];
 extern const int mtm_n_train_settings;
+/* settings.c: the training settings from a checkpoint; the causal share and
+ * forward window, added later, take their defaults where absent. */
+enum ax_status mtm_get_train_settings(const struct ax_bundle *b, struct mtm_train_cfg *c);
 struct mtm_opts {
 	struct ax_cli cli;          /* common options (checkpoint, run, seed), SESSION files */
 	struct mtm_config model;    /* --dim ... (hidden 0: 2 * dim) */
 	struct mtm_train_cfg train;
 	const char *init, *predict_out;
+	enum mtm_scheme forward_prompt;   /* eval --forward-prompt */
 };
 enum { MTM_SUB_TRAIN, MTM_SUB_EVAL };
 /* data.c: n sessions from files into *out (all with the same bins); on

@@ -4,6 +4,7 @@
  * command so a fuzz target can read checkpoints with it alone. */
 #include "mtm.h"
 
+#include <stddef.h>
 #include <string.h>
 
 const struct ax_setting mtm_model_settings[] = {
@@ -65,5 +66,25 @@ const struct ax_setting mtm_train_settings[] = {
 			  0, 10, 0),
 	AX_SETTING_DOUBLE("mtm.warmup", "--warmup", struct mtm_train_cfg, warmup, 0, 1, 0),
 	AX_SETTING_U64("mtm.seed", "--seed", struct mtm_train_cfg, seed),
+	AX_SETTING_DOUBLE("mtm.causal_share", "--causal-share", struct mtm_train_cfg, causal_share,
+			  0, 1, 0),
+	AX_SETTING_INT("mtm.forward_window", "--forward-window", struct mtm_train_cfg,
+		       forward_window, 0, 100000),
 };
 const int mtm_n_train_settings = (int)AX_COUNTOF(mtm_train_settings);
+
+enum ax_status mtm_get_train_settings(const struct ax_bundle *b, struct mtm_train_cfg *c)
+{
+	c->causal_share = 0.25, c->forward_window = 0;
+	for (int i = 0; i < mtm_n_train_settings; i++) {
+		const struct ax_setting *s = &mtm_train_settings[i];
+		int later = s->offset == offsetof(struct mtm_train_cfg, causal_share) ||
+			    s->offset == offsetof(struct mtm_train_cfg, forward_window);
+		if (later && !ax_bundle_meta(b, s->key))
+			continue;
+		enum ax_status st = ax_ckpt_get_setting(b, s, c);
+		if (st)
+			return st;
+	}
+	return AX_OK;
+}

@@ -72,7 +72,7 @@ static void model_config(struct mtm_opts *o, struct mtm_trainer *tr, struct ax_b
 		if (n != cfg->nsessions)
 			ax_die(AX_EXIT_USAGE, "%s was trained on %d sessions, %d given", from,
 			       cfg->nsessions, n);
-		if ((st = ax_ckpt_get_settings(ck, mtm_train_settings, mtm_n_train_settings, &tr->cfg)))
+		if ((st = mtm_get_train_settings(ck, &tr->cfg)))
 			ax_die_status(AX_EXIT_USAGE, st, from);
 		return;
 	}
@@ -132,6 +132,21 @@ static void start(struct mtm_opts *o, struct mtm_trainer *tr)
 	ax_bundle_free(&ck);
 }
 
+/* The step's masking scheme: the --mask one, or for MtM one of its four
+ * tasks, causal with probability --causal-share and the others equally. */
+static enum mtm_scheme draw_scheme(struct mtm_trainer *tr)
+{
+	static const enum mtm_scheme tasks[4] = { MTM_NEURON, MTM_CAUSAL, MTM_INTRA, MTM_INTER };
+	static const enum mtm_scheme others[3] = { MTM_NEURON, MTM_INTRA, MTM_INTER };
+	if (tr->cfg.mask != MTM_MASK_MTM)
+		return (enum mtm_scheme)tr->cfg.mask;
+	if (tr->cfg.causal_share == 0.25)   /* uniform: one draw, as before the option */
+		return tasks[ax_rng_below(&tr->data_rng, 4)];
+	if (ax_rng_uniform(&tr->data_rng) < tr->cfg.causal_share)
+		return MTM_CAUSAL;
+	return others[ax_rng_below(&tr->data_rng, 3)];
+}
+
 /* One step: a session, a scheme, a batch of its training trials masked;
  * returns the global batch's loss. *s and *scheme say what it was. Under
  * several ranks every rank draws the whole batch and its masks (the same
@@ -140,12 +155,9 @@ static void start(struct mtm_opts *o, struct mtm_trainer *tr)
  * before the sum (ax_dist.h). Dropout draws per rank. */
 static double train_step(struct mtm_trainer *tr, int *s_out, enum mtm_scheme *scheme_out)
 {
-	static const enum mtm_scheme mtm_tasks[4] = { MTM_NEURON, MTM_CAUSAL, MTM_INTRA, MTM_INTER };
 	int s = (int)ax_rng_below(&tr->data_rng, (uint32_t)tr->nsess);
 	const struct mtm_session *se = &tr->sess[s];
-	enum mtm_scheme scheme = tr->cfg.mask == MTM_MASK_MTM
-					 ? mtm_tasks[ax_rng_below(&tr->data_rng, 4)]
-					 : (enum mtm_scheme)tr->cfg.mask;
+	enum mtm_scheme scheme = draw_scheme(tr);
 	int T = tr->m.cfg.T, N = se->N, Bs = AX_MIN(tr->cfg.batch, se->ntrain);
 	size_t TN = (size_t)T * N;
 	long b0, nb;
@@ -168,7 +180,10 @@ static double train_step(struct mtm_trainer *tr, int *s_out, enum mtm_scheme *sc
 		int mine = b >= b0 && b < b0 + nb;
 		float *xb = mine ? x->data + (size_t)(b - b0) * TN : keep;
 		float *wb = mine ? w->data + (size_t)(b - b0) * TN : target;
-		mtm_mask_draw(scheme, &tr->data_rng, T, N, se->region, se->nregions, xb, wb);
+		if (scheme == MTM_CAUSAL && tr->cfg.forward_window > 0)
+			mtm_mask_forward(T, N, AX_MIN(tr->cfg.forward_window, T - 1), xb, wb);
+		else
+			mtm_mask_draw(scheme, &tr->data_rng, T, N, se->region, se->nregions, xb, wb);
 		if (ax_dist_size() > 1) {
 			double sum = 0;
 			for (size_t i = 0; i < TN; i++)

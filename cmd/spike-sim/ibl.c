@@ -92,6 +92,40 @@ static void ibl_trial_latents(const struct spike_ibl_world *w, struct ax_rng *r,
 	}
 }
 
+const char *const spike_wheel_names[] = { "softplus", "abs", NULL };
+
+/* Wheel speed from the projections p = v . z_t (M, T), in place, smoothed
+ * over bins (s <- 0.7 s + 0.3 x) within each trial:
+ *   softplus  x = softplus((p - mean) / sd), mean and sd over the session's
+ *             trials and bins: monotone in v . z, so a linear read-out of
+ *             the log rates (linear in z) recovers most of it
+ *   abs       x = 4 |p| (before the "wheel" metadata key): invisible to a
+ *             linear read-out wherever v . z takes both signs. */
+static void ibl_wheel_speed(enum spike_wheel kind, int M, int T, float *wheel)
+{
+	size_t n = (size_t)M * T;
+	double mu = 0, var = 0;
+	for (size_t i = 0; i < n; i++)
+		mu += wheel[i];
+	mu /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (wheel[i] - mu) * (wheel[i] - mu);
+	double sd = sqrt(var / (double)n) + 1e-6;
+	for (int m = 0; m < M; m++) {
+		float sm = 0, *wm = wheel + (size_t)m * T;
+		for (int t = 0; t < T; t++) {
+			if (kind == SPIKE_WHEEL_ABS) {   /* the old arithmetic, bit for bit */
+				sm = 0.7f * sm + 0.3f * fabsf(wm[t]);
+				wm[t] = 4.0f * sm;
+			} else {
+				double u = (wm[t] - mu) / sd;
+				sm = 0.7f * sm + 0.3f * (float)(u > 30 ? u : log1p(exp(u)));
+				wm[t] = sm;
+			}
+		}
+	}
+}
+
 enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct spike_opts *o, int session,
 			const char *path)
 {
@@ -167,22 +201,23 @@ enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct s
 				rates[e] = expf(lr);
 				counts[e] = (float)ax_rng_poisson(&r, rates[e]);
 			}
-		/* Behaviour: wheel speed a smoothed |v . z_t|; choice from the
-		 * mean of w . z over the last 30% of the trial. */
-		float sm = 0, acc = 0;
+		/* Behaviour: the wheel projection v . z_t of every bin (made a
+		 * speed below, once the session's trials are all drawn); choice
+		 * from the mean of w . z over the last 30% of the trial. */
+		float acc = 0;
 		for (int t = 0; t < T; t++) {
 			float p = 0, c = 0;
 			for (int i = 0; i < RK; i++) {
 				p += w->wheel_v[i] * z[(size_t)t * RK + i];
 				c += w->choice_w[i] * z[(size_t)t * RK + i];
 			}
-			sm = 0.7f * sm + 0.3f * fabsf(p);
-			wheel[(size_t)m * T + t] = 4.0f * sm;
+			wheel[(size_t)m * T + t] = p;
 			if (t >= T - 3 * T / 10)
 				acc += c;
 		}
 		late[m] = acc / (float)(3 * T / 10 > 0 ? 3 * T / 10 : 1);
 	}
+	ibl_wheel_speed(o->wheel, M, T, wheel);
 	/* Choice = Bernoulli(sigmoid(3 * standardised late projection)): the
 	 * read-out is scaled per session so choices are neither coin flips nor
 	 * deterministic whatever the dynamics' amplitude. */
@@ -219,6 +254,7 @@ enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct s
 	ax_bundle_set_meta(&b, "axon.kind", "spike-sim.ibl");
 	ax_bundle_set_meta(&b, "region_names", names);
 	ax_bundle_set_meta(&b, "bin_size", "0.02");
+	ax_bundle_set_meta(&b, "wheel", spike_wheel_names[o->wheel]);
 	snprintf(buf, sizeof buf, "%d", session);
 	ax_bundle_set_meta(&b, "session", buf);
 	snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);

@@ -32,6 +32,8 @@ static const char usage_text[] =
 	"      --fast X           std of fast shared log-rate fluctuations, white\n"
 	"                         from bin to bin, rank 2 per region (default 0)\n"
 	"      --bins N           bins per trial (default 100)\n"
+	"      --wheel DEF        wheel speed: softplus (default) or abs (bundles\n"
+	"                         made before the bundle's \"wheel\" key)\n"
 	"\n"
 	"reach: 1.8 s trials, hand velocity at 100 Hz, spikes at 1 ms\n"
 	"  -u, --units N          units per session (default 60)\n"
@@ -46,6 +48,7 @@ enum {
 	OPT_OUT, OPT_SESSIONS, OPT_TRIALS, OPT_REGIONS, OPT_NEURONS, OPT_UNITS, OPT_LATENTS,
 	OPT_RANK, OPT_COUPLING, OPT_GAIN, OPT_TAU, OPT_BASELINE, OPT_FAST, OPT_BINS,
 	OPT_ANIMAL,
+	OPT_WHEEL,
 };
 #define IBL AX_SUB(SUB_IBL)
 #define REACH AX_SUB(SUB_REACH)
@@ -66,6 +69,7 @@ static const struct ax_option options[] = {
 	{ "fast", 0, 1, IBL, OPT_FAST, 0 },
 	{ "bins", 0, 1, IBL, OPT_BINS, 0 },
 	{ "animal", 0, 1, REACH, OPT_ANIMAL, 0 },
+	{ "wheel", 0, 1, IBL, OPT_WHEEL, 0 },
 };
 
 static void parse(struct ax_cli *cli, struct spike_opts *o, int argc, char **argv)
@@ -99,6 +103,7 @@ static void parse(struct ax_cli *cli, struct spike_opts *o, int argc, char **arg
 		case OPT_FAST: o->fast = ax_parse_double(opt, arg, 0, 10); break;
 		case OPT_BINS: o->bins = (int)ax_parse_long(opt, arg, 10, 100000); break;
 		case OPT_ANIMAL: o->animal = (int)ax_parse_long(opt, arg, 0, 1000000); break;
+		case OPT_WHEEL: o->wheel = (enum spike_wheel)ax_parse_choice(opt, arg, spike_wheel_names); break;
 		}
 	}
 	o->seed = cli->common.seed;

@@ -23,9 +23,15 @@
 /* Fast shared variability: SPIKE_FAST_RANK white factors per region and bin. */
 enum { SPIKE_FAST_RANK = 2 };
 
+/* ibl wheel speed definitions (ibl.c): the bundle's "wheel" metadata key
+ * names the one that made it; bundles without the key are SPIKE_WHEEL_ABS. */
+enum spike_wheel { SPIKE_WHEEL_SOFTPLUS, SPIKE_WHEEL_ABS };
+extern const char *const spike_wheel_names[];   /* NULL-terminated */
+
 struct spike_opts {
 	const char *out;
 	int sessions, trials, regions, neurons, latents, rank, bins, units, quiet;
+	enum spike_wheel wheel;
 	double coupling, gain, tau, baseline, fast;
 	uint64_t seed;
 	int animal;      /* reach: 0 the default unit statistics, else another animal's */

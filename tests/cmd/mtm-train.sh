@@ -47,6 +47,31 @@ mtm-train train $small -n 40 --stop-at 20 -c "$d/b.ckpt" "$S0" "$S1" > /dev/null
 mtm-train train --threads 1 -q --resume "$d/b.ckpt" -c "$d/b.ckpt" "$S0" "$S1" > /dev/null || fail "resume"
 expect_same "$d/a.ckpt" "$d/b.ckpt" "a resumed run's checkpoint equals a straight run's"
 
+# A checkpoint from before --causal-share and --forward-window resumes with
+# their defaults: the same bytes as a straight run.
+mtm-train train $small -n 40 --stop-at 20 -c "$d/b.ckpt" "$S0" "$S1" > /dev/null || fail "first half again"
+ckpt_del_meta "$d/b.ckpt" mtm.causal_share "$d/b1.ckpt"
+ckpt_del_meta "$d/b1.ckpt" mtm.forward_window "$d/older.ckpt"
+mtm-train train --threads 1 -q --resume "$d/older.ckpt" -c "$d/older.ckpt" "$S0" "$S1" > /dev/null ||
+	fail "resume a checkpoint without the causal-task keys"
+expect_same "$d/a.ckpt" "$d/older.ckpt" "a checkpoint without the causal-task keys resumes with their defaults"
+
+# The causal task's share and forward window; the forward-prediction prompt.
+mtm-train train $small -n 12 --log-every 1 --causal-share 1 --forward-window 10 -c "$d/cw.ckpt" \
+	"$S0" "$S1" > "$d/cw.csv" || fail "--causal-share 1 --forward-window 10"
+[ "$(tail -n +2 "$d/cw.csv" | cut -d, -f3 | sort -u)" = causal ] && ok "--causal-share 1: only the causal task" \
+	|| fail "--causal-share 1 drew $(tail -n +2 "$d/cw.csv" | cut -d, -f3 | sort -u | tr '\n' ' ')"
+mtm-train train $small -n 12 --log-every 1 --causal-share 0 -c "$d/c0.ckpt" "$S0" > "$d/c0.csv" || fail "--causal-share 0"
+grep -q ',causal,' "$d/c0.csv" && fail "--causal-share 0 drew the causal task" || ok "--causal-share 0: no causal task"
+expect_usage "--causal-share: 1.5 is outside \\[0, 1\\]" "--causal-share 1.5" -- \
+	mtm-train train $small --causal-share 1.5 -c "$d/x.ckpt" "$S0"
+mtm-train eval -q --threads 1 --forward-prompt neuron -c "$d/m.ckpt" "$S0" "$S1" > "$d/evn.csv" || fail "--forward-prompt neuron"
+grep -v forward_pred "$d/eval.csv" > "$d/e1"; grep -v forward_pred "$d/evn.csv" > "$d/e2"
+expect_same "$d/e1" "$d/e2" "--forward-prompt changes no other metric"
+cmp -s "$d/eval.csv" "$d/evn.csv" && fail "--forward-prompt neuron changes nothing" || ok "--forward-prompt neuron: another forward prediction"
+expect_usage "--forward-prompt: unknown value 'temporal'" "--forward-prompt temporal" -- \
+	mtm-train eval --forward-prompt temporal -c "$d/m.ckpt" "$S0" "$S1"
+
 # Fine-tuning a new session (different neuron count) from the checkpoint.
 mtm-train train $small -n 10 --init "$d/m.ckpt" -c "$d/f.ckpt" "$d/o/session-000.safetensors" > /dev/null || fail "--init"
 

@@ -25,7 +25,7 @@ spike-sim reach -q -o "$d/r" -n 1 -t 10 -u 20 -s 7 || fail "reach run failed"
 spike-sim reach -q -o "$d/r2" -n 1 -t 10 -u 20 -s 7 || fail "reach rerun failed"
 cmp -s "$d/r/session-000.safetensors" "$d/r2/session-000.safetensors" || fail "reach: same seed, different bytes"
 
-for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus" "ibl -o $d/x --tau 5" "ibl -o $d/x --fast -1"; do
+for bad in "" "ibl" "walk -o $d/x" "ibl -o $d/x --regions 0" "ibl -o $d/x --rank 9" "ibl -o $d/x --bogus" "ibl -o $d/x --tau 5" "ibl -o $d/x --fast -1" "ibl -o $d/x --wheel sqrt"; do
 	# shellcheck disable=SC2086
 	spike-sim $bad >/dev/null 2>"$d/err"; rc=$?
 	[ $rc = 2 ] || fail "'spike-sim $bad' exited $rc, not 2"

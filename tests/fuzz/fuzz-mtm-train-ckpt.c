@@ -26,8 +26,9 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t n)
 			abort();
 	free(c.neurons);
 	struct mtm_train_cfg t = { 0 };
-	if (!ax_ckpt_get_settings(&b, mtm_train_settings, mtm_n_train_settings, &t) &&
-	    (t.batch < 1 || t.steps < 1 || (unsigned)t.mask >= 6))
+	if (!mtm_get_train_settings(&b, &t) &&
+	    (t.batch < 1 || t.steps < 1 || (unsigned)t.mask >= 6 ||
+	     !(t.causal_share >= 0 && t.causal_share <= 1) || t.forward_window < 0))
 		abort();
 	ax_bundle_free(&b);
 	return 0;

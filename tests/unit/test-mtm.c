@@ -118,6 +118,49 @@ static void test_region_masks(void **state)
 	assert_true(frac > 0.3 && frac < 0.42);
 }
 
+/* --forward-window W: the last W bins, all neurons, masked and scored;
+ * nothing else. */
+static void test_forward_window_mask(void **state)
+{
+	(void)state;
+	float keep[T * N], target[T * N];
+	for (int w = 1; w < T; w += 6) {
+		assert_int_equal(mtm_mask_forward(T, N, w, keep, target), w * N);
+		check_targets_are_masked(MTM_CAUSAL, keep, target);
+		for (int t = 0; t < T; t++)
+			assert_int_equal(row_masked(target, t), t >= T - w);
+	}
+}
+
+/* Training settings from a checkpoint written before --causal-share and
+ * --forward-window: their defaults; present: their values, range-checked. */
+static void test_train_settings_of_older_checkpoints(void **state)
+{
+	(void)state;
+	struct mtm_train_cfg c = { .mask = MTM_MASK_MTM, .steps = 10, .batch = 4, .lr = 1e-3,
+				   .warmup = 0.1, .seed = 3, .causal_share = 0.5, .forward_window = 7 };
+	struct ax_bundle b;
+	ax_bundle_init(&b);
+	for (int i = 0; i < mtm_n_train_settings; i++)
+		if (strcmp(mtm_train_settings[i].key, "mtm.causal_share") &&
+		    strcmp(mtm_train_settings[i].key, "mtm.forward_window"))
+			ax_ckpt_put_setting(&b, &mtm_train_settings[i], &c);
+	struct mtm_train_cfg got = { 0 };
+	assert_int_equal(mtm_get_train_settings(&b, &got), AX_OK);
+	assert_int_equal(got.steps, 10);
+	assert_true(got.causal_share == 0.25);
+	assert_int_equal(got.forward_window, 0);
+	ax_bundle_free(&b);
+	ax_bundle_init(&b);
+	ax_ckpt_put_settings(&b, mtm_train_settings, mtm_n_train_settings, &c);
+	assert_int_equal(mtm_get_train_settings(&b, &got), AX_OK);
+	assert_true(got.causal_share == 0.5);
+	assert_int_equal(got.forward_window, 7);
+	ax_bundle_set_meta(&b, "mtm.causal_share", "1.5");
+	assert_int_equal(mtm_get_train_settings(&b, &got), AX_ERR_FORMAT);
+	ax_bundle_free(&b);
+}
+
 /* Under the causal prompt, changing bin t's input leaves the outputs at
  * bins < t unchanged; without it, they change. */
 static void test_causal_attention(void **state)
@@ -234,6 +277,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_neuron_and_temporal_masks),
 		cmocka_unit_test(test_region_masks),
+		cmocka_unit_test(test_forward_window_mask),
+		cmocka_unit_test(test_train_settings_of_older_checkpoints),
 		cmocka_unit_test(test_causal_attention),
 		cmocka_unit_test(test_bits_per_spike),
 		cmocka_unit_test(test_regressions),
