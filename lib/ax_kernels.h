@@ -113,9 +113,12 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 
 /* ---- convolution and pooling (NCHW) ----
  * x (B, Cin, H, W), w (Cout, Cin, KH, KW), bias (Cout) or NULL,
- * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col + sgemm. */
+ * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col over chunks of
+ * `chunk` images + one sgemm per chunk; chunk 0 (the default) sizes the chunk
+ * to the cache. The work buffer's size depends on the chunk. */
 struct ax_conv_desc {
 	int B, Cin, H, W, Cout, KH, KW, stride, pad;
+	int chunk; /* images per im2col panel; 0: chosen by the kernel */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
