@@ -19,7 +19,7 @@
 #include <math.h>
 #include <string.h>
 
-#define CHUNK_FLOATS (1 << 18)
+#define CHUNK_FLOATS (1 << 17)
 // parallelise the copies only when there is enough work to amortise the fork/join
 #define PAR_MIN 32768
 
