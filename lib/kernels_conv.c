@@ -202,6 +202,9 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 
 // x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the
 // winning position within the input plane (ih * W + iw); ties go to the first.
+// One output row at a time, window offset by window offset, so the loop
+// over the row's outputs vectorises; each output compares its window in
+// (i, j) order.
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax)
 {
@@ -210,23 +213,29 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 	for (int bc = 0; bc < B * C; bc++) {
 		const float *xp = x + (size_t)bc * H * W;
-		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++) {
-				int best = (oh * s) * W + ow * s;
-				float mx = xp[best];
-				for (int i = 0; i < k; i++)
-					for (int j = 0; j < k; j++) {
-						int at = (oh * s + i) * W + ow * s + j;
-						if (xp[at] > mx || (isnan(xp[at]) && !isnan(mx))) {
-							mx = xp[at];
-							best = at;
-						}
-					}
-				size_t o = ((size_t)bc * OH + oh) * OW + ow;
-				y[o] = mx;
-				if (argmax)
-					argmax[o] = best;
+		for (int oh = 0; oh < OH; oh++) {
+			size_t o = ((size_t)bc * OH + oh) * OW;
+			float *mx = y + o;
+			int32_t best[OW];
+			const float *x0 = xp + (size_t)oh * s * W;
+			for (int ow = 0; ow < OW; ow++) { // [vec]
+				mx[ow] = x0[ow * s];
+				best[ow] = oh * s * W + ow * s;
 			}
+			for (int i = 0; i < k; i++)
+				for (int j = 0; j < k; j++) {
+					const float *xr = x0 + (size_t)i * W + j;
+					int32_t at0 = (oh * s + i) * W + j;
+					for (int ow = 0; ow < OW; ow++) { // [vec]
+						float v = xr[ow * s];
+						int take = v > mx[ow] || (v != v && mx[ow] == mx[ow]);
+						mx[ow] = take ? v : mx[ow];
+						best[ow] = take ? at0 + ow * s : best[ow];
+					}
+				}
+			if (argmax)
+				memcpy(argmax + o, best, (size_t)OW * sizeof *best);
+		}
 	}
 }
 
