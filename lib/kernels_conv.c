@@ -76,7 +76,8 @@ static void im2col_plane(const struct ax_conv_desc *c, int OH, int OW, const flo
 				for (int ow = 0; ow < lo; ow++)
 					o[ow] = 0.0f;
 				if (s == 1)
-					memcpy(o + lo, xr + lo + off, (size_t)(hi - lo) * sizeof *o);
+					for (int ow = lo; ow < hi; ow++) // [vec]
+						o[ow] = xr[ow + off];
 				else
 					for (int ow = lo; ow < hi; ow++)
 						o[ow] = xr[ow * s + off];
