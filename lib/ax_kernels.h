@@ -128,7 +128,7 @@ void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float
 void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
 			const float *dy, float *dx, float *dw, float *dbias, float *work);
 /* Pooling with window k, stride s, no padding: x (B,C,H,W) -> y (B,C,OH,OW).
- * Max pool saves the argmax index per output (int32, B*C*OH*OW). */
+ * Max pool saves the argmax index per output (int32, B*C*OH*OW; required). */
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax);
 void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32_t *argmax,

@@ -210,14 +210,14 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 			  int32_t *argmax)
 {
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
-	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && "maxpool: bad geometry");
+	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && argmax && "maxpool: bad geometry, or no argmax");
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 	for (int bc = 0; bc < B * C; bc++) {
 		const float *xp = x + (size_t)bc * H * W;
 		for (int oh = 0; oh < OH; oh++) {
 			size_t o = ((size_t)bc * OH + oh) * OW;
 			float *mx = y + o;
-			int32_t best[OW];
+			int32_t *best = argmax + o;
 			const float *x0 = xp + (size_t)oh * s * W;
 			for (int ow = 0; ow < OW; ow++) { // [vec]
 				mx[ow] = x0[ow * s];
@@ -234,8 +234,6 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 						best[ow] = take ? at0 + ow * s : best[ow];
 					}
 				}
-			if (argmax)
-				memcpy(argmax + o, best, (size_t)OW * sizeof *best);
 		}
 	}
 }

@@ -853,6 +853,45 @@ static void test_pool_gradcheck(void **state)
 		}
 }
 
+/* Max pool against the plain per-window scan: ties go to the first position
+ * of the window in (i, j) order, a NaN wins over numbers (and the first NaN
+ * stays); overlapping windows (stride 1) and a stride larger than k. */
+static void test_maxpool_ties_nan(void **state)
+{
+	(void)state;
+	const int geo[][2] = { { 2, 2 }, { 3, 1 }, { 2, 3 } }; // k s
+	int B = 2, C = 2, H = 7, W = 8;
+	size_t nx = (size_t)B * C * H * W;
+	float *x = zerov(nx);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (float)((i * 7) % 3); // many ties
+	x[9] = NAN, x[10] = NAN, x[60] = NAN;
+	for (size_t g = 0; g < AX_COUNTOF(geo); g++) {
+		int k = geo[g][0], s = geo[g][1], OH = (H - k) / s + 1, OW = (W - k) / s + 1;
+		size_t ny = (size_t)B * C * OH * OW;
+		float *y = zerov(ny);
+		int32_t *am = ax_xcalloc(ny, sizeof(int32_t));
+		ax_maxpool2d_forward(B, C, H, W, k, s, x, y, am);
+		for (int bc = 0; bc < B * C; bc++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					const float *xp = x + (size_t)bc * H * W;
+					int best = oh * s * W + ow * s;
+					for (int i = 0; i < k; i++)
+						for (int j = 0; j < k; j++) {
+							int at = (oh * s + i) * W + ow * s + j;
+							if (xp[at] > xp[best] || (isnan(xp[at]) && !isnan(xp[best])))
+								best = at;
+						}
+					size_t o = ((size_t)bc * OH + oh) * OW + ow;
+					assert_int_equal(am[o], best);
+					assert_true(isnan(xp[best]) ? isnan(y[o]) : y[o] == xp[best]);
+				}
+		free(y), free(am);
+	}
+	free(x);
+}
+
 /* ---- linear scan ---- */
 
 struct scan_ctx {
@@ -1059,6 +1098,7 @@ int main(void)
 		cmocka_unit_test(test_conv_gradcheck),
 		cmocka_unit_test(test_conv_chunks),
 		cmocka_unit_test(test_pool_gradcheck),
+		cmocka_unit_test(test_maxpool_ties_nan),
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_gru_golden),
 		cmocka_unit_test(test_gru_gradcheck),
