@@ -130,9 +130,12 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 
 /* ---- convolution and pooling (NCHW) ----
  * x (B, Cin, H, W), w (Cout, Cin, KH, KW), bias (Cout) or NULL,
- * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col + sgemm. */
+ * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col over chunks of
+ * `chunk` images + one sgemm per chunk; chunk 0 (the default) sizes the chunk
+ * to the cache. The work buffer's size depends on the chunk. */
 struct ax_conv_desc {
 	int B, Cin, H, W, Cout, KH, KW, stride, pad;
+	int chunk; /* images per im2col panel; 0: chosen by the kernel */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
@@ -142,7 +145,7 @@ void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float
 void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
 			const float *dy, float *dx, float *dw, float *dbias, float *work);
 /* Pooling with window k, stride s, no padding: x (B,C,H,W) -> y (B,C,OH,OW).
- * Max pool saves the argmax index per output (int32, B*C*OH*OW). */
+ * Max pool saves the argmax index per output (int32, B*C*OH*OW; required). */
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax);
 void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32_t *argmax,

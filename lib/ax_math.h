@@ -222,6 +222,24 @@ static inline float ax_sqdevf(size_t n, const float *x, float c)
 	return ax_v8_total(&lo, &hi);
 }
 
+/* sum a[i] * (x[i] - c) */
+static inline float ax_dotdevf(size_t n, const float *a, const float *x, float c)
+{
+	ax_v8 lo = { 0 }, hi = { 0 }, al, ah, xl, xh;
+	size_t i = 0;
+	for (; i + AX_LANES <= n; i += AX_LANES) {
+		lo += ax_v8_load(a + i) * (ax_v8_load(x + i) - c);
+		hi += ax_v8_load(a + i + 8) * (ax_v8_load(x + i + 8) - c);
+	}
+	if (i < n) {
+		ax_v8_tail(a + i, n - i, 0.0f, &al, &ah);
+		ax_v8_tail(x + i, n - i, c, &xl, &xh);
+		lo += al * (xl - c);
+		hi += ah * (xh - c);
+	}
+	return ax_v8_total(&lo, &hi);
+}
+
 /* *acc = lane-wise v > *acc ? v : *acc (a NaN in v is skipped, as in a
  * serial max); pointers, not vector arguments, keep the ABI out of it. */
 static inline void ax_v8_max_into(ax_v8 *acc, const ax_v8 *v)

@@ -1,15 +1,27 @@
-/* kernels_conv.c — 2-D convolution (im2col + sgemm) and max/avg pooling, NCHW.
+/* kernels_conv.c — 2-D convolution (batched im2col + sgemm) and max/avg
+ * pooling, NCHW.
  *
- * Convolution works one image at a time through a column buffer
- *   col (Cin*KH*KW, OH*OW), row (c, kh, kw), column (oh, ow)
- * so y_b (Cout, OH*OW) = w (Cout, Cin*KH*KW) @ col, one sgemm per image.
- * Images are processed in order (dw sums over them), the products use
- * OpenBLAS threads.
+ * Convolution works on chunks of nb images through a column panel
+ *   col (K, N), K = Cin*KH*KW, N = nb*OH*OW; row (c, kh, kw), column (b, oh, ow)
+ * so one sgemm per chunk gives all of its outputs,
+ *   ypan (Cout, N) = w (Cout, K) @ col,  scattered to y (nb, Cout, OH*OW).
+ * Backward gathers dy into the same panel layout, dypan (Cout, N):
+ *   dw (Cout, K) += dypan @ col^T;  dcol (K, N) = w^T @ dypan, col2im'd into dx.
+ * nb (ax_conv_desc.chunk, or chosen here) keeps the two panels, (K + Cout) * N
+ * floats, near CHUNK_FLOATS: large N for the products even on 7x7 images,
+ * while the panels stay in cache. The work buffer holds exactly the two panels.
+ * Chunks run in order (dw sums over them); the products use OpenBLAS threads,
+ * the copies run in parallel over (image, channel) planes, each written by one
+ * thread, so results depend only on the inputs, the chunk and the thread count.
  */
 #include "ax_kernels.h"
 
 #include <math.h>
 #include <string.h>
+
+#define CHUNK_FLOATS (1 << 17)
+// parallelise the copies only when there is enough work to amortise the fork/join
+#define PAR_MIN 32768
 
 int ax_conv_out_h(const struct ax_conv_desc *c)
 {
@@ -21,79 +33,140 @@ int ax_conv_out_w(const struct ax_conv_desc *c)
 	return (c->W + 2 * c->pad - c->KW) / c->stride + 1;
 }
 
+// images per panel
+static int conv_chunk(const struct ax_conv_desc *c)
+{
+	long per = (long)(c->Cin * c->KH * c->KW + c->Cout) * ax_conv_out_h(c) * ax_conv_out_w(c);
+	long nb = c->chunk > 0 ? c->chunk : CHUNK_FLOATS / per;
+	return (int)AX_MAX(1, AX_MIN(nb, c->B));
+}
+
 size_t ax_conv_work_size(const struct ax_conv_desc *c)
 {
-	return (size_t)c->Cin * c->KH * c->KW * ax_conv_out_h(c) * ax_conv_out_w(c);
+	return (size_t)(c->Cin * c->KH * c->KW + c->Cout) * conv_chunk(c) * ax_conv_out_h(c) *
+	       ax_conv_out_w(c);
 }
 
-// x (Cin, H, W) of one image -> col (Cin*KH*KW, OH*OW); zero outside the image
-static void im2col(const struct ax_conv_desc *c, int OH, int OW, const float *x, float *col)
+// The output columns [*lo, *hi) whose input column ow*s - p + kw lies in [0, W).
+static void valid_cols(int W, int OW, int s, int p, int kw, int *lo, int *hi)
 {
-	int KH = c->KH, KW = c->KW, H = c->H, W = c->W, s = c->stride, p = c->pad;
-#pragma omp parallel for schedule(static) if ((long)c->Cin * KH * KW * OH * OW > 32768)
-	for (int r = 0; r < c->Cin * KH * KW; r++) {
-		int ci = r / (KH * KW), kh = r / KW % KH, kw = r % KW;
-		const float *xc = x + (size_t)ci * H * W;
-		float *o = col + (size_t)r * OH * OW;
-		for (int oh = 0; oh < OH; oh++) {
-			int ih = oh * s - p + kh;
-			for (int ow = 0; ow < OW; ow++) {
-				int iw = ow * s - p + kw;
-				o[oh * OW + ow] = (ih >= 0 && ih < H && iw >= 0 && iw < W)
-							  ? xc[ih * W + iw]
-							  : 0.0f;
+	int a = p - kw, b = W - 1 + p - kw; // need a <= ow*s <= b
+	*lo = AX_MIN(OW, a > 0 ? (a + s - 1) / s : 0);
+	*hi = AX_MAX(*lo, b < 0 ? 0 : AX_MIN(OW, b / s + 1));
+}
+
+// One input plane xc (H, W) -> its KH*KW rows of the panel (OH*OW columns
+// each, rows ld apart); zero outside the image.
+static void im2col_plane(const struct ax_conv_desc *c, int OH, int OW, const float *xc,
+			 float *col, size_t ld)
+{
+	int s = c->stride, p = c->pad;
+	for (int kh = 0; kh < c->KH; kh++)
+		for (int kw = 0; kw < c->KW; kw++) {
+			float *o = col + (size_t)(kh * c->KW + kw) * ld;
+			int lo, hi, off = kw - p;
+			valid_cols(c->W, OW, s, p, kw, &lo, &hi);
+			for (int oh = 0; oh < OH; oh++, o += OW) {
+				int ih = oh * s - p + kh;
+				if (ih < 0 || ih >= c->H) {
+					memset(o, 0, (size_t)OW * sizeof *o);
+					continue;
+				}
+				const float *xr = xc + (size_t)ih * c->W;
+				for (int ow = 0; ow < lo; ow++)
+					o[ow] = 0.0f;
+				if (s == 1)
+					for (int ow = lo; ow < hi; ow++) // [vec]
+						o[ow] = xr[ow + off];
+				else
+					for (int ow = lo; ow < hi; ow++)
+						o[ow] = xr[ow * s + off];
+				for (int ow = hi; ow < OW; ow++)
+					o[ow] = 0.0f;
 			}
 		}
+}
+
+// dxc (H, W) += col2im of one plane's KH*KW rows of dcol (rows ld apart);
+// each element sums its terms in (kh, kw, oh, ow) order.
+static void col2im_plane(const struct ax_conv_desc *c, int OH, int OW, const float *dcol,
+			 size_t ld, float *dxc)
+{
+	int s = c->stride, p = c->pad;
+	for (int kh = 0; kh < c->KH; kh++)
+		for (int kw = 0; kw < c->KW; kw++) {
+			const float *g = dcol + (size_t)(kh * c->KW + kw) * ld;
+			int lo, hi, off = kw - p;
+			valid_cols(c->W, OW, s, p, kw, &lo, &hi);
+			for (int oh = 0; oh < OH; oh++, g += OW) {
+				int ih = oh * s - p + kh;
+				if (ih < 0 || ih >= c->H)
+					continue;
+				float *xr = dxc + (size_t)ih * c->W;
+				if (s == 1)
+					for (int ow = lo; ow < hi; ow++) // [vec]
+						xr[ow + off] += g[ow];
+				else
+					for (int ow = lo; ow < hi; ow++)
+						xr[ow * s + off] += g[ow];
+			}
+		}
+}
+
+// x (n, Cin, H, W) -> col (K, n*OHW), or with back: dx (n, Cin, H, W) += col2im(col)
+static void panel_im2col(const struct ax_conv_desc *c, int n, const float *x, float *col,
+			 float *dx, int back)
+{
+	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), KK = c->KH * c->KW;
+	size_t ld = (size_t)n * OH * OW, plane = (size_t)c->H * c->W;
+#pragma omp parallel for schedule(static) if ((long)ld * c->Cin * KK > PAR_MIN)
+	for (int bc = 0; bc < n * c->Cin; bc++) {
+		int b = bc / c->Cin, ci = bc % c->Cin;
+		float *rows = col + (size_t)ci * KK * ld + (size_t)b * OH * OW;
+		if (back)
+			col2im_plane(c, OH, OW, rows, ld, dx + (size_t)bc * plane);
+		else
+			im2col_plane(c, OH, OW, x + (size_t)bc * plane, rows, ld);
 	}
 }
 
-// dx (Cin, H, W) += col2im(dcol). Parallel over input channels: each channel's
-// rows of dcol scatter only into that channel, in a fixed order.
-static void col2im_add(const struct ax_conv_desc *c, int OH, int OW, const float *dcol,
-		       float *dx)
+// y (n, Cout, OHW) = pan (Cout, n*OHW) + bias (Cout, or NULL)
+static void panel_scatter(int n, int Cout, int OHW, const float *pan, const float *bias,
+			  float *y)
 {
-	int KH = c->KH, KW = c->KW, H = c->H, W = c->W, s = c->stride, p = c->pad;
-#pragma omp parallel for schedule(static) if ((long)c->Cin * KH * KW * OH * OW > 32768)
-	for (int ci = 0; ci < c->Cin; ci++) {
-		float *xc = dx + (size_t)ci * H * W;
-		for (int kh = 0; kh < KH; kh++)
-			for (int kw = 0; kw < KW; kw++) {
-				const float *g = dcol + ((size_t)(ci * KH + kh) * KW + kw) * OH * OW;
-				for (int oh = 0; oh < OH; oh++) {
-					int ih = oh * s - p + kh;
-					if (ih < 0 || ih >= H)
-						continue;
-					for (int ow = 0; ow < OW; ow++) {
-						int iw = ow * s - p + kw;
-						if (iw >= 0 && iw < W)
-							xc[ih * W + iw] += g[oh * OW + ow];
-					}
-				}
-			}
+	size_t ld = (size_t)n * OHW;
+#pragma omp parallel for schedule(static) if ((long)ld * Cout > PAR_MIN)
+	for (int bo = 0; bo < n * Cout; bo++) {
+		int b = bo / Cout, o = bo % Cout;
+		const float *pr = pan + (size_t)o * ld + (size_t)b * OHW;
+		float *yr = y + (size_t)bo * OHW, bv = bias ? bias[o] : 0.0f;
+		for (int i = 0; i < OHW; i++) // [vec]
+			yr[i] = pr[i] + bv;
 	}
+}
+
+// pan (Cout, n*OHW) = dy (n, Cout, OHW), rearranged
+static void panel_gather(int n, int Cout, int OHW, const float *dy, float *pan)
+{
+	size_t ld = (size_t)n * OHW;
+	for (int bo = 0; bo < n * Cout; bo++)
+		memcpy(pan + (size_t)(bo % Cout) * ld + (size_t)(bo / Cout) * OHW,
+		       dy + (size_t)bo * OHW, (size_t)OHW * sizeof *dy);
 }
 
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
 		       const float *bias, float *y, float *work)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), OHW = OH * OW;
-	int K = c->Cin * c->KH * c->KW;
+	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c);
 	AX_ASSERT(OH > 0 && OW > 0 && c->stride > 0 && "conv2d: bad geometry");
-	for (int b = 0; b < c->B; b++) {
-		const float *xb = x + (size_t)b * c->Cin * c->H * c->W;
-		float *yb = y + (size_t)b * c->Cout * OHW;
-		// 1x1, stride 1, no pad: x already is the column matrix
-		const float *col = xb;
-		if (!(c->KH == 1 && c->KW == 1 && c->stride == 1 && c->pad == 0)) {
-			im2col(c, OH, OW, xb, work);
-			col = work;
-		}
-		if (bias)
-			for (int o = 0; o < c->Cout; o++)
-				for (int i = 0; i < OHW; i++)
-					yb[(size_t)o * OHW + i] = bias[o];
-		// y_b (Cout, OHW) (+)= w (Cout, K) @ col (K, OHW)
-		ax_sgemm(0, 0, c->Cout, OHW, K, 1.0f, w, col, bias ? 1.0f : 0.0f, yb);
+	float *col = work, *pan = work + (size_t)K * nb * OHW;
+	for (int b0 = 0; b0 < c->B; b0 += nb) {
+		int n = AX_MIN(nb, c->B - b0), N = n * OHW;
+		panel_im2col(c, n, x + (size_t)b0 * c->Cin * c->H * c->W, col, NULL, 0);
+		// ypan (Cout, N) = w (Cout, K) @ col (K, N)
+		ax_sgemm(0, 0, c->Cout, N, K, 1.0f, w, col, 0.0f, pan);
+		panel_scatter(n, c->Cout, OHW, pan, bias, y + (size_t)b0 * c->Cout * OHW);
 	}
 }
 
@@ -101,67 +174,67 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 			const float *dy, float *dx, float *dw, float *dbias, float *work)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), OHW = OH * OW;
-	int K = c->Cin * c->KH * c->KW;
-	int direct = c->KH == 1 && c->KW == 1 && c->stride == 1 && c->pad == 0;
-	for (int b = 0; b < c->B; b++) {
-		const float *xb = x + (size_t)b * c->Cin * c->H * c->W;
-		const float *dyb = dy + (size_t)b * c->Cout * OHW;
-		if (dbias)
-			for (int o = 0; o < c->Cout; o++) {
-				float s = 0.0f;
-				for (int i = 0; i < OHW; i++)
-					s += dyb[(size_t)o * OHW + i];
-				dbias[o] += s;
-			}
+	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c);
+	size_t xs = (size_t)c->Cin * c->H * c->W, ys = (size_t)c->Cout * OHW;
+	for (int b = 0; dbias && b < c->B; b++)
+		for (int o = 0; o < c->Cout; o++) {
+			const float *g = dy + b * ys + (size_t)o * OHW;
+			float s = 0.0f;
+			for (int i = 0; i < OHW; i++)
+				s += g[i];
+			dbias[o] += s;
+		}
+	float *col = work, *pan = work + (size_t)K * nb * OHW;
+	for (int b0 = 0; (dw || dx) && b0 < c->B; b0 += nb) {
+		int n = AX_MIN(nb, c->B - b0), N = n * OHW;
+		panel_gather(n, c->Cout, OHW, dy + b0 * ys, pan);
 		if (dw) {
-			// dw (Cout, K) += dy_b (Cout, OHW) @ col^T
-			const float *col = xb;
-			if (!direct) {
-				im2col(c, OH, OW, xb, work);
-				col = work;
-			}
-			ax_sgemm(0, 1, c->Cout, K, OHW, 1.0f, dyb, col, 1.0f, dw);
+			// dw (Cout, K) += dypan (Cout, N) @ col^T (N, K)
+			panel_im2col(c, n, x + b0 * xs, col, NULL, 0);
+			ax_sgemm(0, 1, c->Cout, K, N, 1.0f, pan, col, 1.0f, dw);
 		}
 		if (dx) {
-			float *dxb = dx + (size_t)b * c->Cin * c->H * c->W;
-			// dcol (K, OHW) = w^T (K, Cout) @ dy_b; direct: add straight into dx
-			if (direct) {
-				ax_sgemm(1, 0, K, OHW, c->Cout, 1.0f, w, dyb, 1.0f, dxb);
-			} else {
-				ax_sgemm(1, 0, K, OHW, c->Cout, 1.0f, w, dyb, 0.0f, work);
-				col2im_add(c, OH, OW, work, dxb);
-			}
+			// dcol (K, N) = w^T (K, Cout) @ dypan (Cout, N), into dx
+			ax_sgemm(1, 0, K, N, c->Cout, 1.0f, w, pan, 0.0f, col);
+			panel_im2col(c, n, NULL, col, dx + b0 * xs, 1);
 		}
 	}
 }
 
 // x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the
 // winning position within the input plane (ih * W + iw); ties go to the first.
+// One output row at a time, window offset by window offset, so the loop
+// over the row's outputs vectorises; each output compares its window in
+// (i, j) order.
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax)
 {
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
-	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && "maxpool: bad geometry");
+	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && argmax && "maxpool: bad geometry, or no argmax");
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 	for (int bc = 0; bc < B * C; bc++) {
 		const float *xp = x + (size_t)bc * H * W;
-		for (int oh = 0; oh < OH; oh++)
-			for (int ow = 0; ow < OW; ow++) {
-				int best = (oh * s) * W + ow * s;
-				float mx = xp[best];
-				for (int i = 0; i < k; i++)
-					for (int j = 0; j < k; j++) {
-						int at = (oh * s + i) * W + ow * s + j;
-						if (xp[at] > mx || (isnan(xp[at]) && !isnan(mx))) {
-							mx = xp[at];
-							best = at;
-						}
-					}
-				size_t o = ((size_t)bc * OH + oh) * OW + ow;
-				y[o] = mx;
-				if (argmax)
-					argmax[o] = best;
+		for (int oh = 0; oh < OH; oh++) {
+			size_t o = ((size_t)bc * OH + oh) * OW;
+			float *mx = y + o;
+			int32_t *best = argmax + o;
+			const float *x0 = xp + (size_t)oh * s * W;
+			for (int ow = 0; ow < OW; ow++) { // [vec]
+				mx[ow] = x0[ow * s];
+				best[ow] = oh * s * W + ow * s;
 			}
+			for (int i = 0; i < k; i++)
+				for (int j = 0; j < k; j++) {
+					const float *xr = x0 + (size_t)i * W + j;
+					int32_t at0 = (oh * s + i) * W + j;
+					for (int ow = 0; ow < OW; ow++) { // [vec]
+						float v = xr[ow * s];
+						int take = v > mx[ow] || (v != v && mx[ow] == mx[ow]);
+						mx[ow] = take ? v : mx[ow];
+						best[ow] = take ? at0 + ow * s : best[ow];
+					}
+				}
+		}
 	}
 }
 

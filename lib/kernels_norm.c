@@ -140,9 +140,45 @@ void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const
 }
 
 /* ---- batch normalisation over (B, C, S): per channel c, statistics over
- * the B*S values x[b, c, s] (S = H*W for images, 1 for (B, C) rows). Channels
- * are independent and run in parallel; each channel sums its values in one
- * fixed order in double, so results do not depend on the thread count. */
+ * the B*S values x[b, c, s] (S = H*W for images, 1 for (B, C) rows).
+ * Images (S > 1): channels are independent and run in parallel; a channel
+ * sums each of its B contiguous runs of S values in ax_math.h's float lanes
+ * and adds the B run sums in double. Rows (S = 1): a block of BN_BLOCK
+ * channels at a time, the sums over rows in double, channel by channel in
+ * the rows' order (the loop over channels vectorises). Either way the order
+ * is fixed by the code, so results do not depend on the thread count. */
+#define BN_BLOCK 64
+
+static void bn_finish(double sum, double sq, long M, float eps, float *mean, float *rstd,
+		      float *var_unbiased)
+{
+	*mean = (float)(sum / M);
+	*rstd = (float)(1.0 / sqrt(sq / M + eps));
+	if (var_unbiased)
+		*var_unbiased = M > 1 ? (float)(sq / (M - 1)) : 0.0f;
+}
+
+// rows x (B, C): the statistics of channels [c0, c0 + n), n <= BN_BLOCK
+static void bn_stats_rows(int B, int C, int c0, int n, const float *x, float eps, float *mean,
+			  float *rstd, float *var_unbiased)
+{
+	double sum[BN_BLOCK] = { 0 }, sq[BN_BLOCK] = { 0 }, m[BN_BLOCK];
+	for (int b = 0; b < B; b++) {
+		const float *xr = x + (size_t)b * C + c0;
+		for (int i = 0; i < n; i++) // [vec]
+			sum[i] += xr[i];
+	}
+	for (int i = 0; i < n; i++)
+		m[i] = sum[i] / B;
+	for (int b = 0; b < B; b++) {
+		const float *xr = x + (size_t)b * C + c0;
+		for (int i = 0; i < n; i++) // [vec]
+			sq[i] += (xr[i] - m[i]) * (xr[i] - m[i]);
+	}
+	for (int i = 0; i < n; i++)
+		bn_finish(sum[i], sq[i], B, eps, mean + c0 + i, rstd + c0 + i,
+			  var_unbiased ? var_unbiased + c0 + i : NULL);
+}
 
 // Training: mean and biased variance of each channel; var_unbiased (C) or
 // NULL receives the unbiased variance (for running statistics).
@@ -150,24 +186,22 @@ void ax_batchnorm_stats(int B, int C, int S, const float *x, float eps, float *m
 			float *var_unbiased)
 {
 	long M = (long)B * S;
+	if (S == 1) {
+#pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
+		for (int c0 = 0; c0 < C; c0 += BN_BLOCK)
+			bn_stats_rows(B, C, c0, AX_MIN(BN_BLOCK, C - c0), x, eps, mean, rstd,
+				      var_unbiased);
+		return;
+	}
 #pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
 	for (int c = 0; c < C; c++) {
 		double sum = 0, sq = 0;
-		for (int b = 0; b < B; b++) {
-			const float *xc = x + ((size_t)b * C + c) * S;
-			for (int s = 0; s < S; s++)
-				sum += xc[s];
-		}
-		double m = sum / M;
-		for (int b = 0; b < B; b++) {
-			const float *xc = x + ((size_t)b * C + c) * S;
-			for (int s = 0; s < S; s++)
-				sq += (xc[s] - m) * (xc[s] - m);
-		}
-		mean[c] = (float)m;
-		rstd[c] = (float)(1.0 / sqrt(sq / M + eps));
-		if (var_unbiased)
-			var_unbiased[c] = M > 1 ? (float)(sq / (M - 1)) : 0.0f;
+		for (int b = 0; b < B; b++)
+			sum += ax_sumf(S, x + ((size_t)b * C + c) * S);
+		float m = (float)(sum / M);
+		for (int b = 0; b < B; b++)
+			sq += ax_sqdevf(S, x + ((size_t)b * C + c) * S, m);
+		bn_finish(sum, sq, M, eps, mean + c, rstd + c, var_unbiased ? var_unbiased + c : NULL);
 	}
 }
 
@@ -186,25 +220,65 @@ void ax_batchnorm_forward(int B, int C, int S, const float *x, const float *mean
 	}
 }
 
+// rows x, dy, dx (B, C): backward of channels [c0, c0 + n), n <= BN_BLOCK
+static void bn_backward_rows(int B, int C, int c0, int n, int training, const float *x,
+			     const float *mean, const float *rstd, const float *gamma,
+			     const float *dy, float *dx, float *dgamma, float *dbeta)
+{
+	double gs[BN_BLOCK] = { 0 }, gxs[BN_BLOCK] = { 0 };
+	float m[BN_BLOCK], r[BN_BLOCK], a[BN_BLOCK], mg[BN_BLOCK], mgx[BN_BLOCK];
+	for (int i = 0; i < n; i++)
+		m[i] = mean[c0 + i], r[i] = rstd[c0 + i];
+	for (int b = 0; b < B; b++) {
+		const float *xr = x + (size_t)b * C + c0, *dyr = dy + (size_t)b * C + c0;
+		for (int i = 0; i < n; i++) { // [vec]
+			gs[i] += dyr[i];
+			gxs[i] += (double)dyr[i] * ((xr[i] - m[i]) * r[i]);
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (dgamma)
+			dgamma[c0 + i] += (float)gxs[i];
+		if (dbeta)
+			dbeta[c0 + i] += (float)gs[i];
+		a[i] = r[i] * (gamma ? gamma[c0 + i] : 1.0f);
+		mg[i] = training ? (float)(gs[i] / B) : 0.0f;
+		mgx[i] = training ? (float)(gxs[i] / B) : 0.0f;
+	}
+	for (int b = 0; dx && b < B; b++) {
+		const float *xr = x + (size_t)b * C + c0, *dyr = dy + (size_t)b * C + c0;
+		float *dxr = dx + (size_t)b * C + c0;
+		for (int i = 0; i < n; i++) // [vec]
+			dxr[i] += a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
+	}
+}
+
 // Backward, accumulating. training: mean and rstd were the batch's (dx has
 // the terms through the statistics); otherwise they were constants (running
 // statistics): dx = gamma * rstd * dy. dx, dgamma, dbeta may be NULL.
+// The sums over a channel's values go as the statistics' do.
 void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, const float *mean,
 			   const float *rstd, const float *gamma, const float *dy, float *dx,
 			   float *dgamma, float *dbeta)
 {
 	long M = (long)B * S;
+	if (S == 1) {
+#pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
+		for (int c0 = 0; c0 < C; c0 += BN_BLOCK)
+			bn_backward_rows(B, C, c0, AX_MIN(BN_BLOCK, C - c0), training, x, mean,
+					 rstd, gamma, dy, dx, dgamma, dbeta);
+		return;
+	}
 #pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
 	for (int c = 0; c < C; c++) {
 		double gs = 0, gxs = 0;
 		float m = mean[c], r = rstd[c];
 		for (int b = 0; b < B; b++) {
 			size_t at = ((size_t)b * C + c) * S;
-			for (int s = 0; s < S; s++) {
-				gs += dy[at + s];
-				gxs += (double)dy[at + s] * ((x[at + s] - m) * r);
-			}
+			gs += ax_sumf(S, dy + at);
+			gxs += ax_dotdevf(S, dy + at, x + at, m);
 		}
+		gxs *= r;
 		if (dgamma)
 			dgamma[c] += (float)gxs;
 		if (dbeta)
@@ -215,8 +289,10 @@ void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, co
 		float mg = training ? (float)(gs / M) : 0.0f, mgx = training ? (float)(gxs / M) : 0.0f;
 		for (int b = 0; b < B; b++) {
 			size_t at = ((size_t)b * C + c) * S;
-			for (int s = 0; s < S; s++)
-				dx[at + s] += a * (dy[at + s] - mg - (x[at + s] - m) * r * mgx);
+			const float *xr = x + at, *dyr = dy + at;
+			float *dxr = dx + at;
+			for (int s = 0; s < S; s++) // [vec]
+				dxr[s] += a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
 		}
 	}
 }

@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static struct ax_bundle ref;
@@ -121,6 +122,59 @@ static void test_gradcheck(void **state)
 	ax_arena_free(&a);
 }
 
+/* The kernels against the formulas in double, on shapes the golden cases do
+ * not reach: runs of S = 49 and 17 values (lane tails), and rows with more
+ * channels than one block of the (B, C) path. */
+static void test_kernels_double(void **state)
+{
+	const int shapes[][3] = { { 3, 2, 49 }, { 2, 3, 17 }, { 5, 70, 1 } };
+	for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+		int B = shapes[k][0], C = shapes[k][1], S = shapes[k][2];
+		size_t n = (size_t)B * C * S;
+		float *x = malloc(n * sizeof *x), *dy = malloc(n * sizeof *dy), *y = malloc(n * 4);
+		float *dx = calloc(n, 4), *want = malloc(n * 4), *rdx = malloc(n * 4);
+		float *st = calloc(7 * (size_t)C, 4), *mean = st, *rstd = st + C, *var = st + 2 * C;
+		float *dg = st + 3 * C, *db = st + 4 * C, *rdg = st + 5 * C, *rdb = st + 6 * C;
+		for (size_t i = 0; i < n; i++)
+			x[i] = 3.0f + sinf(0.37f * i), dy[i] = cosf(0.71f * i);
+		ax_batchnorm_stats(B, C, S, x, 1e-5f, mean, rstd, var);
+		ax_batchnorm_forward(B, C, S, x, mean, rstd, NULL, NULL, y);
+		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, NULL, dy, dx, dg, db);
+		long M = (long)B * S;
+		for (int c = 0; c < C; c++) {
+			double m = 0, v = 0, gs = 0, gxs = 0;
+			for (int b = 0; b < B; b++)
+				for (int j = 0; j < S; j++)
+					m += x[((size_t)b * C + c) * S + j];
+			m /= M;
+			for (int b = 0; b < B; b++)
+				for (int j = 0; j < S; j++) {
+					size_t at = ((size_t)b * C + c) * S + j;
+					v += (x[at] - m) * (x[at] - m);
+				}
+			double r = 1.0 / sqrt(v / M + 1e-5);
+			for (int b = 0; b < B; b++)
+				for (int j = 0; j < S; j++) {
+					size_t at = ((size_t)b * C + c) * S + j;
+					gs += dy[at], gxs += dy[at] * (x[at] - m) * r;
+				}
+			for (int b = 0; b < B; b++)
+				for (int j = 0; j < S; j++) {
+					size_t at = ((size_t)b * C + c) * S + j;
+					want[at] = (float)((x[at] - m) * r);
+					rdx[at] = (float)(r * (dy[at] - gs / M - (x[at] - m) * r * gxs / M));
+				}
+			rdg[c] = (float)gxs, rdb[c] = (float)gs;
+			assert_true(fabs(var[c] - v / (M - 1)) <= 1e-5 * v / (M - 1));
+		}
+		tu_assert_close(y, want, n, 1e-5, 1e-5, "batchnorm kernel y");
+		tu_assert_close(dx, rdx, n, 1e-5, 1e-4, "batchnorm kernel dx");
+		tu_assert_close(dg, rdg, C, 1e-5, 1e-4, "batchnorm kernel dgamma");
+		tu_assert_close(db, rdb, C, 1e-5, 1e-4, "batchnorm kernel dbeta");
+		free(x), free(dy), free(y), free(dx), free(want), free(rdx), free(st);
+	}
+}
+
 /* Running statistics survive a bundle; a negative variance is refused. */
 static void test_bundle(void **state)
 {
@@ -156,6 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_gradcheck),
+		cmocka_unit_test(test_kernels_double),
 		cmocka_unit_test(test_bundle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

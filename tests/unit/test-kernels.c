@@ -743,7 +743,7 @@ static void test_conv_golden(void **state)
 	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
 		const char *cn = cases[ci];
 		const int32_t *g = gi(b, cn, "cfg"); // B Cin H W Cout KH KW stride pad has_bias
-		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8]};
+		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0};
 		size_t nx = gcount(b, cn, "x"), nw = gcount(b, cn, "w"), ny = gcount(b, cn, "y");
 		assert_int_equal(ny, (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d));
 		float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw), *db = zerov(d.Cout);
@@ -786,8 +786,8 @@ static void test_conv_golden(void **state)
 static void test_conv_gradcheck(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1}, {1, 3, 3, 3, 2, 1, 1, 1, 0},
-				    {1, 2, 4, 5, 2, 2, 3, 1, 1}};
+	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0},
+				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct conv_ctx c = {.d = ds[i]};
 		struct ax_conv_desc *d = &c.d;
@@ -807,6 +807,80 @@ static void test_conv_gradcheck(void **state)
 		gradcheck("conv db", conv_fwd, &c, y, ny, R, c.b, d->Cout, db, 1e-2f, 1e-3, 2e-3);
 		free(c.x), free(c.w), free(c.b), free(c.work);
 		free(y), free(R), free(dx), free(dw), free(db);
+	}
+}
+
+/* The direct sum, in double: y[b,o,oh,ow] = bias[o] + sum w[o,c,kh,kw] x[b,c,ih,iw];
+ * with R the upstream gradient, dx, dw are that sum's derivatives. */
+static void conv_naive(const struct ax_conv_desc *d, const float *x, const float *w,
+		       const float *bias, const float *R, double *y, double *dx, double *dw)
+{
+	int OH = ax_conv_out_h(d), OW = ax_conv_out_w(d);
+	for (int b = 0; b < d->B; b++)
+		for (int o = 0; o < d->Cout; o++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					size_t yi = (((size_t)b * d->Cout + o) * OH + oh) * OW + ow;
+					double acc = bias[o];
+					for (int ci = 0; ci < d->Cin; ci++)
+						for (int kh = 0; kh < d->KH; kh++)
+							for (int kw = 0; kw < d->KW; kw++) {
+								int ih = oh * d->stride - d->pad + kh;
+								int iw = ow * d->stride - d->pad + kw;
+								if (ih < 0 || ih >= d->H || iw < 0 || iw >= d->W)
+									continue;
+								size_t xi = (((size_t)b * d->Cin + ci) * d->H + ih) * d->W + iw;
+								size_t wi = (((size_t)o * d->Cin + ci) * d->KH + kh) * d->KW + kw;
+								acc += (double)w[wi] * x[xi];
+								dx[xi] += (double)w[wi] * R[yi];
+								dw[wi] += (double)x[xi] * R[yi];
+							}
+					y[yi] = acc;
+				}
+}
+
+static void assert_near_d(const float *a, const double *ref, size_t n, const char *what)
+{
+	float *r = zerov(n);
+	for (size_t i = 0; i < n; i++)
+		r[i] = (float)ref[i];
+	tu_assert_close(a, r, n, 1e-5, 1e-4, what);
+	free(r);
+}
+
+/* Chunks of the im2col panel: every chunk size (1, one that does not divide
+ * B, all of B, the automatic one) gives the direct sum's values, with stride,
+ * padding (one wider than the kernel reach) and 1x1; backward accumulates. */
+static void test_conv_chunks(void **state)
+{
+	(void)state;
+	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0},
+				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0}};
+	int chunks[] = {1, 2, 3, 5, 0};
+	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
+		struct ax_conv_desc d = ds[i];
+		size_t nx = (size_t)d.B * d.Cin * d.H * d.W, nw = (size_t)d.Cout * d.Cin * d.KH * d.KW,
+		       ny = (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d);
+		float *x = randv(nx, 1), *w = randv(nw, 1), *bias = randv(d.Cout, 1), *R = randv(ny, 1);
+		double *ry = calloc(ny, sizeof(double)), *rdx = calloc(nx, sizeof(double)),
+		       *rdw = calloc(nw, sizeof(double));
+		conv_naive(&d, x, w, bias, R, ry, rdx, rdw);
+		for (size_t j = 0; j < nx; j++)
+			rdx[j] += 1.0; // backward adds to what dx held
+		for (size_t ch = 0; ch < AX_COUNTOF(chunks); ch++) {
+			d.chunk = chunks[ch];
+			float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw);
+			float *work = zerov(ax_conv_work_size(&d));
+			for (size_t j = 0; j < nx; j++)
+				dx[j] = 1.0f;
+			ax_conv2d_forward(&d, x, w, bias, y, work);
+			ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work);
+			assert_near_d(y, ry, ny, "conv chunk y");
+			assert_near_d(dx, rdx, nx, "conv chunk dx");
+			assert_near_d(dw, rdw, nw, "conv chunk dw");
+			free(y), free(dx), free(dw), free(work);
+		}
+		free(x), free(w), free(bias), free(R), free(ry), free(rdx), free(rdw);
 	}
 }
 
@@ -849,6 +923,45 @@ static void test_pool_gradcheck(void **state)
 				  1e-2f, 1e-3, 2e-3);
 			free(c.x), free(c.am), free(y), free(R), free(dx);
 		}
+}
+
+/* Max pool against the plain per-window scan: ties go to the first position
+ * of the window in (i, j) order, a NaN wins over numbers (and the first NaN
+ * stays); overlapping windows (stride 1) and a stride larger than k. */
+static void test_maxpool_ties_nan(void **state)
+{
+	(void)state;
+	const int geo[][2] = { { 2, 2 }, { 3, 1 }, { 2, 3 } }; // k s
+	int B = 2, C = 2, H = 7, W = 8;
+	size_t nx = (size_t)B * C * H * W;
+	float *x = zerov(nx);
+	for (size_t i = 0; i < nx; i++)
+		x[i] = (float)((i * 7) % 3); // many ties
+	x[9] = NAN, x[10] = NAN, x[60] = NAN;
+	for (size_t g = 0; g < AX_COUNTOF(geo); g++) {
+		int k = geo[g][0], s = geo[g][1], OH = (H - k) / s + 1, OW = (W - k) / s + 1;
+		size_t ny = (size_t)B * C * OH * OW;
+		float *y = zerov(ny);
+		int32_t *am = ax_xcalloc(ny, sizeof(int32_t));
+		ax_maxpool2d_forward(B, C, H, W, k, s, x, y, am);
+		for (int bc = 0; bc < B * C; bc++)
+			for (int oh = 0; oh < OH; oh++)
+				for (int ow = 0; ow < OW; ow++) {
+					const float *xp = x + (size_t)bc * H * W;
+					int best = oh * s * W + ow * s;
+					for (int i = 0; i < k; i++)
+						for (int j = 0; j < k; j++) {
+							int at = (oh * s + i) * W + ow * s + j;
+							if (xp[at] > xp[best] || (isnan(xp[at]) && !isnan(xp[best])))
+								best = at;
+						}
+					size_t o = ((size_t)bc * OH + oh) * OW + ow;
+					assert_int_equal(am[o], best);
+					assert_true(isnan(xp[best]) ? isnan(y[o]) : y[o] == xp[best]);
+				}
+		free(y), free(am);
+	}
+	free(x);
 }
 
 /* ---- linear scan ---- */
@@ -1057,7 +1170,9 @@ int main(void)
 		cmocka_unit_test(test_attn_deterministic),
 		cmocka_unit_test(test_conv_golden),
 		cmocka_unit_test(test_conv_gradcheck),
+		cmocka_unit_test(test_conv_chunks),
 		cmocka_unit_test(test_pool_gradcheck),
+		cmocka_unit_test(test_maxpool_ties_nan),
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_gru_golden),
 		cmocka_unit_test(test_gru_gradcheck),
