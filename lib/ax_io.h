@@ -211,7 +211,8 @@ const char *ax_table_str(const struct ax_table *t, int row, int col);
  * needed). Bytes after the data are AX_ERR_FORMAT. */
 enum ax_status ax_idx_load(const char *path, struct ax_array *out);
 /* A labelled image set of the MNIST family: <dir>/<split>-images-idx3-ubyte.gz
- * (n, side, side) bytes and <dir>/<split>-labels-idx1-ubyte.gz, n byte
+ * (n, side, side) bytes and <dir>/<split>-labels-idx1-ubyte.gz (each without
+ * .gz when only the uncompressed file is there), n byte
  * labels each below classes (split "train" or "t10k"); limit > 0 keeps the
  * first limit images (shape[0] cut). AX_ERR_FORMAT naming the file for a
  * wrong shape, count or label; both arrays empty on failure. */

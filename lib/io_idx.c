@@ -3,6 +3,7 @@
 #include "ax_io.h"
 
 #include <string.h>
+#include <unistd.h>
 
 static uint32_t be32(const unsigned char *b)
 {
@@ -98,12 +99,24 @@ enum ax_status ax_idx_load(const char *path, struct ax_array *out)
 	return st;
 }
 
+/* dir/split-name.gz (as Debian ships the datasets), else dir/split-name if
+ * that one is there; errors name the .gz file when neither is. */
+static void idx_path(char *path, size_t size, const char *dir, const char *split,
+		     const char *name)
+{
+	char plain[4096];
+	snprintf(path, size, "%s/%s-%s.gz", dir, split, name);
+	snprintf(plain, sizeof plain, "%s/%s-%s", dir, split, name);
+	if (access(path, R_OK) != 0 && access(plain, R_OK) == 0)
+		snprintf(path, size, "%s", plain);
+}
+
 enum ax_status ax_idx_load_labelled(const char *dir, const char *split, int side, int classes,
 				    long limit, struct ax_array *images, struct ax_array *labels)
 {
 	char ipath[4096], lpath[4096];
-	snprintf(ipath, sizeof ipath, "%s/%s-images-idx3-ubyte.gz", dir, split);
-	snprintf(lpath, sizeof lpath, "%s/%s-labels-idx1-ubyte.gz", dir, split);
+	idx_path(ipath, sizeof ipath, dir, split, "images-idx3-ubyte");
+	idx_path(lpath, sizeof lpath, dir, split, "labels-idx1-ubyte");
 	memset(labels, 0, sizeof *labels);
 	enum ax_status st = ax_idx_load(ipath, images);
 	if (!st)

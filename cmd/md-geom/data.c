@@ -4,7 +4,6 @@
 
 #include <math.h>
 #include <string.h>
-#include <unistd.h>
 
 void mdg_fft_table(int M, double *tw)
 {
@@ -141,49 +140,24 @@ void mdg_synth(const struct mdg_synth *s, struct ax_potential pot, uint64_t seed
 	}
 }
 
-/* dir/name.gz, else dir/name. */
-static enum ax_status load_idx(const char *dir, const char *name, struct ax_array *a)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/%s.gz", dir, name);
-	if (access(path, R_OK) != 0)
-		snprintf(path, sizeof path, "%s/%s", dir, name);
-	return ax_idx_load(path, a);
-}
-
 enum ax_status mdg_images_load(const char *dir, int train, int max_n, struct mdg_images *im)
 {
 	struct ax_array xa = { 0 }, ya = { 0 };
-	const char *split = train ? "train" : "t10k";
-	char xname[64], yname[64];
-	snprintf(xname, sizeof xname, "%s-images-idx3-ubyte", split);
-	snprintf(yname, sizeof yname, "%s-labels-idx1-ubyte", split);
 	memset(im, 0, sizeof *im);
-	enum ax_status st = load_idx(dir, xname, &xa);
-	if (!st)
-		st = load_idx(dir, yname, &ya);
-	if (!st && (xa.dtype != AX_U8 || xa.ndim != 3 || xa.shape[1] != 28 || xa.shape[2] != 28 ||
-		    ya.dtype != AX_U8 || ya.ndim != 1 || ya.shape[0] != xa.shape[0]))
-		st = ax_error_set(AX_ERR_FORMAT, "%s: %s and %s are not n 28x28 images and n labels",
-				  dir, xname, yname);
+	enum ax_status st = ax_idx_load_labelled(dir, train ? "train" : "t10k", 28, 10, max_n,
+						 &xa, &ya);
 	if (!st) {
-		im->n = (int)AX_MIN(xa.shape[0], (int64_t)max_n);
+		im->n = (int)xa.shape[0];
 		im->x = ax_xmalloc((size_t)im->n * 784 * sizeof *im->x);
-		im->y = ax_xmalloc((size_t)AX_MAX(im->n, 1) * sizeof *im->y);
+		im->y = ax_xmalloc((size_t)im->n * sizeof *im->y);
 		const uint8_t *px = xa.data, *lb = ya.data;
 		for (size_t i = 0; i < (size_t)im->n * 784; i++)
 			im->x[i] = px[i] / 255.0f;
-		for (int i = 0; i < im->n && !st; i++) {
+		for (int i = 0; i < im->n; i++)
 			im->y[i] = lb[i];
-			if (lb[i] > 9)
-				st = ax_error_set(AX_ERR_FORMAT, "%s: label %d of %s is %d, not 0..9",
-						  dir, i, yname, lb[i]);
-		}
 	}
 	ax_array_free(&xa);
 	ax_array_free(&ya);
-	if (st)
-		mdg_images_free(im);
 	return st;
 }
 
