@@ -228,6 +228,56 @@ static void test_lamb(void **state)
 	run_lamb(1, "lamb_sparse");
 }
 
+/* Adam and AdamW with sparse row updates: a row with no gradient keeps its
+ * bits (no decay, no moment decay), and the rows with one step exactly as a
+ * dense table of those rows alone. */
+static void run_sparse_adam(enum ax_optim_kind kind)
+{
+	struct ax_arena a;
+	struct ax_params p, q;
+	struct ax_optim o, od;
+	ax_arena_init(&a, 0);
+	ax_params_init(&p, &a);
+	ax_params_init(&q, &a);
+	struct ax_tensor *w = ax_param(&p, 2, (int[]){ 4, 5 }, "w");
+	struct ax_tensor *d = ax_param(&q, 2, (int[]){ 2, 5 }, "d");
+	for (int i = 0; i < 20; i++)
+		w->data[i] = 0.1f * (float)(i % 7) - 0.3f;
+	memcpy(d->data, w->data, sizeof(float) * 5);           // row 0
+	memcpy(d->data + 5, w->data + 10, sizeof(float) * 5);  // row 2
+	float row0[5], row1[5], row3[5];
+	memcpy(row0, w->data, sizeof row0);
+	memcpy(row1, w->data + 5, sizeof row1);
+	memcpy(row3, w->data + 15, sizeof row3);
+	ax_optim_init(&o, kind, &p);
+	ax_optim_init(&od, kind, &q);
+	o.weight_decay = od.weight_decay = 0.05f;
+	ax_optim_set_flags(&o, w, AX_OPTIM_SPARSE);
+	for (int s = 0; s < 4; s++) {
+		memset(w->grad, 0, sizeof(float) * 20);
+		for (int c = 0; c < 5; c++) {
+			w->grad[c] = d->grad[c] = 0.2f * (float)(c - s);
+			w->grad[10 + c] = d->grad[5 + c] = 0.1f * (float)(s + c + 1);
+		}
+		ax_optim_step(&o, 0.01f);
+		ax_optim_step(&od, 0.01f);
+	}
+	assert_memory_equal(w->data + 5, row1, sizeof row1);
+	assert_memory_equal(w->data + 15, row3, sizeof row3);
+	assert_memory_equal(w->data, d->data, sizeof(float) * 5);
+	assert_memory_equal(w->data + 10, d->data + 5, sizeof(float) * 5);
+	assert_memory_not_equal(w->data, row0, sizeof row0); // the touched rows moved
+	ax_params_free(&q);
+	ax_params_free(&p);
+	ax_arena_free(&a);
+}
+
+static void test_sparse_adam(void **state)
+{
+	run_sparse_adam(AX_OPTIM_ADAM);
+	run_sparse_adam(AX_OPTIM_ADAMW);
+}
+
 static void test_schedules(void **state)
 {
 	load_ref("lib/optim.safetensors");
@@ -454,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_mlp_names),
 		cmocka_unit_test(test_optimisers),
 		cmocka_unit_test(test_lamb),
+		cmocka_unit_test(test_sparse_adam),
 		cmocka_unit_test(test_schedules),
 		cmocka_unit_test(test_params_from_bundle),
 		cmocka_unit_test(test_clip_and_state),
