@@ -38,7 +38,7 @@ for path in sys.argv[2:]:
 assert f.read() == b''
 PY
 else
-	echo "skip - --predict-out contents (python3-numpy not installed)"
+	skip "--predict-out contents (python3-numpy not installed)"
 fi
 
 # Resume: stop at 20 of 40 steps, resume, same bytes as a straight run.
