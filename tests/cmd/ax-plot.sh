@@ -169,7 +169,7 @@ rc=$?
 
 # a failed run keeps the old file
 printf 'old' >"$T/keep.png"
-ax-plot -y nope "$T/runs.csv" -o "$T/keep.png" 2>/dev/null
+ax-plot -y nope "$T/runs.csv" -o "$T/keep.png" 2>/dev/null && bad "-y nope: exit 0"
 [ "$(cat "$T/keep.png")" = old ] || bad "failed run overwrote its output"
 
 # ---- an output that is not a regular file is written in place ----

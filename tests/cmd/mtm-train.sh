@@ -38,7 +38,7 @@ for path in sys.argv[2:]:
 assert f.read() == b''
 PY
 else
-	echo "skip - --predict-out contents (python3-numpy not installed)"
+	skip "--predict-out contents (python3-numpy not installed)"
 fi
 
 # Resume: stop at 20 of 40 steps, resume, same bytes as a straight run.
@@ -61,6 +61,9 @@ mtm-train train $small -n 12 --log-every 1 --causal-share 1 --forward-window 10 
 	"$S0" "$S1" > "$d/cw.csv" || fail "--causal-share 1 --forward-window 10"
 [ "$(tail -n +2 "$d/cw.csv" | cut -d, -f3 | sort -u)" = causal ] && ok "--causal-share 1: only the causal task" \
 	|| fail "--causal-share 1 drew $(tail -n +2 "$d/cw.csv" | cut -d, -f3 | sort -u | tr '\n' ' ')"
+mtm-train train $small -n 12 --log-every 1 --causal-share 1 -c "$d/cr.ckpt" "$S0" "$S1" > "$d/cr.csv" ||
+	fail "--causal-share 1 without --forward-window"
+cmp -s "$d/cw.csv" "$d/cr.csv" && fail "--forward-window 10 changes no loss" || ok "--forward-window 10: other masks, other losses"
 mtm-train train $small -n 12 --log-every 1 --causal-share 0 -c "$d/c0.ckpt" "$S0" > "$d/c0.csv" || fail "--causal-share 0"
 grep -q ',causal,' "$d/c0.csv" && fail "--causal-share 0 drew the causal task" || ok "--causal-share 0: no causal task"
 expect_usage "--causal-share: 1.5 is outside \\[0, 1\\]" "--causal-share 1.5" -- \
