@@ -21,10 +21,7 @@ REF_STEPS=${REF_STEPS:-100}
 ENV_EPISODES=${ENV_EPISODES:-20000}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-now() { date +%s.%N; }
-child_cpu() { awk 'NR == 2 { n = split($0, f, /[ \t]+/); s = 0
-	for (i = 1; i <= n; i++) if (f[i] ~ /m/) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
-	print s }' "$tmp/times"; }
+. scripts/bench_common.sh
 
 # The world alone: a small program over the command's env.c (as the unit
 # test includes it), expert actions, one observation per step.
@@ -55,26 +52,12 @@ cc -std=c11 -D_GNU_SOURCE -O3 -march=native -fopenmp -Ilib -I"/usr/include/$ma/o
 	$(pkg-config --libs libpng zlib) $mpi_libs -lm -o "$tmp/envbench"
 echo "agent-probe env: $("$tmp/envbench") steps/s (rules + expert + observation, one thread)"
 
-best=0 cpu_ref=0
-for th in 1 2; do
-	line=$(OMP_NUM_THREADS=$th OPENBLAS_NUM_THREADS=$th /usr/bin/python3 scripts/ref/agent_probe.py \
-		--threads $th --steps "$REF_STEPS" 2>/dev/null)
-	r=$(echo "$line" | sed -n 's/.*steps_per_sec=\([0-9.]*\) .*/\1/p')
-	[ $th = 1 ] && cpu_ref=$(echo "$line" | sed -n 's/.*cpu_steps_per_sec=\([0-9.]*\).*/\1/p')
-	echo "agent-probe torch threads=$th: $r steps/s"
-	best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
-done
-for th in 1 2; do
-	times >"$tmp/times"; c0=$(child_cpu); t0=$(now)
-	agent-probe train -q --threads $th --steps "$STEPS" --log-every "$STEPS" --eval-episodes 1 \
+torch_run() {
+	OMP_NUM_THREADS=$1 OPENBLAS_NUM_THREADS=$1 /usr/bin/python3 scripts/ref/agent_probe.py \
+		--threads "$1" --steps "$REF_STEPS" 2>/dev/null
+}
+axon_run() {
+	agent-probe train -q --threads "$1" --steps "$STEPS" --log-every "$STEPS" --eval-episodes 1 \
 		>/dev/null
-	t1=$(now); times >"$tmp/times"; c1=$(child_cpu)
-	awk -v s="$STEPS" -v a="$t0" -v b="$t1" -v th="$th" -v t="$best" 'BEGIN {
-		r = s / (b - a)
-		printf "agent-probe axon  threads=%d: %.2f steps/s  (%.2fx torch best %.2f)\n", th, r, r / t, t }'
-	if [ $th = 1 ]; then
-		awk -v s="$STEPS" -v a="$c0" -v b="$c1" -v t="$cpu_ref" 'BEGIN {
-			r = s / (b - a)
-			printf "agent-probe per CPU-second, 1 thread: axon %.2f, torch %.2f steps  (%.2fx)\n", r, t, r / t }'
-	fi
-done
+}
+vs_torch agent-probe %.2f

@@ -60,3 +60,41 @@ report() {
 			r(a1), r(a2), ra == "" ? "-" : sprintf("%.0f", ra / 1024),
 			rt == "" ? "-" : sprintf("%.0f", rt / 1024) }'
 }
+
+# Children's user+sys CPU seconds so far: the second line of `times` written
+# to $tmp/times in the calling shell (in a command substitution it would
+# see only the subshell's).
+child_cpu() { awk 'NR == 2 { n = split($0, f, /[ \t]+/); s = 0
+	for (i = 1; i <= n; i++) if (f[i] ~ /m/) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
+	print s }' "$tmp/times"; }
+now() { date +%s.%N; }
+
+# vs_torch NAME FMT: a trainer's steps/s at 1 and 2 threads beside its
+# PyTorch reference. The caller defines torch_run THREADS (prints the
+# reference's line with steps_per_sec= and cpu_steps_per_sec=) and
+# axon_run THREADS (STEPS steps); rates are printed with FMT (printf), the
+# axon ones against torch's better thread count, and per CPU-second at one
+# thread. Needs $tmp.
+vs_torch() {
+	best=0 cpu_ref=0
+	for th in 1 2; do
+		line=$(torch_run $th)
+		r=$(echo "$line" | sed -n 's/.*steps_per_sec=\([0-9.]*\) .*/\1/p')
+		[ $th = 1 ] && cpu_ref=$(echo "$line" | sed -n 's/.*cpu_steps_per_sec=\([0-9.]*\).*/\1/p')
+		echo "$1 torch threads=$th: $r steps/s"
+		best=$(awk -v a="$best" -v b="$r" 'BEGIN { print (b > a) ? b : a }')
+	done
+	for th in 1 2; do
+		times >"$tmp/times"; c0=$(child_cpu); t0=$(now)
+		axon_run $th
+		t1=$(now); times >"$tmp/times"; c1=$(child_cpu)
+		awk -v n="$1" -v f="$2" -v s="$STEPS" -v a="$t0" -v b="$t1" -v th="$th" -v t="$best" 'BEGIN {
+			r = s / (b - a)
+			printf "%s axon  threads=%d: " f " steps/s  (%.2fx torch best " f ")\n", n, th, r, r / t, t }'
+		if [ $th = 1 ]; then
+			awk -v n="$1" -v f="$2" -v s="$STEPS" -v a="$c0" -v b="$c1" -v t="$cpu_ref" 'BEGIN {
+				r = s / (b - a)
+				printf "%s per CPU-second, 1 thread: axon " f ", torch " f " steps  (%.2fx)\n", n, r, t, r / t }'
+		fi
+	done
+}

@@ -8,9 +8,9 @@
 set -eu
 bin=$1 out=$2
 mkdir -p "$out"
-OUT=$out SEEDS="1 2" HIDDEN=64 PRE_STEPS=800 TD_STEPS=400 T_STEPS=2500 T_MODELS=apical N=300 \
-	KS="0 16 32" CC_STEPS=1200 sh scripts/fig-apical-net.sh "$bin" >&2
-recipe='SEEDS="1 2" HIDDEN=64 PRE_STEPS=800 TD_STEPS=400 T_STEPS=2500 T_MODELS=apical N=300 KS="0 16 32" CC_STEPS=1200 sh scripts/fig-apical-net.sh'
+small='SEEDS="1 2" HIDDEN=64 PRE_STEPS=800 TD_STEPS=400 T_STEPS=2500 T_MODELS=apical N=300 KS="0 16 32" CC_STEPS=1200'
+eval "OUT=\$out $small sh scripts/fig-apical-net.sh \"\$bin\"" >&2
+recipe="$small sh scripts/fig-apical-net.sh"
 printf '%s\t%s\t%s\n' \
 	accuracy.png "Accuracy against blend weight alpha (1 = clean) under relevant, opposing, irrelevant and no context: apical gain, point-neuron, concatenated-input and no-context models" "$recipe" \
 	lrp.png "Apical model: each hidden unit's relevance to a pair's overlap (epsilon-LRP) against the apical signal it receives for the pair" "$recipe" \

@@ -69,58 +69,67 @@ LIMIT=${LIMIT:-0}        # training images used (0: all)
 JOBS=${JOBS:-2}          # runs side by side, one thread each
 out=${OUT:-out/apical-net}
 PATH="$(cd "$bin" && pwd):$PATH"
-mkdir -p "$out"
-for s in $SEEDS; do mkdir -p "$out/seed-$s"; done
 common="--hidden $HIDDEN --limit $LIMIT --threads 1 -q"
 use="--threads 1 -q --n $N"
-export PATH out common use PRE_STEPS TD_STEPS T_STEPS T_LR CC_STEPS CC_TRAIN N
+. "$(dirname "$0")/jobs.sh"
 
-# Runs: one command line a line on standard input, JOBS of them at a time
-# ($out and the settings above are expanded by the shell that runs each).
-# Each stage's runs depend only on earlier stages.
-stage() {
-	xargs -d '\n' -n 1 -P "$JOBS" sh -c 'eval "$1" || { echo "fig-apical-net: failed: $1" >&2; exit 255; }' sh
+# The runs (jobs.sh), each into files of its own under OUT/seed-S.
+pretrain() {   # pretrain SEED: the shared feedforward network (no cues)
+	d="$out/seed-$1"
+	apical-net train $common --model none -n "$PRE_STEPS" -s "$1" -m "$d/none.ckpt" >"$d/train-none.csv"
 }
+clean_cue() {   # clean_cue SEED MODEL: trained in one phase on CC_TRAIN, evaluated
+	d="$out/seed-$1"
+	apical-net train $common --model "$2" --pretrain 0 -n "$CC_STEPS" $CC_TRAIN -s "$1" \
+		-m "$d/cc-$2.ckpt" >"$d/train-cc-$2.csv"
+	apical-net eval $use -m "$d/cc-$2.ckpt" -s "$1" >"$d/eval-cc-$2.csv"
+}
+top_down() {   # top_down SEED MODEL: the top-down pathway on the seed's network
+	d="$out/seed-$1"
+	apical-net train $common --model "$2" --init "$d/none.ckpt" -n "$TD_STEPS" -s "$1" \
+		-m "$d/$2.ckpt" >"$d/train-$2.csv"
+}
+evaluate() {   # evaluate SEED MODEL
+	d="$out/seed-$1"
+	apical-net eval $use -m "$d/$2.ckpt" -s "$1" >"$d/eval-$2.csv"
+}
+relevance() {   # relevance SEED MODEL: epsilon-LRP to each pair's overlap
+	d="$out/seed-$1"
+	apical-net lrp -q --threads 1 -m "$d/$2.ckpt" -s "$1" --units "$d/units-$2.csv" \
+		-o "$d/relevance-$2.npy" >"$d/lrp-$2.csv"
+}
+silence() {   # silence SEED K: the apical model with its top K units off
+	d="$out/seed-$1"
+	apical-net silence $use -m "$d/apical.ckpt" --top "$2" --draws 3 -s "$1" >"$d/silence-$2.csv"
+}
+temporal() {   # temporal SEED MODEL: the context network, from the blend model
+	d="$out/seed-$1"
+	apical-net train $common --task temporal --model "$2" --init "$d/$2.ckpt" \
+		-n "$T_STEPS" --lr "$T_LR" -s "$1" -m "$d/temporal-$2.ckpt" >"$d/train-temporal-$2.csv"
+	apical-net eval $use -m "$d/temporal-$2.ckpt" --alpha 0.5 -s "$1" >"$d/eval-temporal-$2.csv"
+}
+jobs_worker "$@"
+mkdir -p "$out"
+for s in $SEEDS; do mkdir -p "$out/seed-$s"; done
 
 t0=$(date +%s)
 # Stage 1: the shared feedforward network of each seed; the one-phase
-# clean-cue models (independent of it).
+# clean-cue models (independent of it). Each stage needs only the ones before.
 for s in $SEEDS; do
-	d='"$out"'/seed-$s
-	echo "apical-net train \$common --model none -n \$PRE_STEPS -s $s -m $d/none.ckpt > $d/train-none.csv"
-	for k in apical point concat; do
-		echo "apical-net train \$common --model $k --pretrain 0 -n \$CC_STEPS \$CC_TRAIN -s $s" \
-			"-m $d/cc-$k.ckpt > $d/train-cc-$k.csv &&" \
-			"apical-net eval \$use -m $d/cc-$k.ckpt -s $s > $d/eval-cc-$k.csv"
-	done
-done | stage
+	echo "pretrain $s"
+	for k in apical point concat; do echo "clean_cue $s $k"; done
+done | jobs_run "$0" "$bin"
 # Stage 2: the top-down pathways on it.
 for s in $SEEDS; do
-	d='"$out"'/seed-$s
-	for k in apical point concat; do
-		echo "apical-net train \$common --model $k --init $d/none.ckpt -n \$TD_STEPS -s $s" \
-			"-m $d/$k.ckpt > $d/train-$k.csv"
-	done
-done | stage
+	for k in apical point concat; do echo "top_down $s $k"; done
+done | jobs_run "$0" "$bin"
 # Stage 3: evaluation, relevance, silencing, and the temporal task.
 for s in $SEEDS; do
-	d='"$out"'/seed-$s
-	for k in apical point concat none; do
-		echo "apical-net eval \$use -m $d/$k.ckpt -s $s > $d/eval-$k.csv"
-	done
-	for k in apical point; do
-		echo "apical-net lrp -q --threads 1 -m $d/$k.ckpt -s $s --units $d/units-$k.csv" \
-			"-o $d/relevance-$k.npy > $d/lrp-$k.csv"
-	done
-	for K in $KS; do
-		echo "apical-net silence \$use -m $d/apical.ckpt --top $K --draws 3 -s $s > $d/silence-$K.csv"
-	done
-	for k in $T_MODELS; do
-		echo "apical-net train \$common --task temporal --model $k --init $d/$k.ckpt" \
-			"-n \$T_STEPS --lr \$T_LR -s $s -m $d/temporal-$k.ckpt > $d/train-temporal-$k.csv &&" \
-			"apical-net eval \$use -m $d/temporal-$k.ckpt --alpha 0.5 -s $s > $d/eval-temporal-$k.csv"
-	done
-done | stage
+	for k in apical point concat none; do echo "evaluate $s $k"; done
+	for k in apical point; do echo "relevance $s $k"; done
+	for K in $KS; do echo "silence $s $K"; done
+	for k in $T_MODELS; do echo "temporal $s $k"; done
+done | jobs_run "$0" "$bin"
 
 # 1. Accuracy against alpha: rows alpha,seed,condition and one column per
 # model; accuracy_table PREFIX NAME TITLE reads eval-PREFIXk.csv.

@@ -56,17 +56,21 @@ expect_same() {
 }
 
 # close A B TOL WHAT: every numeric field of two CSVs within TOL (relative;
-# fields below 1e-3 in size compared absolutely), header row skipped.
+# fields below 1e-3 in size compared absolutely), header row skipped. The
+# two must have the same rows and fields, and at least one row below the
+# header (two empty outputs of failed runs do not pass).
 close() {
-	if paste -d, "$1" "$2" | awk -F, -v tol="$3" 'NR > 1 {
-		n = NF / 2
-		for (i = 1; i <= n; i++) {
-			a = $i; b = $(i + n)
-			if (a == b) continue
-			d = a - b; if (d < 0) d = -d
-			m = a < 0 ? -a : a
-			if (d > tol * (m > 1e-3 ? m : 1e-3)) { print "row " NR " col " i ": " a " vs " b; bad = 1 }
-		} } END { exit bad }' > "$T/close.err"; then ok "$4"
+	if awk -F, -v tol="$3" 'NR == FNR { a[FNR] = $0; na = FNR; next }
+		FNR > 1 { nb = FNR
+		if (split(a[FNR], x, ",") != NF) { print "row " FNR ": fields differ"; bad = 1; next }
+		for (i = 1; i <= NF; i++) {
+			a1 = x[i]; b = $i
+			if (a1 "" == b "") continue
+			d = a1 - b; if (d < 0) d = -d
+			m = a1 < 0 ? -a1 : a1
+			if (d > tol * (m > 1e-3 ? m : 1e-3)) { print "row " FNR " col " i ": " a1 " vs " b; bad = 1 }
+		} } END { if (na < 2 || nb != na) { print na + 0 " and " nb + 0 " lines"; bad = 1 }
+		exit bad }' "$1" "$2" > "$T/close.err"; then ok "$4"
 	else bad "$4 ($(head -2 "$T/close.err" | tr '\n' ' '))"; fi
 }
 

@@ -69,8 +69,10 @@ close m1.csv m2.csv 1e-4 "mtm-train: two ranks log the losses of one rank (1e-4)
 mtm-train eval -q --threads 1 -c m1.ckpt d/*.safetensors > me1.csv
 mtm-train eval -q --threads 1 -c m2.ckpt d/*.safetensors > me2.csv
 close me1.csv me2.csv 1e-3 "mtm-train: two ranks end with the parameters of one (metrics, 1e-3)"
-run2 mtm-train train $M -c m3.ckpt d/*.safetensors > m3.csv
-run2 mtm-train train $M -c m4.ckpt d/*.safetensors > m4.csv
+check "mtm-train, two ranks with dropout" -- run2 mtm-train train $M -c m3.ckpt d/*.safetensors
+cp "$T/out" m3.csv
+check "mtm-train, two ranks with dropout again" -- run2 mtm-train train $M -c m4.ckpt d/*.safetensors
+cp "$T/out" m4.csv
 expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit for bit"
 
 # teb-fit: the latent noise is drawn for the whole batch on every rank (each

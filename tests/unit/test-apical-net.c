@@ -594,9 +594,6 @@ static void test_top_down_phase_freezes(void **state)
 	an_data_free(&d);
 }
 
-/* A few hundred steps on synthetic classes: with the relevant cue the
- * apical model resolves alpha-0.5 blends that it cannot without one, and
- * silencing every unit leaves it at chance. */
 /* A model of kind trained 300 steps of 32 on synthetic images from mix, in
  * one phase; d holds the images (free both). */
 static void train_short(enum an_kind kind, const struct an_mix *mix, struct an_model *m,
@@ -624,6 +621,9 @@ static void train_short(enum an_kind kind, const struct an_mix *mix, struct an_m
 	an_batch_free(&b);
 }
 
+/* A few hundred steps on synthetic classes: with the relevant cue the
+ * apical model resolves alpha-0.5 blends that it cannot without one, and
+ * silencing every unit leaves it at chance. */
 static void test_short_training(void **state)
 {
 	struct an_mix mix = { .pairs = 15, .alpha_lo = 0.5f, .alpha_hi = 1.0f, .p_blend = 0.75f,
