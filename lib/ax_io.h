@@ -108,6 +108,12 @@ enum ax_file_use ax_file_use(const char *path);   /* UNSEEN if absent or not reg
 void ax_file_written(int fd);                     /* called by ax_outfile */
 void ax_reader_read_as_bundle(struct ax_reader *r);  /* called by ax_bundle_read */
 
+/* A file's name for display: path's last component, cut at the first
+ * occurrence of `cut` unless that is where the name starts
+ * ("data/m1.safetensors", ".safetensors" -> "m1"; cut "." -> up to the first
+ * dot). Allocated with ax_xmalloc; free it. */
+char *ax_path_stem(const char *path, const char *cut);
+
 /* ---- NPY (format versions 1.0, 2.0, 3.0; '<f4' '<f8' '<i4' '<i8' '|u1' '|b1') ----
  * fortran_order True and big-endian descrs ('>f4') are AX_ERR_UNSUPPORTED
  * (no silent byte swapping). Bool bytes other than 0 read as 1. Writing

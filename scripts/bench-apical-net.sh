@@ -18,15 +18,13 @@ if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
 fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
 
-now() { date +%s.%N; }
 train() { run_rss "$tmp/a" "$1" apical-net train -q --threads "$1" -n "$2" --pretrain 0 \
 	--batch $B --hidden $H -m "$tmp/m.ckpt"; }
 a1="" a2="" t1="" t2="" ra="" rt=""
 for rep in $(seq "$REPS"); do
 	for th in 1 2; do
 		t0=$(now); train $th 1; t1_=$(now); train $th "$STEPS"; t2_=$(now)
-		keep a$th "$(awk -v s="$STEPS" -v a="$t0" -v b="$t1_" -v c="$t2_" -v B=$B \
-			'BEGIN { printf "%.1f", (s - 1) * B / ((c - b) - (b - a)) }')" higher
+		keep a$th "$(rate $(((STEPS - 1) * B)) "$t0" "$t1_" "$t2_" %.1f)" higher
 		rss_max ra "$tmp/a.rss"
 		if [ $has_torch = 1 ]; then
 			run_rss "$tmp/t" $th $py scripts/ref/apical_net.py bench $th "$REF_STEPS" $B $H

@@ -14,7 +14,6 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
 spike-sim ibl -q -o "$tmp/data" -n 3 -t 300 -s 1
 data=$(ls "$tmp"/data/session-*.safetensors)
 
-now() { date +%s.%N; }
 a1="" a2="" t1="" t2="" ra="" rt=""
 for rep in $(seq "$REPS"); do
 	for th in 1 2; do
@@ -22,7 +21,7 @@ for rep in $(seq "$REPS"); do
 		# shellcheck disable=SC2086
 		run_rss "$tmp/a" $th mtm-train train -q --threads $th --steps "$STEPS" -c "$tmp/m.ckpt" $data
 		t1_=$(now)
-		keep a$th "$(awk -v s="$STEPS" -v a="$t0" -v b="$t1_" 'BEGIN { printf "%.2f", s / (b - a) }')" higher
+		keep a$th "$(rate "$STEPS" "$t0" "$t1_" %.2f)" higher
 		rss_max ra "$tmp/a.rss"
 		if [ $has_torch = 1 ]; then
 			# shellcheck disable=SC2086

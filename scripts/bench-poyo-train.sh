@@ -16,7 +16,6 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
 spike-sim reach -q -o "$tmp/data" -n 3 -t 40 -s 1
 data=$(ls "$tmp"/data/session-*.safetensors)
 
-now() { date +%s.%N; }
 a1="" a2="" t1="" t2="" ra="" rt=""
 for rep in $(seq "$REPS"); do
 	for th in 1 2; do
@@ -24,7 +23,7 @@ for rep in $(seq "$REPS"); do
 		# shellcheck disable=SC2086
 		run_rss "$tmp/a" $th poyo-train train -q --threads $th -n "$STEPS" -b $B -c "$tmp/m.ckpt" $data
 		t1_=$(now)
-		keep a$th "$(awk -v s="$STEPS" -v a="$t0" -v b="$t1_" -v B=$B 'BEGIN { printf "%.1f", s * B / (b - a) }')" higher
+		keep a$th "$(rate $((STEPS * B)) "$t0" "$t1_" %.1f)" higher
 		rss_max ra "$tmp/a.rss"
 		if [ $has_torch = 1 ]; then
 			# shellcheck disable=SC2086

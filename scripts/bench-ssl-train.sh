@@ -21,7 +21,6 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
 # One epoch of exactly STEPS steps: a subset of STEPS * B images.
 subset=$(awk -v s="$STEPS" -v b=$B 'BEGIN { printf "%.8f", (s * b + 0.25) / 60000 }')
 
-now() { date +%s.%N; }
 train() { run_rss "$tmp/a" "$1" ssl-train pretrain -q --threads "$1" --views "$3" -b $B -n 1 \
 	--subset "$subset" --stop-at "$2" -m "$tmp/m.ckpt"; }
 for A in 2 4; do
@@ -29,8 +28,7 @@ for A in 2 4; do
 	for rep in $(seq "$REPS"); do
 		for th in 1 2; do
 			t0=$(now); train $th 1 $A; t1_=$(now); train $th "$STEPS" $A; t2_=$(now)
-			keep a$th "$(awk -v s="$STEPS" -v a="$t0" -v b="$t1_" -v c="$t2_" -v B=$B \
-				'BEGIN { printf "%.1f", (s - 1) * B / ((c - b) - (b - a)) }')" higher
+			keep a$th "$(rate $(((STEPS - 1) * B)) "$t0" "$t1_" "$t2_" %.1f)" higher
 			rss_max ra "$tmp/a.rss"
 			if [ $has_torch = 1 ]; then
 				run_rss "$tmp/t" $th $py scripts/ref/ssl_train.py bench $th "$REF_STEPS" $B $A

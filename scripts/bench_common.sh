@@ -25,6 +25,20 @@ run_rss() {
 		/usr/bin/time -f %M -o "$out.rss" "$@" > "$out" 2>/dev/null
 }
 
+now() { date +%s.%N; }
+
+# rate COUNT T0 T1 [T2] FMT: COUNT items per second over the run T0..T1, or
+# with T2, over the run T1..T2 less the start-up run T0..T1 (a 1-step run's
+# time, so a rate over STEPS - 1 steps), printed with FMT.
+rate() {
+	if [ $# = 5 ]; then
+		awk -v n="$1" -v a="$2" -v b="$3" -v c="$4" -v f="$5" \
+			'BEGIN { printf f, n / ((c - b) - (b - a)) }'
+	else
+		awk -v n="$1" -v a="$2" -v b="$3" -v f="$4" 'BEGIN { printf f, n / (b - a) }'
+	fi
+}
+
 # keep VAR VALUE higher|lower: VAR = the better of VAR and VALUE (empty VAR:
 # VALUE). A missing or non-numeric VALUE is ignored.
 keep() {

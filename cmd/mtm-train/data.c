@@ -138,11 +138,7 @@ enum ax_status mtm_session_load(struct mtm_session *s, const char *path)
 {
 	memset(s, 0, sizeof *s);
 	s->path = ax_xstrdup(path);
-	const char *base = strrchr(path, '/');
-	s->name = ax_xstrdup(base ? base + 1 : path);
-	char *dot = strchr(s->name, '.');
-	if (dot && dot != s->name)
-		*dot = 0;
+	s->name = ax_path_stem(path, ".");
 	enum ax_status st = ax_bundle_load(path, &s->bundle);
 	if (!st)
 		st = read_counts(s);

@@ -132,11 +132,7 @@ enum ax_status poyo_session_load(struct poyo_session *s, const char *path)
 	memset(s, 0, sizeof *s);
 	ax_bundle_init(&s->bundle);
 	s->path = ax_xstrdup(path);
-	const char *base = strrchr(path, '/');
-	s->name = ax_xstrdup(base ? base + 1 : path);
-	char *dot = strstr(s->name, ".safetensors");
-	if (dot && dot != s->name)
-		*dot = 0;
+	s->name = ax_path_stem(path, ".safetensors");
 	enum ax_status st = ax_bundle_load(path, &s->bundle);
 	if (st)
 		return ax_error_prefix(st, path);

@@ -14,7 +14,6 @@ checkpoint's tensor names.
 """
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np  # noqa: E402
+from timing import timed  # noqa: E402
 
 PIXELS, CLASSES = 784, 10
 
@@ -138,12 +138,7 @@ def bench(threads, steps, batch, hidden):
         F.cross_entropy(model(x, cue), y).backward()
         opt.step()
 
-    for _ in range(20):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    dt = time.perf_counter() - t0
+    dt = timed(step, steps, 20)
     print(f"{threads},{steps * batch / dt:.1f}")
 
 

@@ -21,12 +21,13 @@ import json
 import math
 import struct
 import sys
-import time
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from timing import timed
 
 
 def load_safetensors(path):
@@ -202,12 +203,7 @@ def cmd_bench(a):
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-    for _ in range(3):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    dt = time.perf_counter() - t0
+    dt = timed(step, a.steps, 3)
     print("%.1f" % (a.steps * a.batch * a.ctx / dt))
 
 

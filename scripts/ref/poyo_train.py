@@ -19,7 +19,6 @@ import argparse
 import math
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_np  # noqa: E402
+from timing import timed  # noqa: E402
 
 DIM, DEPTH, CROSS, SELF, LAT, STEPS_PER_WIN = 64, 2, 2, 2, 8, 8
 
@@ -183,12 +183,7 @@ def main():
         loss.backward()
         lamb_step(list(model.parameters()), state, 4e-3)
 
-    for _ in range(3):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(a.steps):
-        step()
-    dt = time.perf_counter() - t0
+    dt = timed(step, a.steps, 3)
     print(f"windows_per_sec={a.steps * a.batch / dt:.1f} steps={a.steps} threads={a.threads}")
 
 

@@ -15,7 +15,6 @@ THREADS,images_per_s. Deterministic: fixed seeds.
 """
 import os
 import sys
-import time
 
 import numpy as np
 import torch
@@ -24,6 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import safetensors_np  # noqa: E402
+from timing import timed  # noqa: E402
 
 
 def off_diag_sq(c):
@@ -161,12 +161,7 @@ def bench(threads, steps, batch, views):
         loss.backward()
         opt.step()
 
-    for _ in range(3):
-        step()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        step()
-    dt = time.perf_counter() - t0
+    dt = timed(step, steps, 3)
     print(f"{threads},{steps * batch / dt:.1f}")
 
 

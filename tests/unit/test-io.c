@@ -684,6 +684,26 @@ static void test_outfile_stale_temps(void **state)
  * a file this process wrote can be read and written again. */
 /* ax_input_map: a plain file mapped, gzip and empty files read, a mapped
  * input recorded as one (an output may not replace it). */
+static void stem_is(const char *path, const char *cut, const char *want)
+{
+	char *got = ax_path_stem(path, cut);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void test_path_stem(void **state)
+{
+	(void)state;
+	stem_is("data/m1.safetensors", ".safetensors", "m1");
+	stem_is("m1.safetensors", ".safetensors", "m1");
+	stem_is("a/b.c/m1.x.safetensors", ".safetensors", "m1.x");
+	stem_is("a/m1.npy", ".safetensors", "m1.npy");
+	stem_is("a/.safetensors", ".safetensors", ".safetensors");
+	stem_is("x/y/s3.v2.safetensors", ".", "s3");
+	stem_is("x/.hidden", ".", ".hidden");
+	stem_is("dir/", ".", "");
+}
+
 static void test_input_map(void **state)
 {
 	(void)state;
@@ -1014,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_outfile_fifo),
 		cmocka_unit_test(test_outfile_stale_temps),
 		cmocka_unit_test(test_outfile_refuses_inputs),
+		cmocka_unit_test(test_path_stem),
 		cmocka_unit_test(test_input_map),
 		cmocka_unit_test(test_reader_limit),
 	};
