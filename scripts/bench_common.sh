@@ -81,7 +81,6 @@ report() {
 child_cpu() { awk 'NR == 2 { n = split($0, f, /[ \t]+/); s = 0
 	for (i = 1; i <= n; i++) if (f[i] ~ /m/) { split(f[i], p, "m"); sub(/s$/, "", p[2]); s += p[1] * 60 + p[2] }
 	print s }' "$tmp/times"; }
-now() { date +%s.%N; }
 
 # vs_torch NAME FMT: a trainer's steps/s at 1 and 2 threads beside its
 # PyTorch reference. The caller defines torch_run THREADS (prints the
