@@ -31,6 +31,13 @@ void ax_blas_serial_end(int prev);
 /* The BLAS's configuration and the core type it chose, e.g.
  * "OpenBLAS 0.3.21 ... USE_OPENMP Haswell MAX_THREADS=64 (core Haswell)". */
 void ax_blas_describe(char *buf, size_t n);
+/* The OpenBLAS kernel set this CPU should get when OpenBLAS chose an older one
+ * (it falls back to Prescott's SSE3 kernels on CPUs newer than it knows), or
+ * NULL when its choice stands: "SkylakeX" with AVX-512 (F, BW, DQ, VL),
+ * "Haswell" with AVX2 and FMA. Only a pre-AVX2 choice is overridden. */
+const char *ax_blas_core_upgrade(const char *chosen, int avx2_fma, int avx512);
+/* The same for the running CPU and the loaded OpenBLAS. */
+const char *ax_blas_core_wanted(void);
 
 /* ---- normalisation ---- */
 /* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved. */

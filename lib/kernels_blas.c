@@ -2,6 +2,7 @@
 #include "ax_kernels.h"
 
 #include <cblas.h>
+#include <string.h>
 
 void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const float *A,
 		 int lda, const float *B, int ldb, float beta, float *C, int ldc)
@@ -42,4 +43,29 @@ void ax_blas_serial_end(int prev)
 void ax_blas_describe(char *buf, size_t n)
 {
 	snprintf(buf, n, "%s (core %s)", openblas_get_config(), openblas_get_corename());
+}
+
+const char *ax_blas_core_upgrade(const char *chosen, int avx2_fma, int avx512)
+{
+	static const char *const avx2_class[] = { "Haswell", "Zen", "SkylakeX", "Cooperlake",
+						  "SapphireRapids" };
+	for (size_t i = 0; i < AX_COUNTOF(avx2_class); i++)
+		if (!strcmp(chosen, avx2_class[i]))
+			return NULL;
+	if (avx512)
+		return "SkylakeX";
+	return avx2_fma ? "Haswell" : NULL;
+}
+
+const char *ax_blas_core_wanted(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+	__builtin_cpu_init();
+	int avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+	int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+		     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+	return ax_blas_core_upgrade(openblas_get_corename(), avx2_fma, avx512);
+#else
+	return NULL;
+#endif
 }

@@ -14,6 +14,7 @@ trap 'rm -f "$BENCH_NOTES"' EXIT INT TERM
 
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 ax-bench machine
+echo "OPENBLAS_CORETYPE for both sides: $OPENBLAS_CORETYPE"
 if [ $has_torch = 1 ]; then
 	echo "torch: $($py -c 'import torch; print(torch.__version__)')"
 else

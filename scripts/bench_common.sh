@@ -10,7 +10,16 @@
 # beside it.
 #   BENCH_QUICK=1   one short run of each (a smoke test of the scripts)
 #   BENCH_REPS=N    runs per side and thread count (default 3)
+#
+# Both sides use the same OpenBLAS kernel set: the one axon's commands run
+# with (lib/cli.c restarts a command with OPENBLAS_CORETYPE set when OpenBLAS
+# fell back to kernels older than the CPU), exported so that PyTorch, which
+# calls the same OpenBLAS, gets it too. A caller's own setting stands.
 py=/usr/bin/python3
+if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
+	OPENBLAS_CORETYPE=$(ax-bench machine | sed -n 's/^blas:.*(core \(.*\))$/\1/p')
+	export OPENBLAS_CORETYPE
+fi
 QUICK=${BENCH_QUICK:-0}
 REPS=${BENCH_REPS:-3}
 [ "$QUICK" = 1 ] && REPS=1

@@ -2,6 +2,7 @@
 # ax-bench: a tiny run of each benchmark prints well-formed rows; bad input
 # exits 2 with one line; the man page's examples run.
 . "$AXON_ROOT/tests/cmd/lib.sh"
+unset OPENBLAS_CORETYPE
 
 for b in block gru sgemm; do
 	case $b in block) o="--batch 2 --seq 8 --heads 2" ;; gru) o="--batch 2 --seq 8" ;; *) o="" ;; esac
@@ -25,6 +26,25 @@ check "attn: one length" -- ax-bench attn -T 32 -n 1 -j 1
 check "machine" -- ax-bench machine
 grep -q '^blas: .*(core ' "$T/out" && grep -q '^cores: [0-9]' "$T/out" &&
 	ok "machine: cores and BLAS core" || bad "machine: $(tr '\n' ' ' <"$T/out")"
+
+# OpenBLAS falls back to pre-AVX2 kernels on CPUs newer than it knows; a
+# command then restarts itself with OPENBLAS_CORETYPE set (lib/cli.c). On a
+# CPU with AVX2 and FMA the core must be an AVX2 one; a user's setting stands;
+# the arguments survive the restart whole.
+core=$(sed -n 's/^blas:.*(core \(.*\))$/\1/p' "$T/out")
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+	case $core in
+	Haswell | Zen | SkylakeX | Cooperlake | SapphireRapids) ok "machine: AVX2 kernels ($core)" ;;
+	*) bad "machine: core '$core' on an AVX2 CPU" ;;
+	esac
+else
+	skip "machine: the CPU has no AVX2 and FMA"
+fi
+check "machine: OPENBLAS_CORETYPE stands" -- env OPENBLAS_CORETYPE=Prescott ax-bench machine
+grep -q '(core Prescott)$' "$T/out" && ok "machine: Prescott as asked" ||
+	bad "machine: $(grep blas "$T/out")"
+expect_usage "'two  words'" "an argument with spaces survives the restart" -- \
+	ax-bench gru --batch 'two  words'
 
 expect_usage "unknown sub-command 'conv'" "unknown benchmark" -- ax-bench conv
 expect_usage "a sub-command is needed" "no benchmark" -- ax-bench

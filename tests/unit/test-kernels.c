@@ -194,6 +194,21 @@ static void norm_fwd(void *p, float *out)
 				     c->rstd);
 }
 
+/* Only a pre-AVX2 choice of OpenBLAS's is overridden, and only on a CPU that
+ * runs the better kernels. */
+static void test_blas_core_upgrade(void **state)
+{
+	(void)state;
+	assert_string_equal(ax_blas_core_upgrade("Prescott", 1, 1), "SkylakeX");
+	assert_string_equal(ax_blas_core_upgrade("Prescott", 1, 0), "Haswell");
+	assert_string_equal(ax_blas_core_upgrade("Sandybridge", 1, 0), "Haswell");
+	assert_null(ax_blas_core_upgrade("Prescott", 0, 0));
+	assert_null(ax_blas_core_upgrade("Haswell", 1, 1));
+	assert_null(ax_blas_core_upgrade("Zen", 1, 0));
+	assert_null(ax_blas_core_upgrade("SkylakeX", 1, 1));
+	assert_null(ax_blas_core_upgrade("Cooperlake", 1, 1));
+}
+
 static void test_norm_golden(void **state)
 {
 	(void)state;
@@ -1156,6 +1171,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sgemm),
+		cmocka_unit_test(test_blas_core_upgrade),
 		cmocka_unit_test(test_math_helpers),
 		cmocka_unit_test(test_norm_golden),
 		cmocka_unit_test(test_norm_gradcheck),
