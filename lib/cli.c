@@ -198,9 +198,12 @@ void ax_usage_error(const char *fmt, ...)
 
 void ax_print_version(void)
 {
-	printf("%s (axon) %s\n%s\n", prog_name, AX_VERSION,
+	char blas[512];
+	ax_blas_describe(blas, sizeof blas);
+	printf("%s (axon) %s\n%s\nBLAS: %s\n", prog_name, AX_VERSION,
 	       ax_dist_built() ? "built with MPI (Open MPI)"
-			       : "built without MPI: every command runs as one rank");
+			       : "built without MPI: every command runs as one rank",
+	       blas);
 }
 
 long ax_parse_long(const char *opt, const char *s, long lo, long hi)

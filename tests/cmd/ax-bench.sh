@@ -43,6 +43,9 @@ fi
 check "machine: OPENBLAS_CORETYPE stands" -- env OPENBLAS_CORETYPE=Prescott ax-bench machine
 grep -q '(core Prescott)$' "$T/out" && ok "machine: Prescott as asked" ||
 	bad "machine: $(grep blas "$T/out")"
+check "--version names the BLAS kernels" -- mod-lm --version
+grep -q "^BLAS: OpenBLAS .*(core $core)$" "$T/out" && ok "--version: BLAS core $core" ||
+	bad "--version: $(tr '\n' ' ' <"$T/out")"
 expect_usage "'two  words'" "an argument with spaces survives the restart" -- \
 	ax-bench gru --batch 'two  words'
 
