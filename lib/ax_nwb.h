@@ -21,8 +21,11 @@ struct ax_nwb;   /* an open file */
 enum ax_status ax_nwb_open(struct ax_nwb **f, const char *path);
 void ax_nwb_close(struct ax_nwb *f);
 const char *ax_nwb_path(const struct ax_nwb *f);
-/* 8 bytes that start every HDF5 file without a user block. */
+/* The 8-byte HDF5 signature: at byte 0, or after a user block at byte 512,
+ * 1024, 2048, ... */
 #define AX_HDF5_MAGIC "\x89HDF\r\n\x1a\n"
+/* 1 if the file at path carries the HDF5 signature where the format puts it. */
+int ax_hdf5_signature(const char *path);
 
 /* 1 if obj is in the file (group or dataset), else 0. */
 int ax_nwb_exists(const struct ax_nwb *f, const char *obj);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <hdf5.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -28,6 +29,24 @@ static enum ax_status nwb_fail(const struct ax_nwb *f, enum ax_status st, const 
 	return ax_error_set(st, "%s: %s: %s", f->path, obj, msg);
 }
 
+/* The signature is looked for first because HDF5's own check, given any
+ * file, may go on to read it as HDF5. */
+int ax_hdf5_signature(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	if (!fp)
+		return 0;
+	int found = 0;
+	char magic[8];
+	for (long at = 0; !found && at >= 0 && at <= LONG_MAX / 2; at = at ? 2 * at : 512)
+		if (fseek(fp, at, SEEK_SET) || fread(magic, 1, sizeof magic, fp) != sizeof magic)
+			break;
+		else
+			found = !memcmp(magic, AX_HDF5_MAGIC, sizeof magic);
+	fclose(fp);
+	return found;
+}
+
 enum ax_status ax_nwb_open(struct ax_nwb **out, const char *path)
 {
 	*out = NULL;
@@ -35,10 +54,8 @@ enum ax_status ax_nwb_open(struct ax_nwb **out, const char *path)
 	FILE *fp = fopen(path, "rb");
 	if (!fp)
 		return ax_error_set(AX_ERR_IO, "%s: %s", path, strerror(errno));
-	char magic[8] = { 0 };
-	size_t got = fread(magic, 1, sizeof magic, fp);
 	fclose(fp);
-	if (got != sizeof magic || memcmp(magic, AX_HDF5_MAGIC, sizeof magic) || H5Fis_hdf5(path) <= 0)
+	if (!ax_hdf5_signature(path) || H5Fis_hdf5(path) <= 0)
 		return ax_error_set(AX_ERR_FORMAT, "%s: not an HDF5 file (NWB files are HDF5)", path);
 	hid_t id = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (id < 0)

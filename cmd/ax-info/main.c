@@ -223,6 +223,8 @@ static enum ax_status describe(const char *file, struct ax_bundle *b)
 		}
 		if (st == AX_ERR_EOF)
 			st = AX_OK;
+	} else if (strcmp(file, "-") && ax_hdf5_signature(file)) {   /* after a user block */
+		st = describe_nwb(file, b);
 	} else if (!(st = ax_bundle_read(r, b))) {
 		for (int i = 0; i < b->n; i++)
 			print_row(b->entries[i].name, -1, &b->entries[i].array);

@@ -14,6 +14,17 @@ grep -q '^Usage: nwb-import' "$T/out" || bad "--help text"
 check "the fixture writer (libhdf5)" -- nwb_fixture good.nwb
 check "binned layout" -- nwb_binned_bundle binned.safetensors
 check "reach layout" -- nwb_reach_bundle reach.safetensors
+# A file with a user block (HDF5 puts the signature at byte 512 then) reads
+# as the same file.
+nwb_fixture ub.nwb userblock
+check "user block: reach layout" -- nwb-import --layout reach -o ub.safetensors ub.nwb
+check "user block: the good file's reach layout" -- nwb-import --layout reach -o ub-good.safetensors good.nwb
+ax-info ub.safetensors | sed '/^$/q' > ub.arrays
+ax-info ub-good.safetensors | sed '/^$/q' > ub-good.arrays
+[ -s ub.arrays ] && expect_same ub-good.arrays ub.arrays "user block: the same arrays"
+check "user block: ax-info describes it" -- ax-info ub.nwb
+grep -q "units" "$T/out" && ok "user block: ax-info sees the units table" ||
+	bad "user block: ax-info: $(head -3 "$T/out" | tr '\n' ' ')"
 
 # expect_arrays BUNDLE WHAT: its arrays, as ax-info sees them (the lines
 # up to the metadata), are the lines on stdin, '|' standing for a tab.

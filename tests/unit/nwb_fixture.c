@@ -8,7 +8,8 @@
  * compares resampled values.
  *
  * Variants: "good"; "brain_area" (regions in a units column, no electrodes);
- * "no-units"; "index-past-end"; "index-decreasing"; "spikes-unordered".
+ * "no-units"; "index-past-end"; "index-decreasing"; "spikes-unordered";
+ * "userblock" (the good file after a 512-byte user block).
  */
 #include <hdf5.h>
 #include <string.h>
@@ -256,7 +257,11 @@ static void nwbfx_series(hid_t file)
 /* The fixture file at path: 0, or -1 if HDF5 failed to create it. */
 static int nwbfx_write(const char *path, const char *variant)
 {
-	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+	hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+	if (!strcmp(variant, "userblock"))
+		H5Pset_userblock(fcpl, 512);
+	hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+	H5Pclose(fcpl);
 	if (file < 0)
 		return -1;
 	nwbfx_typed(file, "NWBFile", NULL);
