@@ -49,9 +49,11 @@ expect_stderr() {
 	else bad "$what (stderr: $(head -c 300 "$T/err"))"; fi
 }
 
-# expect_same A B WHAT: the two files are byte-identical
+# expect_same A B WHAT: the two files are byte-identical and not empty (two
+# failed runs that wrote nothing do not pass).
 expect_same() {
-	if cmp -s "$1" "$2"; then ok "$3"
+	if [ ! -s "$1" ]; then bad "$3 ($1 is empty or missing)"
+	elif cmp -s "$1" "$2"; then ok "$3"
 	else bad "$3 ($1 and $2 differ: $(diff "$1" "$2" | head -4 | tr '\n' ' '))"; fi
 }
 
