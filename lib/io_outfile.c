@@ -1,6 +1,6 @@
 /* io_outfile.c — atomic output files: write a temp file beside the target,
- * fsync, rename over it. An interrupted or failed run leaves the old file
- * (or nothing) behind, never a truncated one.
+ * fsync, rename over it, sync the directory. An interrupted or failed run
+ * leaves the old file (or nothing) behind, never a truncated one.
  *
  * Three cases beside the plain one:
  * - a target that exists and is not a regular file (a character device such
@@ -23,14 +23,22 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The directory path is in (malloc'd): "." for a bare name, "/" for "/x". */
+static char *parent_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash ? ax_xstrdup(path) : ax_xstrdup(".");
+	if (slash)
+		dir[slash - path + (slash == path)] = 0;
+	return dir;
+}
+
 /* Removes "<base>.tmp.<pid>" beside path for pids that no longer run. */
 static void remove_stale_temps(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	const char *base = slash ? slash + 1 : path;
-	char *dir = slash ? ax_xstrdup(path) : ax_xstrdup(".");
-	if (slash)
-		dir[slash - path + (slash == path)] = 0;   /* "/x" -> "/" */
+	char *dir = parent_dir(path);
 	DIR *d = opendir(dir);
 	if (d) {
 		size_t nb = strlen(base);
@@ -132,6 +140,19 @@ static enum ax_status commit_stream(struct ax_outfile *o)
 	return st;
 }
 
+/* The rename itself survives a power cut only once the directory is synced;
+ * a directory that cannot be opened or synced leaves it to the kernel. */
+static void sync_parent_dir(const char *path)
+{
+	char *dir = parent_dir(path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(dir);
+}
+
 enum ax_status ax_outfile_commit(struct ax_outfile *o)
 {
 	AX_ASSERT(o->f && "outfile not open");
@@ -150,6 +171,8 @@ enum ax_status ax_outfile_commit(struct ax_outfile *o)
 		what = "close", err = errno;
 	if (!what && rename(o->tmp, o->path))
 		what = "rename", err = errno;
+	if (!what)
+		sync_parent_dir(o->path);
 	if (what) {
 		unlink(o->tmp);
 		st = ax_error_set(AX_ERR_IO, "%s: %s failed: %s", o->path, what, strerror(err));
