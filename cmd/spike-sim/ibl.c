@@ -126,123 +126,155 @@ static void ibl_wheel_speed(enum spike_wheel kind, int M, int T, float *wheel)
 	}
 }
 
-enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct spike_opts *o, int session,
-			const char *path)
-{
-	struct ax_rng root, r;
-	ax_rng_seed(&root, o->seed);
-	r = ax_rng_split(&root, 1000 + (uint64_t)session);
-	int R = w->R, K = w->K, RK = R * K, T = o->bins, M = o->trials;
+/* A session's neurons: region, loadings on its region's latents (N, K),
+ * baseline log rate; fast-factor loadings F (N, SPIKE_FAST_RANK). */
+struct ibl_neurons {
+	int N;
+	int32_t *regions;
+	float *C, *bias, *F;
+};
 
-	/* Regions present: each with probability 0.8, at least two. */
+/* Regions present: each with probability 0.8, at least two; then each
+ * present region's neurons. */
+static void ibl_neurons_draw(const struct spike_opts *o, int R, int K, struct ax_rng *r,
+			     struct ibl_neurons *nr)
+{
 	int present[16], npresent = 0;
 	for (int a = 0; a < R; a++)
-		npresent += present[a] = ax_rng_uniform(&r) < 0.8f;
+		npresent += present[a] = ax_rng_uniform(r) < 0.8f;
 	for (int a = 0; a < R && npresent < AX_MIN(2, R); a++)
 		if (!present[a])
 			present[a] = 1, npresent++;
 	int count_of[16], N = 0;
 	for (int a = 0; a < R; a++) {
-		count_of[a] = present[a] ? (int)lround(o->neurons * (0.75 + 0.5 * ax_rng_uniform(&r))) : 0;
+		count_of[a] = present[a] ? (int)lround(o->neurons * (0.75 + 0.5 * ax_rng_uniform(r))) : 0;
 		if (present[a] && count_of[a] < 1)
 			count_of[a] = 1;
 		N += count_of[a];
 	}
-	/* Neurons: region label, loading on its region's latents, baseline. */
-	int32_t *regions = spike_ints(N);
-	float *C = spike_floats((size_t)N * K), *bias = spike_floats(N);
+	nr->N = N;
+	nr->regions = spike_ints(N);
+	nr->C = spike_floats((size_t)N * K);
+	nr->bias = spike_floats(N);
+	nr->F = spike_floats((size_t)N * SPIKE_FAST_RANK);
 	for (int a = 0, n = 0; a < R; a++)
 		for (int i = 0; i < count_of[a]; i++, n++) {
-			regions[n] = a;
-			ax_rng_fill_normal(&r, C + (size_t)n * K, K, 0, 1.0f / sqrtf((float)K));
-			bias[n] = logf((float)(o->baseline * 0.02)) + 0.5f * ax_rng_normal(&r);
+			nr->regions[n] = a;
+			ax_rng_fill_normal(r, nr->C + (size_t)n * K, K, 0, 1.0f / sqrtf((float)K));
+			nr->bias[n] = logf((float)(o->baseline * 0.02)) + 0.5f * ax_rng_normal(r);
 		}
+}
 
-	/* Fast shared fluctuations: their own streams, so --fast 0 leaves every
-	 * other draw as it was. Loadings give each neuron's fast term std X. */
-	struct ax_rng fast_r = ax_rng_split(&root, 2000 + (uint64_t)session);
-	float *F = spike_floats((size_t)N * SPIKE_FAST_RANK), *eps = spike_floats((size_t)T * R * SPIKE_FAST_RANK);
-	if (o->fast > 0)
-		ax_rng_fill_normal(&fast_r, F, (size_t)N * SPIKE_FAST_RANK, 0, (float)(o->fast / sqrt(SPIKE_FAST_RANK)));
+static void ibl_neurons_free(struct ibl_neurons *nr)
+{
+	free(nr->regions), free(nr->C), free(nr->bias), free(nr->F);
+}
 
-	size_t TN = (size_t)T * N;
-	float *latents = spike_floats((size_t)M * T * RK), *rates = spike_floats(M * TN);
-	float *counts = spike_floats(M * TN), *wheel = spike_floats((size_t)M * T), *late = spike_floats(M);
-	int32_t *choice = spike_ints(M), *block = spike_ints(M), *stim_side = spike_ints(M);
-	float *contrast = spike_floats(M);
-	/* Block prior: 0 = left-biased (p(right) 0.2), 1 = right-biased (0.8),
-	 * switching after 21 to 80 trials (uniform), like IBL's task. */
-	int cur_block = ax_rng_below(&r, 2), left_in_block = 20 + (int)ax_rng_below(&r, 60);
-	static const float contrasts[] = { 0.0625f, 0.125f, 0.25f, 1.0f };
+/* A session's trials, as saved (spike-sim(1)): M trials of T bins. */
+struct ibl_trials {
+	int M, T;
+	float *latents, *rates, *counts, *wheel, *contrast;
+	float *late;   /* choice read-out over the trial's last 30% */
+	int32_t *choice, *block, *stim_side;
+};
+
+static void ibl_trials_alloc(struct ibl_trials *tr, int M, int T, int N, int RK)
+{
+	size_t MTN = (size_t)M * T * N;
+	tr->M = M, tr->T = T;
+	tr->latents = spike_floats((size_t)M * T * RK);
+	tr->rates = spike_floats(MTN), tr->counts = spike_floats(MTN);
+	tr->wheel = spike_floats((size_t)M * T), tr->late = spike_floats(M);
+	tr->contrast = spike_floats(M);
+	tr->choice = spike_ints(M), tr->block = spike_ints(M), tr->stim_side = spike_ints(M);
+}
+
+static void ibl_trials_free(struct ibl_trials *tr)
+{
+	free(tr->latents), free(tr->rates), free(tr->counts), free(tr->wheel), free(tr->late);
+	free(tr->contrast), free(tr->choice), free(tr->block), free(tr->stim_side);
+}
+
+/* Trial m's rates and Poisson counts from its latents z (T, R*K) and the
+ * fast factors eps (T, R, SPIKE_FAST_RANK): each neuron reads its own
+ * region's. */
+static void ibl_trial_counts(const struct spike_ibl_world *w, const struct ibl_neurons *nr,
+			     const float *z, const float *eps, struct ax_rng *r, int m,
+			     struct ibl_trials *tr)
+{
+	int R = w->R, K = w->K, RK = R * K, T = tr->T, N = nr->N;
 	const float log_lo = logf(1e-4f), log_hi = logf(200.0f * 0.02f);
-	for (int m = 0; m < M; m++) {
-		if (left_in_block-- <= 0)
-			cur_block ^= 1, left_in_block = 20 + (int)ax_rng_below(&r, 60);
-		block[m] = cur_block;
-		stim_side[m] = ax_rng_uniform(&r) < (cur_block ? 0.8f : 0.2f);
-		contrast[m] = contrasts[ax_rng_below(&r, 4)];
-		float stim = (stim_side[m] ? 1.0f : -1.0f) * contrast[m];
-		float *z = latents + (size_t)m * T * RK;
-		ibl_trial_latents(w, &r, T, stim, cur_block ? 1.0f : -1.0f, z);
-		if (o->fast > 0)
-			ax_rng_fill_normal(&fast_r, eps, (size_t)T * R * SPIKE_FAST_RANK, 0, 1.0f);
-		/* Rates: each neuron reads its own region's latents and fast factors. */
-		for (int t = 0; t < T; t++)
-			for (int n = 0; n < N; n++) {
-				const float *zr = z + (size_t)t * RK + regions[n] * K;
-				const float *er = eps + ((size_t)t * R + regions[n]) * SPIKE_FAST_RANK;
-				float lr = bias[n];
-				for (int j = 0; j < K; j++)
-					lr += C[(size_t)n * K + j] * zr[j];
-				for (int j = 0; j < SPIKE_FAST_RANK; j++)
-					lr += F[(size_t)n * SPIKE_FAST_RANK + j] * er[j];
-				lr = lr < log_lo ? log_lo : lr > log_hi ? log_hi : lr;
-				size_t e = (size_t)m * TN + (size_t)t * N + n;
-				rates[e] = expf(lr);
-				counts[e] = (float)ax_rng_poisson(&r, rates[e]);
-			}
-		/* Behaviour: the wheel projection v . z_t of every bin (made a
-		 * speed below, once the session's trials are all drawn); choice
-		 * from the mean of w . z over the last 30% of the trial. */
-		float acc = 0;
-		for (int t = 0; t < T; t++) {
-			float p = 0, c = 0;
-			for (int i = 0; i < RK; i++) {
-				p += w->wheel_v[i] * z[(size_t)t * RK + i];
-				c += w->choice_w[i] * z[(size_t)t * RK + i];
-			}
-			wheel[(size_t)m * T + t] = p;
-			if (t >= T - 3 * T / 10)
-				acc += c;
+	for (int t = 0; t < T; t++)
+		for (int n = 0; n < N; n++) {
+			const float *zr = z + (size_t)t * RK + nr->regions[n] * K;
+			const float *er = eps + ((size_t)t * R + nr->regions[n]) * SPIKE_FAST_RANK;
+			float lr = nr->bias[n];
+			for (int j = 0; j < K; j++)
+				lr += nr->C[(size_t)n * K + j] * zr[j];
+			for (int j = 0; j < SPIKE_FAST_RANK; j++)
+				lr += nr->F[(size_t)n * SPIKE_FAST_RANK + j] * er[j];
+			lr = lr < log_lo ? log_lo : lr > log_hi ? log_hi : lr;
+			size_t e = ((size_t)m * T + t) * N + n;
+			tr->rates[e] = expf(lr);
+			tr->counts[e] = (float)ax_rng_poisson(r, tr->rates[e]);
 		}
-		late[m] = acc / (float)(3 * T / 10 > 0 ? 3 * T / 10 : 1);
+}
+
+/* Behaviour of trial m: the wheel projection v . z_t of every bin (made a
+ * speed once the session's trials are all drawn) and the mean of w . z over
+ * the last 30% of the trial, for the choice. */
+static void ibl_trial_readouts(const struct spike_ibl_world *w, const float *z, int m,
+			       struct ibl_trials *tr)
+{
+	int RK = w->R * w->K, T = tr->T;
+	float acc = 0;
+	for (int t = 0; t < T; t++) {
+		float p = 0, c = 0;
+		for (int i = 0; i < RK; i++) {
+			p += w->wheel_v[i] * z[(size_t)t * RK + i];
+			c += w->choice_w[i] * z[(size_t)t * RK + i];
+		}
+		tr->wheel[(size_t)m * T + t] = p;
+		if (t >= T - 3 * T / 10)
+			acc += c;
 	}
-	ibl_wheel_speed(o->wheel, M, T, wheel);
-	/* Choice = Bernoulli(sigmoid(3 * standardised late projection)): the
-	 * read-out is scaled per session so choices are neither coin flips nor
-	 * deterministic whatever the dynamics' amplitude. */
+	tr->late[m] = acc / (float)(3 * T / 10 > 0 ? 3 * T / 10 : 1);
+}
+
+/* Choice = Bernoulli(sigmoid(3 * standardised late projection)): the
+ * read-out is scaled per session so choices are neither coin flips nor
+ * deterministic whatever the dynamics' amplitude. */
+static void ibl_choices(struct ax_rng *r, struct ibl_trials *tr)
+{
+	int M = tr->M;
 	double mu = 0, var = 0;
 	for (int m = 0; m < M; m++)
-		mu += late[m];
+		mu += tr->late[m];
 	mu /= M;
 	for (int m = 0; m < M; m++)
-		var += (late[m] - mu) * (late[m] - mu);
+		var += (tr->late[m] - mu) * (tr->late[m] - mu);
 	double sd = sqrt(var / M) + 1e-6;
 	for (int m = 0; m < M; m++)
-		choice[m] = ax_rng_uniform(&r) < 1.0 / (1.0 + exp(-3.0 * (late[m] - mu) / sd));
+		tr->choice[m] = ax_rng_uniform(r) < 1.0 / (1.0 + exp(-3.0 * (tr->late[m] - mu) / sd));
+}
 
+static enum ax_status ibl_save(const struct spike_opts *o, int session, int R, int RK,
+			       const struct ibl_neurons *nr, const struct ibl_trials *tr,
+			       const char *path)
+{
+	int M = tr->M, T = tr->T, N = nr->N;
 	struct ax_bundle b;
 	ax_bundle_init(&b);
 	int64_t s3[3] = { M, T, N }, sN[1] = { N }, sM[1] = { M }, sMT[2] = { M, T };
-	ax_bundle_add_f32(&b, "counts", 3, s3, counts);
-	ax_bundle_add_f32(&b, "rates", 3, s3, rates);
-	ax_bundle_add(&b, "regions", AX_I32, 1, sN, regions);
-	ax_bundle_add(&b, "choice", AX_I32, 1, sM, choice);
-	ax_bundle_add_f32(&b, "wheel", 2, sMT, wheel);
-	ax_bundle_add(&b, "block", AX_I32, 1, sM, block);
-	ax_bundle_add(&b, "stimulus_side", AX_I32, 1, sM, stim_side);
-	ax_bundle_add_f32(&b, "contrast", 1, sM, contrast);
-	ax_bundle_add_f32(&b, "latents", 3, (int64_t[]){ M, T, RK }, latents);
+	ax_bundle_add_f32(&b, "counts", 3, s3, tr->counts);
+	ax_bundle_add_f32(&b, "rates", 3, s3, tr->rates);
+	ax_bundle_add(&b, "regions", AX_I32, 1, sN, nr->regions);
+	ax_bundle_add(&b, "choice", AX_I32, 1, sM, tr->choice);
+	ax_bundle_add_f32(&b, "wheel", 2, sMT, tr->wheel);
+	ax_bundle_add(&b, "block", AX_I32, 1, sM, tr->block);
+	ax_bundle_add(&b, "stimulus_side", AX_I32, 1, sM, tr->stim_side);
+	ax_bundle_add_f32(&b, "contrast", 1, sM, tr->contrast);
+	ax_bundle_add_f32(&b, "latents", 3, (int64_t[]){ M, T, RK }, tr->latents);
 	char names[16 * 8] = "", buf[64];
 	for (int a = 0; a < R; a++) {
 		if (a < (int)AX_COUNTOF(region_names))
@@ -261,8 +293,52 @@ enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct s
 	ax_bundle_set_meta(&b, "seed", buf);
 	enum ax_status st = ax_bundle_save(path, &b);
 	ax_bundle_free(&b);
-	free(regions), free(C), free(bias), free(F), free(eps), free(latents), free(rates), free(counts);
-	free(wheel), free(late), free(choice), free(block), free(stim_side), free(contrast);
 	return st;
 }
 
+enum ax_status spike_ibl_session(const struct spike_ibl_world *w, const struct spike_opts *o, int session,
+			const char *path)
+{
+	struct ax_rng root, r;
+	ax_rng_seed(&root, o->seed);
+	r = ax_rng_split(&root, 1000 + (uint64_t)session);
+	int R = w->R, K = w->K, RK = R * K, T = o->bins, M = o->trials;
+	struct ibl_neurons nr;
+	ibl_neurons_draw(o, R, K, &r, &nr);
+
+	/* Fast shared fluctuations: their own streams, so --fast 0 leaves every
+	 * other draw as it was. Loadings give each neuron's fast term std X. */
+	struct ax_rng fast_r = ax_rng_split(&root, 2000 + (uint64_t)session);
+	float *eps = spike_floats((size_t)T * R * SPIKE_FAST_RANK);
+	if (o->fast > 0)
+		ax_rng_fill_normal(&fast_r, nr.F, (size_t)nr.N * SPIKE_FAST_RANK, 0,
+				   (float)(o->fast / sqrt(SPIKE_FAST_RANK)));
+
+	struct ibl_trials tr;
+	ibl_trials_alloc(&tr, M, T, nr.N, RK);
+	/* Block prior: 0 = left-biased (p(right) 0.2), 1 = right-biased (0.8),
+	 * switching after 21 to 80 trials (uniform), like IBL's task. */
+	int cur_block = ax_rng_below(&r, 2), left_in_block = 20 + (int)ax_rng_below(&r, 60);
+	static const float contrasts[] = { 0.0625f, 0.125f, 0.25f, 1.0f };
+	for (int m = 0; m < M; m++) {
+		if (left_in_block-- <= 0)
+			cur_block ^= 1, left_in_block = 20 + (int)ax_rng_below(&r, 60);
+		tr.block[m] = cur_block;
+		tr.stim_side[m] = ax_rng_uniform(&r) < (cur_block ? 0.8f : 0.2f);
+		tr.contrast[m] = contrasts[ax_rng_below(&r, 4)];
+		float stim = (tr.stim_side[m] ? 1.0f : -1.0f) * tr.contrast[m];
+		float *z = tr.latents + (size_t)m * T * RK;
+		ibl_trial_latents(w, &r, T, stim, cur_block ? 1.0f : -1.0f, z);
+		if (o->fast > 0)
+			ax_rng_fill_normal(&fast_r, eps, (size_t)T * R * SPIKE_FAST_RANK, 0, 1.0f);
+		ibl_trial_counts(w, &nr, z, eps, &r, m, &tr);
+		ibl_trial_readouts(w, z, m, &tr);
+	}
+	ibl_wheel_speed(o->wheel, M, T, tr.wheel);
+	ibl_choices(&r, &tr);
+	enum ax_status st = ibl_save(o, session, R, RK, &nr, &tr, path);
+	ibl_neurons_free(&nr);
+	ibl_trials_free(&tr);
+	free(eps);
+	return st;
+}
