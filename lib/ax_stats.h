@@ -1,5 +1,6 @@
 /* ax_stats.h — small statistics for evaluating neural-data models:
- * Poisson bits per spike, ridge and logistic regression (decoders), R^2.
+ * Poisson bits per spike, ridge and logistic regression (decoders), R^2,
+ * mean and standard deviation.
  *
  * Everything works on caller-owned row-major arrays: X (n, d) samples by
  * features. Accumulation is in double; the functions allocate their own
@@ -32,6 +33,10 @@ enum ax_status ax_ridge_fit(int n, int d, const float *X, const float *y, double
  *   sum -log p(y | x) + lambda/2 |w|^2   (intercept unpenalised). */
 enum ax_status ax_logreg_fit(int n, int d, const float *X, const float *y, double lambda,
 			     int iters, float *w, float *b);
+
+/* Mean and population standard deviation (divided by n) of n values, in
+ * double; n > 0. */
+void ax_mean_sd(size_t n, const float *x, double *mean, double *sd);
 
 /* Coefficient of determination 1 - SS_res / SS_tot of pred against y. */
 double ax_r2(size_t n, const float *y, const float *pred);

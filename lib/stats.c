@@ -158,6 +158,18 @@ enum ax_status ax_logreg_fit(int n, int d, const float *X, const float *y, doubl
 	return st;
 }
 
+void ax_mean_sd(size_t n, const float *x, double *mean, double *sd)
+{
+	double mu = 0, var = 0;
+	for (size_t i = 0; i < n; i++)
+		mu += x[i];
+	mu /= (double)n;
+	for (size_t i = 0; i < n; i++)
+		var += (x[i] - mu) * (x[i] - mu);
+	*mean = mu;
+	*sd = sqrt(var / (double)n);
+}
+
 double ax_r2(size_t n, const float *y, const float *pred)
 {
 	double mu = 0, ss_tot = 0, ss_res = 0;

@@ -1,6 +1,7 @@
 /* ibl.c — IBL-like binned sessions: multi-region coupled latent dynamics,
  * Poisson counts, behaviour and true rates (layout in spike-sim(1)). */
 #include "spike.h"
+#include "ax_stats.h"
 
 #include <math.h>
 #include <string.h>
@@ -103,14 +104,9 @@ const char *const spike_wheel_names[] = { "softplus", "abs", NULL };
  *             linear read-out wherever v . z takes both signs. */
 static void ibl_wheel_speed(enum spike_wheel kind, int M, int T, float *wheel)
 {
-	size_t n = (size_t)M * T;
-	double mu = 0, var = 0;
-	for (size_t i = 0; i < n; i++)
-		mu += wheel[i];
-	mu /= (double)n;
-	for (size_t i = 0; i < n; i++)
-		var += (wheel[i] - mu) * (wheel[i] - mu);
-	double sd = sqrt(var / (double)n) + 1e-6;
+	double mu, sd;
+	ax_mean_sd((size_t)M * T, wheel, &mu, &sd);
+	sd += 1e-6;
 	for (int m = 0; m < M; m++) {
 		float sm = 0, *wm = wheel + (size_t)m * T;
 		for (int t = 0; t < T; t++) {
@@ -247,13 +243,9 @@ static void ibl_trial_readouts(const struct spike_ibl_world *w, const float *z, 
 static void ibl_choices(struct ax_rng *r, struct ibl_trials *tr)
 {
 	int M = tr->M;
-	double mu = 0, var = 0;
-	for (int m = 0; m < M; m++)
-		mu += tr->late[m];
-	mu /= M;
-	for (int m = 0; m < M; m++)
-		var += (tr->late[m] - mu) * (tr->late[m] - mu);
-	double sd = sqrt(var / M) + 1e-6;
+	double mu, sd;
+	ax_mean_sd((size_t)M, tr->late, &mu, &sd);
+	sd += 1e-6;
 	for (int m = 0; m < M; m++)
 		tr->choice[m] = ax_rng_uniform(r) < 1.0 / (1.0 + exp(-3.0 * (tr->late[m] - mu) / sd));
 }

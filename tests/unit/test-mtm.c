@@ -258,6 +258,18 @@ static void test_regressions(void **state)
 
 /* Cholesky reads only the lower triangle: NaN above the diagonal changes
  * nothing; a matrix that is not positive definite is refused. */
+/* Mean and population sd of {2, 4, 4, 4, 5, 5, 7, 9}: 5 and 2. */
+static void test_mean_sd(void **state)
+{
+	(void)state;
+	const float x[] = { 2, 4, 4, 4, 5, 5, 7, 9 };
+	double mean, sd;
+	ax_mean_sd(8, x, &mean, &sd);
+	assert_true(mean == 5.0 && sd == 2.0);
+	ax_mean_sd(1, x + 7, &mean, &sd);
+	assert_true(mean == 9.0 && sd == 0.0);
+}
+
 static void test_cholesky_solve(void **state)
 {
 	(void)state;
@@ -283,6 +295,7 @@ int main(void)
 		cmocka_unit_test(test_bits_per_spike),
 		cmocka_unit_test(test_regressions),
 		cmocka_unit_test(test_cholesky_solve),
+		cmocka_unit_test(test_mean_sd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
