@@ -195,6 +195,31 @@ static void decode_behaviour(const struct mtm_session *s, const float *F, int d,
 		*wheel = cv_decode(M * T, d, T, F, s->wheel, 0);
 }
 
+/* Behaviour decoded from the frozen encoder's features over all trials
+ * (and, as the oracle, from the true log rates). */
+static void eval_behaviour(struct eval_ctx *e, enum mtm_scheme prompt, struct mtm_eval_result *res)
+{
+	const struct mtm_session *s = e->s;
+	int M = s->trials, T = s->T, N = s->N, D = e->m->cfg.D;
+	size_t TN = (size_t)T * N;
+	int32_t *all = ax_xmalloc((size_t)M * sizeof *all);
+	for (int k = 0; k < M; k++)
+		all[k] = k;
+	float *F = ax_xmalloc((size_t)M * T * D * sizeof *F);
+	keep_all(e, 1);
+	predict(e, all, M, prompt, NULL, NULL, F);
+	decode_behaviour(s, F, D, &res->value[MET_CHOICE], &res->value[MET_WHEEL]);
+	free(F);
+	if (s->rates) {
+		F = ax_xmalloc((size_t)M * TN * sizeof *F);
+		for (size_t i = 0; i < (size_t)M * TN; i++)
+			F[i] = logf(s->rates[i] > 1e-6f ? s->rates[i] : 1e-6f);
+		decode_behaviour(s, F, N, &res->oracle[MET_CHOICE], &res->oracle[MET_WHEEL]);
+		free(F);
+	}
+	free(all);
+}
+
 void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session *s, int trained,
 		  enum mtm_scheme forward_prompt, struct mtm_eval_result *res, float *predict_out)
 {
@@ -263,26 +288,8 @@ void mtm_evaluate(const struct mtm_model *m, int sidx, const struct mtm_session 
 		res->oracle[MET_FORWARD] = mtm_mean_bps(s, s->test, nt, tf, T, s->rates, 0);
 	}
 
-	/* Behaviour from the frozen encoder over all trials. */
-	if (s->choice || s->wheel) {
-		int M = s->trials, D = m->cfg.D;
-		int32_t *all = ax_xmalloc((size_t)M * sizeof *all);
-		for (int k = 0; k < M; k++)
-			all[k] = k;
-		float *F = ax_xmalloc((size_t)M * T * D * sizeof *F);
-		keep_all(&e, 1);
-		predict(&e, all, M, PROMPT(MTM_NEURON), NULL, NULL, F);
-		decode_behaviour(s, F, D, &res->value[MET_CHOICE], &res->value[MET_WHEEL]);
-		free(F);
-		if (s->rates) {
-			F = ax_xmalloc((size_t)M * TN * sizeof *F);
-			for (size_t i = 0; i < (size_t)M * TN; i++)
-				F[i] = logf(s->rates[i] > 1e-6f ? s->rates[i] : 1e-6f);
-			decode_behaviour(s, F, N, &res->oracle[MET_CHOICE], &res->oracle[MET_WHEEL]);
-			free(F);
-		}
-		free(all);
-	}
+	if (s->choice || s->wheel)
+		eval_behaviour(&e, PROMPT(MTM_NEURON), res);
 #undef PROMPT
 	free(e.keep), free(e.take), free(pred);
 	ax_tape_free(&e.tape);
