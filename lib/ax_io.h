@@ -9,8 +9,9 @@
  * in details count bytes of the (inflated) stream. Every reader's detail
  * starts with the input's name ("-" for stdin), so a command can print it
  * as it is.
- * Ownership: an ax_array owns its data (free with ax_array_free); a bundle
- * owns its arrays and metadata (ax_bundle_free).
+ * Ownership: an ax_array owns its data (free with ax_array_free) unless it
+ * is mapped: then its data belong to a mapped bundle's file (ax_bundle_map)
+ * and are read-only. A bundle owns its arrays and metadata (ax_bundle_free).
  * Data are little-endian in memory; the library builds on little-endian
  * hosts only (checked at compile time).
  */
@@ -18,6 +19,8 @@
 #define AX_IO_H
 
 #include "ax_base.h"
+
+#include <sys/types.h>
 
 #define AX_ARRAY_MAX_DIMS 8
 
@@ -37,6 +40,7 @@ struct ax_array {
 	int ndim;                        /* 0 (scalar) .. AX_ARRAY_MAX_DIMS */
 	int64_t shape[AX_ARRAY_MAX_DIMS];
 	void *data;                      /* owned; count() * dtype_size bytes */
+	int mapped;                      /* 1: data point into a read-only mapping */
 };
 
 size_t ax_array_count(const struct ax_array *a);    /* product of shape */
@@ -50,10 +54,12 @@ int ax_shape_bytes(int ndim, const int64_t *shape, size_t elem_size, size_t *byt
 void ax_shape_fmt(char *buf, size_t cap, int ndim, const int64_t *shape);
 enum ax_status ax_array_alloc(struct ax_array *a, enum ax_dtype dt, int ndim,
 			      const int64_t *shape); /* zeroed data */
-void ax_array_free(struct ax_array *a);
+void ax_array_free(struct ax_array *a);   /* a mapped array's data are left alone */
 /* Value i converted to double / float, whatever the dtype. */
 double ax_array_get(const struct ax_array *a, size_t i);
-/* A float32 copy of any numeric array (in place conversion of a's data). */
+/* A float32 copy of any numeric array (in place conversion of a's data; a
+ * mapped array that is not float32 becomes an owned float32 copy, a mapped
+ * float32 array stays as it is). */
 enum ax_status ax_array_to_f32(struct ax_array *a);
 
 /* ---- input streams (gzip-transparent), "-" is stdin ----
@@ -89,12 +95,20 @@ enum ax_status ax_read_all(const char *path, char **buf, size_t *len);
  * that each sample their own windows of a large corpus read only those
  * windows, and a node holds one copy whatever its rank count. Anything
  * else (gzip, '-', a pipe, an empty file) is read into memory as by
- * ax_read_all. Recorded as an input as readers are. */
+ * ax_read_all. Recorded as an input as readers are.
+ * A mapped file must not be modified in place while it is mapped: the
+ * process sees the change, and a page past a truncated end raises SIGBUS
+ * when touched (the size is checked only at map time). Replacing the file
+ * (a new file renamed over it, as every axon output is written) is safe:
+ * the mapping keeps the old contents. */
 struct ax_input {
 	const unsigned char *data;
 	size_t len;
 	void *map;               /* the mapping, or NULL */
 	char *buf;               /* or the malloc'd copy */
+	int has_id;              /* a regular file: dev/ino are its identity */
+	dev_t dev;
+	ino_t ino;
 };
 enum ax_status ax_input_map(const char *path, struct ax_input *in);
 void ax_input_free(struct ax_input *in);
@@ -107,6 +121,7 @@ enum ax_file_use { AX_FILE_UNSEEN, AX_FILE_INPUT, AX_FILE_BUNDLE, AX_FILE_WRITTE
 enum ax_file_use ax_file_use(const char *path);   /* UNSEEN if absent or not regular */
 void ax_file_written(int fd);                     /* called by ax_outfile */
 void ax_reader_read_as_bundle(struct ax_reader *r);  /* called by ax_bundle_read */
+void ax_input_read_as_bundle(const struct ax_input *in);  /* called by ax_bundle_map */
 
 /* A file's name for display: path's last component, cut at the first
  * occurrence of `cut` unless that is where the name starts
@@ -153,10 +168,25 @@ struct ax_bundle {
 	int nmeta;
 	char **meta_keys, **meta_values;  /* __metadata__, string values */
 	struct ax_bundle_index names, metas;  /* maintained by the functions below */
+	struct ax_input file;  /* ax_bundle_map: the mapping its arrays point into */
 };
 void ax_bundle_init(struct ax_bundle *b);
-void ax_bundle_free(struct ax_bundle *b);
+void ax_bundle_free(struct ax_bundle *b);   /* and unmaps a mapped bundle's file */
 enum ax_status ax_bundle_load(const char *path, struct ax_bundle *b);
+/* As ax_bundle_load, with the same checks and errors, but the arrays are not
+ * copied: each points into a read-only mapping of the file (ax_input_map),
+ * shared by every process that maps it, its pages read when first touched,
+ * so ranks on a node hold one copy of a data set and touch only what they
+ * use. Its arrays are mapped (read-only: a write through their data faults;
+ * ax_array_to_f32 makes an owned copy). Copied instead: a tensor whose data
+ * are not aligned for its dtype in the file (the writer packs tensors in
+ * order from an 8-byte aligned start, so an F32 after an odd number of U8
+ * bytes, or an F64 after an odd number of F32, is), and BOOL tensors
+ * (normalised to 0/1). Where the input cannot be mapped
+ * (gzip, '-', a pipe, an empty file) it is read and copied as by
+ * ax_bundle_load. The file must not be modified in place while the bundle is
+ * mapped (see ax_input_map). */
+enum ax_status ax_bundle_map(const char *path, struct ax_bundle *b);
 /* The rest of an open stream as a bundle (b is initialised here). */
 enum ax_status ax_bundle_read(struct ax_reader *r, struct ax_bundle *b);
 /* Atomic write (temp + rename); entries sorted by nothing: written as given. */

@@ -79,6 +79,7 @@ void ax_bundle_free(struct ax_bundle *b)
 	free(b->meta_values);
 	free(b->names.slot);
 	free(b->metas.slot);
+	ax_input_free(&b->file);   /* after the arrays that point into it */
 	ax_bundle_init(b);
 }
 

@@ -106,9 +106,11 @@ void ax_array_free(struct ax_array *a)
 {
 	if (!a)
 		return;
-	free(a->data);
+	if (!a->mapped)
+		free(a->data);
 	a->data = NULL;
 	a->ndim = 0;
+	a->mapped = 0;
 }
 
 static double get(enum ax_dtype dt, const void *data, size_t i)
@@ -142,7 +144,9 @@ enum ax_status ax_array_to_f32(struct ax_array *a)
 		return ax_error_set(AX_ERR_NOMEM, "cannot allocate %zu bytes for float32 copy", bytes);
 	for (size_t i = 0; i < n; i++)
 		f[i] = (float)get(a->dtype, a->data, i);
-	free(a->data);
+	if (!a->mapped)
+		free(a->data);
+	a->mapped = 0;
 	a->data = f;
 	a->dtype = AX_F32;
 	return AX_OK;

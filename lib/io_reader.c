@@ -94,6 +94,12 @@ void ax_reader_read_as_bundle(struct ax_reader *r)
 		file_note(r->dev, r->ino, AX_FILE_BUNDLE);
 }
 
+void ax_input_read_as_bundle(const struct ax_input *in)
+{
+	if (in->has_id)
+		file_note(in->dev, in->ino, AX_FILE_BUNDLE);
+}
+
 void ax_reader_set_limit(struct ax_reader *r, size_t limit) { r->limit = limit; }
 
 /* ---- streams ---- */
@@ -334,8 +340,10 @@ enum ax_status ax_input_map(const char *path, struct ax_input *in)
 	memset(in, 0, sizeof *in);
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && mappable(fd, &st) &&
-	    (uintmax_t)st.st_size <= SIZE_MAX) {
+	int known = fd >= 0 && fstat(fd, &st) == 0;
+	if (known && S_ISREG(st.st_mode))
+		in->has_id = 1, in->dev = st.st_dev, in->ino = st.st_ino;
+	if (known && mappable(fd, &st) && (uintmax_t)st.st_size <= SIZE_MAX) {
 		void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 		if (p != MAP_FAILED) {
 			close(fd);

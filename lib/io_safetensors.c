@@ -224,13 +224,23 @@ static enum ax_status check_spans(const struct ax_bundle *b, struct span *spans,
 	return AX_OK;
 }
 
+/* Arrays copied out of data, or (mapped: data is a read-only mapping)
+ * pointing into it where the bytes are aligned for the dtype and need no
+ * normalising (every dtype but BOOL). */
 static enum ax_status copy_data(struct ax_bundle *b, const struct span *spans,
-				const unsigned char *data, const char *name)
+				const unsigned char *data, int mapped, const char *name)
 {
 	for (int i = 0; i < b->n; i++) {
 		const struct span *sp = &spans[i];
 		struct ax_bundle_entry *e = &b->entries[sp->entry];
 		size_t bytes = (size_t)(sp->end - sp->begin);
+		const unsigned char *at = data + sp->begin;
+		if (mapped && e->array.dtype != AX_BOOL &&
+		    (uintptr_t)at % ax_dtype_size(e->array.dtype) == 0) {
+			e->array.data = (void *)at;   /* read-only: see ax_array.mapped */
+			e->array.mapped = 1;
+			continue;
+		}
 		if (!(e->array.data = malloc(bytes ? bytes : 1)))
 			return ax_error_set(AX_ERR_NOMEM, "%s: tensor '%s': cannot allocate %zu bytes",
 					    name, e->name, bytes);
@@ -243,7 +253,7 @@ static enum ax_status copy_data(struct ax_bundle *b, const struct span *spans,
 	return AX_OK;
 }
 
-static enum ax_status parse_bundle(const char *buf, size_t len, const char *name,
+static enum ax_status parse_bundle(const char *buf, size_t len, int mapped, const char *name,
 				   struct ax_bundle *b)
 {
 	if (len < 8)
@@ -273,7 +283,7 @@ static enum ax_status parse_bundle(const char *buf, size_t len, const char *name
 	if (!st)
 		st = check_spans(b, spans, dlen, name);
 	if (!st)
-		st = copy_data(b, spans, (const unsigned char *)buf + 8 + hlen, name);
+		st = copy_data(b, spans, (const unsigned char *)buf + 8 + hlen, mapped, name);
 	free(spans);
 	return st;
 }
@@ -287,7 +297,7 @@ enum ax_status ax_bundle_read(struct ax_reader *r, struct ax_bundle *b)
 	enum ax_status st = ax_reader_read_rest(r, &buf, &len);
 	if (st)
 		return st;
-	st = parse_bundle(buf, len, ax_reader_name(r), b);
+	st = parse_bundle(buf, len, 0, ax_reader_name(r), b);
 	free(buf);
 	if (st)
 		ax_bundle_free(b);
@@ -303,6 +313,24 @@ enum ax_status ax_bundle_load(const char *path, struct ax_bundle *b)
 		return st;
 	st = ax_bundle_read(r, b);
 	ax_reader_close(r);
+	return st;
+}
+
+enum ax_status ax_bundle_map(const char *path, struct ax_bundle *b)
+{
+	struct ax_input in;
+	ax_bundle_init(b);
+	enum ax_status st = ax_input_map(path, &in);
+	if (st)
+		return st;
+	ax_input_read_as_bundle(&in);
+	st = parse_bundle((const char *)in.data, in.len, in.map != NULL, path, b);
+	if (st)
+		ax_bundle_free(b);   /* before the mapping its arrays point into */
+	if (st || !in.map)
+		ax_input_free(&in);
+	else
+		b->file = in;
 	return st;
 }
 

@@ -4,7 +4,11 @@
 
 #include <math.h>
 #include <string.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 /* A safetensors file from a JSON header and data bytes; hlen overrides the
@@ -30,6 +34,8 @@ static const char *st_file(const char *name, const char *json, const void *data,
 	return st_file_len(name, json, (uint64_t)-1, data, n);
 }
 
+/* The status of loading path; mapping it (ax_bundle_map) must give the
+ * same status and detail. */
 static enum ax_status load_status(const char *path)
 {
 	struct ax_bundle b;
@@ -38,6 +44,16 @@ static enum ax_status load_status(const char *path)
 		ax_bundle_free(&b);
 	else
 		assert_int_equal(b.n, 0);   /* a failed load leaves an empty bundle */
+	char detail[1024];
+	snprintf(detail, sizeof detail, "%s", st ? ax_error_detail() : "");
+	enum ax_status mst = ax_bundle_map(path, &b);
+	if (mst != st || (st && strcmp(detail, ax_error_detail())))
+		fail_msg("mapping %s: status %d \"%s\"; loading it: %d \"%s\"", path, mst,
+			 ax_error_detail(), st, detail);
+	if (mst == AX_OK)
+		ax_bundle_free(&b);
+	else
+		assert_true(b.n == 0 && !b.file.map);
 	return st;
 }
 
@@ -371,6 +387,153 @@ static void test_bundle_header_length(void **state)
 	assert_int_equal(load_status(tu_path("missing.st")), AX_ERR_IO);
 }
 
+/* a and b hold the same names, dtypes, shapes, bytes and metadata. */
+static void assert_same_bundle(const struct ax_bundle *a, const struct ax_bundle *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (int i = 0; i < a->n; i++) {
+		const struct ax_array *x = &a->entries[i].array, *y = &b->entries[i].array;
+		assert_string_equal(a->entries[i].name, b->entries[i].name);
+		assert_int_equal(x->dtype, y->dtype);
+		assert_int_equal(x->ndim, y->ndim);
+		for (int d = 0; d < x->ndim; d++)
+			assert_int_equal(x->shape[d], y->shape[d]);
+		assert_memory_equal(x->data, y->data, ax_array_bytes(x));
+	}
+	assert_int_equal(a->nmeta, b->nmeta);
+	for (int i = 0; i < a->nmeta; i++)
+		assert_string_equal(ax_bundle_meta(b, a->meta_keys[i]), a->meta_values[i]);
+}
+
+static int is_mapped(const void *p, size_t n)
+{
+	unsigned char vec[4];
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE), at = (uintptr_t)p / page * page;
+	return mincore((void *)at, AX_MIN(n, 4 * page), vec) == 0;
+}
+
+/* A mapped bundle: the arrays, values and metadata of a loaded one, its
+ * arrays (all but BOOL) inside the mapping; freeing it unmaps the file. */
+static void test_bundle_map_same(void **state)
+{
+	struct ax_bundle a, b;
+	size_t n;
+	char *raw = saved_bundle("m.safetensors", &n);
+	const char *p = tu_write_file("m2.safetensors", raw, n);   /* not written by axon */
+	free(raw);
+	assert_int_equal(ax_bundle_load(p, &a), AX_OK);
+	assert_int_equal(ax_bundle_map(p, &b), AX_OK);
+	assert_same_bundle(&a, &b);
+	assert_non_null(b.file.map);
+	assert_int_equal(b.file.len, n);
+	const char *lo = b.file.map, *hi = lo + n;
+	for (int i = 0; i < b.n; i++) {
+		const struct ax_array *x = &b.entries[i].array;
+		int inside = (const char *)x->data >= lo && (const char *)x->data <= hi;
+		int aligned = (uintptr_t)x->data % ax_dtype_size(x->dtype) == 0;
+		assert_true(aligned);
+		/* copied: BOOL, and what the writer's packing leaves unaligned ("step",
+		 * I64 at data offset 52; "empty", F32 at 66) */
+		const char *nm = b.entries[i].name;
+		int copied = !strcmp(nm, "mask") || !strcmp(nm, "step") || !strcmp(nm, "empty");
+		assert_int_equal(x->mapped, !copied);
+		assert_int_equal(inside, x->mapped);
+		assert_int_equal(a.entries[i].array.mapped, 0);
+	}
+	assert_int_equal(ax_file_use(p), AX_FILE_BUNDLE);   /* may be saved over, as loaded */
+	void *map = b.file.map;
+	assert_true(is_mapped(map, n));
+	ax_bundle_free(&b);
+	assert_false(is_mapped(map, n));
+	assert_int_equal(errno, ENOMEM);
+	assert_null(b.file.map);
+	assert_int_equal(b.n, 0);
+	ax_bundle_free(&a);
+}
+
+/* Where the file cannot be mapped (gzip) or a tensor sits unaligned for its
+ * dtype, the bundle holds copies, equal to what loading gives. */
+static void test_bundle_map_fallbacks(void **state)
+{
+	struct ax_bundle a, b;
+	size_t n;
+	char *raw = saved_bundle("g.safetensors", &n);
+	const char *gz = tu_path("g.safetensors.gz");
+	gzFile g = gzopen(gz, "wb");
+	assert_int_equal(gzwrite(g, raw, (unsigned)n), (int)n);
+	gzclose(g);
+	free(raw);
+	assert_int_equal(ax_bundle_load(gz, &a), AX_OK);
+	assert_int_equal(ax_bundle_map(gz, &b), AX_OK);
+	assert_same_bundle(&a, &b);
+	assert_null(b.file.map);
+	for (int i = 0; i < b.n; i++)
+		assert_int_equal(b.entries[i].array.mapped, 0);
+	ax_bundle_free(&a);
+	ax_bundle_free(&b);
+
+	/* The data section starts at byte 8 + 163, so "f" (offset 1) is
+	 * 4-aligned and "d" (offset 9) is not 8-aligned. */
+	const char *json = "{\"u\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+			   "\"f\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[1,9]},"
+			   "\"d\":{\"dtype\":\"F64\",\"shape\":[1],\"data_offsets\":[9,17]}}   ";
+	assert_int_equal((8 + strlen(json) + 1) % 4, 0);
+	assert_int_equal((8 + strlen(json) + 9) % 8, 4);
+	unsigned char data[17] = {7};
+	float f[2] = {1.5f, -2};
+	double d = M_PI;
+	memcpy(data + 1, f, 8);
+	memcpy(data + 9, &d, 8);
+	const char *p = st_file("odd.st", json, data, sizeof data);
+	assert_int_equal(ax_bundle_load(p, &a), AX_OK);
+	assert_int_equal(ax_bundle_map(p, &b), AX_OK);
+	assert_same_bundle(&a, &b);
+	assert_int_equal(ax_bundle_find(&b, "u")->mapped, 1);
+	assert_int_equal(ax_bundle_find(&b, "f")->mapped, 1);
+	assert_int_equal(ax_bundle_find(&b, "d")->mapped, 0);   /* unaligned: copied */
+	assert_true(*(const double *)ax_bundle_find(&b, "d")->data == M_PI);
+	ax_bundle_free(&a);
+	ax_bundle_free(&b);
+}
+
+static void write_mapped(void *arg)
+{
+	struct ax_bundle *b = arg;
+	signal(SIGSEGV, SIG_DFL);   /* not cmocka's handler */
+	((float *)b->entries[0].array.data)[0] = 42;   /* must fault */
+	exit(0);
+}
+
+/* A mapped bundle cannot be written through: a store into its data faults,
+ * and ax_array_to_f32 converts into an owned copy; the file stays as it was. */
+static void test_bundle_map_read_only(void **state)
+{
+	struct ax_bundle b;
+	size_t n, m;
+	char *before = saved_bundle("ro.safetensors", &n);
+	const char *p = tu_path("ro.safetensors");
+	assert_int_equal(ax_bundle_map(p, &b), AX_OK);
+	assert_int_equal(b.entries[0].array.dtype, AX_F32);
+	char err[256];
+	assert_int_equal(tu_run_child(write_mapped, &b, err, sizeof err), -SIGSEGV);
+	struct ax_array *i32 = (struct ax_array *)ax_bundle_find(&b, "i32");
+	const void *in_map = i32->data;
+	assert_int_equal(ax_array_to_f32(i32), AX_OK);
+	assert_int_equal(i32->mapped, 0);
+	assert_ptr_not_equal(i32->data, in_map);
+	assert_true(((float *)i32->data)[2] == (float)INT32_MAX);
+	struct ax_array *w = (struct ax_array *)ax_bundle_find(&b, "layer.0.weight");
+	const void *w_at = w->data;
+	assert_int_equal(ax_array_to_f32(w), AX_OK);   /* float32 already: stays mapped */
+	assert_true(w->mapped && w->data == w_at);
+	ax_bundle_free(&b);   /* frees the copy, unmaps the rest */
+	char *after = tu_read_file(p, &m);
+	assert_int_equal(m, n);
+	assert_memory_equal(before, after, n);
+	free(before);
+	free(after);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -383,6 +546,9 @@ int main(void)
 		cmocka_unit_test(test_bundle_header_length),
 		cmocka_unit_test(test_bundle_utf8_holes),
 		cmocka_unit_test(test_bundle_many_names),
+		cmocka_unit_test(test_bundle_map_same),
+		cmocka_unit_test(test_bundle_map_fallbacks),
+		cmocka_unit_test(test_bundle_map_read_only),
 	};
 	return cmocka_run_group_tests_name("io-safetensors", tests, NULL, NULL);
 }
