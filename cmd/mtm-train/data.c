@@ -1,5 +1,9 @@
 /* data.c — loading and checking a session bundle (layout in mtm-train(1)).
  *
+ * The bundle is mapped (ax_bundle_map), not read: float32 arrays are used
+ * where they lie in the file, so ranks on a node share one copy of the
+ * counts; an array of another dtype is converted into a float32 copy.
+ *
  * Required: "counts" (trials, T, N), any numeric dtype, finite and >= 0.
  * Optional: "regions" (N) int (labels; absent = one region), "rates" like
  * counts (true rates: oracle metrics), "choice" (trials) int 0/1, "wheel"
@@ -139,7 +143,7 @@ enum ax_status mtm_session_load(struct mtm_session *s, const char *path)
 	memset(s, 0, sizeof *s);
 	s->path = ax_xstrdup(path);
 	s->name = ax_path_stem(path, ".");
-	enum ax_status st = ax_bundle_load(path, &s->bundle);
+	enum ax_status st = ax_bundle_map(path, &s->bundle);
 	if (!st)
 		st = read_counts(s);
 	if (st)

@@ -23,18 +23,18 @@ extern const char *const mtm_scheme_names[MTM_NSCHEMES + 1];
 struct mtm_session {
 	char *path, *name;          /* file, and its basename without extension */
 	int trials, T, N;
-	float *counts;              /* (trials, T, N) spike counts */
-	float *rates;               /* (trials, T, N) true rates or NULL */
+	const float *counts;        /* (trials, T, N) spike counts */
+	const float *rates;         /* (trials, T, N) true rates or NULL */
 	int32_t *region;            /* (N) region index 0..nregions-1 */
 	int nregions;
 	int32_t *choice;            /* (trials) 0/1 or NULL */
-	float *wheel;               /* (trials, T) or NULL */
+	const float *wheel;         /* (trials, T) or NULL */
 	int32_t *train, *test;      /* trial indices of the two splits */
 	int ntrain, ntest;
 	float *mean_count;          /* (N) over training trials */
-	struct ax_bundle bundle;    /* owns the arrays above */
+	struct ax_bundle bundle;    /* mapped (ax_bundle_map): counts, rates, wheel */
 };
-/* Loads and validates a session bundle; bad input is AX_ERR_FORMAT (or the
+/* Maps and validates a session bundle; bad input is AX_ERR_FORMAT (or the
  * reader's status) with "FILE: what". Free s even on failure. */
 enum ax_status mtm_session_load(struct mtm_session *s, const char *path);
 void mtm_session_free(struct mtm_session *s);

@@ -5,6 +5,8 @@
  * "spike_units" (K) int32 in [0, units) with metadata "units"; "hand_t" (S)
  * float32, non-decreasing; "hand_vel" (S, 2) float32; "trial_start",
  * "trial_end" (M) float32. Anything else in the bundle is ignored.
+ * The bundle is mapped (ax_bundle_map), not read: the arrays are used where
+ * they lie in the file, so ranks on a node share one copy of the spikes.
  * Split: the first 80% of trials train, the rest test.
  * Loss weights: samples whose speed exceeds 10% of the session's largest
  * speed are the reach (weight POYO_REACH_W), the rest weight 1.
@@ -133,7 +135,7 @@ enum ax_status poyo_session_load(struct poyo_session *s, const char *path)
 	ax_bundle_init(&s->bundle);
 	s->path = ax_xstrdup(path);
 	s->name = ax_path_stem(path, ".safetensors");
-	enum ax_status st = ax_bundle_load(path, &s->bundle);
+	enum ax_status st = ax_bundle_map(path, &s->bundle);
 	if (st)
 		return ax_error_prefix(st, path);
 	if ((st = load_arrays(s)) || (st = validate(s)))

@@ -33,7 +33,7 @@ struct poyo_session {
 	const float *trial_start, *trial_end;   /* (M) */
 	int ntrain;                 /* trials [0, ntrain) train, [ntrain, M) test */
 	float *weight;              /* (S) loss weight: POYO_REACH_W in reaches, else 1 */
-	struct ax_bundle bundle;    /* owns the arrays */
+	struct ax_bundle bundle;    /* holds the arrays (mapped: read-only) */
 };
 #define POYO_REACH_W 5.0f
 /* Loads and validates (AX_ERR_FORMAT "FILE: what" on bad input). Free s

@@ -108,7 +108,7 @@ static enum ax_status take_arrays(struct teb_data *d, const char *path)
 enum ax_status teb_data_load(struct teb_data *d, const char *path)
 {
 	memset(d, 0, sizeof *d);
-	enum ax_status st = ax_bundle_load(path, &d->bundle);
+	enum ax_status st = ax_bundle_map(path, &d->bundle);
 	if (!st)
 		st = take_arrays(d, path);
 	return st;
@@ -128,10 +128,8 @@ enum ax_status teb_data_load_npy(struct teb_data *d, const char *source, const c
 	}
 	/* The bundle takes the arrays over (its entries own their data). */
 	const char *names[2] = { "source", "target" };
-	for (int i = 0; i < 2; i++) {
-		ax_bundle_add(&d->bundle, names[i], a[i].dtype, a[i].ndim, a[i].shape, a[i].data);
-		ax_array_free(&a[i]);
-	}
+	for (int i = 0; i < 2; i++)
+		ax_bundle_adopt(&d->bundle, ax_xstrdup(names[i]), &a[i]);
 	char label[512];
 	snprintf(label, sizeof label, "%s + %s", source, target);
 	return take_arrays(d, label);

@@ -24,14 +24,16 @@
  * y[t-L+1..t], x[t-L+1..t] and the future y[t+1..t+H]. */
 struct teb_data {
 	int nseq, T, dx, dy;
-	float *source, *target;     /* (nseq, T, dx), (nseq, T, dy) */
+	const float *source, *target;   /* (nseq, T, dx), (nseq, T, dy) */
 	int32_t *group;             /* (nseq) labels for per-group TE, or NULL */
 	double te_true;             /* metadata "te_true", NAN if absent */
-	struct ax_bundle bundle;    /* owns everything above */
+	struct ax_bundle bundle;    /* holds source and target */
 };
-/* A bundle with arrays "source" and "target" (and optionally "group"). Bad
- * input (missing arrays, rank or length mismatch, non-finite values) is
- * AX_ERR_FORMAT/NOTFOUND with a detail naming the file. */
+/* A bundle with arrays "source" and "target" (and optionally "group"),
+ * mapped (ax_bundle_map): float32 arrays are used where they lie in the
+ * file, others converted into float32 copies. Bad input (missing arrays,
+ * rank or length mismatch, non-finite values) is AX_ERR_FORMAT/NOTFOUND
+ * with a detail naming the file. */
 enum ax_status teb_data_load(struct teb_data *d, const char *path);
 /* The same from two NPY files. */
 enum ax_status teb_data_load_npy(struct teb_data *d, const char *source, const char *target);
