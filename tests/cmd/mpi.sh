@@ -75,6 +75,28 @@ check "mtm-train, two ranks with dropout again" -- run2 mtm-train train $M -c m4
 cp "$T/out" m4.csv
 expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit for bit"
 
+# Data: a session bundle is mapped, not read whole by every rank. Pages a
+# rank touches count in its peak memory (shared with the other ranks, but
+# counted), so the large session is made large by an array mtm-train never
+# reads ("latents", 20 MB of the file's 22 MB): mapped, its pages are never
+# read; read whole, the bundle would add at least 22 MB to each rank.
+if [ -x /usr/bin/time ]; then
+	spike-sim ibl -q -o ms -n 1 -t 20 -r 2 -u 3 -k 64 -s 3
+	spike-sim ibl -q -o mb -n 1 -t 400 -r 2 -u 3 -k 64 -s 3
+	for f in ms mb; do
+		run2 /usr/bin/time -a -o rss-$f.txt -f %M mtm-train train $M -n 3 -c $f.ckpt \
+			$f/session-000.safetensors > /dev/null
+	done
+	grow=$(cat rss-ms.txt rss-mb.txt | awk 'NR <= 2 && $1 > s { s = $1 } NR > 2 && $1 > b { b = $1 }
+		END { print b - s }')
+	[ -n "$grow" ] && [ "$grow" -lt 8000 ] &&
+		ok "mtm-train: ranks map a 22 MB session, peak memory +$grow kB each" ||
+		bad "mtm-train: peak memory per rank grew by $grow kB with a 22 MB session ($(cat rss-m?.txt | tr '\n' ' '))"
+	rm -rf mb
+else
+	skip "no /usr/bin/time: per-rank memory of a mapped session not measured"
+fi
+
 # teb-fit: the latent noise is drawn for the whole batch on every rank (each
 # keeps its rows), so two ranks follow one rank to rounding.
 teb-fit gen lingauss --coupling 2 -n 3000 -s 3 -o c2.st 2>/dev/null
