@@ -31,7 +31,9 @@ enum { AX_EXIT_OK = 0, AX_EXIT_FAIL = 1, AX_EXIT_USAGE = 2, AX_EXIT_INTERRUPTED 
 
 /* Call first in main(). It records the program name for messages; installs
  * the per-op profile report (AX_PROFILE=1) at exit; makes allocation
- * failures exit 1 with "prog: out of memory: N bytes for WHAT"; and guards
+ * failures exit 1 with "prog: out of memory: N bytes for WHAT"; makes a
+ * SIGBUS (a mapped input truncated during the run) exit 1 with "prog: bus
+ * error: ..." instead of dumping core; and guards
  * the standard streams:
  *  - a descriptor 0, 1 or 2 closed at start is opened on /dev/null in the
  *    direction that fails (0 write-only, 1 and 2 read-only), so no file the

@@ -132,12 +132,37 @@ static void blas_restart_with_better_core(void)
 	free(args);
 }
 
+static char bus_message[256];
+
+/* A mapped input (ax_input_map, ax_bundle_map) cut short under the program:
+ * touching a page past its new end raises SIGBUS. Say so and exit 1. */
+static void on_bus_error(int sig)
+{
+	(void)sig;
+	ssize_t n = write(2, bus_message, strlen(bus_message));
+	(void)n;
+	_exit(AX_EXIT_FAIL);
+}
+
+static void bus_error_install(void)
+{
+	snprintf(bus_message, sizeof bus_message, "%s: bus error: a mapped input file was "
+		 "truncated or rewritten during the run (inputs must not change while in use)\n",
+		 prog_name);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_bus_error;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
 void ax_cli_init(const char *prog)
 {
 	blas_restart_with_better_core();
 	const char *slash = strrchr(prog, '/');
 	prog_name = slash ? slash + 1 : prog;
 	guard_std_fds();
+	bus_error_install();
 	ax_oom_handler_set(on_oom);
 	atexit(streams_at_exit);   /* first registered: runs last */
 	if (ax_profile_enabled())

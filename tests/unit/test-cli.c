@@ -99,6 +99,28 @@ static void progress_lines(void)
 	ax_progress_end(&p);
 }
 
+/* A mapped input truncated during the run: exit 1 with a message, not a
+ * crash, when a page past its new end is touched. */
+static void touch_truncated(void)
+{
+	static char page[8192];
+	const char *p = tu_write_file("shrinks.txt", page, sizeof page);
+	struct ax_input in;
+	ax_cli_init("prog");
+	if (ax_input_map(p, &in) || !in.map || truncate(p, 0))
+		exit(5);
+	volatile unsigned char c = in.data[sizeof page - 1];
+	(void)c;
+	exit(0);
+}
+
+static void test_bus_error(void **state)
+{
+	char err[512];
+	assert_int_equal(run_child(touch_truncated, err, sizeof err), 1);
+	assert_non_null(strstr(err, "prog: bus error: a mapped input file was truncated"));
+}
+
 static void test_progress_plain(void **state)
 {
 	char err[512];
@@ -133,6 +155,7 @@ int main(void)
 		cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_parse_ok),
 		cmocka_unit_test(test_signals),
+		cmocka_unit_test(test_bus_error),
 		cmocka_unit_test(test_progress_plain),
 		cmocka_unit_test(test_threads_and_profile),
 	};
