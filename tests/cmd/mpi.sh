@@ -16,6 +16,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # (Started in the background, mpirun is called directly: the job's pid is mpirun's.)
 run2() { mpirun -np 2 "$@"; }
 
+# The largest peak resident size (kB) of the two ranks running "$@".
+peak_kb() {
+	rm -f rss.txt
+	run2 /usr/bin/time -a -o rss.txt -f %M "$@" > /dev/null && sort -n rss.txt | tail -n 1
+}
 # Columns without the wall-clock rate (tokens_per_s, the last).
 nofreq() { sed 's/,[^,]*$//' "$1"; }
 A="--layers 2 --dim 32 --heads 2 --ctx 32 -b 16 -n 12 --log-every 4 --val-bytes 1500 -q --threads 1"
@@ -44,14 +49,10 @@ expect_exit 2 "^mod-lm: --batch 1 is less than the 2 ranks" \
 if [ -x /usr/bin/time ]; then
 	yes 'the quick brown fox jumps over the lazy dog' | head -c 200000 > small.txt
 	yes 'the quick brown fox jumps over the lazy dog' | head -c 64000000 > big.txt
-	for f in small big; do
-		run2 /usr/bin/time -a -o rss-$f.txt -f %M mod-lm train $A -n 3 $f.txt > /dev/null
-	done
-	grow=$(cat rss-small.txt rss-big.txt | awk 'NR <= 2 && $1 > s { s = $1 } NR > 2 && $1 > b { b = $1 }
-		END { print b - s }')
-	[ -n "$grow" ] && [ "$grow" -lt 16000 ] &&
-		ok "mod-lm: ranks map a 61 MB text, peak memory +$grow kB each" ||
-		bad "mod-lm: peak memory per rank grew by $grow kB with a 61 MB text ($(cat rss-*.txt | tr '\n' ' '))"
+	s=$(peak_kb mod-lm train $A -n 3 small.txt) b=$(peak_kb mod-lm train $A -n 3 big.txt)
+	[ -n "$s" ] && [ -n "$b" ] && [ $((b - s)) -lt 16000 ] &&
+		ok "mod-lm: ranks map a 61 MB text, peak memory +$((b - s)) kB each" ||
+		bad "mod-lm: peak memory per rank $s kB with a small text, $b kB with a 61 MB one"
 	rm -f big.txt
 else
 	skip "no /usr/bin/time: per-rank memory of a mapped text not measured"
@@ -83,15 +84,11 @@ expect_same m3.csv m4.csv "mtm-train: two-rank runs (with dropout) repeat bit fo
 if [ -x /usr/bin/time ]; then
 	spike-sim ibl -q -o ms -n 1 -t 20 -r 2 -u 3 -k 64 -s 3
 	spike-sim ibl -q -o mb -n 1 -t 400 -r 2 -u 3 -k 64 -s 3
-	for f in ms mb; do
-		run2 /usr/bin/time -a -o rss-$f.txt -f %M mtm-train train $M -n 3 -c $f.ckpt \
-			$f/session-000.safetensors > /dev/null
-	done
-	grow=$(cat rss-ms.txt rss-mb.txt | awk 'NR <= 2 && $1 > s { s = $1 } NR > 2 && $1 > b { b = $1 }
-		END { print b - s }')
-	[ -n "$grow" ] && [ "$grow" -lt 8000 ] &&
-		ok "mtm-train: ranks map a 22 MB session, peak memory +$grow kB each" ||
-		bad "mtm-train: peak memory per rank grew by $grow kB with a 22 MB session ($(cat rss-m?.txt | tr '\n' ' '))"
+	s=$(peak_kb mtm-train train $M -n 3 -c ms.ckpt ms/session-000.safetensors)
+	b=$(peak_kb mtm-train train $M -n 3 -c mb.ckpt mb/session-000.safetensors)
+	[ -n "$s" ] && [ -n "$b" ] && [ $((b - s)) -lt 8000 ] &&
+		ok "mtm-train: ranks map a 22 MB session, peak memory +$((b - s)) kB each" ||
+		bad "mtm-train: peak memory per rank $s kB with a small session, $b kB with a 22 MB one"
 	rm -rf mb
 else
 	skip "no /usr/bin/time: per-rank memory of a mapped session not measured"
