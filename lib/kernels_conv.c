@@ -318,7 +318,8 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 					int32_t at0 = (oh * s + i) * W + j;
 					for (int ow = 0; ow < OW; ow++) { // [vec]
 						float v = xr[ow * s];
-						int take = v > mx[ow] || (v != v && mx[ow] == mx[ow]);
+						// bitwise, so even the scalar remainder has no branch
+						int take = (v > mx[ow]) | ((v != v) & (mx[ow] == mx[ow]));
 						mx[ow] = take ? v : mx[ow];
 						best[ow] = take ? at0 + ow * s : best[ow];
 					}
