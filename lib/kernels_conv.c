@@ -113,18 +113,107 @@ static void col2im_plane(const struct ax_conv_desc *c, int OH, int OW, const flo
 		}
 }
 
+/* Stride 1 with the output the size of the input ("same" padding): row
+ * (kh, kw) of a plane's panel rows is the plane read at the flat offset
+ * d = (kh - p) * W + (kw - p), i.e. one long contiguous copy, not OH short
+ * ones. Reads that leave the plane are zeros; in each output row, the
+ * columns [0, lo) and [hi, W) read a neighbouring row (they wrapped) and are
+ * zeros too. The values are those of the row-by-row path above, bit for bit. */
+#define SAME_KEEP 256 // floats col2im_plane_same sets aside per (kh, kw)
+
+static int same_path(const struct ax_conv_desc *c, int OH, int OW)
+{
+	return c->stride == 1 && OH == c->H && OW == c->W &&
+	       (long)c->H * AX_MAX(c->pad, c->KW - 1 - c->pad) <= SAME_KEEP;
+}
+
+// The flat range [*i0, *i1) of outputs whose read i + d lies in the plane.
+static void same_range(int HW, int d, int *i0, int *i1)
+{
+	*i0 = AX_MIN(HW, AX_MAX(0, -d));
+	*i1 = AX_MAX(*i0, AX_MIN(HW, HW - d));
+}
+
+static void im2col_plane_same(const struct ax_conv_desc *c, const float *xc, float *col,
+			      size_t ld)
+{
+	int W = c->W, HW = c->H * W, p = c->pad;
+	for (int kh = 0; kh < c->KH; kh++)
+		for (int kw = 0; kw < c->KW; kw++) {
+			float *o = col + (size_t)(kh * c->KW + kw) * ld;
+			int d = (kh - p) * W + (kw - p), i0, i1, lo, hi;
+			same_range(HW, d, &i0, &i1);
+			valid_cols(W, W, 1, p, kw, &lo, &hi);
+			memset(o, 0, (size_t)i0 * sizeof *o);
+			for (int i = i0; i < i1; i++) // [vec]
+				o[i] = xc[i + d];
+			memset(o + i1, 0, (size_t)(HW - i1) * sizeof *o);
+			for (float *r = o; r < o + HW; r += W) {
+				for (int ow = 0; ow < lo; ow++)
+					r[ow] = 0.0f;
+				for (int ow = hi; ow < W; ow++)
+					r[ow] = 0.0f;
+			}
+		}
+}
+
+// The outputs i in [i0, i1) of the columns [0, lo) and [hi, W) (reads that
+// wrapped) into idx; returns how many (at most H * max(p, KW - 1 - p)).
+static int wrapped(int W, int HW, int lo, int hi, int i0, int i1, int *idx)
+{
+	int n = 0;
+	for (int r = 0; r < HW; r += W) {
+		for (int i = r; i < r + lo; i++)
+			if (i >= i0 && i < i1)
+				idx[n++] = i;
+		for (int i = r + hi; i < r + W; i++)
+			if (i >= i0 && i < i1)
+				idx[n++] = i;
+	}
+	return n;
+}
+
+// As col2im_plane: one contiguous add per (kh, kw). Each element of dxc gets
+// one term of it, so the elements the wrapped reads reach are set aside
+// before and put back after, and every element sums in (kh, kw) order.
+static void col2im_plane_same(const struct ax_conv_desc *c, const float *dcol, size_t ld,
+			      float *dxc)
+{
+	int W = c->W, HW = c->H * W, p = c->pad, idx[SAME_KEEP];
+	float keep[SAME_KEEP];
+	for (int kh = 0; kh < c->KH; kh++)
+		for (int kw = 0; kw < c->KW; kw++) {
+			const float *g = dcol + (size_t)(kh * c->KW + kw) * ld;
+			int d = (kh - p) * W + (kw - p), i0, i1, lo, hi;
+			same_range(HW, d, &i0, &i1);
+			valid_cols(W, W, 1, p, kw, &lo, &hi);
+			int n = wrapped(W, HW, lo, hi, i0, i1, idx);
+			for (int k = 0; k < n; k++)
+				keep[k] = dxc[idx[k] + d];
+			for (int i = i0; i < i1; i++) // [vec]
+				dxc[i + d] += g[i];
+			for (int k = 0; k < n; k++)
+				dxc[idx[k] + d] = keep[k];
+		}
+}
+
 // x (n, Cin, H, W) -> col (K, n*OHW), or with back: dx (n, Cin, H, W) += col2im(col)
 static void panel_im2col(const struct ax_conv_desc *c, int n, const float *x, float *col,
 			 float *dx, int back)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), KK = c->KH * c->KW;
 	size_t ld = (size_t)n * OH * OW, plane = (size_t)c->H * c->W;
+	int same = same_path(c, OH, OW);
 #pragma omp parallel for schedule(static) if ((long)ld * c->Cin * KK > PAR_MIN)
 	for (int bc = 0; bc < n * c->Cin; bc++) {
 		int b = bc / c->Cin, ci = bc % c->Cin;
 		float *rows = col + (size_t)ci * KK * ld + (size_t)b * OH * OW;
-		if (back)
+		if (back && same)
+			col2im_plane_same(c, rows, ld, dx + (size_t)bc * plane);
+		else if (back)
 			col2im_plane(c, OH, OW, rows, ld, dx + (size_t)bc * plane);
+		else if (same)
+			im2col_plane_same(c, x + (size_t)bc * plane, rows, ld);
 		else
 			im2col_plane(c, OH, OW, x + (size_t)bc * plane, rows, ld);
 	}
@@ -229,7 +318,8 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 					int32_t at0 = (oh * s + i) * W + j;
 					for (int ow = 0; ow < OW; ow++) { // [vec]
 						float v = xr[ow * s];
-						int take = v > mx[ow] || (v != v && mx[ow] == mx[ow]);
+						// bitwise, so even the scalar remainder has no branch
+						int take = (v > mx[ow]) | ((v != v) & (mx[ow] == mx[ow]));
 						mx[ow] = take ? v : mx[ow];
 						best[ow] = take ? at0 + ow * s : best[ow];
 					}

@@ -16,15 +16,16 @@
 # 60000 training images (it stands for "all" in data.png); EPOCHS_D and
 # EPOCHS_A epochs; the probe is trained on PROBE_LIMIT training images for
 # PROBE_EPOCHS epochs and tested on all 10000 test images; one seed.
-# Measured (reduced, 5.6 min on 2 idle cores) with OUT=/tmp/ssl-fig JOBS=2
-# WIDTH=8 BATCH=128 SUBSET=0.1 LOSSES="barlow vicreg" DS="32 128 512"
-# EPOCHS_D=5 AS="2 4 8" EPOCHS_A=8 DATA_RUNS=4 PROBE_LIMIT=5000
-# PROBE_EPOCHS=30: BarlowTwins probe accuracy at D = 32/128/512 with fixed
-# lambda 0.0051 0.526/0.584/0.630, with lambda = 5.12/D 0.613/0.632/0.643;
-# VICReg with the fixed weight 25 0.555/0.593/0.631, with 3200/D 0.496/
-# 0.593/0.648 (not flat); after epochs 1/4/8 A = 2 0.536/0.621/0.654, A = 4
-# 0.569/0.632/0.641, A = 8 0.578/0.641/0.651; A = 4 on half 0.554/0.610/
-# 0.634. The full recipe (the defaults) has not been run.
+# Measured (reduced, 35.5 min on the shared 2-core machine, default width
+# 16) with OUT=out/ssl-train JOBS=2 SUBSET=0.1 BATCH=128 EPOCHS_A=6
+# DS="32 128 512" EPOCHS_D=4 PROBE_LIMIT=5000: BarlowTwins probe accuracy
+# at D = 32/128/512 with fixed lambda 0.0051 0.524/0.565/0.612, with
+# lambda = 5.12/D 0.614/0.599/0.634; VICReg with the fixed weight 25
+# 0.585/0.569/0.617, with 3200/D 0.490/0.569/0.660 (not flat); after epochs
+# 1/2/4/6 A = 2 0.565/0.583/0.599/0.615, A = 4 0.603/0.629/0.632/0.649,
+# A = 8 0.613/0.628/0.638/0.656; A = 4 on half 0.579/0.597/0.623/0.633,
+# A = 8 on a quarter 0.560/0.601/0.621/0.635. The full recipe (the
+# defaults) has not been run to the end.
 set -eu
 BIN=${1:-build/bin}
 PATH="$(cd "$BIN" && pwd):$PATH"; export PATH

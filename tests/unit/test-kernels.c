@@ -865,12 +865,16 @@ static void assert_near_d(const float *a, const double *ref, size_t n, const cha
 
 /* Chunks of the im2col panel: every chunk size (1, one that does not divide
  * B, all of B, the automatic one) gives the direct sum's values, with stride,
- * padding (one wider than the kernel reach) and 1x1; backward accumulates. */
+ * padding (one wider than the kernel reach) and 1x1; "same" convolutions
+ * (stride 1, output the input's size: the contiguous path) with 3x3, 5x5,
+ * a 1x1 image and a plane narrower than the kernel; backward accumulates. */
 static void test_conv_chunks(void **state)
 {
 	(void)state;
 	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0},
-				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0}};
+				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0},
+				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0},
+				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0}};
 	int chunks[] = {1, 2, 3, 5, 0};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
