@@ -39,46 +39,64 @@ SEEDS=${SEEDS:-42}
 NSESS=${NSESS:-}              # e.g. "1 4": extra pretrainings for pretrain.png
 FEW=${FEW:-10}                # trial count of pretrain.png
 THREADS=${THREADS:-1} JOBS=${JOBS:-2}
+RESUME=${RESUME:-0}           # 1: keep the runs OUT already holds
 export PATH
 . "$(dirname "$0")/jobs.sh"
 
 # The runs (jobs.sh), each into files of its own; data SEED first, then
-# pretrain, then the rest.
+# pretrain, then the rest. A run's last file is written whole (renamed into
+# place) and marks it done: with RESUME=1 done runs are kept, so an
+# interrupted recipe, or one given more SEEDS, COUNTS or NSESS, goes on
+# where it stopped (OUT/settings must match).
+done_() { [ "$RESUME" = 1 ] && [ -s "$1" ]; }
+to() { f=$1; shift; "$@" >"$f.tmp"; mv "$f.tmp" "$f"; }   # to FILE CMD...: CMD's output, whole
 data() {   # data SEED: the pretraining sessions (animal 0) and the held-out one
 	d=$OUT/data-$1
+	done_ "$d/held/session-000.safetensors" && return
 	mkdir -p "$d"
 	spike-sim reach -q -o "$d/pre" -n "$SESSIONS" -t "$TRIALS" -u "$UNITS" -s "$1"
 	spike-sim reach -q -o "$d/held" -n 1 -t "$HELD_TRIALS" -u "$UNITS" -s "$1" --animal 1
 }
 pretrain() {   # pretrain SEED N: on the first N sessions; R^2 on each of them
+	done_ "$OUT/runs/sessions-$2-$1.csv" && return
 	pre=$(ls "$OUT/data-$1"/pre/*.safetensors | head -n "$2")
 	# shellcheck disable=SC2086
 	poyo-train train -q --threads "$THREADS" -s "$1" -n "$STEPS" --lr "$LR" -b "$BATCH" \
 		-c "$OUT/pre-$2-$1.ckpt" $pre >"$OUT/runs/pretrain-$2-$1.log"
 	# shellcheck disable=SC2086
-	poyo-train eval -q --threads "$THREADS" -m "$OUT/pre-$2-$1.ckpt" $pre \
-		>"$OUT/runs/sessions-$2-$1.csv"
+	to "$OUT/runs/sessions-$2-$1.csv" poyo-train eval -q --threads "$THREADS" \
+		-m "$OUT/pre-$2-$1.ckpt" $pre
 }
 finetune() {   # finetune KIND SEED TRIALS N: unitid or full from pretrain-N
+	done_ "$OUT/runs/$1-$4-$3-$2.csv" && return
 	flag=; [ "$1" = full ] && flag=--full
 	ck=$OUT/$1-$4-$3-$2.ckpt
 	# shellcheck disable=SC2086
 	poyo-train finetune -q --threads "$THREADS" -s "$2" $flag -n "$FT_STEPS" --lr "$FT_LR" \
 		-b "$BATCH" --trials "$3" -m "$OUT/pre-$4-$2.ckpt" -c "$ck" "$(held "$2")" >/dev/null
-	poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$2")" >"$OUT/runs/$1-$4-$3-$2.csv"
+	to "$OUT/runs/$1-$4-$3-$2.csv" poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$2")"
 }
 scratch() {   # scratch SEED TRIALS: the held-out session alone
+	done_ "$OUT/runs/scratch-$2-$1.csv" && return
 	ck=$OUT/scratch-$2-$1.ckpt
 	poyo-train train -q --threads "$THREADS" -s "$1" -n "$SCRATCH_STEPS" --lr "$LR" \
 		-b "$BATCH" --trials "$2" -c "$ck" "$(held "$1")" >/dev/null
-	poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$1")" >"$OUT/runs/scratch-$2-$1.csv"
+	to "$OUT/runs/scratch-$2-$1.csv" poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$1")"
 }
 wiener() {   # wiener SEED TRIALS
-	poyo-train baseline -q --trials "$2" "$(held "$1")" >"$OUT/runs/wiener-$2-$1.csv"
+	to "$OUT/runs/wiener-$2-$1.csv" poyo-train baseline -q --trials "$2" "$(held "$1")"
 }
 held() { echo "$OUT/data-$1/held/session-000.safetensors"; }
 jobs_worker "$@"
 mkdir -p "$OUT/runs"
+settings="SESSIONS=$SESSIONS TRIALS=$TRIALS UNITS=$UNITS HELD_TRIALS=$HELD_TRIALS STEPS=$STEPS"
+settings="$settings LR=$LR BATCH=$BATCH FT_STEPS=$FT_STEPS FT_LR=$FT_LR"
+settings="$settings SCRATCH_STEPS=$SCRATCH_STEPS THREADS=$THREADS"
+if [ "$RESUME" = 1 ] && [ -f "$OUT/settings" ] && [ "$(cat "$OUT/settings")" != "$settings" ]; then
+	echo "fig-poyo-train: RESUME=1: $OUT holds runs of other settings ($(cat "$OUT/settings"))" >&2
+	exit 2
+fi
+echo "$settings" >"$OUT/settings"
 
 for s in $SEEDS; do echo "data $s"; done | jobs_run "$0" "$BIN"
 # One pretraining per session count (the main one and NSESS's), each once.
@@ -130,7 +148,7 @@ seed_stats() {
   seed_stats fewshot "1 3" | sort -t, -k1,1 -k2,2n
 } > "$OUT/fewshot.csv"
 ax-plot -x trials -y r2 -g method --band min,max --xlabel "training trials of the new session" \
-	--ylabel "velocity R^2 (test trials), mean and range over seeds" \
+	--ylabel "velocity R^2 (test trials): mean, range" \
 	-t "New animal: R^2 vs trials" -o "$OUT/fewshot.png" "$OUT/fewshot.csv"
 # sessions.csv: the pretrained model on its own sessions.
 { echo "seed,session,r2,r2_x,r2_y,n"
