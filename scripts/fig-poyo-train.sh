@@ -10,19 +10,26 @@
 #     above scratch at small trial counts and above the Wiener filter.
 #  2. sessions.csv: the pretrained model's R^2 on each pretraining session
 #     (single-session decoding, test trials).
-#  3. pretrain.png (with NSESS="1 4 ..."): unit-identification R^2 at
+#  3. pretrain.png (with NSESS="1 2 4 ..."): unit-identification R^2 at
 #     FEW trials against the number of pretraining sessions.
 # Every point is the mean over SEEDS (each seed: its own data, model,
-# windows). Numbers behind the figures: OUT/fewshot.csv (mean per method
-# and trial count), OUT/runs.csv (every run), OUT/sessions.csv.
+# windows), its band the min to max. Numbers behind the figures:
+# OUT/fewshot.csv and OUT/pretrain.csv (mean, sd, min, max over seeds),
+# OUT/runs.csv (every run), OUT/sessions.csv.
 # JOBS=N runs N trainings side by side (default 2), THREADS each.
 #
-# Measured (the defaults, `make fig-poyo-train`, seed 42, JOBS=2, one
-# thread each: 35 min on the shared 2-core machine at load ~20): pretrained
-# sessions R^2 0.919 (mean of 4); new animal, 5 / 20 / 80 trials: unit
-# identification 0.842 / 0.888 / 0.909, full fine-tuning 0.592 / 0.880 /
-# 0.896, scratch 0.368 / 0.701 / 0.898, Wiener filter 0.518 / 0.704 / 0.747.
-# Not yet run: SEEDS with several seeds, NSESS, larger sizes.
+# NSESS should hold SESSIONS too (e.g. "1 2 4") for pretrain.png to show it.
+#
+# Measured (SEEDS="1 2 3" COUNTS="5 20" NSESS="1 2 4" FEW=5, other settings
+# the defaults, JOBS=2; about an hour on the shared 2-core machine at load
+# 6-11, in parts with RESUME=1; full text in poyo-train(1) RESULTS): own sessions R^2 0.893 / 0.577
+# / 0.190 by seed: within 400 steps only seed 1's pretraining left its
+# initial plateau. New animal, 5 / 20 trials, mean (seed 1): unit
+# identification 0.402 / 0.508 (0.833 / 0.887), full fine-tuning -0.192 /
+# 0.555 (0.712 / 0.864), scratch 0.095 / 0.611 (0.393 / 0.900), Wiener
+# filter 0.427 / 0.675 (0.696 / 0.775). Unit identification beats scratch
+# and the Wiener filter with few trials when pretraining converged, not on
+# average over seeds at this budget.
 set -eu
 BIN=${1:-build/bin}
 PATH="$(cd "$BIN" && pwd):$PATH"
