@@ -27,7 +27,8 @@ void ax_arena_init(struct ax_arena *a, size_t chunk_size);
 /* 64-byte aligned, uninitialised. Grows by a new chunk when full. */
 void *ax_arena_alloc(struct ax_arena *a, size_t bytes);
 void *ax_arena_zalloc(struct ax_arena *a, size_t bytes);
-/* Forget every allocation but keep the chunks for reuse. */
+/* Forget every allocation but keep the memory for reuse (several chunks
+ * become one of the high-water mark, so the next step fits in one). */
 void ax_arena_reset(struct ax_arena *a);
 void ax_arena_free(struct ax_arena *a);
 

@@ -67,8 +67,17 @@ void *ax_arena_zalloc(struct ax_arena *a, size_t bytes)
 	return memset(ax_arena_alloc(a, bytes), 0, bytes);
 }
 
+/* A step that outgrew the first chunk leaves several; they are replaced by
+ * one chunk of the high-water mark and an eighth more, so steps of varying
+ * size settle on one chunk instead of piling up chunks that a larger
+ * allocation walks past (and leaves unused for the rest of the step). */
 void ax_arena_reset(struct ax_arena *a)
 {
+	if (a->head && a->head->next) {
+		size_t size = AX_MAX(a->chunk_size, a->peak + a->peak / 8);
+		ax_arena_free(a);
+		a->head = chunk_new(size);
+	}
 	a->cur = a->head;
 	if (a->cur)
 		a->cur->used = 0;

@@ -10,22 +10,29 @@
 #     above scratch at small trial counts and above the Wiener filter.
 #  2. sessions.csv: the pretrained model's R^2 on each pretraining session
 #     (single-session decoding, test trials).
-#  3. pretrain.png (with NSESS="1 4 ..."): unit-identification R^2 at
+#  3. pretrain.png (with NSESS="1 2 4 ..."): unit-identification R^2 at
 #     FEW trials against the number of pretraining sessions.
 # Every point is the mean over SEEDS (each seed: its own data, model,
-# windows). Numbers behind the figures: OUT/fewshot.csv (mean per method
-# and trial count), OUT/runs.csv (every run), OUT/sessions.csv.
+# windows), its band the min to max. Numbers behind the figures:
+# OUT/fewshot.csv and OUT/pretrain.csv (mean, sd, min, max over seeds),
+# OUT/runs.csv (every run), OUT/sessions.csv.
 # JOBS=N runs N trainings side by side (default 2), THREADS each.
 #
-# Measured (the defaults, `make fig-poyo-train`, seed 42, JOBS=2, one
-# thread each: 35 min on the shared 2-core machine at load ~20): pretrained
-# sessions R^2 0.919 (mean of 4); new animal, 5 / 20 / 80 trials: unit
-# identification 0.842 / 0.888 / 0.909, full fine-tuning 0.592 / 0.880 /
-# 0.896, scratch 0.368 / 0.701 / 0.898, Wiener filter 0.518 / 0.704 / 0.747.
-# Not yet run: SEEDS with several seeds, NSESS, larger sizes.
+# NSESS should hold SESSIONS too (e.g. "1 2 4") for pretrain.png to show it.
+#
+# Measured (SEEDS="1 2 3" COUNTS="5 20" NSESS="1 2 4" FEW=5, other settings
+# the defaults, JOBS=2; about an hour on the shared 2-core machine at load
+# 6-11, in parts with RESUME=1; full text in poyo-train(1) RESULTS): own sessions R^2 0.893 / 0.577
+# / 0.190 by seed: within 400 steps only seed 1's pretraining left its
+# initial plateau. New animal, 5 / 20 trials, mean (seed 1): unit
+# identification 0.402 / 0.508 (0.833 / 0.887), full fine-tuning -0.192 /
+# 0.555 (0.712 / 0.864), scratch 0.095 / 0.611 (0.393 / 0.900), Wiener
+# filter 0.427 / 0.675 (0.696 / 0.775). Unit identification beats scratch
+# and the Wiener filter with few trials when pretraining converged, not on
+# average over seeds at this budget.
 set -eu
 BIN=${1:-build/bin}
-PATH="$(cd "$BIN" && pwd):$PATH"; export PATH
+PATH="$(cd "$BIN" && pwd):$PATH"
 OUT=${OUT:-out/poyo-train}
 SESSIONS=${SESSIONS:-4}       # pretraining sessions (animal 0)
 TRIALS=${TRIALS:-60}          # trials per pretraining session
@@ -39,52 +46,78 @@ SEEDS=${SEEDS:-42}
 NSESS=${NSESS:-}              # e.g. "1 4": extra pretrainings for pretrain.png
 FEW=${FEW:-10}                # trial count of pretrain.png
 THREADS=${THREADS:-1} JOBS=${JOBS:-2}
-mkdir -p "$OUT/runs"
-export OUT UNITS TRIALS SESSIONS HELD_TRIALS STEPS LR BATCH FT_STEPS FT_LR SCRATCH_STEPS THREADS
+RESUME=${RESUME:-0}           # 1: keep the runs OUT already holds
+export PATH
+. "$(dirname "$0")/jobs.sh"
 
-# Runs one line of jobs at a time, JOBS side by side (xargs -P).
-run_jobs() {
-	xargs -L 1 -P "$JOBS" sh -c '
-	kind=$1 seed=$2 n=$3 d=$OUT/data-$seed held=$OUT/data-$seed/held/session-000.safetensors
-	q="-q --threads $THREADS -s $seed"
-	case $kind in
-	data)
-		mkdir -p "$d" &&
-		spike-sim reach -q -o "$d/pre" -n $SESSIONS -t $TRIALS -u $UNITS -s $seed &&
-		spike-sim reach -q -o "$d/held" -n 1 -t $HELD_TRIALS -u $UNITS -s $seed --animal 1 ;;
-	pretrain)   # n: sessions
-		poyo-train train $q -n $STEPS --lr $LR -b $BATCH -c "$OUT/pre-$n-$seed.ckpt" \
-			$(ls "$d"/pre/*.safetensors | head -n $n) > "$OUT/runs/pretrain-$n-$seed.log" &&
-		poyo-train eval -q --threads $THREADS -m "$OUT/pre-$n-$seed.ckpt" \
-			$(ls "$d"/pre/*.safetensors | head -n $n) > "$OUT/runs/sessions-$n-$seed.csv" ;;
-	unitid|full)   # n: trials; $4: pretraining sessions
-		flag=; [ $kind = full ] && flag=--full
-		poyo-train finetune $q $flag -n $FT_STEPS --lr $FT_LR -b $BATCH --trials $n \
-			-m "$OUT/pre-$4-$seed.ckpt" -c "$OUT/$kind-$4-$n-$seed.ckpt" "$held" > /dev/null &&
-		poyo-train eval -q --threads $THREADS -m "$OUT/$kind-$4-$n-$seed.ckpt" "$held" \
-			> "$OUT/runs/$kind-$4-$n-$seed.csv" ;;
-	scratch)
-		poyo-train train $q -n $SCRATCH_STEPS --lr $LR -b $BATCH --trials $n \
-			-c "$OUT/scratch-$n-$seed.ckpt" "$held" > /dev/null &&
-		poyo-train eval -q --threads $THREADS -m "$OUT/scratch-$n-$seed.ckpt" "$held" \
-			> "$OUT/runs/scratch-$n-$seed.csv" ;;
-	wiener)
-		poyo-train baseline -q --trials $n "$held" > "$OUT/runs/wiener-$n-$seed.csv" ;;
-	esac || { echo "fig-poyo-train: $* failed" >&2; exit 255; }
-	echo "fig-poyo-train: $* done" >&2' sh
+# The runs (jobs.sh), each into files of its own; data SEED first, then
+# pretrain, then the rest. A run's last file is written whole (renamed into
+# place) and marks it done: with RESUME=1 done runs are kept, so an
+# interrupted recipe, or one given more SEEDS, COUNTS or NSESS, goes on
+# where it stopped (OUT/settings must match).
+done_() { [ "$RESUME" = 1 ] && [ -s "$1" ]; }
+to() { f=$1; shift; "$@" >"$f.tmp"; mv "$f.tmp" "$f"; }   # to FILE CMD...: CMD's output, whole
+data() {   # data SEED: the pretraining sessions (animal 0) and the held-out one
+	d=$OUT/data-$1
+	done_ "$d/held/session-000.safetensors" && return
+	mkdir -p "$d"
+	spike-sim reach -q -o "$d/pre" -n "$SESSIONS" -t "$TRIALS" -u "$UNITS" -s "$1"
+	spike-sim reach -q -o "$d/held" -n 1 -t "$HELD_TRIALS" -u "$UNITS" -s "$1" --animal 1
 }
+pretrain() {   # pretrain SEED N: on the first N sessions; R^2 on each of them
+	done_ "$OUT/runs/sessions-$2-$1.csv" && return
+	pre=$(ls "$OUT/data-$1"/pre/*.safetensors | head -n "$2")
+	# shellcheck disable=SC2086
+	poyo-train train -q --threads "$THREADS" -s "$1" -n "$STEPS" --lr "$LR" -b "$BATCH" \
+		-c "$OUT/pre-$2-$1.ckpt" $pre >"$OUT/runs/pretrain-$2-$1.log"
+	# shellcheck disable=SC2086
+	to "$OUT/runs/sessions-$2-$1.csv" poyo-train eval -q --threads "$THREADS" \
+		-m "$OUT/pre-$2-$1.ckpt" $pre
+}
+finetune() {   # finetune KIND SEED TRIALS N: unitid or full from pretrain-N
+	done_ "$OUT/runs/$1-$4-$3-$2.csv" && return
+	flag=; [ "$1" = full ] && flag=--full
+	ck=$OUT/$1-$4-$3-$2.ckpt
+	# shellcheck disable=SC2086
+	poyo-train finetune -q --threads "$THREADS" -s "$2" $flag -n "$FT_STEPS" --lr "$FT_LR" \
+		-b "$BATCH" --trials "$3" -m "$OUT/pre-$4-$2.ckpt" -c "$ck" "$(held "$2")" >/dev/null
+	to "$OUT/runs/$1-$4-$3-$2.csv" poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$2")"
+}
+scratch() {   # scratch SEED TRIALS: the held-out session alone
+	done_ "$OUT/runs/scratch-$2-$1.csv" && return
+	ck=$OUT/scratch-$2-$1.ckpt
+	poyo-train train -q --threads "$THREADS" -s "$1" -n "$SCRATCH_STEPS" --lr "$LR" \
+		-b "$BATCH" --trials "$2" -c "$ck" "$(held "$1")" >/dev/null
+	to "$OUT/runs/scratch-$2-$1.csv" poyo-train eval -q --threads "$THREADS" -m "$ck" "$(held "$1")"
+}
+wiener() {   # wiener SEED TRIALS
+	to "$OUT/runs/wiener-$2-$1.csv" poyo-train baseline -q --trials "$2" "$(held "$1")"
+}
+held() { echo "$OUT/data-$1/held/session-000.safetensors"; }
+jobs_worker "$@"
+mkdir -p "$OUT/runs"
+settings="SESSIONS=$SESSIONS TRIALS=$TRIALS UNITS=$UNITS HELD_TRIALS=$HELD_TRIALS STEPS=$STEPS"
+settings="$settings LR=$LR BATCH=$BATCH FT_STEPS=$FT_STEPS FT_LR=$FT_LR"
+settings="$settings SCRATCH_STEPS=$SCRATCH_STEPS THREADS=$THREADS"
+if [ "$RESUME" = 1 ] && [ -f "$OUT/settings" ] && [ "$(cat "$OUT/settings")" != "$settings" ]; then
+	echo "fig-poyo-train: RESUME=1: $OUT holds runs of other settings ($(cat "$OUT/settings"))" >&2
+	exit 2
+fi
+echo "$settings" >"$OUT/settings"
 
-for s in $SEEDS; do echo "data $s 0"; done | run_jobs
-for s in $SEEDS; do for n in $SESSIONS $NSESS; do echo "pretrain $s $n"; done; done | run_jobs
+for s in $SEEDS; do echo "data $s"; done | jobs_run "$0" "$BIN"
+# One pretraining per session count (the main one and NSESS's), each once.
+for s in $SEEDS; do for n in $SESSIONS $NSESS; do echo "pretrain $s $n"; done; done |
+	awk '!seen[$0]++' | jobs_run "$0" "$BIN"
 {
 	for s in $SEEDS; do
 		for n in $COUNTS; do
-			echo "unitid $s $n $SESSIONS"; echo "full $s $n $SESSIONS"
+			echo "finetune unitid $s $n $SESSIONS"; echo "finetune full $s $n $SESSIONS"
 			echo "scratch $s $n"; echo "wiener $s $n"
 		done
-		for p in $NSESS; do echo "unitid $s $FEW $p"; done
+		for p in $NSESS; do echo "finetune unitid $s $FEW $p"; done
 	done
-} | run_jobs
+} | awk '!seen[$0]++' | jobs_run "$0" "$BIN"
 
 # runs.csv: method,pretrain_sessions,trials,seed,r2 (the held-out session).
 {
@@ -102,24 +135,37 @@ EOS
 		echo "$m,0,$n,$s,$(tail -1 "$f" | cut -d, -f2)"
 	done
 } > "$OUT/runs.csv"
-# fewshot.csv: mean over seeds, main pretraining only.
-{ echo "method,trials,r2"
-  awk -F, -v P="$SESSIONS" 'NR > 1 && ($2 == P || $2 == 0) { k = $1 "," $3; s[k] += $5; c[k]++ }
-	END { for (k in s) printf "%s,%.4f\n", k, s[k] / c[k] }' "$OUT/runs.csv" | sort -t, -k1,1 -k2,2n
+# seed_stats KEY...: the runs.csv rows (awk condition COND) grouped by the
+# key columns: their mean r2, sample sd, min and max over seeds.
+seed_stats() {
+	awk -F, -v cond="$1" -v P="$SESSIONS" -v F="$FEW" -v keys="$2" '
+	NR > 1 && ((cond == "fewshot" && ($2 == P || $2 == 0)) ||
+		   (cond == "pretrain" && $1 == "unitid" && $3 == F)) {
+		n = split(keys, ks, " "); k = $ks[1]; for (i = 2; i <= n; i++) k = k "," $ks[i]
+		s[k] += $5; q[k] += $5 * $5; c[k]++
+		if (!(k in lo) || $5 < lo[k]) lo[k] = $5
+		if (!(k in hi) || $5 > hi[k]) hi[k] = $5
+	}
+	END { for (k in s) { m = s[k] / c[k]; v = c[k] > 1 ? (q[k] - c[k] * m * m) / (c[k] - 1) : 0
+		printf "%s,%.4f,%.4f,%.4f,%.4f,%d\n", k, m, sqrt(v > 0 ? v : 0), lo[k], hi[k], c[k] } }' \
+		"$OUT/runs.csv"
+}
+# fewshot.csv: over seeds, main pretraining only; the band is min to max.
+{ echo "method,trials,r2,sd,min,max,seeds"
+  seed_stats fewshot "1 3" | sort -t, -k1,1 -k2,2n
 } > "$OUT/fewshot.csv"
-ax-plot -x trials -y r2 -g method --xlabel "training trials of the new session" \
-	--ylabel "velocity R^2 (test trials)" -t "New animal: R^2 vs trials" \
-	-o "$OUT/fewshot.png" "$OUT/fewshot.csv"
+ax-plot -x trials -y r2 -g method --band min,max --xlabel "training trials of the new session" \
+	--ylabel "velocity R^2 (test trials): mean, range" \
+	-t "New animal: R^2 vs trials" -o "$OUT/fewshot.png" "$OUT/fewshot.csv"
 # sessions.csv: the pretrained model on its own sessions.
 { echo "seed,session,r2,r2_x,r2_y,n"
   for s in $SEEDS; do tail -n +2 "$OUT/runs/sessions-$SESSIONS-$s.csv" | sed "s/^/$s,/"; done
 } > "$OUT/sessions.csv"
 if [ -n "$NSESS" ]; then
-	{ echo "pretrain_sessions,r2"
-	  awk -F, -v F="$FEW" 'NR > 1 && $1 == "unitid" && $3 == F { s[$2] += $5; c[$2]++ }
-		END { for (k in s) printf "%s,%.4f\n", k, s[k] / c[k] }' "$OUT/runs.csv" | sort -t, -k1,1n
+	{ echo "pretrain_sessions,r2,sd,min,max,seeds"
+	  seed_stats pretrain 2 | sort -t, -k1,1n
 	} > "$OUT/pretrain.csv"
-	ax-plot -x pretrain_sessions -y r2 --xlabel "pretraining sessions" \
+	ax-plot -x pretrain_sessions -y r2 --band min,max --xlabel "pretraining sessions" \
 		--ylabel "R^2, unit identification, $FEW trials" -o "$OUT/pretrain.png" "$OUT/pretrain.csv"
 fi
 cat "$OUT/fewshot.csv"

@@ -16,6 +16,7 @@
  */
 #include "poyo.h"
 
+#include <math.h>
 #include <string.h>
 
 #define EMB_STD 0.02f
@@ -103,6 +104,31 @@ void poyo_model_free(struct poyo_model *m)
 	ax_params_free(&m->params);
 	ax_arena_free(&m->arena);
 	memset(m, 0, sizeof *m);
+}
+
+void poyo_rows_like_pretrained(struct ax_tensor *w, int n0)
+{
+	int C = w->shape[1], n = w->shape[0];
+	if (n0 == 0)
+		return;
+	double *mean = ax_xcalloc((size_t)C, sizeof *mean), dsq = 0;
+	for (int r = 0; r < n0; r++)
+		for (int c = 0; c < C; c++)
+			mean[c] += w->data[(size_t)r * C + c];
+	for (int c = 0; c < C; c++)
+		mean[c] /= n0;
+	for (int r = 0; r < n0; r++)
+		for (int c = 0; c < C; c++) {
+			double d = w->data[(size_t)r * C + c] - mean[c];
+			dsq += d * d;
+		}
+	double sd = sqrt(dsq / ((double)n0 * C));
+	for (int r = n0; r < n; r++)
+		for (int c = 0; c < C; c++) {
+			float *x = &w->data[(size_t)r * C + c];
+			*x = (float)(mean[c] + *x / EMB_STD * sd);
+		}
+	free(mean);
 }
 
 int poyo_param_is_embedding(const char *name)

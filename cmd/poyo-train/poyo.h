@@ -111,6 +111,11 @@ struct poyo_model {
 };
 void poyo_model_init(struct poyo_model *m, const struct poyo_config *cfg, uint64_t seed);
 void poyo_model_free(struct poyo_model *m);
+/* A new session's rows [n0, rows) of a per-session table w (rows, C), as
+ * poyo_model_init drew them (0.02 z, z standard normal), moved to the
+ * pretrained rows [0, n0): their mean plus sd z, sd the rows' RMS distance
+ * from that mean per value. */
+void poyo_rows_like_pretrained(struct ax_tensor *w, int n0);
 /* 1 for the per-session tables (unit_emb, session_emb). */
 int poyo_param_is_embedding(const char *name);
 /* The batch -> predicted (scaled) velocity (B, Q, 2). */

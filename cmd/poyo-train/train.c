@@ -144,6 +144,8 @@ static void start_finetune(struct poyo_opts *o, struct poyo_trainer *tr)
 		ax_die_status(AX_EXIT_USAGE, st, o->model_path);
 	memcpy(tr->m.unit_emb.w->data, a->data, (size_t)total * C * sizeof(float));
 	memcpy(tr->m.session_emb.w->data, b->data, (size_t)n * C * sizeof(float));
+	poyo_rows_like_pretrained(tr->m.unit_emb.w, total);
+	poyo_rows_like_pretrained(tr->m.session_emb.w, n);
 	ax_bundle_free(&ck);
 	tr->ts.unit_id = 1;
 	optim_setup(tr);
@@ -274,11 +276,12 @@ static int run_loop(struct poyo_opts *o, struct poyo_trainer *tr)
 	tr->tape.training = 1;
 	tr->win = ax_xcalloc((size_t)tr->ts.batch, sizeof *tr->win);
 	tr->keep = ax_xcalloc((size_t)tr->ts.batch, sizeof *tr->keep);
-	int Umax = 1;
+	size_t Umax = 1;
 	for (int i = 0; i < tr->ns; i++)
-		Umax = AX_MAX(Umax, tr->ss[i].U);
+		Umax = AX_MAX(Umax, (size_t)tr->ss[i].U);
+	uint8_t *masks = ax_xmalloc((size_t)tr->ts.batch * Umax);   /* one block, a row per window */
 	for (int b = 0; b < tr->ts.batch; b++)
-		tr->keep[b] = ax_xmalloc((size_t)Umax);
+		tr->keep[b] = masks + (size_t)b * Umax;
 	struct ax_rng base;
 	ax_rng_seed(&base, tr->ts.seed ^ 0x706f796f2d74ULL);
 	struct ax_csv csv;
@@ -296,9 +299,7 @@ static int run_loop(struct poyo_opts *o, struct poyo_trainer *tr)
 			save_or_die(o->cli.common.run.checkpoint, tr);
 	}
 	ax_dist_check_same(&tr->m.params);
-	for (int b = 0; b < tr->ts.batch; b++)
-		free(tr->keep[b]);
-	free(tr->keep), free(tr->win);
+	free(tr->keep[0]), free(tr->keep), free(tr->win);
 	ax_tape_free(&tr->tape);
 	ax_arena_free(&tr->arena);
 	poyo_sessions_free(tr->ss, tr->ns);

@@ -281,6 +281,25 @@ static void test_unit_id_only_embeddings(void **state)
 	synth_free(&s, &y);
 }
 
+/* A new session's rows start at the pretrained rows' mean, spread as they
+ * are: here rows 0-2 are (1, 2) + (+-3, 0) or (0, 0): mean (1, 2), RMS
+ * distance from it sqrt(18 / 6) = sqrt(3); the new row z 0.02 becomes
+ * (1, 2) + sqrt(3) z; the old rows keep their bits. */
+static void test_new_rows_like_pretrained(void **state)
+{
+	(void)state;
+	struct ax_arena a;
+	ax_arena_init(&a, 0);
+	struct ax_tensor *w = ax_tensor_2d(&a, 4, 2);
+	float init[8] = { 4, 2, -2, 2, 1, 2, 0.02f, -0.04f };
+	memcpy(w->data, init, sizeof init);
+	poyo_rows_like_pretrained(w, 3);
+	assert_memory_equal(w->data, init, 6 * sizeof(float));
+	float want[2] = { 1 + sqrtf(3.0f), 2 - 2 * sqrtf(3.0f) };
+	tu_assert_close(w->data + 6, want, 2, 1e-6, 0, "new row");
+	ax_arena_free(&a);
+}
+
 /* Session checks: unsorted spikes, units out of range, no behaviour. */
 static const char *write_session(const char *name, int unsorted, int32_t bad_unit, int no_hand)
 {
@@ -335,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_unit_dropout),
 		cmocka_unit_test(test_stitched_r2),
 		cmocka_unit_test(test_unit_id_only_embeddings),
+		cmocka_unit_test(test_new_rows_like_pretrained),
 		cmocka_unit_test(test_session_checks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -418,9 +418,15 @@ static void test_arena(void **state)
 	memset(p2, 1, 1000);
 	memset(p1, 2, 100);
 	assert_int_equal(p2[999], 1);
+	/* The step took three chunks; after the reset the same allocations fit,
+	 * one after another, in one chunk (no chunk walked past and left). */
 	ax_arena_reset(&a);
-	char *q1 = ax_arena_alloc(&a, 100);
-	assert_ptr_equal(q1, p1);  /* reused */
+	char *q1 = ax_arena_alloc(&a, 100), *q2 = ax_arena_alloc(&a, 1000);
+	char *q3 = ax_arena_alloc(&a, 10);
+	assert_ptr_equal(q2, q1 + 128);
+	assert_ptr_equal(q3, q2 + 1024);
+	ax_arena_reset(&a);
+	assert_ptr_equal(ax_arena_alloc(&a, 100), q1);  /* one chunk: reused as it is */
 	ax_arena_free(&a);
 }
 
