@@ -20,16 +20,13 @@
 #
 # NSESS should hold SESSIONS too (e.g. "1 2 4") for pretrain.png to show it.
 #
-# Measured (SEEDS="1 2 3" COUNTS="5 20" NSESS="1 2 4" FEW=5, other settings
-# the defaults, JOBS=2; about an hour on the shared 2-core machine at load
-# 6-11, in parts with RESUME=1; full text in poyo-train(1) RESULTS): own sessions R^2 0.893 / 0.577
-# / 0.190 by seed: within 400 steps only seed 1's pretraining left its
-# initial plateau. New animal, 5 / 20 trials, mean (seed 1): unit
-# identification 0.402 / 0.508 (0.833 / 0.887), full fine-tuning -0.192 /
-# 0.555 (0.712 / 0.864), scratch 0.095 / 0.611 (0.393 / 0.900), Wiener
-# filter 0.427 / 0.675 (0.696 / 0.775). Unit identification beats scratch
-# and the Wiener filter with few trials when pretraining converged, not on
-# average over seeds at this budget.
+# Measured at the defaults (18 min on 2 cores, JOBS=2; full text in
+# poyo-train(1) RESULTS): own sessions R^2 0.934 / 0.892 / 0.189 by seed
+# (seed 3's 4-session pretraining stayed on its plateau). New animal, 5 /
+# 20 trials, mean over seeds: unit identification 0.607 / 0.678, full
+# fine-tuning -0.170 / 0.612, scratch 0.076 / 0.749, Wiener filter 0.427 /
+# 0.675; with 5 trials unit identification beats scratch and the Wiener
+# filter in every seed.
 set -eu
 BIN=${1:-build/bin}
 PATH="$(cd "$BIN" && pwd):$PATH"
@@ -38,13 +35,13 @@ SESSIONS=${SESSIONS:-4}       # pretraining sessions (animal 0)
 TRIALS=${TRIALS:-60}          # trials per pretraining session
 UNITS=${UNITS:-60}
 HELD_TRIALS=${HELD_TRIALS:-100}   # held-out session: 80 train, 20 test trials
-COUNTS=${COUNTS:-"5 20 80"}   # fine-tuning trials
-STEPS=${STEPS:-400} LR=${LR:-1e-2} BATCH=${BATCH:-16}
+COUNTS=${COUNTS:-"5 20"}   # fine-tuning trials
+STEPS=${STEPS:-1000} LR=${LR:-1e-2} BATCH=${BATCH:-16}
 FT_STEPS=${FT_STEPS:-150} FT_LR=${FT_LR:-2e-2}
 SCRATCH_STEPS=${SCRATCH_STEPS:-300}
-SEEDS=${SEEDS:-42}
-NSESS=${NSESS:-}              # e.g. "1 4": extra pretrainings for pretrain.png
-FEW=${FEW:-10}                # trial count of pretrain.png
+SEEDS=${SEEDS:-1 2 3}
+NSESS=${NSESS:-1 2 4}         # pretraining session counts of pretrain.png
+FEW=${FEW:-5}                # trial count of pretrain.png
 THREADS=${THREADS:-1} JOBS=${JOBS:-2}
 RESUME=${RESUME:-0}           # 1: keep the runs OUT already holds
 export PATH
