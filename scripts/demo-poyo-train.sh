@@ -12,9 +12,9 @@
 set -eu
 bin=$1 out=$2
 mkdir -p "$out"
-OUT=$out SESSIONS=3 TRIALS=40 UNITS=60 HELD_TRIALS=60 COUNTS="5 40" STEPS=400 FT_STEPS=150 \
-	SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh "$bin" >&2
-recipe='SESSIONS=3 TRIALS=40 UNITS=60 HELD_TRIALS=60 COUNTS="5 40" STEPS=400 FT_STEPS=150 SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh'
+OUT=$out SEEDS=42 NSESS= SESSIONS=3 TRIALS=40 UNITS=60 HELD_TRIALS=60 COUNTS="5 40" \
+	STEPS=400 FT_STEPS=150 SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh "$bin" >&2
+recipe='SEEDS=42 NSESS= SESSIONS=3 TRIALS=40 UNITS=60 HELD_TRIALS=60 COUNTS="5 40" STEPS=400 FT_STEPS=150 SCRATCH_STEPS=200 THREADS=1 sh scripts/fig-poyo-train.sh'
 printf '%s\t%s\t%s\n' \
 	fewshot.png "Hand-velocity R^2 on a new animal's session vs its training trials: unit identification from the pretrained model, full fine-tuning, training from scratch, Wiener filter" "$recipe" \
 	>"$out/captions.tsv"

@@ -40,7 +40,7 @@ STEPS=${STEPS:-1000} LR=${LR:-1e-2} BATCH=${BATCH:-16}
 FT_STEPS=${FT_STEPS:-150} FT_LR=${FT_LR:-2e-2}
 SCRATCH_STEPS=${SCRATCH_STEPS:-300}
 SEEDS=${SEEDS:-1 2 3}
-NSESS=${NSESS:-1 2 4}         # pretraining session counts of pretrain.png
+NSESS=${NSESS-1 2 4}          # pretraining session counts of pretrain.png (empty: none)
 FEW=${FEW:-5}                # trial count of pretrain.png
 THREADS=${THREADS:-1} JOBS=${JOBS:-2}
 RESUME=${RESUME:-0}           # 1: keep the runs OUT already holds
