@@ -3,10 +3,10 @@
 # 2 idle cores: the figure recipe (scripts/fig-poyo-train.sh) at a smaller
 # scale: 3 pretraining sessions of 40 trials and 60 units (400 steps), a new
 # animal's session of 60 trials, fine-tuning on 5 and 40 of its trials.
-# Measured (4m53s of CPU; 8m53s on the shared machine at load ~20):
-# pretrained sessions R^2 0.901; new animal, 5 / 40 trials: unit
-# identification 0.763 / 0.906, full fine-tuning 0.709 / 0.894, scratch
-# -0.164 / 0.848, Wiener 0.581 / 0.755. (Before the new session's
+# Measured (85 s in `make demo` on 2 idle cores, OpenBLAS's SkylakeX
+# kernels): pretrained sessions R^2 0.904; new animal, 5 / 40 trials: unit
+# identification 0.778 / 0.900, full fine-tuning 0.659 / 0.826, scratch
+# -0.082 / 0.848, Wiener 0.581 / 0.755. (Before the new session's
 # embeddings started at the pretrained rows' mean, unit identification
 # from 5 trials reached only 0.242 here, below the Wiener filter.)
 set -eu
