@@ -16,8 +16,8 @@
 /* ---- arena ---- */
 struct ax_arena_chunk;
 struct ax_arena {
-	struct ax_arena_chunk *head;   /* first chunk; chunks are kept across resets */
-	struct ax_arena_chunk *cur;    /* chunk being carved */
+	struct ax_arena_chunk *head;   /* first chunk; a reset keeps one (of the high-water mark) */
+	struct ax_arena_chunk *cur;    /* chunk being carved: the last one */
 	size_t chunk_size;             /* minimum size of a new chunk */
 	size_t used, peak;             /* bytes handed out since reset; high-water mark */
 };

@@ -38,20 +38,13 @@ void *ax_arena_alloc(struct ax_arena *a, size_t bytes)
 	bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 	if (!bytes)
 		bytes = ARENA_ALIGN;
-	/* Walk on through kept chunks (after a reset) before making a new one. */
-	while (a->cur && a->cur->used + bytes > a->cur->size && a->cur->next) {
-		a->cur = a->cur->next;
-		a->cur->used = 0;
-	}
+	/* cur is the last chunk: a reset leaves one (ax_arena_reset). */
 	if (!a->cur || a->cur->used + bytes > a->cur->size) {
 		struct ax_arena_chunk *c = chunk_new(AX_MAX(a->chunk_size, bytes));
-		if (!a->head)
-			a->head = c;
-		else {
-			/* Insert after cur so later kept chunks stay reachable. */
-			c->next = a->cur->next;
+		if (a->cur)
 			a->cur->next = c;
-		}
+		else
+			a->head = c;
 		a->cur = c;
 	}
 	void *p = a->cur->data + a->cur->used;
