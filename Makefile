@@ -55,7 +55,7 @@ MANS     = $(wildcard man/man1/*.1)
 MANS3    = $(wildcard man/man3/*.3)
 FIGS     = $(patsubst scripts/fig-%.sh,fig-%,$(wildcard scripts/fig-*.sh))
 
-.PHONY: all deps deps-demo deps-bench test unit-test cmd-test demo figures $(FIGS) bench vec-report \
+.PHONY: all deps deps-test deps-demo deps-bench test unit-test cmd-test demo figures $(FIGS) bench vec-report \
         asan fuzz install uninstall clean
 .SUFFIXES:
 # Keep object files between runs (they are intermediates of pattern rules).
@@ -65,6 +65,8 @@ all: deps $(LIB) $(BINS)
 
 deps:
 	@sh scripts/deps.sh build
+deps-test:
+	@sh scripts/deps.sh test
 deps-demo:
 	@sh scripts/deps.sh demo
 deps-bench:
@@ -94,13 +96,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/tests/unit/testutil.o $(LIB)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/tests/unit/testutil.o $(LIB) $(TEST_LDLIBS) $(LDLIBS)
 
 # Unit tests, then command tests; prints one 'N passed, N failed' line.
-test: all $(UNITS)
+test: deps-test all $(UNITS)
 	@sh tests/run.sh $(BUILD) $(UNITS) -- $(CMD_TESTS)
 
-unit-test: all $(UNITS)
+unit-test: deps-test all $(UNITS)
 	@sh tests/run.sh $(BUILD) $(UNITS) --
 
-cmd-test: all
+cmd-test: deps-test all
 	@sh tests/run.sh $(BUILD) -- $(CMD_TESTS)
 
 demo: deps-demo all

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh [build|demo|bench] — make sure the Debian packages axon needs are
+# deps.sh [build|test|demo|bench] — make sure the Debian packages axon needs are
 # installed. As root, installs what is missing with apt-get; otherwise prints
 # the exact apt-get line and fails.
 set -eu
@@ -11,9 +11,10 @@ build="gcc make pkg-config libopenblas-openmp-dev libpng-dev zlib1g-dev libcmock
        openmpi-bin libopenmpi-dev dataset-fashion-mnist libhdf5-dev"
 case "${1:-build}" in
 build) want="$build" ;;
+test)  want="$build fortunes" ;;   # mod-lm's and ax-plot's man page examples
 demo)  want="$build fortunes dataset-fashion-mnist" ;;
 bench) want="$build fortunes time python3-torch python3-numpy" ;;
-*) echo "deps.sh: unknown set '$1' (build, demo, bench)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$1' (build, test, demo, bench)" >&2; exit 2 ;;
 esac
 
 missing=""
