@@ -24,8 +24,11 @@ void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const
 /* A kernel that splits independent sgemms across an OpenMP team runs OpenBLAS
  * single-threaded meanwhile (its pthreads build would otherwise start its own
  * threads under every team member and oversubscribe the cores):
- *   int prev = ax_blas_serial_begin(); ... omp team ...; ax_blas_serial_end(prev);
- * Call both from outside the parallel region. */
+ *   int nt = omp_get_max_threads(), prev = ax_blas_serial_begin();
+ *   #pragma omp parallel num_threads(nt) ...; ax_blas_serial_end(prev);
+ * Call both from outside the parallel region. The OpenMP build's
+ * openblas_set_num_threads sets OpenMP's thread count too, so the team's
+ * size must be read before and given to the region explicitly. */
 int ax_blas_serial_begin(void);
 void ax_blas_serial_end(int prev);
 /* The BLAS's configuration and the core type it chose, e.g.

@@ -335,8 +335,9 @@ void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *
 		rope_apply(B * Tk, H, D, saved + ock, v, saved + ovr, ROT_FWD);
 		v = saved + ovr;
 	}
-	int team = team_mode(B * H), prev = team ? ax_blas_serial_begin() : 0;
-#pragma omp parallel for schedule(static) if (team)
+	int team = team_mode(B * H), nt = omp_get_max_threads();
+	int prev = team ? ax_blas_serial_begin() : 0;
+#pragma omp parallel for schedule(static) num_threads(nt) if (team)
 	for (int bh = 0; bh < B * H; bh++) {
 		int b = bh / H, h = bh % H;
 		size_t qo = (size_t)b * Tq * HD + h * D, ko = (size_t)b * Tk * HD + h * D;
@@ -381,8 +382,9 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 		if (gv)
 			memset(gv, 0, nk * sizeof(float));
 	}
-	int team = team_mode(B * H), prev = team ? ax_blas_serial_begin() : 0;
-#pragma omp parallel for schedule(static) if (team)
+	int team = team_mode(B * H), nt = omp_get_max_threads();
+	int prev = team ? ax_blas_serial_begin() : 0;
+#pragma omp parallel for schedule(static) num_threads(nt) if (team)
 	for (int bh = 0; bh < B * H; bh++) {
 		int b = bh / H, h = bh % H;
 		size_t qo = (size_t)b * Tq * HD + h * D, ko = (size_t)b * Tk * HD + h * D;

@@ -113,8 +113,9 @@ void ax_gru_forward(int B, int T, int I, int H, const float *x, const float *h0,
 	for (size_t r = 0; r < (size_t)B * T; r++)
 		bias_fill(G + r * H4, b_ih, H3);
 	ax_sgemm_ld(0, 1, B * T, H3, I, 1.0f, x, I, w_ih, I, 1.0f, G, H4);
-	int team = use_team(B), prev = team ? ax_blas_serial_begin() : 0;
-#pragma omp parallel if (team)
+	int team = use_team(B), nt = omp_get_max_threads();
+	int prev = team ? ax_blas_serial_begin() : 0;
+#pragma omp parallel num_threads(nt) if (team)
 	{
 		int b0, b1;
 		my_rows(B, &b0, &b1);
@@ -151,8 +152,9 @@ void ax_gru_backward(int B, int T, int I, int H, const float *x, const float *h0
 	float *zrow = carry + (size_t)B * H;
 	memset(zrow, 0, (size_t)H * sizeof(float));
 	memset(carry, 0, (size_t)B * H * sizeof(float));
-	int team = use_team(B), prev = team ? ax_blas_serial_begin() : 0;
-#pragma omp parallel if (team)
+	int team = use_team(B), nt = omp_get_max_threads();
+	int prev = team ? ax_blas_serial_begin() : 0;
+#pragma omp parallel num_threads(nt) if (team)
 	{
 		int b0, b1;
 		my_rows(B, &b0, &b1);
