@@ -39,6 +39,18 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 	}
 }
 
+/* The elementwise work of one thread, elements [*lo, *hi) of n: the team
+ * splits n in blocks of 64 (whole vectors); an element's result does not
+ * depend on the split. Parallel only above ELEMENTWISE_PAR_MIN elements. */
+#define ELEMENTWISE_PAR_MIN 65536
+static void my_span(size_t n, size_t *lo, size_t *hi)
+{
+	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
+	*lo = AX_MIN(n, t * per);
+	*hi = AX_MIN(n, *lo + per);
+}
+
 /* Calls body(ia, ib, io, n, sa_inner, sb_inner) once per inner row. */
 #define BCAST_FOR_ROWS(bc, ...)                                                    \
 	do {                                                                      \
@@ -103,12 +115,31 @@ static void binop_backward_same(enum binop op, size_t n, const float *A, const f
 	}
 }
 
+/* Same shapes: O = A op B, one vectorised loop per op. */
+static void binop_same_span(enum binop op, size_t n, const float *A, const float *B, float *O)
+{
+	switch (op) {
+	case BIN_ADD: for (size_t i = 0; i < n; i++) O[i] = A[i] + B[i]; break; // [vec]
+	case BIN_SUB: for (size_t i = 0; i < n; i++) O[i] = A[i] - B[i]; break; // [vec]
+	case BIN_MUL: for (size_t i = 0; i < n; i++) O[i] = A[i] * B[i]; break; // [vec]
+	case BIN_DIV: for (size_t i = 0; i < n; i++) O[i] = A[i] / B[i]; break; // [vec]
+	}
+}
+
 static void binop_backward(struct ax_tape_node *n)
 {
 	struct ax_tensor *a = n->in[0], *b = n->in[1], *o = n->out;
 	enum binop op = n->iarg[0];
 	if (a->size == o->size && b->size == o->size) {
-		binop_backward_same(op, o->size, a->data, b->data, o->grad, a->grad, b->grad);
+		const float *A = a->data, *B = b->data, *G = o->grad;
+		float *dA = a->grad, *dB = b->grad;
+#pragma omp parallel if (o->size > ELEMENTWISE_PAR_MIN)
+		{
+			size_t lo, hi;
+			my_span(o->size, &lo, &hi);
+			binop_backward_same(op, hi - lo, A + lo, B + lo, G + lo, dA ? dA + lo : NULL,
+					    dB ? dB + lo : NULL);
+		}
 		return;
 	}
 	struct bcast bc;
@@ -148,14 +179,23 @@ static struct ax_tensor *binop(struct ax_tape *t, enum binop op, struct ax_tenso
 	struct ax_tensor *o = ax_op_output(t, bc.nd, bc.shape);
 	const float *A = a->data, *B = b->data;
 	float *O = o->data;
-	BCAST_FOR_ROWS(&bc, {
-		switch (op) {
-		case BIN_ADD: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] + B[ib + j * sbi]; break;
-		case BIN_SUB: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] - B[ib + j * sbi]; break;
-		case BIN_MUL: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] * B[ib + j * sbi]; break;
-		case BIN_DIV: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] / B[ib + j * sbi]; break;
+	if (a->size == o->size && b->size == o->size) {
+#pragma omp parallel if (o->size > ELEMENTWISE_PAR_MIN)
+		{
+			size_t lo, hi;
+			my_span(o->size, &lo, &hi);
+			binop_same_span(op, hi - lo, A + lo, B + lo, O + lo);
 		}
-	});
+	} else {
+		BCAST_FOR_ROWS(&bc, {
+			switch (op) {
+			case BIN_ADD: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] + B[ib + j * sbi]; break;
+			case BIN_SUB: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] - B[ib + j * sbi]; break;
+			case BIN_MUL: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] * B[ib + j * sbi]; break;
+			case BIN_DIV: for (int j = 0; j < inner_; j++) O[io + j] = A[ia + j * sai] / B[ib + j * sbi]; break;
+			}
+		});
+	}
 	struct ax_tape_node *n = ax_op_record(t, defs[op], o, a, b, NULL, NULL);
 	if (n)
 		n->iarg[0] = op;
@@ -253,18 +293,6 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	return 0;
 }
 
-/* The elementwise work of one thread, elements [*lo, *hi) of n: the team
- * splits n in blocks of 64 (whole vectors); an element's result does not
- * depend on the split. Parallel only above UNARY_PAR_MIN elements. */
-#define UNARY_PAR_MIN 65536
-static void my_span(size_t n, size_t *lo, size_t *hi)
-{
-	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
-	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
-	*lo = AX_MIN(n, t * per);
-	*hi = AX_MIN(n, *lo + per);
-}
-
 /* dx += g * f'(x) over n elements; one loop per kind, so each vectorises. */
 static void unary_bwd_span(enum ax_unary k, size_t n, const float *x, const float *y,
 			   const float *g, float *dx)
@@ -292,7 +320,7 @@ static void unary_backward(struct ax_tape_node *n)
 	const float *x = n->in[0]->data, *y = n->out->data, *g = n->out->grad;
 	float *dx = n->in[0]->grad;
 	size_t n_el = n->out->size;
-#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+#pragma omp parallel if (n_el > ELEMENTWISE_PAR_MIN)
 	{
 		size_t lo, hi;
 		my_span(n_el, &lo, &hi);
@@ -328,7 +356,7 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	const float *xd = x->data;
 	float *od = o->data;
 	size_t n_el = x->size;
-#pragma omp parallel if (n_el > UNARY_PAR_MIN)
+#pragma omp parallel if (n_el > ELEMENTWISE_PAR_MIN)
 	{
 		size_t lo, hi;
 		my_span(n_el, &lo, &hi);
