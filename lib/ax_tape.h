@@ -3,9 +3,14 @@
  * Every op runs its forward at once, allocates its output in the tape's
  * arena (the per-step arena) and, when an input requires a gradient and the
  * tape is not in no-grad mode, records a node {op, inputs, output, saved}.
- * ax_tape_backward() gives each recorded output a zeroed gradient, seeds the
- * scalar loss with 1 and walks the nodes in reverse, each backward adding
- * (+=) into its inputs' gradients. Parameter gradients live in the long-lived
+ * ax_tape_backward() seeds the scalar loss with 1 and walks the nodes in
+ * reverse, each backward adding (+=) into its inputs' gradients. A recorded
+ * output's gradient is a zeroed buffer that exists only from just before
+ * its first consumer's backward until its own node's backward is done; then
+ * it goes back to a pool that later (earlier-recorded) gradients reuse, so
+ * a step holds about one layer's gradients at a time, not all of them.
+ * After backward, only leaves' gradients (parameters, and tensors given a
+ * buffer with ax_tensor_require_grad) are readable. Parameter gradients live in the long-lived
  * arena and accumulate across backward calls until zeroed
  * (ax_params_zero_grad), which gives gradient accumulation for free.
  * ax_tape_reset() forgets the nodes and resets the arena: call it once per step.
@@ -38,12 +43,17 @@ struct ax_tape_node {
 	float farg[4];
 	double flops;             /* forward flops (profile) */
 	struct ax_arena *arena;   /* the tape's arena, for backward scratch */
+	struct ax_tape *tape;
 };
+
+struct ax_grad_block;
 
 struct ax_tape {
 	struct ax_arena *arena;   /* per-step: activations, saved data, gradients */
 	struct ax_tape_node *nodes;
 	int n, cap;               /* the node array persists across resets */
+	struct ax_grad_block *blocks; /* backward's gradient buffers (pool) */
+	int n_blocks, cap_blocks;
 	int no_grad;              /* > 0: record nothing (evaluation, sampling) */
 	int training;             /* dropout active */
 };
@@ -52,8 +62,8 @@ void ax_tape_init(struct ax_tape *t, struct ax_arena *step_arena);
 void ax_tape_free(struct ax_tape *t);     /* frees the node array, not the arena */
 void ax_tape_reset(struct ax_tape *t);    /* forget nodes, reset the arena */
 /* Backpropagate from a one-element loss (its gradient seeded with `seed`,
- * usually 1). The tape stays valid: backward may be called only once per
- * forward, as the nodes' gradients are not re-zeroed. */
+ * usually 1), once per forward: the gradient buffers come from the step
+ * arena, which only ax_tape_reset reclaims. */
 void ax_tape_backward(struct ax_tape *t, struct ax_tensor *loss, float seed);
 /* Nested no-grad sections. */
 static inline void ax_no_grad_begin(struct ax_tape *t) { t->no_grad++; }
@@ -67,6 +77,11 @@ struct ax_tape_node *ax_op_record(struct ax_tape *t, const struct ax_opdef *op,
 				  struct ax_tensor *out, struct ax_tensor *in0,
 				  struct ax_tensor *in1, struct ax_tensor *in2,
 				  struct ax_tensor *in3);
+/* In a backward: x's gradient buffer, made (zeroed) if it has none yet, or
+ * NULL when x needs no gradient. The tape gives in[0..3] theirs before the
+ * backward runs; an op whose backward writes the gradient of a tensor kept
+ * elsewhere (in saved) gets that buffer here. */
+float *ax_tape_grad(struct ax_tape_node *n, struct ax_tensor *x);
 /* Profile hooks around a forward: double t0 = ax_op_clock(); ...;
  * ax_op_done(op, t0, flops). Cheap when AX_PROFILE is off. */
 double ax_op_clock(void);

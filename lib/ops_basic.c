@@ -570,10 +570,11 @@ static void concat_backward(struct ax_tape_node *n)
 	for (int k = 0; k < s->n; k++) {
 		struct ax_tensor *x = s->xs[k];
 		size_t w = x->size / (outer ? outer : 1);
-		if (x->requires_grad)
+		float *dx = ax_tape_grad(n, x);   /* only xs[0] is in in[] */
+		if (dx)
 			for (size_t o = 0; o < outer; o++)
 				for (size_t j = 0; j < w; j++)
-					x->grad[o * w + j] += n->out->grad[o * total * inner + off + j];
+					dx[o * w + j] += n->out->grad[o * total * inner + off + j];
 		off += w;
 	}
 }

@@ -868,8 +868,8 @@ static void gru_backward(struct ax_tape_node *n)
 	float *work = ax_arena_alloc(n->arena, ax_gru_work_size(B, T, I, H) * sizeof(float));
 	ax_gru_backward(B, T, I, H, x->data, h0 ? h0->data : NULL, w_ih->data, s->w_hh->data,
 			n->out->data, s->buf, n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(h0),
-			GRAD_OR_NULL(w_ih), GRAD_OR_NULL(s->w_hh), GRAD_OR_NULL(b_ih),
-			GRAD_OR_NULL(s->b_hh), work);
+			GRAD_OR_NULL(w_ih), ax_tape_grad(n, s->w_hh), GRAD_OR_NULL(b_ih),
+			ax_tape_grad(n, s->b_hh), work);
 }
 static const struct ax_opdef OP_GRU = { "gru", "gru backward", gru_backward };
 

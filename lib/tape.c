@@ -15,8 +15,11 @@ void ax_tape_init(struct ax_tape *t, struct ax_arena *step_arena)
 void ax_tape_free(struct ax_tape *t)
 {
 	free(t->nodes);
+	free(t->blocks);
 	t->nodes = NULL;
+	t->blocks = NULL;
 	t->n = t->cap = 0;
+	t->n_blocks = t->cap_blocks = 0;
 }
 
 void ax_tape_reset(struct ax_tape *t)
@@ -53,6 +56,7 @@ struct ax_tape_node *ax_op_record(struct ax_tape *t, const struct ax_opdef *op,
 	n->op = op;
 	n->out = out;
 	n->arena = t->arena;
+	n->tape = t;
 	memcpy(n->in, in, sizeof in);
 	out->requires_grad = 1;
 	return n;
@@ -73,27 +77,80 @@ void ax_op_done(const struct ax_opdef *op, double t0, double flops)
 		ax_profile_add(op->name, ax_op_clock() - t0, flops);
 }
 
+/* Backward's gradient buffers: blocks of the step arena, each either lent
+ * to one tensor or free; a request takes the smallest free block that fits,
+ * else a new one. The array persists across steps like the node array. */
+struct ax_grad_block {
+	float *p;
+	size_t cap;
+	int lent;
+};
+
+static float *grad_acquire(struct ax_tape *t, size_t size)
+{
+	struct ax_grad_block *best = NULL;
+	for (int i = 0; i < t->n_blocks; i++) {
+		struct ax_grad_block *b = &t->blocks[i];
+		if (!b->lent && b->cap >= size && (!best || b->cap < best->cap))
+			best = b;
+	}
+	if (!best) {
+		if (t->n_blocks == t->cap_blocks) {
+			t->cap_blocks = t->cap_blocks ? 2 * t->cap_blocks : 64;
+			t->blocks = ax_xrealloc(t->blocks, t->cap_blocks * sizeof *t->blocks);
+		}
+		best = &t->blocks[t->n_blocks++];
+		*best = (struct ax_grad_block){ ax_arena_alloc(t->arena, size * sizeof(float)), size, 0 };
+	}
+	best->lent = 1;
+	return memset(best->p, 0, size * sizeof(float));
+}
+
+/* Gives x's buffer back if the pool lent it (a caller may have given an
+ * output its own buffer, to read it after backward). */
+static void grad_release(struct ax_tape *t, struct ax_tensor *x)
+{
+	for (int i = 0; i < t->n_blocks; i++)
+		if (t->blocks[i].p == x->grad) {
+			t->blocks[i].lent = 0;
+			x->grad = NULL;
+			return;
+		}
+}
+
+static float *grad_of(struct ax_tape *t, struct ax_tensor *x)
+{
+	if (!x || !x->requires_grad)
+		return NULL;
+	if (!x->grad)
+		x->grad = grad_acquire(t, x->size);
+	return x->grad;
+}
+
+float *ax_tape_grad(struct ax_tape_node *n, struct ax_tensor *x) { return grad_of(n->tape, x); }
+
 void ax_tape_backward(struct ax_tape *t, struct ax_tensor *loss, float seed)
 {
 	AX_ASSERT(loss->size == 1 && "backward needs a one-element loss");
 	if (!loss->requires_grad)
 		return;
 	/* A tensor that requires a gradient is a leaf that got its buffer with
-	 * ax_tensor_require_grad (parameters) or a recorded output: those get
-	 * theirs here, in the step arena. */
-	for (int i = 0; i < t->n; i++) {
-		struct ax_tensor *o = t->nodes[i].out;
-		if (!o->grad)
-			o->grad = ax_arena_zalloc(t->arena, o->size * sizeof(float));
-	}
-	loss->grad[0] += seed;
+	 * ax_tensor_require_grad (parameters) or a recorded output, which gets
+	 * one from the pool when first needed (see ax_tape.h). The order of
+	 * the additions into each gradient is that of the walk, as before. */
+	t->n_blocks = 0;
+	grad_of(t, loss)[0] += seed;
 	int prof = ax_profile_enabled();
 	for (int i = t->n - 1; i >= 0; i--) {
 		struct ax_tape_node *n = &t->nodes[i];
+		grad_of(t, n->out);   /* an output nothing used: zeros, as before */
+		for (int k = 0; k < 4; k++)
+			grad_of(t, n->in[k]);
 		double t0 = prof ? ax_op_clock() : 0;
 		n->op->backward(n);
 		if (prof)
 			ax_profile_add(n->op->bwd_name, ax_op_clock() - t0, 2 * n->flops);
+		grad_release(t, n->out);
 	}
 }
 

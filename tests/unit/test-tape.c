@@ -406,6 +406,51 @@ static void test_accumulation(void **state)
 	ax_arena_free(&s);
 }
 
+/* Backward lends an output's gradient buffer from just before its first
+ * consumer's backward until its own is done: a chain of 16 ops holds two
+ * at a time, not 16, and afterwards only the leaf's gradient remains. */
+static void test_grad_pool(void **state)
+{
+	struct ax_tape *t = *state;
+	enum { N = 1024, DEPTH = 16 };
+	struct ax_tensor *x = tu_leaf(&arena, 1, (int[]){ N }, 102, 1.0f);
+	memset(x->grad, 0, N * sizeof(float));
+	struct ax_tensor *h[DEPTH], *y = x;
+	for (int i = 0; i < DEPTH; i++)
+		y = h[i] = ax_tanh(t, y);
+	struct ax_tensor *l = ax_sum_all(t, y);
+	size_t before = t->arena->used;
+	ax_tape_backward(t, l, 1.0f);
+	size_t grad_bytes = t->arena->used - before;
+	assert_true(grad_bytes <= 3 * N * sizeof(float));
+	for (int i = 0; i < DEPTH; i++)
+		assert_null(h[i]->grad);
+	/* d/dx of tanh^16(x), by the chain rule on the saved outputs */
+	float want[N];
+	for (int j = 0; j < N; j++) {
+		double d = 1;
+		for (int i = 0; i < DEPTH; i++)
+			d *= 1 - (double)h[i]->data[j] * h[i]->data[j];
+		want[j] = (float)d;
+	}
+	tu_assert_close(x->grad, want, N, 1e-5, 1e-5, "chain through lent buffers");
+}
+
+/* concat records only xs[0]; the others' gradients come through
+ * ax_tape_grad, also when they are outputs of other ops. */
+static struct ax_tensor *f_concat_outputs(struct ax_tape *t, struct ax_tensor **in, void *ctx)
+{
+	struct ax_tensor *parts[] = { in[0], ax_tanh(t, in[1]), ax_square(t, in[1]) };
+	return ax_concat(t, parts, 3, 1);
+}
+
+static void test_concat_outputs(void **state)
+{
+	struct ax_tensor *in[] = { tu_leaf(&arena, 2, (int[]){ 2, 3 }, 103, 1.0f),
+				   tu_leaf(&arena, 2, (int[]){ 2, 2 }, 104, 1.0f) };
+	GC(f_concat_outputs, in, NULL, "concat of op outputs");
+}
+
 static void test_arena(void **state)
 {
 	struct ax_arena a;
@@ -495,6 +540,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gru_no_bias, tape_new, tape_free),
 		cmocka_unit_test_setup_teardown(test_no_grad_and_detach, tape_new, tape_free),
 		cmocka_unit_test(test_accumulation),
+		cmocka_unit_test_setup_teardown(test_grad_pool, tape_new, tape_free),
+		cmocka_unit_test(test_concat_outputs),
 	};
 	return cmocka_run_group_tests_name("tape", tests, setup, teardown);
 }
