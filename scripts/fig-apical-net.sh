@@ -21,6 +21,11 @@
 #     label (--clean-cue random), so that context should matter only under
 #     ambiguity (more blends: the cue resolves them better and misleads
 #     clean images more; see apical-net(1) RESULTS for the trade-off).
+#  6. conv.png: as 5., with the conv basal pathway (--basal conv: two
+#     conv-ReLU-maxpool stages of CONV_CHANNELS under the hidden layers),
+#     CONV_STEPS steps on CONV_TRAIN, models CONV_MODELS: the recipe that
+#     meets the issue's bar (a better feedforward pathway leaves less for a
+#     misleading cue to tip on clean images).
 # In 1.-4. each seed first trains the feedforward network alone (the none
 # model, PRE_STEPS steps, no cues); the apical, point and concat models then
 # take it (--init) and learn only their top-down pathway (TD_STEPS steps),
@@ -65,6 +70,10 @@ T_LR=${T_LR:-3e-3}       # the context network's mod-10 sum needs a higher rate
 T_MODELS=${T_MODELS:-apical point}
 CC_STEPS=${CC_STEPS:-4000}   # 5.: one phase, clean images with uninformative cues
 CC_TRAIN=${CC_TRAIN:---clean-cue random --p-blend 0.2}
+CONV_STEPS=${CONV_STEPS:-8000}   # 6.: one phase on the conv basal pathway
+CONV_TRAIN=${CONV_TRAIN:---clean-cue random --p-blend 0.2}
+CONV_CHANNELS=${CONV_CHANNELS:-16,32}
+CONV_MODELS=${CONV_MODELS:-apical point concat}
 N=${N:-1000}
 KS=${KS:-0 16 32 64 128}
 LIMIT=${LIMIT:-0}        # training images used (0: all)
@@ -85,6 +94,12 @@ clean_cue() {   # clean_cue SEED MODEL: trained in one phase on CC_TRAIN, evalua
 	apical-net train $common --model "$2" --pretrain 0 -n "$CC_STEPS" $CC_TRAIN -s "$1" \
 		-m "$d/cc-$2.ckpt" >"$d/train-cc-$2.csv"
 	apical-net eval $use -m "$d/cc-$2.ckpt" -s "$1" >"$d/eval-cc-$2.csv"
+}
+conv() {   # conv SEED MODEL: as clean_cue, on the conv basal pathway (CONV_*)
+	d="$out/seed-$1"
+	apical-net train $common --basal conv --channels "$CONV_CHANNELS" --model "$2" --pretrain 0 \
+		-n "$CONV_STEPS" $CONV_TRAIN -s "$1" -m "$d/conv-$2.ckpt" >"$d/train-conv-$2.csv"
+	apical-net eval $use -m "$d/conv-$2.ckpt" -s "$1" >"$d/eval-conv-$2.csv"
 }
 top_down() {   # top_down SEED MODEL: the top-down pathway on the seed's network
 	d="$out/seed-$1"
@@ -116,10 +131,12 @@ for s in $SEEDS; do mkdir -p "$out/seed-$s"; done
 
 t0=$(date +%s)
 # Stage 1: the shared feedforward network of each seed; the one-phase
-# clean-cue models (independent of it). Each stage needs only the ones before.
+# clean-cue and conv models (independent of it). Each stage needs only the
+# ones before.
 for s in $SEEDS; do
 	echo "pretrain $s"
 	for k in apical point concat; do echo "clean_cue $s $k"; done
+	for k in $CONV_MODELS; do echo "conv $s $k"; done
 done | jobs_run "$0" "$bin"
 # Stage 2: the top-down pathways on it.
 for s in $SEEDS; do
@@ -189,14 +206,24 @@ ax-plot -x delay $ycols -g condition --spread seed --xlabel "blank frames after 
 # 5. One phase with clean images whose cue says nothing (CC_TRAIN).
 accuracy_table cc- clean-cue "one phase, clean images with uninformative cues (y: model)" ""
 
+# 6. The same, on the conv basal pathway.
+accuracy_table conv- conv "one phase, conv basal pathway $CONV_CHANNELS (y: model)" ""
+
 # Summary: means over seeds.
 {
 	echo "# mean over seeds $SEEDS; $(( $(date +%s) - t0 )) s"
-	for t in "" -cc; do
+	for t in "" -cc -conv; do
 		awk -F, -v t="$t" '{ k = $2 "," $3 "," $4; s[k] += $5; n[k]++ }
 			END { for (k in s) printf "eval%s,%s,%.4f\n", t, k, s[k] / n[k] }' \
 			"$out/eval-all$t.csv" | grep -E ',(0.5|1),' | sort
 	done
+	# The bar on clean images, per seed: points lost to an irrelevant and an
+	# opposing cue against no cue, same model.
+	awk -F, '$4 == 1 { a[$1, $2, $3] = $5; m[$2] = 1; sd[$1] = 1 }
+		END { for (k in m) for (s in sd) if ((s, k, "none") in a)
+			printf "conv_clean_cost,%s,seed %s,irrelevant %.1f,opposing %.1f\n", k, s,
+				100 * (a[s, k, "none"] - a[s, k, "irrelevant"]),
+				100 * (a[s, k, "none"] - a[s, k, "opposing"]) }' "$out/eval-all-conv.csv" | sort
 	awk -F, 'NR > 1 { k = $2 "," $3; s[k] += $4; n[k]++ }
 		END { for (k in s) printf "lrp_r,%s,%.4f\n", k, s[k] / n[k] }' "$out/lrp.csv" | sort
 	awk -F, 'NR > 1 { for (i = 3; i <= 6; i++) { s[$1, i] += $i } n[$1]++ }

@@ -7,7 +7,8 @@
 
 #include "axon.h"
 
-enum { AN_CLASSES = 10, AN_PIXELS = 784, AN_NPAIRS = 4, AN_MAX_LAYERS = 4 };
+enum { AN_CLASSES = 10, AN_PIXELS = 784, AN_NPAIRS = 4, AN_MAX_LAYERS = 4,
+       AN_MAX_CHANNELS = 1024 };
 
 /* --model: apical gain, point-neuron (context added to the basal drive),
  * context concatenated to the input, no context. */
@@ -16,6 +17,10 @@ extern const char *const an_kind_names[AN_NKINDS + 1];
 /* --task */
 enum an_task { AN_BLEND, AN_TEMPORAL, AN_NTASKS };
 extern const char *const an_task_names[AN_NTASKS + 1];
+/* --basal: the feedforward pathway below the hidden layers: the image as
+ * it is, or two conv-ReLU-maxpool stages (model.c). */
+enum an_basal { AN_BASAL_MLP, AN_BASAL_CONV, AN_NBASALS };
+extern const char *const an_basal_names[AN_NBASALS + 1];
 /* Context conditions: the true class, the other class of the pair, a class
  * outside the pair, no context. */
 enum an_cond { AN_RELEVANT, AN_OPPOSING, AN_IRRELEVANT, AN_NONE, AN_NCONDS };
@@ -92,6 +97,8 @@ void an_render_sequence(const struct an_data *d, const struct an_example *e, int
 struct an_config {
 	enum an_kind kind;
 	enum an_task task;
+	enum an_basal basal;
+	int channels[2];            /* conv: channels of the two stages */
 	int layers, hidden;         /* hidden layers (>= 1) and their width */
 	int ctx_hidden;             /* temporal: encoder and GRU width */
 	int delay_max;              /* temporal: frames = delay_max + 3 */
@@ -102,6 +109,7 @@ struct an_layer {
 };
 struct an_model {
 	struct an_config cfg;
+	struct ax_tensor *conv_w[2], *conv_b[2]; /* conv: (C_s, C_{s-1}, 3, 3), (C_s) */
 	int ctx_dim;                /* C = 10: a one-hot cue or the context network's belief */
 	struct ax_params params;
 	struct ax_arena arena;      /* long-lived: params, grads, optimiser */
@@ -114,6 +122,16 @@ struct an_model {
 void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t seed);
 void an_model_free(struct an_model *m);
 static inline int an_frames(const struct an_config *c) { return c->delay_max + 3; }
+/* The side of the conv pathway's output maps, and the features the first
+ * hidden layer sees: 784 pixels, or channels[1] maps of 7 x 7. */
+enum { AN_SIDE = 28, AN_CONV_SIDE = AN_SIDE / 4 };
+static inline int an_feature_dim(const struct an_config *c)
+{
+	return c->basal == AN_BASAL_CONV ? c->channels[1] * AN_CONV_SIDE * AN_CONV_SIDE : AN_PIXELS;
+}
+/* Features (B, an_feature_dim) of images x (B, 784): x itself, or the conv
+ * pathway's output maps, flattened. */
+struct ax_tensor *an_features(struct ax_tape *t, const struct an_model *m, struct ax_tensor *x);
 /* The gain unit: relu(b) * 2 sigmoid(a). */
 struct ax_tensor *an_gain_unit(struct ax_tape *t, struct ax_tensor *b, struct ax_tensor *a);
 /* The context vector (B, 10): blend: cue is the one-hot (B, 10) returned

@@ -9,6 +9,7 @@
 
 const char *const an_kind_names[AN_NKINDS + 1] = { "apical", "point", "concat", "none", NULL };
 const char *const an_task_names[AN_NTASKS + 1] = { "blend", "temporal", NULL };
+const char *const an_basal_names[AN_NBASALS + 1] = { "mlp", "conv", NULL };
 const char *const an_cond_names[AN_NCONDS + 1] = { "relevant", "opposing", "irrelevant", "none",
 						   NULL };
 const char *const an_clean_cue_names[AN_NCLEANCUES + 1] = { "label", "random", NULL };

@@ -11,32 +11,68 @@
  * relevance is conserved up to what the bias, the context and eps absorb.
  * Through a hidden unit h = relu(b) * g(a) the relevance of h passes to its
  * basal drive b whole: the apical gain acts as a gate, as LRP treats the
- * gates of an LSTM ("signal-take-all"), so none flows into the context. */
+ * gates of an LSTM ("signal-take-all"), so none flows into the context.
+ * The conv pathway (--basal conv): a convolution is a linear layer with
+ * shared weights, so the same rule holds, computed as in[i] times the
+ * convolution's input gradient for the output gradient R / (z + eps sgn z);
+ * a ReLU passes relevance unchanged and a max pool routes it to the input
+ * that won ("winner-take-all"). */
 #include "an.h"
 
 #include <math.h>
 #include <string.h>
 
+/* One conv stage of the conv pathway, kept from the forward pass. */
+struct an_lrp_stage {
+	struct ax_conv_desc d;         /* one image */
+	float *in;                     /* the stage's input (Cin, S, S) */
+	float *z;                      /* conv output before the ReLU (Cout, S, S) */
+	int32_t *argmax;               /* of the pool (Cout, S/2, S/2) */
+	float *R;                      /* relevance of z */
+	float *s;                      /* scratch: R / (z + eps sgn z), and the ReLU's output */
+	float *Rin;                    /* relevance of in */
+};
+
 struct an_lrp_work {
-	float *in0;                    /* layer 0's input: x or [x; c] */
+	float *in0;                    /* layer 0's input: features x or [x; c] */
 	float *z[AN_MAX_LAYERS];       /* pre-activation of the basal drive (+ point context) */
 	float *h[AN_MAX_LAYERS];       /* unit outputs */
 	float zo[AN_CLASSES];
 	float *R, *Rin;                /* scratch: relevance of a layer's outputs, inputs */
+	struct an_lrp_stage conv[2];   /* --basal conv */
+	float *conv_work;
 };
 
 struct an_lrp_work *an_lrp_work_new(const struct an_model *m)
 {
-	int H = m->cfg.hidden, n0 = AN_PIXELS + m->ctx_dim;
-	AX_ASSERT(m->cfg.task == AN_BLEND && "lrp: blend-task models only");
+	const struct an_config *cfg = &m->cfg;
+	int H = cfg->hidden, n0 = an_feature_dim(cfg) + m->ctx_dim;
+	AX_ASSERT(cfg->task == AN_BLEND && "lrp: blend-task models only");
 	struct an_lrp_work *w = ax_xcalloc(1, sizeof *w);
 	w->in0 = ax_xcalloc((size_t)n0, sizeof(float));
-	for (int l = 0; l < m->cfg.layers; l++) {
+	for (int l = 0; l < cfg->layers; l++) {
 		w->z[l] = ax_xcalloc((size_t)H, sizeof(float));
 		w->h[l] = ax_xcalloc((size_t)H, sizeof(float));
 	}
 	w->R = ax_xcalloc((size_t)AX_MAX(H, n0), sizeof(float));
 	w->Rin = ax_xcalloc((size_t)AX_MAX(H, n0), sizeof(float));
+	if (cfg->basal == AN_BASAL_CONV) {
+		size_t work = 0;
+		for (int s = 0; s < 2; s++) {
+			struct an_lrp_stage *st = &w->conv[s];
+			int S = AN_SIDE >> s, cin = s ? cfg->channels[0] : 1, cout = cfg->channels[s];
+			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0 };
+			size_t n_in = (size_t)cin * S * S, n_out = (size_t)cout * S * S;
+			st->in = ax_xcalloc(n_in, sizeof(float));
+			st->Rin = ax_xcalloc(n_in, sizeof(float));
+			st->z = ax_xcalloc(n_out, sizeof(float));
+			st->R = ax_xcalloc(n_out, sizeof(float));
+			st->s = ax_xcalloc(n_out, sizeof(float));
+			st->argmax = ax_xcalloc(n_out / 4, sizeof(int32_t));
+			work = AX_MAX(work, ax_conv_work_size(&st->d));
+		}
+		w->conv_work = ax_xcalloc(work, sizeof(float));
+	}
 	return w;
 }
 
@@ -47,6 +83,11 @@ void an_lrp_work_free(struct an_lrp_work *w)
 	free(w->in0), free(w->R), free(w->Rin);
 	for (int l = 0; l < AN_MAX_LAYERS; l++)
 		free(w->z[l]), free(w->h[l]);
+	for (int s = 0; s < 2; s++) {
+		struct an_lrp_stage *st = &w->conv[s];
+		free(st->in), free(st->Rin), free(st->z), free(st->R), free(st->s), free(st->argmax);
+	}
+	free(w->conv_work);
 	free(w);
 }
 
@@ -86,17 +127,61 @@ static float gain(float a)
 	return 2.0f / (1.0f + expf(-a));
 }
 
+/* The conv pathway's forward for one image x into feat (an_feature_dim). */
+static void conv_forward(const struct an_model *m, struct an_lrp_work *w, const float *x,
+			 float *feat)
+{
+	memcpy(w->conv[0].in, x, AN_PIXELS * sizeof(float));
+	for (int s = 0; s < 2; s++) {
+		struct an_lrp_stage *st = &w->conv[s];
+		const struct ax_conv_desc *d = &st->d;
+		size_t n = (size_t)d->Cout * d->H * d->W;
+		ax_conv2d_forward(d, st->in, m->conv_w[s]->data, m->conv_b[s]->data, st->z,
+				  w->conv_work);
+		for (size_t i = 0; i < n; i++)
+			st->s[i] = st->z[i] > 0.0f ? st->z[i] : 0.0f;
+		ax_maxpool2d_forward(1, d->Cout, d->H, d->W, 2, 2, st->s, s ? feat : w->conv[1].in,
+				     st->argmax);
+	}
+}
+
+/* Relevance of the features (R_feat) down through the conv pathway to the
+ * pixels (R_x). */
+static void conv_relevance(struct an_lrp_work *w, const struct an_model *m, const float *R_feat,
+			   float eps, float *R_x)
+{
+	for (int s = 1; s >= 0; s--) {
+		struct an_lrp_stage *st = &w->conv[s];
+		const struct ax_conv_desc *d = &st->d;
+		size_t n = (size_t)d->Cout * d->H * d->W, n_in = (size_t)d->Cin * d->H * d->W;
+		memset(st->R, 0, n * sizeof(float));
+		ax_maxpool2d_backward(1, d->Cout, d->H, d->W, 2, 2, st->argmax,
+				      s ? R_feat : w->conv[1].Rin, st->R);
+		for (size_t j = 0; j < n; j++)
+			st->s[j] = st->R[j] / (st->z[j] + (st->z[j] >= 0.0f ? eps : -eps));
+		memset(st->Rin, 0, n_in * sizeof(float));
+		ax_conv2d_backward(d, st->in, m->conv_w[s]->data, st->s, st->Rin, NULL, NULL,
+				   w->conv_work);
+		for (size_t i = 0; i < n_in; i++)
+			st->Rin[i] *= st->in[i];
+	}
+	memcpy(R_x, w->conv[0].Rin, AN_PIXELS * sizeof(float));
+}
+
 /* Forward in plain C, keeping what the backward pass needs. */
 static void lrp_forward(const struct an_model *m, struct an_lrp_work *w, const float *x,
 			const float *c)
 {
 	const struct an_config *cfg = &m->cfg;
-	int H = cfg->hidden, C = m->ctx_dim;
-	int n_in = AN_PIXELS + (cfg->kind == AN_CONCAT ? C : 0);
-	memcpy(w->in0, x, AN_PIXELS * sizeof(float));
+	int H = cfg->hidden, C = m->ctx_dim, F = an_feature_dim(cfg);
+	int n_in = F + (cfg->kind == AN_CONCAT ? C : 0);
+	if (cfg->basal == AN_BASAL_CONV)
+		conv_forward(m, w, x, w->in0);
+	else
+		memcpy(w->in0, x, AN_PIXELS * sizeof(float));
 	if (cfg->kind == AN_CONCAT)
 		for (int i = 0; i < C; i++)
-			w->in0[AN_PIXELS + i] = c ? c[i] : 0.0f;
+			w->in0[F + i] = c ? c[i] : 0.0f;
 	float *a = w->Rin; /* scratch for the apical drive */
 	for (int l = 0; l < cfg->layers; l++) {
 		const struct an_layer *L = &m->layer[l];
@@ -125,8 +210,8 @@ float an_lrp(const struct an_model *m, struct an_lrp_work *w, const float *x, co
 	     int k, float eps, float *R_hidden, float *R_x)
 {
 	const struct an_config *cfg = &m->cfg;
-	int H = cfg->hidden, L = cfg->layers;
-	int n0 = AN_PIXELS + (cfg->kind == AN_CONCAT ? m->ctx_dim : 0);
+	int H = cfg->hidden, L = cfg->layers, F = an_feature_dim(cfg);
+	int n0 = F + (cfg->kind == AN_CONCAT ? m->ctx_dim : 0);
 	lrp_forward(m, w, x, c);
 	float Ro[AN_CLASSES] = { 0 };
 	Ro[k] = w->zo[k];
@@ -142,7 +227,9 @@ float an_lrp(const struct an_model *m, struct an_lrp_work *w, const float *x, co
 			      w->R, eps, w->Rin);
 		memcpy(w->R, w->Rin, (size_t)n_in * sizeof(float));
 	}
-	if (R_x)
+	if (R_x && cfg->basal == AN_BASAL_CONV)
+		conv_relevance(w, m, w->R, eps, R_x);
+	else if (R_x)
 		memcpy(R_x, w->R, AN_PIXELS * sizeof(float));
 	return w->zo[k];
 }

@@ -22,6 +22,9 @@ static const char usage_text[] =
 	"train: CSV step,loss,accuracy,lr on stdout (see apical-net(1)).\n"
 	"      --model KIND       apical (default), point, concat, none\n"
 	"      --task TASK        blend (default) or temporal\n"
+	"      --basal KIND       mlp (default): the image feeds the hidden layers;\n"
+	"                         conv: two conv-ReLU-maxpool stages first\n"
+	"      --channels C1,C2   conv: channels of the two stages (default 16,32)\n"
 	"      --layers N         hidden layers (default 2)\n"
 	"      --hidden N         units per hidden layer (default 256)\n"
 	"      --ctx-hidden N     temporal: context encoder and GRU width (default 64)\n"
@@ -41,7 +44,8 @@ static const char usage_text[] =
 	"      --clean-cue HOW    label: clean images of any class, cued as blends\n"
 	"                         (default); random: clean images of the pairs, cued\n"
 	"                         with the label, the other or an outside class alike\n"
-	"      --init CKPT        take the feedforward pathway (basal weights, read-out)\n"
+	"      --init CKPT        take the feedforward pathway (conv stages, basal\n"
+	"                         weights, read-out)\n"
 	"                         from CKPT, e.g. a none model; every step is top-down\n"
 	"      --limit N          use the first N training images only\n"
 	AX_RUN_HELP
@@ -86,11 +90,13 @@ enum {
 	OPT_SETTING, /* a setting of an_settings_table (train.c), found by its flag */
 	OPT_PRETRAIN, /* a setting too; --init refuses it */
 	OPT_PAIRS = 100, OPT_INIT, OPT_LIMIT, OPT_DATA, OPT_ALPHA, OPT_DELAY, OPT_N, OPT_OUTPUT, OPT_UNITS,
-	OPT_EPS, OPT_TOP, OPT_DRAWS,
+	OPT_EPS, OPT_TOP, OPT_DRAWS, OPT_CHANNELS,
 };
 static const struct ax_option options[] = {
 	{ "model", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "task", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "basal", 0, 1, TRAIN, OPT_SETTING, FIX },
+	{ "channels", 0, 1, TRAIN, OPT_CHANNELS, FIX },
 	{ "layers", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "hidden", 0, 1, TRAIN, OPT_SETTING, FIX },
 	{ "ctx-hidden", 0, 1, TRAIN, OPT_SETTING, FIX },
@@ -133,6 +139,14 @@ static void parse_option(struct ax_cli *cli, struct an_opts *o, int id, const ch
 		if ((st = an_pairs_parse(arg, &o->pairs)))
 			ax_usage_error("%s: %s", opt, ax_error_detail());
 		break;
+	case OPT_CHANNELS: {
+		int *v;
+		if (ax_parse_list_int(opt, arg, 1, AN_MAX_CHANNELS, 2, &v) != 2)
+			ax_usage_error("%s: '%s': two channel counts, C1,C2", opt, arg);
+		o->s.cfg.channels[0] = v[0], o->s.cfg.channels[1] = v[1];
+		free(v);
+		break;
+	}
 	case OPT_INIT: o->init = arg; break;
 	case OPT_LIMIT: o->limit = (int)ax_parse_long(opt, arg, 0, 1 << 30); break;
 	case OPT_DATA: o->data = arg; break;

@@ -3,7 +3,8 @@
  *
  * The paper's exact equations are not available offline; this is the
  * model as designed here (choices marked [choice]). x is the image (784),
- * c the context vector (C), h_0 = x, l = 1..L hidden layers of H units:
+ * c the context vector (C), h_0 = x (--basal mlp) or the conv pathway's
+ * features (--basal conv, below), l = 1..L hidden layers of H units:
  *
  *   apical   b_l = W_l h_{l-1} + u_l                 basal drive
  *            a_l = A_l c + v_l                       apical drive
@@ -32,8 +33,17 @@
  * temporal model can start from a blend model's, --init). The target frame
  * reaches only the basal (feedforward) pathway.
  *
+ * --basal conv [choice]: the basal (feedforward) pathway starts with two
+ * stages conv 3x3 (padding 1, bias) - ReLU - maxpool 2 on the 28 x 28 image,
+ * C1 then C2 channels (--channels, default 16,32), so h_0 is C2 maps of
+ * 7 x 7 flattened (1568 features). Context never reaches the conv stages:
+ * it acts on the hidden layers above them, as on the MLP's. A small conv
+ * front raises clean-image accuracy, which is what the context conditions
+ * are measured against.
+ *
  * Parameter names follow scripts/ref/apical_net.py: layers.<l>.basal,
- * layers.<l>.apical, out, context.encoder, context.gru (nn.GRU names),
+ * layers.<l>.apical, out, features.0 and
+ * features.3 (conv; torch's nn.Sequential of conv, ReLU, pool, conv, ...), context.encoder, context.gru (nn.GRU names),
  * context.head.
  * Initialisation: PyTorch's nn.Linear / nn.GRU defaults, except [choice]
  * the apical biases v_l, which start at 0: without context the gain is
@@ -55,9 +65,19 @@ void an_model_init(struct an_model *m, const struct an_config *cfg, uint64_t see
 	ax_rng_seed(&root, seed);
 	r = ax_rng_split(&root, 1);
 	int H = cfg->hidden, C = m->ctx_dim, ctx = cfg->kind != AN_NOCTX;
+	if (cfg->basal == AN_BASAL_CONV)
+		for (int s = 0; s < 2; s++) {
+			int cin = s ? cfg->channels[0] : 1, cout = cfg->channels[s];
+			m->conv_w[s] = ax_param(&m->params, 4, (int[]){ cout, cin, 3, 3 },
+						"features.%d.weight", 3 * s);
+			m->conv_b[s] = ax_param(&m->params, 1, (int[]){ cout }, "features.%d.bias",
+						3 * s);
+			ax_init_fan_in(m->conv_w[s], &r, cin * 9);
+			ax_init_fan_in(m->conv_b[s], &r, cin * 9);
+		}
 	for (int l = 0; l < cfg->layers; l++) {
 		char name[48];
-		int in = l ? H : AN_PIXELS + (cfg->kind == AN_CONCAT ? C : 0);
+		int in = l ? H : an_feature_dim(cfg) + (cfg->kind == AN_CONCAT ? C : 0);
 		snprintf(name, sizeof name, "layers.%d.basal", l);
 		ax_nn_linear_init(&m->layer[l].basal, &m->params, &r, name, in, H, 1);
 		if (cfg->kind == AN_APICAL || cfg->kind == AN_POINT) {
@@ -91,17 +111,29 @@ struct ax_tensor *an_gain_unit(struct ax_tape *t, struct ax_tensor *b, struct ax
 	return ax_mul(t, ax_relu(t, b), ax_scale(t, ax_sigmoid(t, a), 2.0f));
 }
 
+struct ax_tensor *an_features(struct ax_tape *t, const struct an_model *m, struct ax_tensor *x)
+{
+	if (m->cfg.basal == AN_BASAL_MLP)
+		return x;
+	int B = x->shape[0];
+	struct ax_tensor *h = ax_reshape(t, x, 4, (int[]){ B, 1, AN_SIDE, AN_SIDE });
+	for (int s = 0; s < 2; s++)
+		h = ax_maxpool2d(t, ax_relu(t, ax_conv2d(t, h, m->conv_w[s], m->conv_b[s], 1, 1)), 2,
+				 2);
+	return ax_reshape(t, h, 2, (int[]){ B, an_feature_dim(&m->cfg) });
+}
+
 /* The bottom-up sweep without context (no gradient): logits (n, 10) of
  * images x (n, 784). concat's first layer sees a zero cue. */
 static struct ax_tensor *bottom_up(struct ax_tape *t, const struct an_model *m,
 				   struct ax_tensor *x)
 {
 	ax_no_grad_begin(t);
-	struct ax_tensor *h = x;
+	struct ax_tensor *h = an_features(t, m, x);
 	if (m->cfg.kind == AN_CONCAT) {
 		struct ax_tensor *zero = ax_const(t, 2, (int[]){ x->shape[0], m->ctx_dim }, NULL);
 		ax_tensor_fill(zero, 0.0f);
-		h = ax_concat(t, (struct ax_tensor *[]){ x, zero }, 2, 1);
+		h = ax_concat(t, (struct ax_tensor *[]){ h, zero }, 2, 1);
 	}
 	for (int l = 0; l < m->cfg.layers; l++)
 		h = ax_relu(t, ax_nn_linear(t, &m->layer[l].basal, h));
@@ -131,9 +163,9 @@ struct ax_tensor *an_forward(struct ax_tape *t, const struct an_model *m, struct
 {
 	const struct an_config *cfg = &m->cfg;
 	int H = cfg->hidden;
-	struct ax_tensor *h = x;
+	struct ax_tensor *h = an_features(t, m, x);
 	if (cfg->kind == AN_CONCAT)
-		h = ax_concat(t, (struct ax_tensor *[]){ x, c }, 2, 1);
+		h = ax_concat(t, (struct ax_tensor *[]){ h, c }, 2, 1);
 	for (int l = 0; l < cfg->layers; l++) {
 		const struct an_layer *L = &m->layer[l];
 		struct ax_tensor *b = ax_nn_linear(t, &L->basal, h);

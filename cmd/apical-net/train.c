@@ -10,6 +10,9 @@
 const struct ax_setting an_settings_table[] = {
 	SET("model", "model", CHOICE, cfg.kind, an_kind_names),
 	SET("task", "task", CHOICE, cfg.task, an_task_names),
+	SET("basal", "basal", CHOICE, cfg.basal, an_basal_names),
+	SET("channels1", "channels", INT, cfg.channels[0], 1, AN_MAX_CHANNELS),
+	SET("channels2", "channels", INT, cfg.channels[1], 1, AN_MAX_CHANNELS),
 	SET("layers", "layers", INT, cfg.layers, 1, AN_MAX_LAYERS),
 	SET("hidden", "hidden", INT, cfg.hidden, 1, 8192),
 	SET("ctx_hidden", "ctx-hidden", INT, cfg.ctx_hidden, 1, 4096),
@@ -33,7 +36,8 @@ const int an_nsettings = (int)AX_COUNTOF(an_settings_table);
 void an_settings_default(struct an_settings *s)
 {
 	*s = (struct an_settings){
-		.cfg = { .kind = AN_APICAL, .task = AN_BLEND, .layers = 2, .hidden = 256,
+		.cfg = { .kind = AN_APICAL, .task = AN_BLEND, .basal = AN_BASAL_MLP,
+			 .channels = { 16, 32 }, .layers = 2, .hidden = 256,
 			 .ctx_hidden = 64, .delay_max = 3 },
 		.steps = 3000, .pretrain = 2000, .batch = 64, .lr = 1e-3,
 		.mix = { .pairs = (1u << AN_NPAIRS) - 1, .alpha_lo = 0.5f, .alpha_hi = 1.0f,
@@ -116,15 +120,20 @@ float an_step_lr(const struct an_settings *s, long step)
 	return ax_sched_cosine(step - p, 0, s->steps - p, (float)s->lr, 0.0f);
 }
 
-/* Gradients of the feedforward pathway set to 0: the basal weights and
- * biases (concat: of the image columns; the cue's columns learn), and the
- * read-out. With a fresh Adam state they then stay exactly where they are. */
+/* Gradients of the feedforward pathway set to 0: the conv stages, the basal
+ * weights and biases (concat: of the feature columns; the cue's columns
+ * learn), and the read-out. With a fresh Adam state they then stay exactly
+ * where they are. */
 static void freeze_feedforward(struct an_model *m)
 {
+	for (int s = 0; m->cfg.basal == AN_BASAL_CONV && s < 2; s++) {
+		memset(m->conv_w[s]->grad, 0, m->conv_w[s]->size * sizeof(float));
+		memset(m->conv_b[s]->grad, 0, m->conv_b[s]->size * sizeof(float));
+	}
 	for (int l = 0; l < m->cfg.layers; l++) {
 		struct ax_nn_linear *b = &m->layer[l].basal;
 		memset(b->b->grad, 0, b->b->size * sizeof(float));
-		int in = b->w->shape[1], cols = l == 0 ? AN_PIXELS : in;
+		int in = b->w->shape[1], cols = l == 0 ? an_feature_dim(&m->cfg) : in;
 		for (int j = 0; j < b->w->shape[0]; j++)
 			memset(b->w->grad + (size_t)j * in, 0, (size_t)cols * sizeof(float));
 	}
@@ -209,17 +218,17 @@ static void optim_restart(struct ax_optim *o)
 }
 
 /* Copy name from src into dst (same shape; or, for concat's first layer,
- * dst's first `cols` columns of each row from src's first ones). */
+ * dst's first `features` columns of each row from src's first ones). */
 static enum ax_status copy_param(struct ax_tensor *dst, const struct ax_bundle *src,
-				 const char *path)
+				 const char *path, int features)
 {
 	const struct ax_array *a = ax_bundle_find(src, dst->name);
-	int rows = dst->shape[0], cols = dst->ndim == 2 ? dst->shape[1] : 1;
+	int rows = dst->shape[0], cols = (int)(dst->size / (size_t)rows);
 	if (!a || a->dtype != AX_F32 || a->ndim != dst->ndim || a->shape[0] != rows)
 		return ax_error_set(AX_ERR_FORMAT, "%s: no float32 '%s' with %d rows", path,
 				    dst->name, rows);
-	int scols = a->ndim == 2 ? (int)a->shape[1] : 1, n = AX_MIN(cols, scols);
-	if (scols != cols && (dst->ndim != 2 || n != AN_PIXELS))
+	int scols = (int)(ax_array_count(a) / (size_t)rows), n = AX_MIN(cols, scols);
+	if (scols != cols && (dst->ndim != 2 || n != features))
 		return ax_error_set(AX_ERR_FORMAT, "%s: '%s' has %d columns, not %d", path,
 				    dst->name, scols, cols);
 	for (int j = 0; j < rows; j++)
@@ -228,8 +237,9 @@ static enum ax_status copy_param(struct ax_tensor *dst, const struct ax_bundle *
 	return AX_OK;
 }
 
-/* --init: the basal weights and biases and the read-out of another
- * checkpoint (any model, same --layers and --hidden). */
+/* --init: the conv stages, the basal weights and biases and the read-out
+ * of another checkpoint (any model, same --basal, --channels, --layers and
+ * --hidden). */
 static enum ax_status load_feedforward(struct an_model *m, const char *path)
 {
 	struct ax_bundle b;
@@ -241,16 +251,28 @@ static enum ax_status load_feedforward(struct an_model *m, const char *path)
 	if (!st && (s.cfg.layers != m->cfg.layers || s.cfg.hidden != m->cfg.hidden))
 		st = ax_error_set(AX_ERR_ARG, "%s: %d layers of %d units, not %d of %d", path,
 				  s.cfg.layers, s.cfg.hidden, m->cfg.layers, m->cfg.hidden);
+	const struct an_config *c = &m->cfg;
+	if (!st && (s.cfg.basal != c->basal ||
+		    (c->basal == AN_BASAL_CONV && (s.cfg.channels[0] != c->channels[0] ||
+						   s.cfg.channels[1] != c->channels[1]))))
+		st = ax_error_set(AX_ERR_ARG, "%s: --basal %s (channels %d,%d), not %s (%d,%d)",
+				  path, an_basal_names[s.cfg.basal], s.cfg.channels[0],
+				  s.cfg.channels[1], an_basal_names[c->basal], c->channels[0],
+				  c->channels[1]);
+	int features = an_feature_dim(c);
+	for (int i = 0; !st && c->basal == AN_BASAL_CONV && i < 2; i++)
+		if (!(st = copy_param(m->conv_w[i], &b, path, features)))
+			st = copy_param(m->conv_b[i], &b, path, features);
 	for (int l = 0; !st && l < m->cfg.layers; l++)
-		if (!(st = copy_param(m->layer[l].basal.w, &b, path)))
-			st = copy_param(m->layer[l].basal.b, &b, path);
-	if (!st && !(st = copy_param(m->out.w, &b, path)))
-		st = copy_param(m->out.b, &b, path);
+		if (!(st = copy_param(m->layer[l].basal.w, &b, path, features)))
+			st = copy_param(m->layer[l].basal.b, &b, path, features);
+	if (!st && !(st = copy_param(m->out.w, &b, path, features)))
+		st = copy_param(m->out.b, &b, path, features);
 	/* The top-down weights too, from a model of the same kind. */
 	for (int l = 0; !st && s.cfg.kind == m->cfg.kind && l < m->cfg.layers; l++) {
 		struct ax_nn_linear *a = &m->layer[l].apical;
-		if (a->w && !(st = copy_param(a->w, &b, path)) && a->b)
-			st = copy_param(a->b, &b, path);
+		if (a->w && !(st = copy_param(a->w, &b, path, features)) && a->b)
+			st = copy_param(a->b, &b, path, features);
 	}
 	ax_bundle_free(&b);
 	return st;

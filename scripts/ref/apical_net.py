@@ -2,8 +2,9 @@
 and the reference for scripts/bench-apical-net.sh.
 
     /usr/bin/python3 scripts/ref/apical_net.py golden tests/ref/apical-net
-        writes apical/point/concat.safetensors (blend task) and
-        temporal.safetensors (apical model, recurrent context): parameters,
+        writes apical/point/concat.safetensors (blend task),
+        temporal.safetensors (apical model, recurrent context) and
+        conv.safetensors (apical model on the conv basal pathway): parameters,
         inputs, logits, the cross-entropy loss and every parameter gradient.
     /usr/bin/python3 scripts/ref/apical_net.py bench THREADS STEPS BATCH HIDDEN
         prints one CSV row threads,examples_per_s for the default blend
@@ -63,21 +64,36 @@ class Context(nn.Module):
 
 
 class ApicalNet(nn.Module):
-    def __init__(self, kind="apical", task="blend", layers=2, hidden=256, ctx_hidden=64):
+    def __init__(self, kind="apical", task="blend", layers=2, hidden=256, ctx_hidden=64,
+                 basal="mlp", channels=(16, 32)):
         super().__init__()
         self.kind, self.task = kind, task
         C = CLASSES
-        n0 = PIXELS + (C if kind == "concat" else 0)
+        n_features = PIXELS
+        if basal == "conv":  # two conv-ReLU-maxpool stages: channels[1] maps of 7 x 7
+            c1, c2 = channels
+            self.features = nn.Sequential(
+                nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+            n_features = c2 * 7 * 7
+        else:
+            self.features = None
+        n0 = n_features + (C if kind == "concat" else 0)
         self.layers = nn.ModuleList(
             Layer(kind, n0 if i == 0 else hidden, hidden, C) for i in range(layers))
         self.out = nn.Linear(hidden, CLASSES)
         if task == "temporal" and kind != "none":
             self.context = Context(ctx_hidden)
 
+    def feature(self, x):
+        if self.features is None:
+            return x
+        return self.features(x.reshape(-1, 1, 28, 28)).flatten(1)
+
     def bottom_up(self, x):
         """Logits without context: relu(basal) layers, then out."""
         with torch.no_grad():
-            h = x
+            h = x = self.feature(x)
             if self.kind == "concat":
                 h = torch.cat([x, x.new_zeros(x.shape[0], self.layers[0].basal.in_features
                                                 - x.shape[1])], 1)
@@ -91,15 +107,17 @@ class ApicalNet(nn.Module):
             B, T, P = cue.shape
             p = self.bottom_up(cue[:, :-1].reshape(-1, P)).softmax(-1)
             c = self.context(p.reshape(B, T - 1, CLASSES))
+        x = self.feature(x)
         h = torch.cat([x, c], 1) if self.kind == "concat" else x
         for layer in self.layers:
             h = layer(h, c)
         return self.out(h)
 
 
-def golden(kind, task, path):
+def golden(kind, task, path, basal="mlp"):
     torch.manual_seed(1)
-    model = ApicalNet(kind, task, layers=2, hidden=16, ctx_hidden=8)
+    model = ApicalNet(kind, task, layers=2, hidden=16, ctx_hidden=8, basal=basal,
+                      channels=(2, 3))
     with torch.no_grad():  # apical biases start at 0; test with other values
         for layer in model.layers:
             if kind == "apical":
@@ -121,7 +139,10 @@ def golden(kind, task, path):
     for name, p in model.named_parameters():
         out["param." + name] = p.detach().numpy()
         out["grad." + name] = p.grad.numpy()
-    safetensors_np.save(path, out, {"kind": kind, "task": task})
+    meta = {"kind": kind, "task": task}
+    if basal != "mlp":
+        meta["basal"] = basal
+    safetensors_np.save(path, out, meta)
 
 
 def bench(threads, steps, batch, hidden):
@@ -148,6 +169,7 @@ def main():
         for kind in ("apical", "point", "concat"):
             golden(kind, "blend", os.path.join(sys.argv[2], kind + ".safetensors"))
         golden("apical", "temporal", os.path.join(sys.argv[2], "temporal.safetensors"))
+        golden("apical", "blend", os.path.join(sys.argv[2], "conv.safetensors"), "conv")
     elif len(sys.argv) == 6 and sys.argv[1] == "bench":
         bench(*(int(a) for a in sys.argv[2:]))
     else:

@@ -1,8 +1,8 @@
 #!/bin/sh
 # apical-net: a short run on a subset of Fashion-MNIST resolves ambiguous
 # blends with the relevant cue; eval/lrp/silence outputs; bit-exact resume
-# across the phase switch; the temporal task; bad input exits 2; the man
-# page's EXAMPLES.
+# across the phase switch; the conv basal pathway; the temporal task; bad
+# input exits 2; the man page's EXAMPLES.
 . "$AXON_ROOT/tests/cmd/lib.sh"
 data=/usr/share/datasets/fashion-mnist
 if [ ! -f $data/train-images-idx3-ubyte.gz ]; then
@@ -70,6 +70,34 @@ if head -1 "$T/out" | grep -q '^model,condition,alpha,accuracy,n,delay$' &&
 else bad "temporal eval CSV: $(cat "$T/out")"; fi
 expect_usage "needs a blend-task model" "lrp refuses a temporal model" -- \
 	apical-net lrp $use -m "$T/t.ckpt"
+
+# The conv basal pathway: trains, evaluates, explains and silences like the
+# MLP; the checkpoint keeps --basal and --channels; resume is bit-exact.
+conv="--basal conv --channels 4,8"
+check "conv train" -- apical-net train $small $conv -n 30 --pretrain 10 --log-every 10 -m "$T/c.ckpt"
+check "conv eval" -- apical-net eval $use -m "$T/c.ckpt" --n 100 --alpha 0.5,1
+if [ "$(grep -c '^apical,' "$T/out")" = 8 ]; then ok "conv eval: 4 conditions x 2 alphas"
+else bad "conv eval CSV: $(cat "$T/out")"; fi
+check "conv lrp" -- apical-net lrp $use -m "$T/c.ckpt" --n 5 -o "$T/crel.npy"
+check "conv silence" -- apical-net silence $use -m "$T/c.ckpt" --n 100 --top 8 --draws 1
+if ax-info "$T/c.ckpt" | grep -q 'an.basal.*conv' && ax-info "$T/c.ckpt" | grep -q 'an.channels2.*8'; then
+	ok "conv checkpoint: basal and channels saved"
+else bad "conv checkpoint metadata: $(ax-info "$T/c.ckpt" | grep 'an\.' | head -5)"; fi
+run="apical-net train $small $conv -n 16 --pretrain 6 --log-every 4"
+$run -m "$T/cfull.ckpt" >"$T/cfull.csv"
+$run -m "$T/cr.ckpt" --stop-at 8 >/dev/null &&
+apical-net train --resume "$T/cr.ckpt" -m "$T/cr.ckpt" --threads 1 -q >/dev/null ||
+	bad "conv resume exits non-zero"
+expect_same "$T/cfull.ckpt" "$T/cr.ckpt" "conv: resume across the phase switch, same checkpoint bytes"
+check "conv --init from a conv none model" -- apical-net train $small $conv --model none -n 4 -m "$T/cn.ckpt"
+check "conv --init" -- apical-net train $small $conv --init "$T/cn.ckpt" -n 4 -m "$T/ci.ckpt"
+expect_usage "--basal conv" "--init across pathways" -- \
+	apical-net train $small --init "$T/cn.ckpt" -n 4 -m "$T/cx.ckpt"
+expect_usage "--basal" "unknown basal pathway" -- apical-net train --basal resnet
+expect_usage "two channel counts" "one channel count" -- apical-net train --basal conv --channels 8
+expect_usage "channels" "zero channels" -- apical-net train --basal conv --channels 0,8
+expect_usage "conflicts with --resume" "--basal with --resume" -- \
+	apical-net train --resume "$T/c.ckpt" --basal mlp
 
 # Data parallel over MPI (as tests/cmd/mpi.sh): two ranks give the losses
 # and the model of one to rounding, repeat bit for bit, and resume.

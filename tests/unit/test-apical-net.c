@@ -253,9 +253,13 @@ static struct ax_tensor *filled(struct ax_arena *a, int ndim, const int *shape, 
  * differences (a sample of elements of the large matrices). */
 static void test_model_gradients(void **state)
 {
+	for (int basal = 0; basal < AN_NBASALS; basal++)
 	for (int task = 0; task < AN_NTASKS; task++)
 		for (int kind = 0; kind < AN_NKINDS; kind++) {
-			struct an_config cfg = { .kind = kind, .task = task, .layers = 2, .hidden = 6,
+			if (basal == AN_BASAL_CONV && task == AN_TEMPORAL && kind != AN_APICAL)
+				continue; /* the conv pathway is the same in every model */
+			struct an_config cfg = { .kind = kind, .task = task, .basal = basal,
+						 .channels = { 2, 3 }, .layers = 2, .hidden = 6,
 						 .ctx_hidden = 5, .delay_max = 1 };
 			struct an_model m;
 			an_model_init(&m, &cfg, 7);
@@ -266,7 +270,8 @@ static void test_model_gradients(void **state)
 					 filled(&a, 3, (int[]){ 3, an_frames(&cfg), AN_PIXELS }, 9) :
 					 filled(&a, 2, (int[]){ 3, AN_CLASSES }, 9);
 			char what[64];
-			snprintf(what, sizeof what, "%s/%s", an_task_names[task], an_kind_names[kind]);
+			snprintf(what, sizeof what, "%s/%s/%s", an_basal_names[basal], an_task_names[task],
+				 an_kind_names[kind]);
 			/* Temporal: the context frames' bottom-up sweep carries no
 			 * gradient (a stop-gradient), so the feedforward weights,
 			 * which it also uses, are checked on the blend task only. */
@@ -276,8 +281,12 @@ static void test_model_gradients(void **state)
 				if (task == AN_BLEND || strstr(m.params.list[i]->name, "apical") ||
 				    !strncmp(m.params.list[i]->name, "context.", 8))
 					check[n++] = m.params.list[i];
+			/* The conv pathway's ReLUs and pools (over 2 x 28 x 28 and
+			 * 3 x 14 x 14 positions) put a kink within 3e-4 of some
+			 * sampled values; a step of 1e-4 crosses none. */
+			float step = basal == AN_BASAL_CONV ? 1e-4f : 3e-4f;
 			if (n)
-				tu_gradcheck(model_fn, check, n, &mc, 3e-4f, 2e-3, 2e-2, 40, what);
+				tu_gradcheck(model_fn, check, n, &mc, step, 2e-3, 2e-2, 40, what);
 			ax_arena_free(&a);
 			an_model_free(&m);
 		}
@@ -285,13 +294,14 @@ static void test_model_gradients(void **state)
 
 /* The models against scripts/ref/apical_net.py: forward logits, the loss
  * and every parameter gradient for fixed parameters and inputs. */
-static void check_reference(const char *file, enum an_kind kind, enum an_task task)
+static void check_reference(const char *file, enum an_kind kind, enum an_task task,
+			    enum an_basal basal)
 {
 	struct ax_bundle ref;
 	if (ax_bundle_load(tu_ref(file), &ref))
 		fail_msg("%s: %s", file, ax_error_detail());
-	struct an_config cfg = { .kind = kind, .task = task, .layers = 2, .hidden = 16,
-				 .ctx_hidden = 8, .delay_max = 1 };
+	struct an_config cfg = { .kind = kind, .task = task, .basal = basal, .channels = { 2, 3 },
+				 .layers = 2, .hidden = 16, .ctx_hidden = 8, .delay_max = 1 };
 	struct an_model m;
 	an_model_init(&m, &cfg, 1);
 	for (int i = 0; i < m.params.n; i++) {
@@ -336,10 +346,11 @@ static void check_reference(const char *file, enum an_kind kind, enum an_task ta
 
 static void test_reference_values(void **state)
 {
-	check_reference("apical-net/apical.safetensors", AN_APICAL, AN_BLEND);
-	check_reference("apical-net/point.safetensors", AN_POINT, AN_BLEND);
-	check_reference("apical-net/concat.safetensors", AN_CONCAT, AN_BLEND);
-	check_reference("apical-net/temporal.safetensors", AN_APICAL, AN_TEMPORAL);
+	check_reference("apical-net/apical.safetensors", AN_APICAL, AN_BLEND, AN_BASAL_MLP);
+	check_reference("apical-net/point.safetensors", AN_POINT, AN_BLEND, AN_BASAL_MLP);
+	check_reference("apical-net/concat.safetensors", AN_CONCAT, AN_BLEND, AN_BASAL_MLP);
+	check_reference("apical-net/temporal.safetensors", AN_APICAL, AN_TEMPORAL, AN_BASAL_MLP);
+	check_reference("apical-net/conv.safetensors", AN_APICAL, AN_BLEND, AN_BASAL_CONV);
 }
 
 /* ---- relevance ---- */
@@ -393,6 +404,7 @@ static void test_lrp_network_conserves(void **state)
 		struct an_model m;
 		an_model_init(&m, &cfg, 12);
 		zero_biases(&m);
+		int F = AN_PIXELS;
 		struct an_lrp_work *w = an_lrp_work_new(&m);
 		float R[3 * 12], Rx[AN_PIXELS], c[AN_CLASSES] = { 0 };
 		c[kind == AN_POINT ? 0 : 3] = 1; /* point: class 0's drive, kept out below */
@@ -410,9 +422,8 @@ static void test_lrp_network_conserves(void **state)
 				sums[3] += Rx[p];
 			if (kind == AN_CONCAT) /* the cue's share of layer 0 */
 				for (int j = 0; j < 12; j++)
-					sums[3] += w->in0[AN_PIXELS + 3] *
-						   m.layer[0].basal.w->data[j * (AN_PIXELS + 10) +
-									    AN_PIXELS + 3] *
+					sums[3] += w->in0[F + 3] *
+						   m.layer[0].basal.w->data[j * (F + 10) + F + 3] *
 						   R[j] / (w->z[0][j] + (w->z[0][j] >= 0 ? eps : -eps));
 			double top = fabs(zk) * eps / (fabs(zk) + eps);
 			assert_true(fabs(sums[2] - zk) <= top + 1e-4);
@@ -426,13 +437,69 @@ static void test_lrp_network_conserves(void **state)
 	an_data_free(&d);
 }
 
+static double sum_of(const float *v, size_t n)
+{
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		s += v[i];
+	return s;
+}
+
+/* The conv pathway, biases zero: relevance passes the pools and ReLUs
+ * whole and each convolution up to its epsilon term, from the features
+ * down to the pixels; the pixels get a share of the logit. */
+static void test_lrp_conv_conserves(void **state)
+{
+	struct an_data d;
+	synthetic(&d, 4, 16);
+	struct an_config cfg = { .kind = AN_APICAL, .task = AN_BLEND, .basal = AN_BASAL_CONV,
+				 .channels = { 3, 4 }, .layers = 2, .hidden = 12 };
+	struct an_model m;
+	an_model_init(&m, &cfg, 17);
+	zero_biases(&m);
+	for (int s = 0; s < 2; s++)
+		ax_tensor_fill(m.conv_b[s], 0.0f);
+	struct an_lrp_work *w = an_lrp_work_new(&m);
+	float R[2 * 12], Rx[AN_PIXELS], c[AN_CLASSES] = { 0 };
+	c[4] = 1;
+	const float eps = 1e-3f;
+	int F = an_feature_dim(&cfg);
+	assert_int_equal(F, 4 * 7 * 7);
+	for (int i = 0; i < 5; i++) {
+		float zk = an_lrp(&m, w, d.x + (size_t)i * AN_PIXELS, c, i % 10, eps, R, Rx);
+		double feat = sum_of(w->R, (size_t)F), slack0 = 0;
+		for (int j = 0; j < 12; j++)
+			slack0 += fabsf(R[j]) * eps / (fabsf(w->z[0][j]) + eps);
+		assert_true(fabs(feat - sum_of(R, 12)) <= slack0 + 1e-4);
+		double above = feat;
+		for (int s = 1; s >= 0; s--) {
+			const struct an_lrp_stage *st = &w->conv[s];
+			size_t n = (size_t)st->d.Cout * st->d.H * st->d.W;
+			size_t n_in = (size_t)st->d.Cin * st->d.H * st->d.W;
+			double out = sum_of(st->R, n), slack = 0;
+			assert_true(fabs(out - above) <= 1e-4 * (1 + fabs(above))); /* pool, ReLU */
+			for (size_t j = 0; j < n; j++)
+				slack += fabsf(st->R[j]) * eps / (fabsf(st->z[j]) + eps);
+			above = sum_of(st->Rin, n_in);
+			assert_true(fabs(above - out) <= slack + 1e-4);
+		}
+		assert_true(fabs(sum_of(Rx, AN_PIXELS) - above) <= 1e-6 * (1 + fabs(above)));
+		assert_true(fabs(above) > 0.05 * fabs(zk)); /* not absorbed on the way */
+	}
+	an_lrp_work_free(w);
+	an_model_free(&m);
+	an_data_free(&d);
+}
+
 /* The plain-C forward of lrp.c gives the tape's logits. */
 static void test_lrp_forward_matches(void **state)
 {
 	struct an_data d;
 	synthetic(&d, 2, 13);
+	for (int basal = 0; basal < AN_NBASALS; basal++)
 	for (int kind = 0; kind < AN_NKINDS; kind++) {
-		struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 10 };
+		struct an_config cfg = { .kind = kind, .task = AN_BLEND, .basal = basal,
+					 .channels = { 2, 3 }, .layers = 2, .hidden = 10 };
 		struct an_model m;
 		an_model_init(&m, &cfg, 14);
 		struct an_batch b;
@@ -537,6 +604,11 @@ static void test_init_copies_feedforward(void **state)
 	assert_int_equal(load_feedforward(&dst, tu_path("none.ckpt")), AX_ERR_ARG);
 	tu_assert_detail("2 layers of 6 units, not 2 of 7");
 	an_model_free(&dst);
+	c.hidden = 6, c.basal = AN_BASAL_CONV;
+	an_model_init(&dst, &c, 34);
+	assert_int_equal(load_feedforward(&dst, tu_path("none.ckpt")), AX_ERR_ARG);
+	tu_assert_detail("--basal mlp (channels 16,32), not conv (16,32)");
+	an_model_free(&dst);
 	an_model_free(&src);
 }
 
@@ -546,10 +618,18 @@ static void test_top_down_phase_freezes(void **state)
 {
 	struct an_data d;
 	synthetic(&d, 4, 40);
+	for (int basal = 0; basal < AN_NBASALS; basal++)
 	for (int kind = AN_APICAL; kind <= AN_CONCAT; kind++) {
-		struct an_config cfg = { .kind = kind, .task = AN_BLEND, .layers = 2, .hidden = 8 };
+		struct an_config cfg = { .kind = kind, .task = AN_BLEND, .basal = basal,
+					 .channels = { 2, 3 }, .layers = 2, .hidden = 8 };
 		struct an_model m;
 		an_model_init(&m, &cfg, 41);
+		float conv0[2 * 9], conv1[3 * 2 * 9], convb[3];
+		if (basal == AN_BASAL_CONV) {
+			memcpy(conv0, m.conv_w[0]->data, sizeof conv0);
+			memcpy(conv1, m.conv_w[1]->data, sizeof conv1);
+			memcpy(convb, m.conv_b[1]->data, sizeof convb);
+		}
 		size_t n0 = m.layer[0].basal.w->size, n1 = m.layer[1].basal.w->size;
 		float *w0 = malloc(n0 * sizeof(float)), *w1 = malloc(n1 * sizeof(float));
 		memcpy(w0, m.layer[0].basal.w->data, n0 * sizeof(float));
@@ -575,12 +655,17 @@ static void test_top_down_phase_freezes(void **state)
 		}
 		int in = m.layer[0].basal.w->shape[1], moved = 0;
 		for (size_t i = 0; i < n0; i++)
-			if ((int)(i % in) < AN_PIXELS)
+			if ((int)(i % in) < an_feature_dim(&cfg))
 				assert_true(m.layer[0].basal.w->data[i] == w0[i]);
 			else
 				moved += m.layer[0].basal.w->data[i] != w0[i];
 		assert_memory_equal(m.layer[1].basal.w->data, w1, n1 * sizeof(float));
 		assert_true(m.out.w->data[3] == out0);
+		if (basal == AN_BASAL_CONV) {
+			assert_memory_equal(m.conv_w[0]->data, conv0, sizeof conv0);
+			assert_memory_equal(m.conv_w[1]->data, conv1, sizeof conv1);
+			assert_memory_equal(m.conv_b[1]->data, convb, sizeof convb);
+		}
 		if (kind == AN_CONCAT)
 			assert_true(moved > 0);
 		else
@@ -678,6 +763,7 @@ int main(void)
 		cmocka_unit_test(test_reference_values),
 		cmocka_unit_test(test_lrp_linear_conserves),
 		cmocka_unit_test(test_lrp_network_conserves),
+		cmocka_unit_test(test_lrp_conv_conserves),
 		cmocka_unit_test(test_lrp_forward_matches),
 		cmocka_unit_test(test_signal_and_rankings),
 		cmocka_unit_test(test_init_copies_feedforward),
