@@ -117,9 +117,10 @@ struct ax_tensor *an_features(struct ax_tape *t, const struct an_model *m, struc
 		return x;
 	int B = x->shape[0];
 	struct ax_tensor *h = ax_reshape(t, x, 4, (int[]){ B, 1, AN_SIDE, AN_SIDE });
+	/* relu(maxpool(z)) = maxpool(relu(z)), gradients too; the ReLU after
+	 * the pool runs over a quarter of the values. */
 	for (int s = 0; s < 2; s++)
-		h = ax_maxpool2d(t, ax_relu(t, ax_conv2d(t, h, m->conv_w[s], m->conv_b[s], 1, 1)), 2,
-				 2);
+		h = ax_relu(t, ax_maxpool2d(t, ax_conv2d(t, h, m->conv_w[s], m->conv_b[s], 1, 1), 2, 2));
 	return ax_reshape(t, h, 2, (int[]){ B, an_feature_dim(&m->cfg) });
 }
 
