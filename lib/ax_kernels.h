@@ -142,13 +142,21 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
  * x (B, Cin, H, W), w (Cout, Cin, KH, KW), bias (Cout) or NULL,
  * y (B, Cout, OH, OW), OH = (H + 2*pad - KH)/stride + 1. im2col over chunks of
  * `chunk` images + one sgemm per chunk; chunk 0 (the default) sizes the chunk
- * to the cache. The work buffer's size depends on the chunk. */
+ * to the cache. With team > 1 that many threads take the chunks in turn, each
+ * with its own panels and a single-threaded sgemm; otherwise chunks run one
+ * after another on OpenBLAS's threads. y and dx have the same bits either
+ * way; dw sums each thread's chunks first (bits fixed by the team size). The
+ * work buffer's size depends on the chunk and the team. */
 struct ax_conv_desc {
 	int B, Cin, H, W, Cout, KH, KW, stride, pad;
 	int chunk; /* images per im2col panel; 0: chosen by the kernel */
+	int team;  /* threads splitting the chunks; 0 or 1: none (see ax_conv_team) */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
+/* The team for c at the current thread count: all threads when there are
+ * at least two chunks per thread, else 1 (outside a parallel region only). */
+int ax_conv_team(const struct ax_conv_desc *c);
 size_t ax_conv_work_size(const struct ax_conv_desc *c);   /* floats of scratch */
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
 		       const float *bias, float *y, float *work);

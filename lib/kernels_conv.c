@@ -10,13 +10,19 @@
  * nb (ax_conv_desc.chunk, or chosen here) keeps the two panels, (K + Cout) * N
  * floats, near CHUNK_FLOATS: large N for the products even on 7x7 images,
  * while the panels stay in cache. The work buffer holds exactly the two panels.
- * Chunks run in order (dw sums over them); the products use OpenBLAS threads,
- * the copies run in parallel over (image, channel) planes, each written by one
- * thread, so results depend only on the inputs, the chunk and the thread count.
+ * Without a team, chunks run in order (dw sums over them); the products use
+ * OpenBLAS threads, the copies run in parallel over (image, channel) planes,
+ * each written by one thread. Small panels leave OpenBLAS's threads little to
+ * share, so with a team (ax_conv_desc.team) each thread instead takes whole
+ * chunks, a fixed static share of them, with panels of its own and a
+ * single-threaded sgemm; dw then sums each thread's chunks into a partial of
+ * its own and the partials in thread order. Results depend only on the
+ * inputs, the chunk, the team and the thread count.
  */
 #include "ax_kernels.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 #define CHUNK_FLOATS (1 << 17)
@@ -41,10 +47,29 @@ static int conv_chunk(const struct ax_conv_desc *c)
 	return (int)AX_MAX(1, AX_MIN(nb, c->B));
 }
 
-size_t ax_conv_work_size(const struct ax_conv_desc *c)
+static int conv_team_size(const struct ax_conv_desc *c)
+{
+	return c->team > 1 ? c->team : 1;
+}
+
+int ax_conv_team(const struct ax_conv_desc *c)
+{
+	int nt = omp_get_max_threads(), nb = conv_chunk(c), chunks = (c->B + nb - 1) / nb;
+	return nt > 1 && !omp_in_parallel() && chunks >= 2 * nt ? nt : 1;
+}
+
+// floats of one thread's two panels, col (K, N) and pan (Cout, N)
+static size_t panel_floats(const struct ax_conv_desc *c)
 {
 	return (size_t)(c->Cin * c->KH * c->KW + c->Cout) * conv_chunk(c) * ax_conv_out_h(c) *
 	       ax_conv_out_w(c);
+}
+
+size_t ax_conv_work_size(const struct ax_conv_desc *c)
+{
+	int team = conv_team_size(c);
+	size_t dw_part = team > 1 ? (size_t)c->Cout * c->Cin * c->KH * c->KW : 0;
+	return (panel_floats(c) + dw_part) * (size_t)team;
 }
 
 // The output columns [*lo, *hi) whose input column ow*s - p + kw lies in [0, W).
@@ -243,28 +268,67 @@ static void panel_gather(int n, int Cout, int OHW, const float *dy, float *pan)
 		       dy + (size_t)bo * OHW, (size_t)OHW * sizeof *dy);
 }
 
+// One chunk of n images from b0 through the panels col, pan: forward.
+static void chunk_forward(const struct ax_conv_desc *c, int b0, int n, const float *x,
+			  const float *w, const float *bias, float *y, float *col, float *pan)
+{
+	int OHW = ax_conv_out_h(c) * ax_conv_out_w(c), K = c->Cin * c->KH * c->KW;
+	panel_im2col(c, n, x + (size_t)b0 * c->Cin * c->H * c->W, col, NULL, 0);
+	// ypan (Cout, N) = w (Cout, K) @ col (K, N)
+	ax_sgemm(0, 0, c->Cout, n * OHW, K, 1.0f, w, col, 0.0f, pan);
+	panel_scatter(n, c->Cout, OHW, pan, bias, y + (size_t)b0 * c->Cout * OHW);
+}
+
+// Backward of one chunk: dw += its share (dw may be NULL), dx of its images.
+static void chunk_backward(const struct ax_conv_desc *c, int b0, int n, const float *x,
+			   const float *w, const float *dy, float *dx, float *dw, float *col,
+			   float *pan)
+{
+	int OHW = ax_conv_out_h(c) * ax_conv_out_w(c), K = c->Cin * c->KH * c->KW, N = n * OHW;
+	size_t xs = (size_t)c->Cin * c->H * c->W, ys = (size_t)c->Cout * OHW;
+	panel_gather(n, c->Cout, OHW, dy + b0 * ys, pan);
+	if (dw) {
+		// dw (Cout, K) += dypan (Cout, N) @ col^T (N, K)
+		panel_im2col(c, n, x + b0 * xs, col, NULL, 0);
+		ax_sgemm(0, 1, c->Cout, K, N, 1.0f, pan, col, 1.0f, dw);
+	}
+	if (dx) {
+		// dcol (K, N) = w^T (K, Cout) @ dypan (Cout, N), into dx
+		ax_sgemm(1, 0, K, N, c->Cout, 1.0f, w, pan, 0.0f, col);
+		panel_im2col(c, n, NULL, col, dx + b0 * xs, 1);
+	}
+}
+
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
 		       const float *bias, float *y, float *work)
 {
-	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), OHW = OH * OW;
-	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c);
+	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c);
+	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c), team = conv_team_size(c);
 	AX_ASSERT(OH > 0 && OW > 0 && c->stride > 0 && "conv2d: bad geometry");
-	float *col = work, *pan = work + (size_t)K * nb * OHW;
-	for (int b0 = 0; b0 < c->B; b0 += nb) {
-		int n = AX_MIN(nb, c->B - b0), N = n * OHW;
-		panel_im2col(c, n, x + (size_t)b0 * c->Cin * c->H * c->W, col, NULL, 0);
-		// ypan (Cout, N) = w (Cout, K) @ col (K, N)
-		ax_sgemm(0, 0, c->Cout, N, K, 1.0f, w, col, 0.0f, pan);
-		panel_scatter(n, c->Cout, OHW, pan, bias, y + (size_t)b0 * c->Cout * OHW);
+	size_t per = panel_floats(c), colsize = (size_t)K * nb * OH * OW;
+	int chunks = (c->B + nb - 1) / nb;
+	if (team <= 1) {
+		for (int i = 0; i < chunks; i++)
+			chunk_forward(c, i * nb, AX_MIN(nb, c->B - i * nb), x, w, bias, y, work,
+				      work + colsize);
+		return;
 	}
+	int prev = ax_blas_serial_begin();
+#pragma omp parallel for schedule(static) num_threads(team)
+	for (int i = 0; i < chunks; i++) {
+		float *col = work + per * (size_t)omp_get_thread_num();
+		chunk_forward(c, i * nb, AX_MIN(nb, c->B - i * nb), x, w, bias, y, col,
+			      col + colsize);
+	}
+	ax_blas_serial_end(prev);
 }
 
 void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
 			const float *dy, float *dx, float *dw, float *dbias, float *work)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), OHW = OH * OW;
-	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c);
-	size_t xs = (size_t)c->Cin * c->H * c->W, ys = (size_t)c->Cout * OHW;
+	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c), team = conv_team_size(c);
+	size_t ys = (size_t)c->Cout * OHW;
 	for (int b = 0; dbias && b < c->B; b++)
 		for (int o = 0; o < c->Cout; o++) {
 			const float *g = dy + b * ys + (size_t)o * OHW;
@@ -273,21 +337,33 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 				s += g[i];
 			dbias[o] += s;
 		}
-	float *col = work, *pan = work + (size_t)K * nb * OHW;
-	for (int b0 = 0; (dw || dx) && b0 < c->B; b0 += nb) {
-		int n = AX_MIN(nb, c->B - b0), N = n * OHW;
-		panel_gather(n, c->Cout, OHW, dy + b0 * ys, pan);
-		if (dw) {
-			// dw (Cout, K) += dypan (Cout, N) @ col^T (N, K)
-			panel_im2col(c, n, x + b0 * xs, col, NULL, 0);
-			ax_sgemm(0, 1, c->Cout, K, N, 1.0f, pan, col, 1.0f, dw);
-		}
-		if (dx) {
-			// dcol (K, N) = w^T (K, Cout) @ dypan (Cout, N), into dx
-			ax_sgemm(1, 0, K, N, c->Cout, 1.0f, w, pan, 0.0f, col);
-			panel_im2col(c, n, NULL, col, dx + b0 * xs, 1);
-		}
+	if (!dw && !dx)
+		return;
+	size_t per = panel_floats(c), colsize = (size_t)K * nb * OHW, nw = (size_t)c->Cout * K;
+	int chunks = (c->B + nb - 1) / nb;
+	if (team <= 1) {
+		for (int i = 0; i < chunks; i++)
+			chunk_backward(c, i * nb, AX_MIN(nb, c->B - i * nb), x, w, dy, dx, dw, work,
+				       work + colsize);
+		return;
 	}
+	float *part = work + per * (size_t)team; // (team, Cout, K): each thread's dw
+	int prev = ax_blas_serial_begin();
+#pragma omp parallel num_threads(team)
+	{
+		int t = omp_get_thread_num();
+		float *col = work + per * (size_t)t, *dwt = dw ? part + nw * (size_t)t : NULL;
+		if (dwt)
+			memset(dwt, 0, nw * sizeof *dwt);
+#pragma omp for schedule(static)
+		for (int i = 0; i < chunks; i++)
+			chunk_backward(c, i * nb, AX_MIN(nb, c->B - i * nb), x, w, dy, dx, dwt, col,
+				       col + colsize);
+	}
+	ax_blas_serial_end(prev);
+	for (int t = 0; dw && t < team; t++)
+		for (size_t j = 0; j < nw; j++) // [vec]
+			dw[j] += part[nw * (size_t)t + j];
 }
 
 // x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the

@@ -772,7 +772,8 @@ struct ax_tensor *ax_conv2d(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 		  "conv2d: x (B,Cin,H,W), w (Cout,Cin,KH,KW)");
 	double t0 = ax_op_clock();
 	struct ax_conv_desc cd = { x->shape[0], x->shape[1], x->shape[2], x->shape[3],
-				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0 };
+				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0, 0 };
+	cd.team = ax_conv_team(&cd);
 	int OH = ax_conv_out_h(&cd), OW = ax_conv_out_w(&cd);
 	AX_ASSERT(OH > 0 && OW > 0 && "conv2d: kernel larger than the padded input");
 	size_t head = (sizeof cd + 63) / 64 * 64;

@@ -61,7 +61,7 @@ struct an_lrp_work *an_lrp_work_new(const struct an_model *m)
 		for (int s = 0; s < 2; s++) {
 			struct an_lrp_stage *st = &w->conv[s];
 			int S = AN_SIDE >> s, cin = s ? cfg->channels[0] : 1, cout = cfg->channels[s];
-			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0 };
+			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0, 0 };
 			size_t n_in = (size_t)cin * S * S, n_out = (size_t)cout * S * S;
 			st->in = ax_xcalloc(n_in, sizeof(float));
 			st->Rin = ax_xcalloc(n_in, sizeof(float));

@@ -758,7 +758,7 @@ static void test_conv_golden(void **state)
 	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
 		const char *cn = cases[ci];
 		const int32_t *g = gi(b, cn, "cfg"); // B Cin H W Cout KH KW stride pad has_bias
-		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0};
+		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0, 0};
 		size_t nx = gcount(b, cn, "x"), nw = gcount(b, cn, "w"), ny = gcount(b, cn, "y");
 		assert_int_equal(ny, (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d));
 		float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw), *db = zerov(d.Cout);
@@ -801,8 +801,8 @@ static void test_conv_golden(void **state)
 static void test_conv_gradcheck(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0},
-				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2}};
+	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0, 0},
+				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2, 0}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct conv_ctx c = {.d = ds[i]};
 		struct ax_conv_desc *d = &c.d;
@@ -867,14 +867,16 @@ static void assert_near_d(const float *a, const double *ref, size_t n, const cha
  * B, all of B, the automatic one) gives the direct sum's values, with stride,
  * padding (one wider than the kernel reach) and 1x1; "same" convolutions
  * (stride 1, output the input's size: the contiguous path) with 3x3, 5x5,
- * a 1x1 image and a plane narrower than the kernel; backward accumulates. */
+ * a 1x1 image and a plane narrower than the kernel; backward accumulates.
+ * Teams of 2 and 3 threads (more threads than chunks, too) give y and dx
+ * bit for bit as without one, and dw to rounding. */
 static void test_conv_chunks(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0},
-				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0},
-				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0},
-				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0}};
+	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0},
+				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0},
+				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0},
+				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0}};
 	int chunks[] = {1, 2, 3, 5, 0};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
@@ -886,19 +888,26 @@ static void test_conv_chunks(void **state)
 		conv_naive(&d, x, w, bias, R, ry, rdx, rdw);
 		for (size_t j = 0; j < nx; j++)
 			rdx[j] += 1.0; // backward adds to what dx held
-		for (size_t ch = 0; ch < AX_COUNTOF(chunks); ch++) {
-			d.chunk = chunks[ch];
-			float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw);
-			float *work = zerov(ax_conv_work_size(&d));
-			for (size_t j = 0; j < nx; j++)
-				dx[j] = 1.0f;
-			ax_conv2d_forward(&d, x, w, bias, y, work);
-			ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work);
-			assert_near_d(y, ry, ny, "conv chunk y");
-			assert_near_d(dx, rdx, nx, "conv chunk dx");
-			assert_near_d(dw, rdw, nw, "conv chunk dw");
-			free(y), free(dx), free(dw), free(work);
-		}
+		float *y0 = zerov(ny), *dx0 = zerov(nx);
+		for (size_t ch = 0; ch < AX_COUNTOF(chunks); ch++)
+			for (int team = 0; team <= 3; team += team ? 1 : 2) {
+				d.chunk = chunks[ch], d.team = team;
+				float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw);
+				float *work = zerov(ax_conv_work_size(&d));
+				for (size_t j = 0; j < nx; j++)
+					dx[j] = 1.0f;
+				ax_conv2d_forward(&d, x, w, bias, y, work);
+				ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work);
+				assert_near_d(y, ry, ny, "conv chunk y");
+				assert_near_d(dx, rdx, nx, "conv chunk dx");
+				assert_near_d(dw, rdw, nw, "conv chunk dw");
+				if (!team)
+					memcpy(y0, y, ny * sizeof *y), memcpy(dx0, dx, nx * sizeof *dx);
+				assert_memory_equal(y, y0, ny * sizeof *y);
+				assert_memory_equal(dx, dx0, nx * sizeof *dx);
+				free(y), free(dx), free(dw), free(work);
+			}
+		free(y0), free(dx0);
 		free(x), free(w), free(bias), free(R), free(ry), free(rdx), free(rdw);
 	}
 }
