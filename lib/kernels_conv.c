@@ -371,11 +371,40 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 // One output row at a time, window offset by window offset, so the loop
 // over the row's outputs vectorises; each output compares its window in
 // (i, j) order.
+// The 2x2, stride 2 window of every output in turn: the rows of the small
+// images this pool mostly sees (14 or 7 outputs) are too short for the
+// vector loop, which then ran in its scalar remainder with strided loads.
+static void maxpool_2x2(int H, int W, const float *xp, float *y, int32_t *argmax)
+{
+	int OH = H / 2, OW = W / 2;
+	for (int oh = 0; oh < OH; oh++)
+		for (int ow = 0; ow < OW; ow++) {
+			int32_t at = 2 * oh * W + 2 * ow, best = at;
+			int32_t cand[3] = { at + 1, at + W, at + W + 1 };
+			float mx = xp[at];
+			for (int q = 0; q < 3; q++) {
+				float v = xp[cand[q]];
+				int take = (v > mx) | ((v != v) & (mx == mx));
+				mx = take ? v : mx;
+				best = take ? cand[q] : best;
+			}
+			y[oh * OW + ow] = mx;
+			argmax[oh * OW + ow] = best;
+		}
+}
+
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax)
 {
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
 	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && argmax && "maxpool: bad geometry, or no argmax");
+	if (k == 2 && s == 2) {
+#pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
+		for (int bc = 0; bc < B * C; bc++)
+			maxpool_2x2(H, W, x + (size_t)bc * H * W, y + (size_t)bc * OH * OW,
+				    argmax + (size_t)bc * OH * OW);
+		return;
+	}
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 	for (int bc = 0; bc < B * C; bc++) {
 		const float *xp = x + (size_t)bc * H * W;
