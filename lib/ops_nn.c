@@ -236,6 +236,9 @@ struct ax_tensor *ax_linear(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 	shape[x->ndim - 1] = out;
 	struct ax_tensor *o = ax_op_output(t, x->ndim, shape);
 	if (bias) {
+		/* the product adds to the bias rows; filled in parallel, as the
+		 * product that follows is */
+#pragma omp parallel for schedule(static) if ((long)M * out > 65536)
 		for (int m = 0; m < M; m++)
 			memcpy(o->data + (size_t)m * out, bias->data, out * sizeof(float));
 		ax_sgemm(0, 1, M, out, in, 1.0f, x->data, w->data, 1.0f, o->data);
