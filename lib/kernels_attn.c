@@ -300,7 +300,10 @@ static void bwd_bh(const struct ax_attn_desc *d, float scale, const float *q, co
 }
 
 // Split the (b, h) pairs across the OpenMP team with single-threaded sgemms
-// when there are threads to use, else loop with OpenBLAS's own threads.
+// when there are threads to use. Without a team the loop still runs in an
+// (inactive) parallel region, where OpenBLAS's threads would be a nested
+// team that libgomp starts anew on every call: OpenBLAS is kept
+// single-threaded whenever there are several threads.
 static int team_mode(int nbh)
 {
 	return omp_get_max_threads() > 1 && nbh >= omp_get_max_threads();
@@ -336,14 +339,14 @@ void ax_attn_forward(const struct ax_attn_desc *d, const float *q, const float *
 		v = saved + ovr;
 	}
 	int team = team_mode(B * H), nt = omp_get_max_threads();
-	int prev = team ? ax_blas_serial_begin() : 0;
+	int prev = nt > 1 ? ax_blas_serial_begin() : 0;
 #pragma omp parallel for schedule(static) num_threads(nt) if (team)
 	for (int bh = 0; bh < B * H; bh++) {
 		int b = bh / H, h = bh % H;
 		size_t qo = (size_t)b * Tq * HD + h * D, ko = (size_t)b * Tk * HD + h * D;
 		fwd_bh(d, b, scale, q + qo, k + ko, v + ko, saved + (size_t)bh * Tq * Tk, out + qo);
 	}
-	if (team)
+	if (nt > 1)
 		ax_blas_serial_end(prev);
 	if (d->rope_out)
 		rope_apply(B * Tq, H, D, saved + ocq, out, out, ROT_INV);
@@ -383,7 +386,7 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 			memset(gv, 0, nk * sizeof(float));
 	}
 	int team = team_mode(B * H), nt = omp_get_max_threads();
-	int prev = team ? ax_blas_serial_begin() : 0;
+	int prev = nt > 1 ? ax_blas_serial_begin() : 0;
 #pragma omp parallel for schedule(static) num_threads(nt) if (team)
 	for (int bh = 0; bh < B * H; bh++) {
 		int b = bh / H, h = bh % H;
@@ -392,7 +395,7 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
 		       work + (size_t)bh * Tq * Tk, gq ? gq + qo : NULL, gk ? gk + ko : NULL,
 		       gv ? gv + ko : NULL);
 	}
-	if (team)
+	if (nt > 1)
 		ax_blas_serial_end(prev);
 	if (d->rope) {
 		if (dq)

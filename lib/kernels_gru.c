@@ -53,6 +53,10 @@ static void my_rows(int B, int *b0, int *b1)
 	*b1 = (int)((long)B * (t + 1) / nt);
 }
 
+// The batch's rows split across the OpenMP team (B > 1). With or without a
+// team, OpenBLAS runs single-threaded in the region when there are several
+// threads: in an inactive region its threads would be a nested team that
+// libgomp starts anew on every call.
 static int use_team(int B)
 {
 	return omp_get_max_threads() > 1 && B > 1;
@@ -114,7 +118,7 @@ void ax_gru_forward(int B, int T, int I, int H, const float *x, const float *h0,
 		bias_fill(G + r * H4, b_ih, H3);
 	ax_sgemm_ld(0, 1, B * T, H3, I, 1.0f, x, I, w_ih, I, 1.0f, G, H4);
 	int team = use_team(B), nt = omp_get_max_threads();
-	int prev = team ? ax_blas_serial_begin() : 0;
+	int prev = nt > 1 ? ax_blas_serial_begin() : 0;
 #pragma omp parallel num_threads(nt) if (team)
 	{
 		int b0, b1;
@@ -136,7 +140,7 @@ void ax_gru_forward(int B, int T, int I, int H, const float *x, const float *h0,
 			}
 		}
 	}
-	if (team)
+	if (nt > 1)
 		ax_blas_serial_end(prev);
 }
 
@@ -153,7 +157,7 @@ void ax_gru_backward(int B, int T, int I, int H, const float *x, const float *h0
 	memset(zrow, 0, (size_t)H * sizeof(float));
 	memset(carry, 0, (size_t)B * H * sizeof(float));
 	int team = use_team(B), nt = omp_get_max_threads();
-	int prev = team ? ax_blas_serial_begin() : 0;
+	int prev = nt > 1 ? ax_blas_serial_begin() : 0;
 #pragma omp parallel num_threads(nt) if (team)
 	{
 		int b0, b1;
@@ -174,7 +178,7 @@ void ax_gru_backward(int B, int T, int I, int H, const float *x, const float *h0
 					    1.0f, carry + (size_t)b0 * H, H);
 		}
 	}
-	if (team)
+	if (nt > 1)
 		ax_blas_serial_end(prev);
 	if (dh0 && h0)
 		for (size_t i = 0; i < (size_t)B * H; i++)

@@ -194,33 +194,53 @@ struct ax_tensor *ax_bmm(struct ax_tape *t, struct ax_tensor *a, struct ax_tenso
 	return matmul_common(t, a, b, ta, tb, a->shape[0], M, N, K, 3, (int[]){ a->shape[0], M, N });
 }
 
-/* dx and dW are two independent products of equal cost. With two threads or
- * more they run side by side, one single-threaded sgemm per core (OpenBLAS
- * runs single-threaded inside an OpenMP region), instead of each product
- * split across the cores. Same bits either way: OpenBLAS splits a product's
- * output between threads, never its sums. */
-static void linear_backward(struct ax_tape_node *n)
+/* dx (M,in) += G (M,out) W (out,in) */
+static void linear_dx(struct ax_tape_node *n)
+{
+	struct ax_tensor *x = n->in[0], *w = n->in[1];
+	int M = (int)ax_tensor_rows(x), in = w->shape[1], out = w->shape[0];
+	ax_sgemm(0, 0, M, in, out, 1.0f, n->out->grad, w->data, 1.0f, x->grad);
+}
+
+/* dW (out,in) += G^T x, and the bias's gradient */
+static void linear_dw(struct ax_tape_node *n)
 {
 	struct ax_tensor *x = n->in[0], *w = n->in[1], *bias = n->in[2];
 	int M = (int)ax_tensor_rows(x), in = w->shape[1], out = w->shape[0];
 	const float *G = n->out->grad;
-	int want_dx = x->requires_grad, want_dw = w->requires_grad;
-	int side_by_side = want_dx && want_dw && omp_get_max_threads() > 1 && !omp_in_parallel();
-#pragma omp parallel sections num_threads(2) if (side_by_side)
-	{
-#pragma omp section
-		if (want_dx) /* dx (M,in) += G (M,out) W (out,in) */
-			ax_sgemm(0, 0, M, in, out, 1.0f, G, w->data, 1.0f, x->grad);
-#pragma omp section
+	if (w->requires_grad)
+		ax_sgemm(1, 0, out, in, M, 1.0f, G, x->data, 1.0f, w->grad);
+	if (bias && bias->requires_grad)
+		for (int m = 0; m < M; m++)
+			for (int j = 0; j < out; j++) // [vec]
+				bias->grad[j] += G[(size_t)m * out + j];
+}
+
+/* dx and dW are two independent products of equal cost. With two threads or
+ * more they run side by side, one single-threaded sgemm per core (OpenBLAS
+ * runs single-threaded inside an OpenMP region), instead of each product
+ * split across the cores. Same bits either way: OpenBLAS splits a product's
+ * output between threads, never its sums. Otherwise the products run outside
+ * any parallel construct: inside even an inactive one (an if clause that is
+ * false) OpenBLAS's own threaded region is a nested one, for which libgomp
+ * starts threads anew on every call (apical-net at 2 threads ran 2x slower
+ * than at 1). */
+static void linear_backward(struct ax_tape_node *n)
+{
+	int want_dx = n->in[0]->requires_grad, want_dw = n->in[1]->requires_grad;
+	if (want_dx && want_dw && omp_get_max_threads() > 1 && !omp_in_parallel()) {
+#pragma omp parallel sections num_threads(2)
 		{
-			if (want_dw) /* dW (out,in) += G^T x */
-				ax_sgemm(1, 0, out, in, M, 1.0f, G, x->data, 1.0f, w->grad);
-			if (bias && bias->requires_grad)
-				for (int m = 0; m < M; m++)
-					for (int j = 0; j < out; j++) // [vec]
-						bias->grad[j] += G[(size_t)m * out + j];
+#pragma omp section
+			linear_dx(n);
+#pragma omp section
+			linear_dw(n);
 		}
+		return;
 	}
+	if (want_dx)
+		linear_dx(n);
+	linear_dw(n);
 }
 static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward };
 
