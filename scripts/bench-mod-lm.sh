@@ -9,7 +9,7 @@ PATH="$(cd "$build/bin" && pwd):$PATH"; export PATH
 . scripts/bench_common.sh
 CFG="--layers 4 --dim 128 --heads 4 --ctx 128"
 # axon's rate includes its first step, torch's follows 3 untimed ones: 30
-# steps keep the warm-up to a few percent (at 12, runs varied by 20%)
+# steps keep that first step's share small
 STEPS=${STEPS:-30}
 [ "$QUICK" = 1 ] && STEPS=2
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT INT TERM
