@@ -492,7 +492,7 @@ static void test_score_files(void **state)
 	assert_int_equal(score_paths(empty, w1, 0, out, sizeof out), AX_ERR_FORMAT);
 	tu_assert_detail("empty");
 	int32_t ints[3] = { 1, 2, 3 };
-	struct ax_array ia = { AX_I32, 1, { 3 }, ints };
+	struct ax_array ia = { .dtype = AX_I32, .ndim = 1, .shape = { 3 }, .data = ints };
 	assert_int_equal(ax_npy_save(tu_path("int.npy"), &ia), AX_OK);
 	assert_int_equal(score_paths(tu_path("int.npy"), w1, 0, out, sizeof out), AX_ERR_FORMAT);
 	tu_assert_detail("int32, not float32");
