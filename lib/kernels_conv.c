@@ -366,11 +366,6 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 			dw[j] += part[nw * (size_t)t + j];
 }
 
-// x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the
-// winning position within the input plane (ih * W + iw); ties go to the first.
-// One output row at a time, window offset by window offset, so the loop
-// over the row's outputs vectorises; each output compares its window in
-// (i, j) order.
 // The 2x2, stride 2 window of every output in turn: the rows of the small
 // images this pool mostly sees (14 or 7 outputs) are too short for the
 // vector loop, which then ran in its scalar remainder with strided loads.
@@ -393,6 +388,11 @@ static void maxpool_2x2(int H, int W, const float *xp, float *y, int32_t *argmax
 		}
 }
 
+// x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the
+// winning position within the input plane (ih * W + iw); ties go to the first.
+// 2x2 windows of stride 2 go through maxpool_2x2; others one output row at a
+// time, window offset by window offset, so the loop over the row's outputs
+// vectorises on long rows. Each output compares its window in (i, j) order.
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax)
 {

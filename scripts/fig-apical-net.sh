@@ -23,7 +23,7 @@
 #     clean images more; see apical-net(1) RESULTS for the trade-off).
 #  6. conv.png: as 5., with the conv basal pathway (--basal conv: two
 #     conv-ReLU-maxpool stages of CONV_CHANNELS under the hidden layers),
-#     CONV_STEPS steps on CONV_TRAIN, models CONV_MODELS: the recipe that
+#     CONV_STEPS steps on CONV_TRAIN, apical, point and concat: the recipe that
 #     meets the bar (a better feedforward pathway leaves less for a
 #     misleading cue to tip on clean images).
 # In 1.-4. each seed first trains the feedforward network alone (the none
@@ -80,7 +80,6 @@ CC_TRAIN=${CC_TRAIN:---clean-cue random --p-blend 0.2}
 CONV_STEPS=${CONV_STEPS:-12000}  # 6.: one phase on the conv basal pathway
 CONV_TRAIN=${CONV_TRAIN:---clean-cue random --p-blend 0.3}
 CONV_CHANNELS=${CONV_CHANNELS:-16,32}
-CONV_MODELS=${CONV_MODELS:-apical point concat}
 N=${N:-1000}
 KS=${KS:-0 16 32 64 128}
 LIMIT=${LIMIT:-0}        # training images used (0: all)
@@ -96,17 +95,20 @@ pretrain() {   # pretrain SEED: the shared feedforward network (no cues)
 	d="$out/seed-$1"
 	apical-net train $common --model none -n "$PRE_STEPS" -s "$1" -m "$d/none.ckpt" >"$d/train-none.csv"
 }
-clean_cue() {   # clean_cue SEED MODEL: trained in one phase on CC_TRAIN, evaluated
-	d="$out/seed-$1"
-	apical-net train $common --model "$2" --pretrain 0 -n "$CC_STEPS" $CC_TRAIN -s "$1" \
-		-m "$d/cc-$2.ckpt" >"$d/train-cc-$2.csv"
-	apical-net eval $use -m "$d/cc-$2.ckpt" -s "$1" >"$d/eval-cc-$2.csv"
+one_phase() {   # one_phase SEED MODEL NAME STEPS OPTION...: from scratch in one phase, evaluated
+	seed=$1 model=$2 name=$3 steps=$4 d="$out/seed-$1"
+	shift 4
+	apical-net train $common --model "$model" --pretrain 0 -n "$steps" "$@" -s "$seed" \
+		-m "$d/$name-$model.ckpt" >"$d/train-$name-$model.csv"
+	apical-net eval $use -m "$d/$name-$model.ckpt" -s "$seed" >"$d/eval-$name-$model.csv"
 }
-conv() {   # conv SEED MODEL: as clean_cue, on the conv basal pathway (CONV_*)
-	d="$out/seed-$1"
-	apical-net train $common --basal conv --channels "$CONV_CHANNELS" --model "$2" --pretrain 0 \
-		-n "$CONV_STEPS" $CONV_TRAIN -s "$1" -m "$d/conv-$2.ckpt" >"$d/train-conv-$2.csv"
-	apical-net eval $use -m "$d/conv-$2.ckpt" -s "$1" >"$d/eval-conv-$2.csv"
+clean_cue() {   # clean_cue SEED MODEL: CC_STEPS steps on CC_TRAIN
+	# shellcheck disable=SC2086
+	one_phase "$1" "$2" cc "$CC_STEPS" $CC_TRAIN
+}
+conv() {   # conv SEED MODEL: the conv basal pathway, CONV_STEPS steps on CONV_TRAIN
+	# shellcheck disable=SC2086
+	one_phase "$1" "$2" conv "$CONV_STEPS" --basal conv --channels "$CONV_CHANNELS" $CONV_TRAIN
 }
 top_down() {   # top_down SEED MODEL: the top-down pathway on the seed's network
 	d="$out/seed-$1"
@@ -143,7 +145,7 @@ t0=$(date +%s)
 for s in $SEEDS; do
 	echo "pretrain $s"
 	for k in apical point concat; do echo "clean_cue $s $k"; done
-	for k in $CONV_MODELS; do echo "conv $s $k"; done
+	for k in apical point concat; do echo "conv $s $k"; done
 done | jobs_run "$0" "$bin"
 # Stage 2: the top-down pathways on it.
 for s in $SEEDS; do

@@ -42,9 +42,9 @@
  * are measured against.
  *
  * Parameter names follow scripts/ref/apical_net.py: layers.<l>.basal,
- * layers.<l>.apical, out, features.0 and
- * features.3 (conv; torch's nn.Sequential of conv, ReLU, pool, conv, ...), context.encoder, context.gru (nn.GRU names),
- * context.head.
+ * layers.<l>.apical, out, features.0 and features.3 (the conv stages, as in
+ * torch's nn.Sequential of conv, ReLU, pool, conv, ...), context.encoder,
+ * context.gru (nn.GRU names), context.head.
  * Initialisation: PyTorch's nn.Linear / nn.GRU defaults, except [choice]
  * the apical biases v_l, which start at 0: without context the gain is
  * then exactly 1 and a model that takes its feedforward pathway from
