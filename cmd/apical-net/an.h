@@ -33,7 +33,7 @@ extern const char *const an_pair_names[AN_NPAIRS + 1];
 /* ---- data (data.c) ---- */
 struct an_data {
 	int n;
-	float *x;                   /* (n, 784) in [0, 1] */
+	uint8_t *x;                 /* (n, 784) pixels 0..255, read as v / 255 */
 	int32_t *y;                 /* (n) class 0..9 */
 	int32_t *idx[AN_CLASSES];   /* image indices of each class */
 	int count[AN_CLASSES];
@@ -43,7 +43,9 @@ struct an_data {
  * images. Every class must be present. */
 enum ax_status an_data_load(struct an_data *d, const char *dir, const char *split, int limit);
 /* Takes ownership of x and y (malloc'd) and builds the class indices. */
-enum ax_status an_data_from(struct an_data *d, float *x, int32_t *y, int n);
+enum ax_status an_data_from(struct an_data *d, uint8_t *x, int32_t *y, int n);
+/* Image i as floats in [0, 1], into out (784). */
+void an_image(const struct an_data *d, int i, float *out);
 void an_data_free(struct an_data *d);
 
 /* A pair selection: bit p set = an_pairs[p] in use. Parses "all" or a
@@ -63,8 +65,16 @@ struct an_example {
 int an_context_class(enum an_cond c, int label, int other, struct ax_rng *r);
 /* A blend from pair p with the label side drawn uniformly; condition c. */
 struct an_example an_example_blend(int p, float alpha, enum an_cond c, struct ax_rng *r);
-/* The image of e into x (784): one random image of each class from d. */
+/* The image of e into x (784): one random image of each class from d.
+ * an_render = an_draw_images, then an_blend. */
 void an_render(const struct an_data *d, const struct an_example *e, struct ax_rng *r, float *x);
+/* The rows of d that e's image blends: one random image of each class. */
+struct an_images {
+	int label, other;
+};
+struct an_images an_draw_images(const struct an_data *d, const struct an_example *e,
+				struct ax_rng *r);
+void an_blend(const struct an_data *d, const struct an_example *e, struct an_images im, float *x);
 
 /* Training mixture (both tasks): with probability p_blend a blend from a
  * random selected pair with alpha ~ U[alpha_lo, alpha_hi], else a clean
@@ -149,6 +159,8 @@ struct an_batch {
 	float *x;      /* (B, 784) the image (temporal: the target frame) */
 	float *cue;    /* blend: (B, 10) one-hot or zeros; temporal: (B, T, 784) */
 	int32_t *y;
+	struct an_example *ex;     /* (B) blend: the recipes an_batch_draw drew */
+	struct an_images *images;  /* (B) and their images */
 };
 void an_batch_alloc(struct an_batch *b, const struct an_config *c, int B);
 /* Floats of one example's cue: 10 (blend) or T * 784 (temporal). */
@@ -157,6 +169,9 @@ void an_batch_free(struct an_batch *b);
 /* Row i of b from example e (temporal: with the given delay). */
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
 		  const struct an_example *e, int delay, struct ax_rng *r);
+/* Every row of a blend batch from its recipes and images (b->ex, b->images),
+ * in parallel. */
+void an_batch_blend(struct an_batch *b, const struct an_data *d);
 /* How many rows of logits (B, 10) have their largest entry at y. */
 int an_count_correct(const float *logits, const int32_t *y, int B);
 /* Logits of a filled batch (no gradient), into logits (B, 10). */

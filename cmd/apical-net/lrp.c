@@ -280,14 +280,15 @@ void an_class_relevance(const struct an_model *m, const struct an_data *d, int n
 {
 	int H = m->cfg.hidden, L = m->cfg.layers, units = L * H;
 	struct an_lrp_work *w = an_lrp_work_new(m);
-	float *R = ax_xmalloc((size_t)units * sizeof(float));
+	float *R = ax_xmalloc((size_t)units * sizeof(float)), x[AN_PIXELS];
 	struct ax_rng r;
 	ax_rng_seed(&r, seed);
 	memset(out, 0, (size_t)units * AN_CLASSES * sizeof(float));
 	for (int k = 0; k < AN_CLASSES; k++)
 		for (int i = 0; i < n; i++) {
 			int idx = d->idx[k][ax_rng_below(&r, (uint32_t)d->count[k])];
-			an_lrp(m, w, d->x + (size_t)idx * AN_PIXELS, NULL, k, eps, R, NULL);
+			an_image(d, idx, x);
+			an_lrp(m, w, x, NULL, k, eps, R, NULL);
 			for (int l = 0; l < L; l++)
 				for (int j = 0; j < H; j++)
 					out[((size_t)l * AN_CLASSES + k) * H + j] += R[l * H + j] / n;

@@ -18,7 +18,8 @@
 static void synthetic(struct an_data *d, int per_class, uint64_t seed)
 {
 	int n = AN_CLASSES * per_class;
-	float *x = malloc((size_t)n * AN_PIXELS * sizeof(float)), proto[AN_CLASSES][AN_PIXELS];
+	uint8_t *x = malloc((size_t)n * AN_PIXELS);
+	float proto[AN_CLASSES][AN_PIXELS];
 	int32_t *y = malloc((size_t)n * sizeof(int32_t));
 	struct ax_rng r;
 	ax_rng_seed(&r, seed);
@@ -28,22 +29,28 @@ static void synthetic(struct an_data *d, int per_class, uint64_t seed)
 		y[i] = i % AN_CLASSES;
 		for (int p = 0; p < AN_PIXELS; p++) {
 			float v = proto[y[i]][p] + 0.1f * ax_rng_normal(&r);
-			x[(size_t)i * AN_PIXELS + p] = v < 0 ? 0 : v > 1 ? 1 : v;
+			x[(size_t)i * AN_PIXELS + p] = (uint8_t)lrintf(255.0f * (v < 0 ? 0 : v > 1 ? 1 : v));
 		}
 	}
 	assert_int_equal(an_data_from(d, x, y, n), AX_OK);
 }
 
-/* Class k's every image is the constant (k + 1) / 20: a pixel tells the class. */
+/* Class k's every image is the constant (k + 1) / 20, to the nearest byte
+ * level: a pixel tells the class. */
+static uint8_t class_level(int k)
+{
+	return (uint8_t)lrintf(255.0f * (k + 1) / 20.0f);
+}
+
 static void constant_images(struct an_data *d)
 {
 	int n = 2 * AN_CLASSES;
-	float *x = malloc((size_t)n * AN_PIXELS * sizeof(float));
+	uint8_t *x = malloc((size_t)n * AN_PIXELS);
 	int32_t *y = malloc((size_t)n * sizeof(int32_t));
 	for (int i = 0; i < n; i++) {
 		y[i] = i % AN_CLASSES;
 		for (int p = 0; p < AN_PIXELS; p++)
-			x[(size_t)i * AN_PIXELS + p] = (y[i] + 1) / 20.0f;
+			x[(size_t)i * AN_PIXELS + p] = class_level(y[i]);
 	}
 	assert_int_equal(an_data_from(d, x, y, n), AX_OK);
 }
@@ -130,7 +137,8 @@ static void test_blend_alpha_and_labels(void **state)
 			irr[e.ctx]++;
 		}
 		an_render(&d, &e, &r, x);
-		float want = alpha * (e.label + 1) / 20.0f + (1 - alpha) * (e.other + 1) / 20.0f;
+		float want = alpha * (class_level(e.label) / 255.0f) +
+			     (1 - alpha) * (class_level(e.other) / 255.0f);
 		for (int q = 0; q < AN_PIXELS; q += 97)
 			assert_true(fabsf(x[q] - want) < 1e-6f);
 	}
@@ -416,7 +424,8 @@ static void test_lrp_network_conserves(void **state)
 		c[kind == AN_POINT ? 0 : 3] = 1; /* point: class 0's drive, kept out below */
 		const float eps = 1e-3f;
 		for (int i = 0; i < 5; i++) {
-			const float *x = d.x + (size_t)i * AN_PIXELS;
+			float x[AN_PIXELS];
+			an_image(&d, i, x);
 			float zk = an_lrp(&m, w, x, kind == AN_POINT ? NULL : c, i % 10, eps, R, Rx);
 			double sums[4] = { 0 }, slack[4] = { 0 };
 			for (int l = 0; l < 3; l++)
@@ -472,7 +481,9 @@ static void test_lrp_conv_conserves(void **state)
 	int F = an_feature_dim(&cfg);
 	assert_int_equal(F, 4 * 7 * 7);
 	for (int i = 0; i < 5; i++) {
-		float zk = an_lrp(&m, w, d.x + (size_t)i * AN_PIXELS, c, i % 10, eps, R, Rx);
+		float x[AN_PIXELS];
+		an_image(&d, i, x);
+		float zk = an_lrp(&m, w, x, c, i % 10, eps, R, Rx);
 		double feat = sum_of(w->R, (size_t)F), slack0 = 0;
 		for (int j = 0; j < 12; j++)
 			slack0 += fabsf(R[j]) * eps / (fabsf(w->z[0][j]) + eps);
