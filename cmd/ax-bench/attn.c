@@ -116,6 +116,8 @@ void bench_shapes(const struct config *c)
 		{ "mtm fc1", 1600, 64, 256 },         { "mtm fc2", 1600, 256, 64 },
 		{ "block qkv/out", 1024, 256, 256 },  { "block fc1", 1024, 256, 1024 },
 		{ "block fc2", 1024, 1024, 256 },
+		{ "apical in", 64, 784, 256 },        { "apical hidden", 64, 256, 256 },
+		{ "apical out", 64, 256, 10 },
 	};
 	int n = 1024;
 	float *a = ax_xmalloc(sizeof(float) * n * n), *b = ax_xmalloc(sizeof(float) * n * n),
