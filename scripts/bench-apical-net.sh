@@ -10,7 +10,7 @@ set -eu
 build=$1
 PATH="$(cd "$build/bin" && pwd):$PATH"; export PATH
 . scripts/bench_common.sh
-STEPS=${STEPS:-1000} REF_STEPS=${REF_STEPS:-400}
+STEPS=${STEPS:-3000} REF_STEPS=${REF_STEPS:-400}
 [ "$QUICK" = 1 ] && STEPS=20 REF_STEPS=10
 B=64 H=256
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
