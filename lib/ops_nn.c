@@ -244,6 +244,23 @@ static void linear_backward(struct ax_tape_node *n)
 }
 static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward };
 
+/* Rows [lo, hi) of y = x W^T + bias. */
+static void linear_rows(int lo, int hi, int in, int out, const float *x, const float *w,
+			const float *bias, float *y)
+{
+	if (hi <= lo)
+		return;
+	x += (size_t)lo * in;
+	y += (size_t)lo * out;
+	if (bias) {
+		for (int m = 0; m < hi - lo; m++)
+			memcpy(y + (size_t)m * out, bias, out * sizeof(float));
+		ax_sgemm(0, 1, hi - lo, out, in, 1.0f, x, w, 1.0f, y);
+	} else {
+		ax_sgemm(0, 1, hi - lo, out, in, 1.0f, x, w, 0.0f, y);
+	}
+}
+
 struct ax_tensor *ax_linear(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *w,
 			    struct ax_tensor *bias)
 {
@@ -255,15 +272,24 @@ struct ax_tensor *ax_linear(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 	memcpy(shape, x->shape, sizeof shape);
 	shape[x->ndim - 1] = out;
 	struct ax_tensor *o = ax_op_output(t, x->ndim, shape);
-	if (bias) {
-		/* the product adds to the bias rows; filled in parallel, as the
-		 * product that follows is */
-#pragma omp parallel for schedule(static) if ((long)M * out > 65536)
-		for (int m = 0; m < M; m++)
-			memcpy(o->data + (size_t)m * out, bias->data, out * sizeof(float));
-		ax_sgemm(0, 1, M, out, in, 1.0f, x->data, w->data, 1.0f, o->data);
-	} else
-		ax_sgemm(0, 1, M, out, in, 1.0f, x->data, w->data, 0.0f, o->data);
+	/* With several threads and rows enough, each thread takes a block of
+	 * rows with a single-threaded sgemm (OpenBLAS's inside an OpenMP
+	 * region), as linear_backward does with dx and dW: OpenBLAS's own
+	 * split of such products kept two cores 15-30% short of twice one
+	 * (the block 19.5 -> 18.9 ms, mod-lm 5% more tokens/s). The bits are
+	 * fixed by the thread count: OpenBLAS picks kernels by size, so a
+	 * block of rows may not add up as the whole product would. */
+	int nt = omp_get_max_threads();
+	if (nt > 1 && M >= 64 * nt && !omp_in_parallel()) {
+#pragma omp parallel num_threads(nt)
+		{
+			int per = (M + nt - 1) / nt, lo = AX_MIN(M, omp_get_thread_num() * per);
+			linear_rows(lo, AX_MIN(M, lo + per), in, out, x->data, w->data,
+				    bias ? bias->data : NULL, o->data);
+		}
+	} else {
+		linear_rows(0, M, in, out, x->data, w->data, bias ? bias->data : NULL, o->data);
+	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_LINEAR, o, x, w, bias, NULL);
 	double flops = 2.0 * M * in * out;
 	if (n)
