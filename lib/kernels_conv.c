@@ -366,26 +366,31 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 			dw[j] += part[nw * (size_t)t + j];
 }
 
-// The 2x2, stride 2 window of every output in turn: the rows of the small
-// images this pool mostly sees (14 or 7 outputs) are too short for the
-// vector loop, which then ran in its scalar remainder with strided loads.
-static void maxpool_2x2(int H, int W, const float *xp, float *y, int32_t *argmax)
+// The n = OH * OW windows of one plane, 2x2 with stride 2, off[o] the top
+// left input of output o. One loop over the whole plane, its loads gathered
+// through off, vectorises; loops over rows of 14 or 7 outputs ran scalar, and
+// there each comparison was a branch that mispredicted half the time on real
+// activations (14 ns per output; now 2-4). Inputs in (i, j) order, selects.
+static void maxpool_2x2(int n, int W, const int32_t *restrict off, const float *restrict xp,
+			float *restrict y, int32_t *restrict argmax)
 {
-	int OH = H / 2, OW = W / 2;
-	for (int oh = 0; oh < OH; oh++)
-		for (int ow = 0; ow < OW; ow++) {
-			int32_t at = 2 * oh * W + 2 * ow, best = at;
-			int32_t cand[3] = { at + 1, at + W, at + W + 1 };
-			float mx = xp[at];
-			for (int q = 0; q < 3; q++) {
-				float v = xp[cand[q]];
-				int take = (v > mx) | ((v != v) & (mx == mx));
-				mx = take ? v : mx;
-				best = take ? cand[q] : best;
-			}
-			y[oh * OW + ow] = mx;
-			argmax[oh * OW + ow] = best;
-		}
+	for (int o = 0; o < n; o++) { // [vec]
+		int32_t at = off[o], best = at;
+		float mx = xp[at], v1 = xp[at + 1], v2 = xp[at + W], v3 = xp[at + W + 1];
+		/* a _Bool, not the int of `|`: with an int GCC 12 finds no vector
+		 * type for the loads */
+		_Bool take = v1 > mx || (v1 != v1 && mx == mx);
+		mx = take ? v1 : mx;
+		best = take ? at + 1 : best;
+		take = v2 > mx || (v2 != v2 && mx == mx);
+		mx = take ? v2 : mx;
+		best = take ? at + W : best;
+		take = v3 > mx || (v3 != v3 && mx == mx);
+		mx = take ? v3 : mx;
+		best = take ? at + W + 1 : best;
+		y[o] = mx;
+		argmax[o] = best;
+	}
 }
 
 // x (B, C, H, W) -> y (B, C, OH, OW), OH = (H - k)/s + 1. argmax holds the
@@ -399,10 +404,17 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
 	AX_ASSERT(OH > 0 && OW > 0 && s > 0 && argmax && "maxpool: bad geometry, or no argmax");
 	if (k == 2 && s == 2) {
+		int n = OH * OW;
+		int32_t small[1024], *off = n <= 1024 ? small : ax_xmalloc((size_t)n * sizeof *off);
+		for (int oh = 0; oh < OH; oh++)
+			for (int ow = 0; ow < OW; ow++)
+				off[oh * OW + ow] = 2 * oh * W + 2 * ow;
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 		for (int bc = 0; bc < B * C; bc++)
-			maxpool_2x2(H, W, x + (size_t)bc * H * W, y + (size_t)bc * OH * OW,
-				    argmax + (size_t)bc * OH * OW);
+			maxpool_2x2(n, W, off, x + (size_t)bc * H * W, y + (size_t)bc * n,
+				    argmax + (size_t)bc * n);
+		if (off != small)
+			free(off);
 		return;
 	}
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
