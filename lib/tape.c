@@ -2,6 +2,7 @@
 #include "ax_tape.h"
 #include "ax_profile.h"
 
+#include <omp.h>
 #include <string.h>
 #include <time.h>
 
@@ -103,7 +104,16 @@ static float *grad_acquire(struct ax_tape *t, size_t size)
 		*best = (struct ax_grad_block){ ax_arena_alloc(t->arena, size * sizeof(float)), size, 0 };
 	}
 	best->lent = 1;
-	return memset(best->p, 0, size * sizeof(float));
+	/* zeroed by the whole team when large: a gradient of image activations
+	 * is tens of MB, and one core's memset left the others waiting */
+	float *p = best->p;
+#pragma omp parallel if (size > 262144)
+	{
+		size_t nt = (size_t)omp_get_num_threads(), i = (size_t)omp_get_thread_num();
+		size_t per = (size + nt - 1) / nt, lo = AX_MIN(size, i * per);
+		memset(p + lo, 0, (AX_MIN(size, lo + per) - lo) * sizeof(float));
+	}
+	return p;
 }
 
 /* Gives x's buffer back if the pool lent it (a caller may have given an
