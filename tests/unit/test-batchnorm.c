@@ -123,8 +123,8 @@ static void test_gradcheck(void **state)
 }
 
 /* Statistics of values far from zero with a small spread (1000 + 0.01 sin):
- * the variance, merged from the planes' own, stays within 0.1% of a
- * two-pass double one (a sum of squares less the squared mean would lose it). */
+ * the variance stays within 0.1% of a two-pass double one (a sum of squares
+ * less the squared mean would lose it). */
 static void test_stats_offset(void **state)
 {
 	int B = 64, C = 2, S = 49;
