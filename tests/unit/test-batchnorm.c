@@ -122,6 +122,24 @@ static void test_gradcheck(void **state)
 	ax_arena_free(&a);
 }
 
+/* Channel c's mean and sum of squared deviations of x (B, C, S), two passes
+ * in double: the reference the kernels are held to. */
+static void channel_moments(int B, int C, int S, const float *x, int c, double *mean, double *ss)
+{
+	long M = (long)B * S;
+	double m = 0, v = 0;
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < S; j++)
+			m += x[((size_t)b * C + c) * S + j];
+	m /= M;
+	for (int b = 0; b < B; b++)
+		for (int j = 0; j < S; j++) {
+			double d = x[((size_t)b * C + c) * S + j] - m;
+			v += d * d;
+		}
+	*mean = m, *ss = v;
+}
+
 /* Statistics of values far from zero with a small spread (1000 + 0.01 sin):
  * the variance stays within 0.1% of a two-pass double one (a sum of squares
  * less the squared mean would lose it). */
@@ -134,17 +152,9 @@ static void test_stats_offset(void **state)
 		x[i] = 1000.0f + 0.01f * sinf(0.37f * i + 0.01f * (i / S));
 	ax_batchnorm_stats(B, C, S, x, 0.0f, st, st + C, st + 2 * C);
 	for (int c = 0; c < C; c++) {
-		double m = 0, v = 0;
+		double m, v;
 		long M = (long)B * S;
-		for (int b = 0; b < B; b++)
-			for (int j = 0; j < S; j++)
-				m += x[((size_t)b * C + c) * S + j];
-		m /= M;
-		for (int b = 0; b < B; b++)
-			for (int j = 0; j < S; j++) {
-				double d = x[((size_t)b * C + c) * S + j] - m;
-				v += d * d;
-			}
+		channel_moments(B, C, S, x, c, &m, &v);
 		assert_true(fabs(st[2 * C + c] - v / (M - 1)) <= 1e-3 * v / (M - 1));
 	}
 	free(x);
@@ -170,16 +180,8 @@ static void test_kernels_double(void **state)
 		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, NULL, dy, dx, dg, db);
 		long M = (long)B * S;
 		for (int c = 0; c < C; c++) {
-			double m = 0, v = 0, gs = 0, gxs = 0;
-			for (int b = 0; b < B; b++)
-				for (int j = 0; j < S; j++)
-					m += x[((size_t)b * C + c) * S + j];
-			m /= M;
-			for (int b = 0; b < B; b++)
-				for (int j = 0; j < S; j++) {
-					size_t at = ((size_t)b * C + c) * S + j;
-					v += (x[at] - m) * (x[at] - m);
-				}
+			double m, v, gs = 0, gxs = 0;
+			channel_moments(B, C, S, x, c, &m, &v);
 			double r = 1.0 / sqrt(v / M + 1e-5);
 			for (int b = 0; b < B; b++)
 				for (int j = 0; j < S; j++) {
