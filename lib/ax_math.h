@@ -1,5 +1,6 @@
-/* ax_math.h — branch-free float exp, erf and tanh, and fixed-order
- * reductions, for elementwise and row-wise kernels (internal to lib/: the
+/* ax_math.h — branch-free float exp, erf and tanh, fixed-order reductions
+ * and the split of elementwise work between threads, for elementwise and
+ * row-wise kernels (internal to lib/: the
  * kernels, the tape's ops; not part of axon.h).
  *
  * glibc's expf/erff/tanhf are accurate but scalar calls (GCC vectorises libm
@@ -15,6 +16,7 @@
 #include "ax_base.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 /* x's bits mapped to an int32 that orders as the floats do (NaN aside), and
@@ -82,6 +84,20 @@ static inline float ax_tanhf(float x)
 	big = x < 0 ? -big : big;
 	float small = x + x * x2 * (-1.0f / 3 + x2 * (2.0f / 15 + x2 * (-17.0f / 315)));
 	return a < 0.0625f ? small : big;
+}
+
+/* ---- splitting elementwise work between threads ----
+ * Inside a parallel region, the current thread's share [*lo, *hi) of n
+ * elements: the team splits n in blocks of 64 (whole vectors). Only for work
+ * whose every element's result does not depend on the split; worth a team
+ * above AX_ELEMENTWISE_PAR_MIN elements. */
+#define AX_ELEMENTWISE_PAR_MIN 65536
+static inline void ax_thread_span(size_t n, size_t *lo, size_t *hi)
+{
+	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
+	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
+	*lo = AX_MIN(n, t * per);
+	*hi = AX_MIN(n, *lo + per);
 }
 
 /* ---- reductions in a fixed order that vectorises ----

@@ -39,18 +39,6 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 	}
 }
 
-/* The elementwise work of one thread, elements [*lo, *hi) of n: the team
- * splits n in blocks of 64 (whole vectors); an element's result does not
- * depend on the split. Parallel only above ELEMENTWISE_PAR_MIN elements. */
-#define ELEMENTWISE_PAR_MIN 65536
-static void my_span(size_t n, size_t *lo, size_t *hi)
-{
-	size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
-	size_t per = ((n + 63) / 64 + nt - 1) / nt * 64;
-	*lo = AX_MIN(n, t * per);
-	*hi = AX_MIN(n, *lo + per);
-}
-
 /* Calls body(ia, ib, io, n, sa_inner, sb_inner) once per inner row. */
 #define BCAST_FOR_ROWS(bc, ...)                                                    \
 	do {                                                                      \
@@ -133,10 +121,10 @@ static void binop_backward(struct ax_tape_node *n)
 	if (a->size == o->size && b->size == o->size) {
 		const float *A = a->data, *B = b->data, *G = o->grad;
 		float *dA = a->grad, *dB = b->grad;
-#pragma omp parallel if (o->size > ELEMENTWISE_PAR_MIN)
+#pragma omp parallel if (o->size > AX_ELEMENTWISE_PAR_MIN)
 		{
 			size_t lo, hi;
-			my_span(o->size, &lo, &hi);
+			ax_thread_span(o->size, &lo, &hi);
 			binop_backward_same(op, hi - lo, A + lo, B + lo, G + lo, dA ? dA + lo : NULL,
 					    dB ? dB + lo : NULL);
 		}
@@ -180,10 +168,10 @@ static struct ax_tensor *binop(struct ax_tape *t, enum binop op, struct ax_tenso
 	const float *A = a->data, *B = b->data;
 	float *O = o->data;
 	if (a->size == o->size && b->size == o->size) {
-#pragma omp parallel if (o->size > ELEMENTWISE_PAR_MIN)
+#pragma omp parallel if (o->size > AX_ELEMENTWISE_PAR_MIN)
 		{
 			size_t lo, hi;
-			my_span(o->size, &lo, &hi);
+			ax_thread_span(o->size, &lo, &hi);
 			binop_same_span(op, hi - lo, A + lo, B + lo, O + lo);
 		}
 	} else {
@@ -320,10 +308,10 @@ static void unary_backward(struct ax_tape_node *n)
 	const float *x = n->in[0]->data, *y = n->out->data, *g = n->out->grad;
 	float *dx = n->in[0]->grad;
 	size_t n_el = n->out->size;
-#pragma omp parallel if (n_el > ELEMENTWISE_PAR_MIN)
+#pragma omp parallel if (n_el > AX_ELEMENTWISE_PAR_MIN)
 	{
 		size_t lo, hi;
-		my_span(n_el, &lo, &hi);
+		ax_thread_span(n_el, &lo, &hi);
 		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo);
 	}
 }
@@ -356,10 +344,10 @@ struct ax_tensor *ax_unary(struct ax_tape *t, enum ax_unary kind, struct ax_tens
 	const float *xd = x->data;
 	float *od = o->data;
 	size_t n_el = x->size;
-#pragma omp parallel if (n_el > ELEMENTWISE_PAR_MIN)
+#pragma omp parallel if (n_el > AX_ELEMENTWISE_PAR_MIN)
 	{
 		size_t lo, hi;
-		my_span(n_el, &lo, &hi);
+		ax_thread_span(n_el, &lo, &hi);
 		unary_fwd_span(kind, hi - lo, xd + lo, od + lo);
 	}
 	struct ax_tape_node *n = ax_op_record(t, &OP_UNARY, o, x, NULL, NULL, NULL);

@@ -283,8 +283,9 @@ struct ax_tensor *ax_linear(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 	if (nt > 1 && M >= 64 * nt && !omp_in_parallel()) {
 #pragma omp parallel num_threads(nt)
 		{
-			int per = (M + nt - 1) / nt, lo = AX_MIN(M, omp_get_thread_num() * per);
-			linear_rows(lo, AX_MIN(M, lo + per), in, out, x->data, w->data,
+			size_t lo, hi;
+			ax_thread_span((size_t)M, &lo, &hi);
+			linear_rows((int)lo, (int)hi, in, out, x->data, w->data,
 				    bias ? bias->data : NULL, o->data);
 		}
 	} else {

@@ -1,10 +1,10 @@
 /* optim.c — SGD(+momentum), Adam, AdamW, LAMB, mirror descent; sparse row
  * updates and frozen parameters; clipping; schedules. */
 #include "ax_optim.h"
+#include "ax_math.h"
 
 #include <ctype.h>
 #include <math.h>
-#include <omp.h>
 #include <string.h>
 
 void ax_optim_init(struct ax_optim *o, enum ax_optim_kind kind, struct ax_params *p)
@@ -52,10 +52,10 @@ void ax_adam_update(size_t n, float *w, const float *g, float *m, float *v, long
 	float bc1 = 1.0f - powf(b1, (float)step), bc2 = 1.0f - powf(b2, (float)step);
 	/* A large tensor's four arrays outgrow a core's cache: two cores have
 	 * twice the bandwidth. */
-#pragma omp parallel if (n > 65536)
+#pragma omp parallel if (n > AX_ELEMENTWISE_PAR_MIN)
 	{
-		size_t nt = (size_t)omp_get_num_threads(), t = (size_t)omp_get_thread_num();
-		size_t per = (n + nt - 1) / nt, lo = AX_MIN(n, t * per), hi = AX_MIN(n, lo + per);
+		size_t lo, hi;
+		ax_thread_span(n, &lo, &hi);
 		adam_span(lo, hi, w, g, m, v, bc1, bc2, lr, b1, b2, eps, l2, decay);
 	}
 }

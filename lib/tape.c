@@ -1,8 +1,8 @@
 /* tape.c — recording ops and walking them backwards. */
 #include "ax_tape.h"
 #include "ax_profile.h"
+#include "ax_math.h"
 
-#include <omp.h>
 #include <string.h>
 #include <time.h>
 
@@ -107,11 +107,11 @@ static float *grad_acquire(struct ax_tape *t, size_t size)
 	/* zeroed by the whole team when large: a gradient of image activations
 	 * is tens of MB, and one core's memset left the others waiting */
 	float *p = best->p;
-#pragma omp parallel if (size > 262144)
+#pragma omp parallel if (size > AX_ELEMENTWISE_PAR_MIN)
 	{
-		size_t nt = (size_t)omp_get_num_threads(), i = (size_t)omp_get_thread_num();
-		size_t per = (size + nt - 1) / nt, lo = AX_MIN(size, i * per);
-		memset(p + lo, 0, (AX_MIN(size, lo + per) - lo) * sizeof(float));
+		size_t lo, hi;
+		ax_thread_span(size, &lo, &hi);
+		memset(p + lo, 0, (hi - lo) * sizeof(float));
 	}
 	return p;
 }

@@ -159,19 +159,21 @@ struct an_batch {
 	float *x;      /* (B, 784) the image (temporal: the target frame) */
 	float *cue;    /* blend: (B, 10) one-hot or zeros; temporal: (B, T, 784) */
 	int32_t *y;
-	struct an_example *ex;     /* (B) blend: the recipes an_batch_draw drew */
-	struct an_images *images;  /* (B) and their images */
+	struct an_example *ex;     /* (B) blend: each row's recipe */
+	struct an_images *images;  /* (B) and its images, for an_batch_render */
 };
 void an_batch_alloc(struct an_batch *b, const struct an_config *c, int B);
 /* Floats of one example's cue: 10 (blend) or T * 784 (temporal). */
 size_t an_cue_size(const struct an_config *c);
 void an_batch_free(struct an_batch *b);
-/* Row i of b from example e (temporal: with the given delay). */
+/* Row i of b from example e (temporal: with the given delay). A blend row's
+ * cue, label and image rows are set here, its pixels by an_batch_render. */
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
 		  const struct an_example *e, int delay, struct ax_rng *r);
-/* Every row of a blend batch from its recipes and images (b->ex, b->images),
- * in parallel. */
-void an_batch_blend(struct an_batch *b, const struct an_data *d);
+/* The pixels of every blend row an_batch_set recorded, in parallel: a batch
+ * reads random rows of the whole image set and waits on memory. Call it
+ * once the rows are set; temporal rows need nothing more. */
+void an_batch_render(struct an_batch *b, const struct an_config *c, const struct an_data *d);
 /* How many rows of logits (B, 10) have their largest entry at y. */
 int an_count_correct(const float *logits, const int32_t *y, int B);
 /* Logits of a filled batch (no gradient), into logits (B, 10). */

@@ -24,15 +24,6 @@ void an_batch_free(struct an_batch *b)
 	free(b->x), free(b->cue), free(b->y), free(b->ex), free(b->images);
 }
 
-/* Row i of a blend batch's cue: e's cued class one-hot, or zeros. */
-static void set_blend_cue(struct an_batch *b, int i, const struct an_example *e)
-{
-	float *cue = b->cue + (size_t)i * AN_CLASSES;
-	memset(cue, 0, AN_CLASSES * sizeof(float));
-	if (e->ctx >= 0)
-		cue[e->ctx] = 1.0f;
-}
-
 void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an_data *d, int i,
 		  const struct an_example *e, int delay, struct ax_rng *r)
 {
@@ -42,20 +33,24 @@ void an_batch_set(struct an_batch *b, const struct an_config *c, const struct an
 		an_render_sequence(d, e, delay, c->delay_max, r, cue);
 		memcpy(x, cue + (n - AN_PIXELS), AN_PIXELS * sizeof(float));
 	} else {
-		an_render(d, e, r, x);
-		set_blend_cue(b, i, e);
+		/* the image rows now, in the order an_render draws them; the
+		 * pixels in an_batch_render */
+		b->ex[i] = *e;
+		b->images[i] = an_draw_images(d, e, r);
+		memset(cue, 0, n * sizeof(float));
+		if (e->ctx >= 0)
+			cue[e->ctx] = 1.0f;
 	}
 	b->y[i] = e->label;
 }
 
-void an_batch_blend(struct an_batch *b, const struct an_data *d)
+void an_batch_render(struct an_batch *b, const struct an_config *c, const struct an_data *d)
 {
+	if (c->task != AN_BLEND)
+		return;
 #pragma omp parallel for schedule(static)
-	for (int i = 0; i < b->B; i++) {
+	for (int i = 0; i < b->B; i++)
 		an_blend(d, &b->ex[i], b->images[i], b->x + (size_t)i * AN_PIXELS);
-		set_blend_cue(b, i, &b->ex[i]);
-		b->y[i] = b->ex[i].label;
-	}
 }
 
 /* The cue as a tensor of the task's shape. */
@@ -131,15 +126,9 @@ double an_accuracy(const struct an_model *m, const struct an_data *d, unsigned p
 			struct an_example e = an_example_blend(nth_pair(pairs, i0 + j), alpha, AN_NONE,
 							       &re);
 			e.ctx = an_context_class(c, e.label, e.other, &rc);
-			if (m->cfg.task == AN_BLEND) {
-				b.ex[j] = e;
-				b.images[j] = an_draw_images(d, &e, &ri);
-			} else {
-				an_batch_set(&b, &m->cfg, d, j, &e, delay, &ri);
-			}
+			an_batch_set(&b, &m->cfg, d, j, &e, delay, &ri);
 		}
-		if (m->cfg.task == AN_BLEND)
-			an_batch_blend(&b, d);
+		an_batch_render(&b, &m->cfg, d);
 		an_predict(m, &b, keep, logits);
 		correct += an_count_correct(logits, b.y, b.B);
 	}

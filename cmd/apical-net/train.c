@@ -100,21 +100,12 @@ enum ax_status an_checkpoint_read(const char *path, struct an_model *m, struct a
 void an_batch_draw(struct an_batch *b, const struct an_config *c, const struct an_data *d,
 		   const struct an_mix *mix, struct ax_rng *r)
 {
-	if (c->task == AN_BLEND) {
-		/* Every recipe and image first, drawn in the order one example at
-		 * a time would draw them, then the pixels in parallel. */
-		for (int i = 0; i < b->B; i++) {
-			b->ex[i] = an_example_train(mix, r);
-			b->images[i] = an_draw_images(d, &b->ex[i], r);
-		}
-		an_batch_blend(b, d);
-		return;
-	}
 	for (int i = 0; i < b->B; i++) {
 		struct an_example e = an_example_train(mix, r);
-		int delay = (int)ax_rng_below(r, (uint32_t)c->delay_max + 1);
+		int delay = c->task == AN_TEMPORAL ? (int)ax_rng_below(r, (uint32_t)c->delay_max + 1) : 0;
 		an_batch_set(b, c, d, i, &e, delay, r);
 	}
+	an_batch_render(b, c, d);
 }
 
 int an_top_down_phase(const struct an_settings *s, long step)

@@ -527,6 +527,7 @@ static void test_lrp_forward_matches(void **state)
 			struct an_example e = an_example_blend(i, 0.6f, (enum an_cond)i, &r);
 			an_batch_set(&b, &cfg, &d, i, &e, 0, &r);
 		}
+		an_batch_render(&b, &cfg, &d);
 		float logits[4 * AN_CLASSES], R[20];
 		an_predict(&m, &b, NULL, logits);
 		struct an_lrp_work *w = an_lrp_work_new(&m);
