@@ -141,8 +141,8 @@ static void channel_moments(int B, int C, int S, const float *x, int c, double *
 }
 
 /* Statistics of values far from zero with a small spread (1000 + 0.01 sin):
- * the variance stays within 0.1% of a two-pass double one (a sum of squares
- * less the squared mean would lose it). */
+ * the variance stays within 0.1% of a two-pass double one (a float sum of
+ * squares less the squared mean fails here). */
 static void test_stats_offset(void **state)
 {
 	int B = 64, C = 2, S = 49;
