@@ -149,13 +149,16 @@ void ax_attn_backward(const struct ax_attn_desc *d, const float *q, const float 
  * work buffer's size depends on the chunk and the team. */
 struct ax_conv_desc {
 	int B, Cin, H, W, Cout, KH, KW, stride, pad;
-	int chunk; /* images per im2col panel; 0: chosen by the kernel */
-	int team;  /* threads splitting the chunks; 0 or 1: none (see ax_conv_team) */
+	int chunk; /* images per im2col panel; 0: chosen by the kernel (3x3 with
+		    * stride 1 and padding 1 has no panel and ignores it) */
+	int team;  /* threads splitting the chunks (or images); 0 or 1: none (see
+		    * ax_conv_team) */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
 /* The team for c at the current thread count: all threads when there are
- * at least two chunks per thread, else 1 (outside a parallel region only). */
+ * at least two chunks per thread (3x3, stride 1, padding 1: an image per
+ * thread), else 1 (outside a parallel region only). */
 int ax_conv_team(const struct ax_conv_desc *c);
 size_t ax_conv_work_size(const struct ax_conv_desc *c);   /* floats of scratch */
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,

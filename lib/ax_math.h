@@ -18,6 +18,9 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
+#ifdef __FMA__
+#include <immintrin.h>
+#endif
 
 /* x's bits mapped to an int32 that orders as the floats do (NaN aside), and
  * back: a float clamp done as integer MIN/MAX. */
@@ -125,6 +128,30 @@ static inline ax_v8 ax_v8_load(const float *x)
 	ax_v8 v;
 	memcpy(&v, x, sizeof v);
 	return v;
+}
+
+static inline ax_v8 ax_v8_splat(float s)
+{
+	ax_v8 v;
+	for (int l = 0; l < 8; l++)
+		v[l] = s;
+	return v;
+}
+
+static inline void ax_v8_store(float *x, ax_v8 v)
+{
+	memcpy(x, &v, sizeof v);
+}
+
+/* a * b + c, fused where the target has FMA (ISO C mode contracts nothing
+ * by itself); with the same build, the same bits every run. */
+static inline ax_v8 ax_v8_fma(ax_v8 a, ax_v8 b, ax_v8 c)
+{
+#ifdef __FMA__
+	return (ax_v8)_mm256_fmadd_ps((__m256)a, (__m256)b, (__m256)c);
+#else
+	return a * b + c;
+#endif
 }
 
 /* The first n (0..8) elements of x, fill in the other lanes. */

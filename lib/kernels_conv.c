@@ -1,5 +1,6 @@
-/* kernels_conv.c — 2-D convolution (batched im2col + sgemm) and max/avg
- * pooling, NCHW.
+/* kernels_conv.c — 2-D convolution (batched im2col + sgemm; 3x3 with
+ * stride 1 and padding 1 directly, see "3x3, stride 1, padding 1" below) and
+ * max/avg pooling, NCHW.
  *
  * Convolution works on chunks of nb images through a column panel
  *   col (K, N), K = Cin*KH*KW, N = nb*OH*OW; row (c, kh, kw), column (b, oh, ow)
@@ -20,6 +21,7 @@
  * inputs, the chunk, the team and the thread count.
  */
 #include "ax_kernels.h"
+#include "ax_math.h"
 
 #include <math.h>
 #include <omp.h>
@@ -52,9 +54,15 @@ static int conv_team_size(const struct ax_conv_desc *c)
 	return c->team > 1 ? c->team : 1;
 }
 
+// the direct path for 3x3 "same" convolutions, below
+static int direct_path(const struct ax_conv_desc *c);
+static size_t conv3_work_floats(const struct ax_conv_desc *c);
+
 int ax_conv_team(const struct ax_conv_desc *c)
 {
 	int nt = omp_get_max_threads(), nb = conv_chunk(c), chunks = (c->B + nb - 1) / nb;
+	if (direct_path(c))
+		return nt > 1 && !omp_in_parallel() && c->B >= nt ? nt : 1;
 	return nt > 1 && !omp_in_parallel() && chunks >= 2 * nt ? nt : 1;
 }
 
@@ -67,6 +75,8 @@ static size_t panel_floats(const struct ax_conv_desc *c)
 
 size_t ax_conv_work_size(const struct ax_conv_desc *c)
 {
+	if (direct_path(c))
+		return conv3_work_floats(c);
 	int team = conv_team_size(c);
 	size_t dw_part = team > 1 ? (size_t)c->Cout * c->Cin * c->KH * c->KW : 0;
 	return (panel_floats(c) + dw_part) * (size_t)team;
@@ -299,12 +309,240 @@ static void chunk_backward(const struct ax_conv_desc *c, int b0, int n, const fl
 	}
 }
 
+/* ---- 3x3, stride 1, padding 1: direct ----
+ * The commands' convolutions (ssl-train, apical-net) are all of this kind, on
+ * small images, where the im2col panel costs as much as its product: nine
+ * copies of the input written, read back and packed again by sgemm, and the
+ * output scattered. Here each image's planes are copied once into zero-padded
+ * planes of width Wp = W + 2, flat, PS floats apart, and every output is a
+ * sum of nine reads at fixed flat offsets (kh - 1) * Wp + kw - 1 from its own
+ * padded position: plain unaligned vector loads, no masks. The kernel keeps
+ * 8 output channels x 8 consecutive padded positions in registers over all
+ * input channels and taps (of the shapes tried on AVX2 the closest to the
+ * FMA peak with no rows wasted on 16, 32 or 64 channels; 4 x 16 reached half
+ * of it), stores them to a padded output plane and copies out the positions
+ * that are real outputs; the others fall on padding (12% of the work on
+ * 14x14 planes, 23% on 7x7). dx is the same kernel on the padded dy with the
+ * weights transposed and the taps reversed; dw sums dy against the shifted
+ * padded input over groups of G images. Images are independent, so y and dx
+ * do not depend on the team; dw sums each thread's images into a partial of
+ * its own and the partials in thread order. */
+#define C3_ROWS 8 // output channels per kernel pass
+
+struct conv3 {
+	int H, W, Wp; // image, padded row
+	int r0, nblk; // first output's padded position; blocks of 8 from there
+	int PS;       // floats per padded plane
+	int G;        // images per backward group
+};
+
+static int direct_path(const struct ax_conv_desc *c)
+{
+	return c->KH == 3 && c->KW == 3 && c->stride == 1 && c->pad == 1;
+}
+
+static struct conv3 conv3_geometry(const struct ax_conv_desc *c)
+{
+	struct conv3 g = { c->H, c->W, c->W + 2, 0, 0, 0, 0 };
+	g.r0 = g.Wp + 1;
+	g.nblk = ((c->H - 1) * g.Wp + c->W + 7) / 8;
+	// the last block's reads reach Wp + 1 past it
+	g.PS = (g.r0 + 8 * g.nblk + g.Wp + 1 + 7) / 8 * 8;
+	// a group's padded planes near 192 KiB, in L2
+	long per = (long)(c->Cin + c->Cout) * g.PS;
+	g.G = (int)AX_MAX(1, AX_MIN(8, 49152 / per));
+	return g;
+}
+
+static int round_rows(int n)
+{
+	return (n + C3_ROWS - 1) / C3_ROWS * C3_ROWS;
+}
+
+static size_t conv3_weights_floats(const struct ax_conv_desc *c)
+{
+	return (size_t)9 * AX_MAX(round_rows(c->Cout) * c->Cin, round_rows(c->Cin) * c->Cout);
+}
+
+// One thread's scratch: a group's padded x and dy planes, one image's padded
+// output planes, and its dw partial.
+static size_t conv3_thread_floats(const struct ax_conv_desc *c)
+{
+	struct conv3 g = conv3_geometry(c);
+	return ((size_t)g.G * (c->Cin + c->Cout) + round_rows(AX_MAX(c->Cin, c->Cout))) * g.PS +
+	       (size_t)c->Cout * c->Cin * 9;
+}
+
+/* w (nout, nin, 3, 3) -> p[ob][i][t][r] = w[ob + r][i][t] for the blocks of
+ * C3_ROWS rows ob, zero past nout; with transpose, the kernel of dx: w's
+ * (Cout, Cin) swapped (nout = Cin, nin = Cout) and the taps reversed. */
+static void conv3_pack(const float *w, int nout, int nin, int transpose, float *p)
+{
+	for (int ob = 0; ob < round_rows(nout); ob += C3_ROWS)
+		for (int i = 0; i < nin; i++)
+			for (int t = 0; t < 9; t++)
+				for (int o = ob; o < ob + C3_ROWS; o++, p++)
+					*p = o >= nout ? 0.0f
+					     : transpose ? w[((size_t)i * nout + o) * 9 + 8 - t]
+							 : w[((size_t)o * nin + i) * 9 + t];
+}
+
+// x (nch, H, W) -> the valid positions of nch padded planes (padding stays zero)
+static void conv3_pad(const struct conv3 *g, int nch, const float *x, float *xp)
+{
+	for (int ch = 0; ch < nch; ch++, x += (size_t)g->H * g->W, xp += g->PS)
+		for (int h = 0; h < g->H; h++)
+			memcpy(xp + g->r0 + (size_t)h * g->Wp, x + (size_t)h * g->W,
+			       (size_t)g->W * sizeof *x);
+}
+
+/* out (nout, H, W) (+)= the 3x3 convolution of in (nin padded planes) with
+ * the packed weights p, + bias (or NULL), through the padded planes opad
+ * (round_rows(nout) of them). Each output sums its input channels in order,
+ * its taps in order within each. */
+static void conv3_image(const struct conv3 *g, int nin, int nout, const float *p,
+			const float *in, const float *bias, int add, float *opad, float *out)
+{
+	int off[9];
+	for (int t = 0; t < 9; t++)
+		off[t] = (t / 3 - 1) * g->Wp + t % 3 - 1;
+	for (int ob = 0; ob < nout; ob += C3_ROWS) {
+		const float *pw = p + (size_t)ob * nin * 9;
+		for (int blk = 0; blk < g->nblk; blk++) {
+			int p0 = g->r0 + 8 * blk;
+			ax_v8 acc[C3_ROWS] = { { 0 } };
+			for (int i = 0; i < nin; i++) {
+				const float *x = in + (size_t)i * g->PS + p0;
+				const float *wt = pw + (size_t)i * 9 * C3_ROWS;
+				for (int t = 0; t < 9; t++, wt += C3_ROWS) {
+					ax_v8 xv = ax_v8_load(x + off[t]);
+					for (int r = 0; r < C3_ROWS; r++)
+						acc[r] = ax_v8_fma(ax_v8_splat(wt[r]), xv, acc[r]);
+				}
+			}
+			for (int r = 0; r < C3_ROWS; r++)
+				ax_v8_store(opad + (size_t)(ob + r) * g->PS + p0, acc[r]);
+		}
+	}
+	for (int o = 0; o < nout; o++) {
+		const float *src = opad + (size_t)o * g->PS + g->r0;
+		float *dst = out + (size_t)o * g->H * g->W, bv = bias ? bias[o] : 0.0f;
+		for (int h = 0; h < g->H; h++, src += g->Wp, dst += g->W)
+			for (int w = 0; w < g->W; w++) // [vec]
+				dst[w] = (add ? dst[w] : 0.0f) + (src[w] + bv);
+	}
+}
+
+/* part (Cout, Cin, 9) += sum over the group's n images and every position of
+ * dy (padded planes, zero off the outputs) times x (padded) at the tap's
+ * offset; 4 output channels x the 3 taps of one kernel row per pass, each x
+ * load feeding four FMAs. */
+static void conv3_dw_group(const struct conv3 *g, int n, int Cin, int Cout, const float *xg,
+			   const float *dyg, float *part)
+{
+	int np = 8 * g->nblk;
+	for (int ob = 0; ob < Cout; ob += 4) {
+		int rows = AX_MIN(4, Cout - ob);
+		for (int c = 0; c < Cin; c++)
+			for (int kh = 0; kh < 3; kh++) {
+				ax_v8 acc[3][4] = { { { 0 } } };
+				for (int i = 0; i < n; i++) {
+					const float *x = xg + ((size_t)i * Cin + c) * g->PS + g->r0 +
+							 (kh - 1) * g->Wp - 1;
+					const float *d[4];
+					for (int r = 0; r < 4; r++) // rows past Cout repeat the last
+						d[r] = dyg + ((size_t)i * Cout + ob + AX_MIN(r, rows - 1)) * g->PS +
+						       g->r0;
+					for (int k = 0; k < np; k += 8) {
+						ax_v8 dv[4];
+						for (int r = 0; r < 4; r++)
+							dv[r] = ax_v8_load(d[r] + k);
+						for (int kw = 0; kw < 3; kw++) {
+							ax_v8 xv = ax_v8_load(x + k + kw);
+							for (int r = 0; r < 4; r++)
+								acc[kw][r] = ax_v8_fma(dv[r], xv, acc[kw][r]);
+						}
+					}
+				}
+				for (int r = 0; r < rows; r++)
+					for (int kw = 0; kw < 3; kw++) {
+						ax_v8 v = acc[kw][r], z = { 0 };
+						part[((size_t)(ob + r) * Cin + c) * 9 + kh * 3 + kw] +=
+							ax_v8_total(&v, &z);
+					}
+			}
+	}
+}
+
+static size_t conv3_work_floats(const struct ax_conv_desc *c)
+{
+	return conv3_weights_floats(c) + conv3_thread_floats(c) * (size_t)conv_team_size(c);
+}
+
+static void conv3_forward(const struct ax_conv_desc *c, const float *x, const float *w,
+			  const float *bias, float *y, float *work)
+{
+	struct conv3 g = conv3_geometry(c);
+	size_t xs = (size_t)c->Cin * c->H * c->W, ys = (size_t)c->Cout * c->H * c->W;
+	float *pw = work, *scratch = work + conv3_weights_floats(c);
+	conv3_pack(w, c->Cout, c->Cin, 0, pw);
+#pragma omp parallel num_threads(conv_team_size(c))
+	{
+		float *xp = scratch + conv3_thread_floats(c) * (size_t)omp_get_thread_num();
+		float *opad = xp + (size_t)g.G * (c->Cin + c->Cout) * g.PS;
+		memset(xp, 0, (size_t)c->Cin * g.PS * sizeof *xp);
+#pragma omp for schedule(static)
+		for (int b = 0; b < c->B; b++) {
+			conv3_pad(&g, c->Cin, x + b * xs, xp);
+			conv3_image(&g, c->Cin, c->Cout, pw, xp, bias, 0, opad, y + b * ys);
+		}
+	}
+}
+
+static void conv3_backward(const struct ax_conv_desc *c, const float *x, const float *w,
+			   const float *dy, float *dx, float *dw, float *work)
+{
+	struct conv3 g = conv3_geometry(c);
+	int team = conv_team_size(c), groups = (c->B + g.G - 1) / g.G;
+	size_t xs = (size_t)c->Cin * c->H * c->W, ys = (size_t)c->Cout * c->H * c->W;
+	size_t nw = (size_t)c->Cout * c->Cin * 9, per = conv3_thread_floats(c);
+	float *pw = work, *scratch = work + conv3_weights_floats(c);
+	if (dx)
+		conv3_pack(w, c->Cin, c->Cout, 1, pw);
+#pragma omp parallel num_threads(team)
+	{
+		float *xg = scratch + per * (size_t)omp_get_thread_num();
+		float *dyg = xg + (size_t)g.G * c->Cin * g.PS, *opad = dyg + (size_t)g.G * c->Cout * g.PS;
+		float *part = xg + per - nw;
+		memset(xg, 0, per * sizeof *xg);
+#pragma omp for schedule(static)
+		for (int grp = 0; grp < groups; grp++) {
+			int b0 = grp * g.G, n = AX_MIN(g.G, c->B - b0);
+			conv3_pad(&g, n * c->Cout, dy + b0 * ys, dyg);
+			if (dw) {
+				conv3_pad(&g, n * c->Cin, x + b0 * xs, xg);
+				conv3_dw_group(&g, n, c->Cin, c->Cout, xg, dyg, part);
+			}
+			for (int i = 0; dx && i < n; i++)
+				conv3_image(&g, c->Cout, c->Cin, pw, dyg + (size_t)i * c->Cout * g.PS,
+					    NULL, 1, opad, dx + (b0 + i) * xs);
+		}
+	}
+	for (int t = 0; dw && t < team; t++)
+		for (size_t j = 0; j < nw; j++) // [vec]
+			dw[j] += scratch[per * (size_t)t + per - nw + j];
+}
+
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
 		       const float *bias, float *y, float *work)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c);
 	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c), team = conv_team_size(c);
 	AX_ASSERT(OH > 0 && OW > 0 && c->stride > 0 && "conv2d: bad geometry");
+	if (direct_path(c)) {
+		conv3_forward(c, x, w, bias, y, work);
+		return;
+	}
 	size_t per = panel_floats(c), colsize = (size_t)K * nb * OH * OW;
 	int chunks = (c->B + nb - 1) / nb;
 	if (team <= 1) {
@@ -339,6 +577,10 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 		}
 	if (!dw && !dx)
 		return;
+	if (direct_path(c)) {
+		conv3_backward(c, x, w, dy, dx, dw, work);
+		return;
+	}
 	size_t per = panel_floats(c), colsize = (size_t)K * nb * OHW, nw = (size_t)c->Cout * K;
 	int chunks = (c->B + nb - 1) / nb;
 	if (team <= 1) {

@@ -298,6 +298,7 @@ def conv_cases():
         "s1p0": (2, 2, 5, 5, 3, 2, 1, 0, 0),
         "k1": (2, 3, 4, 4, 5, 1, 1, 0, 1),
         "s2p2": (1, 2, 6, 6, 2, 5, 2, 2, 1),
+        "s1p1": (3, 10, 6, 5, 9, 3, 1, 1, 1),  # the direct 3x3 path
     }.items():
         x = randn(B, Cin, H, W).requires_grad_()
         w = (randn(Cout, Cin, K, K) * 0.5).requires_grad_()

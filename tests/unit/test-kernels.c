@@ -754,7 +754,7 @@ static void test_conv_golden(void **state)
 {
 	(void)state;
 	struct ax_bundle *b = bundle_open("kernels/conv.safetensors");
-	const char *cases[] = {"s2p1", "s1p0", "k1", "s2p2"};
+	const char *cases[] = {"s2p1", "s1p0", "k1", "s2p2", "s1p1"};
 	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
 		const char *cn = cases[ci];
 		const int32_t *g = gi(b, cn, "cfg"); // B Cin H W Cout KH KW stride pad has_bias
@@ -867,7 +867,10 @@ static void assert_near_d(const float *a, const double *ref, size_t n, const cha
  * B, all of B, the automatic one) gives the direct sum's values, with stride,
  * padding (one wider than the kernel reach) and 1x1; "same" convolutions
  * (stride 1, output the input's size: the contiguous path) with 3x3, 5x5,
- * a 1x1 image and a plane narrower than the kernel; backward accumulates.
+ * a 1x1 image and a plane narrower than the kernel; 3x3 with padding 1 (the
+ * direct path) on 28x28 from 9 to 11 channels, so that a block of output
+ * channels is partly padding and the backward groups end with a short one;
+ * backward accumulates.
  * Teams of 2 and 3 threads (more threads than chunks, too) give y and dx
  * bit for bit as without one, and dw to rounding. */
 static void test_conv_chunks(void **state)
@@ -876,7 +879,7 @@ static void test_conv_chunks(void **state)
 	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0},
 				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0},
 				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0},
-				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0}};
+				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0}, {5, 9, 28, 28, 11, 3, 3, 1, 1, 0, 0}};
 	int chunks[] = {1, 2, 3, 5, 0};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
