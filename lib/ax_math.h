@@ -18,7 +18,7 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-#ifdef __FMA__
+#if defined(__FMA__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -154,13 +154,21 @@ static inline ax_v8 ax_v8_fma(ax_v8 a, ax_v8 b, ax_v8 c)
 #endif
 }
 
-/* The first n (0..8) elements of x, fill in the other lanes. */
+/* The first n (0..8) elements of x, fill in the other lanes. With AVX2 one
+ * masked load, which reads (and faults on) none of the other lanes; the
+ * lane-by-lane loop compiles to scalar loads and branches. Same values. */
 static inline ax_v8 ax_v8_load_part(const float *x, size_t n, float fill)
 {
+#ifdef __AVX2__
+	ax_v8i lane = { 0, 1, 2, 3, 4, 5, 6, 7 }, in = lane < (int32_t)n;
+	ax_v8 v = (ax_v8)_mm256_maskload_ps(x, (__m256i)in);
+	return (ax_v8)((in & (ax_v8i)v) | (~in & (ax_v8i)ax_v8_splat(fill)));
+#else
 	ax_v8 v;
 	for (int l = 0; l < 8; l++)
 		v[l] = (size_t)l < n ? x[l] : fill;
 	return v;
+#endif
 }
 
 /* Lanes 0-7 and 8-15 of x[0..n), n < 16, fill beyond. */
@@ -265,22 +273,30 @@ static inline float ax_sqdevf(size_t n, const float *x, float c)
 	return ax_v8_total(&lo, &hi);
 }
 
-/* sum a[i] * (x[i] - c) */
-static inline float ax_dotdevf(size_t n, const float *a, const float *x, float c)
+/* sum a[i] and sum a[i] * (x[i] - c) in one pass, each in ax_sumf's lanes */
+static inline void ax_sum_dotdevf(size_t n, const float *a, const float *x, float c, float *sum,
+				  float *dot)
 {
-	ax_v8 lo = { 0 }, hi = { 0 }, al, ah, xl, xh;
+	ax_v8 slo = { 0 }, shi = { 0 }, lo = { 0 }, hi = { 0 }, al, ah, xl, xh;
 	size_t i = 0;
 	for (; i + AX_LANES <= n; i += AX_LANES) {
-		lo += ax_v8_load(a + i) * (ax_v8_load(x + i) - c);
-		hi += ax_v8_load(a + i + 8) * (ax_v8_load(x + i + 8) - c);
+		al = ax_v8_load(a + i);
+		ah = ax_v8_load(a + i + 8);
+		slo += al;
+		shi += ah;
+		lo += al * (ax_v8_load(x + i) - c);
+		hi += ah * (ax_v8_load(x + i + 8) - c);
 	}
 	if (i < n) {
 		ax_v8_tail(a + i, n - i, 0.0f, &al, &ah);
 		ax_v8_tail(x + i, n - i, c, &xl, &xh);
+		slo += al;
+		shi += ah;
 		lo += al * (xl - c);
 		hi += ah * (xh - c);
 	}
-	return ax_v8_total(&lo, &hi);
+	*sum = ax_v8_total(&slo, &shi);
+	*dot = ax_v8_total(&lo, &hi);
 }
 
 /* *acc = lane-wise v > *acc ? v : *acc (a NaN in v is skipped, as in a

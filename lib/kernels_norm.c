@@ -275,8 +275,10 @@ void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, co
 		float m = mean[c], r = rstd[c];
 		for (int b = 0; b < B; b++) {
 			size_t at = ((size_t)b * C + c) * S;
-			gs += ax_sumf(S, dy + at);
-			gxs += ax_dotdevf(S, dy + at, x + at, m);
+			float s, d;
+			ax_sum_dotdevf(S, dy + at, x + at, m, &s, &d);
+			gs += s;
+			gxs += d;
 		}
 		gxs *= r;
 		if (dgamma)
