@@ -21,6 +21,12 @@ void ax_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
  * such as one head's columns of a (T, H*D) matrix: lda = H*D. */
 void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const float *A,
 		 int lda, const float *B, int ldb, float beta, float *C, int ldc);
+/* y = alpha * op(A) x + beta * y; A stored (M,N), op(A) A (x has N elements, y
+ * M) or with transA A^T (x M, y N). A matrix-vector product as an sgemm with
+ * one column makes OpenBLAS copy all of A into its panels on every call (md-geom
+ * train, A 100 x 10000: three quarters of its time). */
+void ax_sgemv(int transA, int M, int N, float alpha, const float *A, const float *x, float beta,
+	      float *y);
 /* A kernel that splits independent sgemms across an OpenMP team runs OpenBLAS
  * single-threaded meanwhile (its pthreads build would otherwise start its own
  * threads under every team member and oversubscribe the cores):

@@ -1,4 +1,5 @@
-/* kernels_blas.c — matrix products: thin wrappers over cblas_sgemm (row-major). */
+/* kernels_blas.c — matrix products: thin wrappers over cblas_sgemm and
+ * cblas_sgemv (row-major). */
 #include "ax_kernels.h"
 
 #include <cblas.h>
@@ -22,6 +23,17 @@ void ax_sgemm(int transA, int transB, int M, int N, int K, float alpha, const fl
 {
 	ax_sgemm_ld(transA, transB, M, N, K, alpha, A, AX_MAX(1, transA ? M : K), B,
 		    AX_MAX(1, transB ? K : N), beta, C, AX_MAX(1, N));
+}
+
+// y = alpha * op(A) x + beta * y, A stored (M,N) row-major
+void ax_sgemv(int transA, int M, int N, float alpha, const float *A, const float *x, float beta,
+	      float *y)
+{
+	AX_ASSERT(M >= 0 && N >= 0 && "sgemv: negative size");
+	if (M == 0 || N == 0)
+		return;
+	cblas_sgemv(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, M, N, alpha, A, N, x, 1,
+		    beta, y, 1);
 }
 
 int ax_blas_serial_begin(void)

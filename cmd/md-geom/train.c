@@ -40,14 +40,14 @@ static double regress_step(const struct mdg_regress *t, const struct mdg_md *md,
 			   float *m, float *r, float *g)
 {
 	int D = t->D, N = t->N;
-	ax_sgemm(0, 0, N, 1, D, 1.0f, t->X, w, 0.0f, r);       /* r = X w */
+	ax_sgemv(0, N, D, 1.0f, t->X, w, 0.0f, r); /* r = X w */
 	double l = 0;
 	for (int i = 0; i < N; i++) {
 		r[i] -= t->y[i];
 		l += (double)r[i] * r[i];
 	}
 	if (s < md->steps) {
-		ax_sgemm(1, 0, D, 1, N, 2.0f / N, t->X, r, 0.0f, g);  /* g = 2/N X^T r */
+		ax_sgemv(1, N, D, 2.0f / N, t->X, r, 0.0f, g); /* g = 2/N X^T r */
 		float lr = ax_sched_cosine(s, 0, md->steps, md->lr, 0.0f);
 		ax_md_update((size_t)D, w, g, m, md->pot, lr, md->momentum);
 	}

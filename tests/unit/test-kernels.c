@@ -177,6 +177,28 @@ static void test_sgemm(void **state)
 	free(A), free(B), free(C);
 }
 
+/* sgemv: A (5, 7) times x, and A^T times x, against the double sum */
+static void test_sgemv(void **state)
+{
+	(void)state;
+	int M = 5, N = 7;
+	float *A = randv(M * N, 1), *x = randv(N, 1), *y0 = randv(N, 1);
+	for (int ta = 0; ta < 2; ta++) {
+		int nx = ta ? M : N, ny = ta ? N : M;
+		float *y = copyv(y0, ny), ref[7];
+		for (int i = 0; i < ny; i++) {
+			double s = 0;
+			for (int p = 0; p < nx; p++)
+				s += (double)(ta ? A[p * N + i] : A[i * N + p]) * x[p];
+			ref[i] = (float)(0.5 * s + 2.0 * y0[i]);
+		}
+		ax_sgemv(ta, M, N, 0.5f, A, x, 2.0f, y);
+		tu_assert_close(y, ref, ny, 1e-5, 1e-5, "sgemv");
+		free(y);
+	}
+	free(A), free(x), free(y0);
+}
+
 /* ---- normalisation ---- */
 
 struct norm_ctx {
@@ -1192,6 +1214,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sgemm),
+		cmocka_unit_test(test_sgemv),
 		cmocka_unit_test(test_blas_core_upgrade),
 		cmocka_unit_test(test_math_helpers),
 		cmocka_unit_test(test_norm_golden),
