@@ -42,7 +42,8 @@
 #
 # Measured (SEEDS="1 2 3", other settings the defaults; 10 min on 2 cores
 # shared with other jobs at load 12 without part 6; 15 min on an idle 2-core
-# AMD EPYC with it, where parts 1-5 came within 0.7 points of these; means
+# AMD EPYC with it and 24.5 min on an AVX2 one, where parts 1-5 came within
+# 0.7 points of these and part 6 is from the AVX2 run; means
 # over the seeds; full text in
 # apical-net(1) RESULTS, numbers in OUT/summary.txt): alpha 0.5 without
 # context 0.468; with the relevant cue apical 0.866, point 0.966, concat
@@ -55,9 +56,9 @@
 # The bar (opposing within a couple of points, relevant near clean
 # accuracy) is not met by these MLP models. On the conv basal pathway (6.,
 # 12000 steps at --p-blend 0.3) it is, on every seed: apical, opposing cue
-# 0.6 / 0.7 / -0.3 points, irrelevant 1.0 / 0.5 / 0.8, relevant at alpha 0.5
-# 0.935 / 0.904 / 0.913 against clean 0.891 / 0.875 / 0.879; point and
-# concat alike (opposing 0.2 and 0.9 on average, relevant 0.920 and 0.904).
+# -0.5 / 2.0 / 0.4 points, irrelevant 0.5 / 1.5 / 1.1, relevant at alpha 0.5
+# 0.934 / 0.898 / 0.919 against clean 0.878 / 0.882 / 0.881; point and
+# concat alike (opposing 0.1 and 0.9 on average, relevant 0.921 and 0.903).
 # Relevance to the overlap vs apical signal: r 0.157
 # (point model's drive: 0.047). Silencing the top 64 of 512
 # overlap-relevant units: 0.869 -> 0.726 with the relevant cue at alpha 0.5
