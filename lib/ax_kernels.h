@@ -23,8 +23,8 @@ void ax_sgemm_ld(int transA, int transB, int M, int N, int K, float alpha, const
 		 int lda, const float *B, int ldb, float beta, float *C, int ldc);
 /* y = alpha * op(A) x + beta * y; A stored (M,N), op(A) A (x has N elements, y
  * M) or with transA A^T (x M, y N). A matrix-vector product as an sgemm with
- * one column makes OpenBLAS copy all of A into its panels on every call (md-geom
- * train, A 100 x 10000: three quarters of its time). */
+ * one column makes OpenBLAS copy all of A into its panels on every call
+ * (md-geom train, A 100 x 10000: 3000 steps took 3.26 s that way, 0.73 s so). */
 void ax_sgemv(int transA, int M, int N, float alpha, const float *A, const float *x, float beta,
 	      float *y);
 /* A kernel that splits independent sgemms across an OpenMP team runs OpenBLAS

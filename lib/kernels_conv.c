@@ -309,6 +309,14 @@ static void chunk_backward(const struct ax_conv_desc *c, int b0, int n, const fl
 	}
 }
 
+// dw (nw) += each of the team's partials, stride floats apart, in thread order
+static void add_partials(float *dw, size_t nw, const float *part, size_t stride, int team)
+{
+	for (int t = 0; t < team; t++)
+		for (size_t j = 0; j < nw; j++) // [vec]
+			dw[j] += part[stride * (size_t)t + j];
+}
+
 /* ---- 3x3, stride 1, padding 1: direct ----
  * The commands' convolutions (ssl-train, apical-net) are all of this kind, on
  * small images, where the im2col panel costs as much as its product: nine
@@ -528,9 +536,8 @@ static void conv3_backward(const struct ax_conv_desc *c, const float *x, const f
 					    NULL, 1, opad, dx + (b0 + i) * xs);
 		}
 	}
-	for (int t = 0; dw && t < team; t++)
-		for (size_t j = 0; j < nw; j++) // [vec]
-			dw[j] += scratch[per * (size_t)t + per - nw + j];
+	if (dw)
+		add_partials(dw, nw, scratch + per - nw, per, team);
 }
 
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
@@ -603,9 +610,8 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 				       col + colsize);
 	}
 	ax_blas_serial_end(prev);
-	for (int t = 0; dw && t < team; t++)
-		for (size_t j = 0; j < nw; j++) // [vec]
-			dw[j] += part[nw * (size_t)t + j];
+	if (dw)
+		add_partials(dw, nw, part, nw, team);
 }
 
 // The n = OH * OW windows of one plane, 2x2 with stride 2, off[o] the top

@@ -511,6 +511,14 @@ static void test_math_helpers(void **state)
 		d = dotd(x, y, n);
 		assert_true(fabs(ax_dotf(n, x, y) - d) < 1e-5 * (1 + dotd(x, x, n)));
 		assert_true(fabs(ax_sqdevf(n, x, 0.5f) - sq) < 1e-5 * (1 + sq));
+		// one pass for both: the sum bit for bit as ax_sumf's, the dot to rounding
+		float s1, dev;
+		double dref = 0;
+		for (size_t i = 0; i < n; i++)
+			dref += (double)x[i] * ((double)y[i] - 0.5);
+		ax_sum_dotdevf(n, x, y, 0.5f, &s1, &dev);
+		assert_memory_equal(&s1, &sum, sizeof sum);
+		assert_true(fabs(dev - dref) < 1e-5 * (1 + dotd(x, x, n)));
 	}
 	free(x), free(y);
 }
