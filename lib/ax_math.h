@@ -154,6 +154,54 @@ static inline ax_v8 ax_v8_fma(ax_v8 a, ax_v8 b, ax_v8 c)
 #endif
 }
 
+#ifdef __AVX512F__
+/* 16 floats, one AVX-512 register, for kernels that keep the lane order of
+ * their 8-float form (the 3x3 convolution's): each lane does the same
+ * operations in the same order either way, so the bits do not depend on
+ * the width. */
+typedef float ax_v16 __attribute__((vector_size(16 * sizeof(float))));
+
+static inline ax_v16 ax_v16_load(const float *x)
+{
+	ax_v16 v;
+	memcpy(&v, x, sizeof v);
+	return v;
+}
+
+static inline ax_v16 ax_v16_splat(float s)
+{
+	return (ax_v16)_mm512_set1_ps(s);
+}
+
+static inline void ax_v16_store(float *x, ax_v16 v)
+{
+	memcpy(x, &v, sizeof v);
+}
+
+static inline ax_v16 ax_v16_fma(ax_v16 a, ax_v16 b, ax_v16 c)
+{
+	return (ax_v16)_mm512_fmadd_ps((__m512)a, (__m512)b, (__m512)c);
+}
+
+// lanes 0-7 from lo[0..8), 8-15 from hi[0..8)
+static inline ax_v16 ax_v16_pair(const float *lo, const float *hi)
+{
+	__m256d h = _mm256_loadu_pd((const double *)hi);
+	return (ax_v16)_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(lo))), h, 1);
+}
+
+// x[0..8) in both halves
+static inline ax_v16 ax_v16_twice(const float *x)
+{
+	return (ax_v16)_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)x));
+}
+
+static inline ax_v8 ax_v16_half(ax_v16 v, int hi)
+{
+	return hi ? (ax_v8)_mm512_extractf64x4_pd((__m512d)v, 1) : (ax_v8)_mm512_castps512_ps256((__m512)v);
+}
+#endif
+
 /* The first n (0..8) elements of x, fill in the other lanes. With AVX2 one
  * masked load, which reads (and faults on) none of the other lanes; the
  * lane-by-lane loop compiles to scalar loads and branches. Same values. */

@@ -325,21 +325,26 @@ static void add_partials(float *dw, size_t nw, const float *part, size_t stride,
  * planes of width Wp = W + 2, flat, PS floats apart, and every output is a
  * sum of nine reads at fixed flat offsets (kh - 1) * Wp + kw - 1 from its own
  * padded position: plain unaligned vector loads, no masks. The kernel keeps
- * 8 output channels x 8 consecutive padded positions in registers over all
- * input channels and taps (of the shapes tried on AVX2 the closest to the
- * FMA peak with no rows wasted on 16, 32 or 64 channels; 4 x 16 reached half
- * of it), stores them to a padded output plane and copies out the positions
- * that are real outputs; the others fall on padding (12% of the work on
- * 14x14 planes, 23% on 7x7). dx is the same kernel on the padded dy with the
+ * 8 output channels x a block of 32 consecutive padded positions in
+ * registers over all input channels and taps: with AVX2 four passes of 8
+ * positions (of the shapes tried there the closest to the FMA peak with no
+ * rows wasted on 16, 32 or 64 channels; 4 x 16 reached half of it), with
+ * AVX-512 two registers of 16 per channel, 16 accumulators of its 32. It
+ * stores them to a padded output plane and copies out the positions that
+ * are real outputs; the others fall on padding (12% of the work on 14x14
+ * planes, 23% on 7x7). dx is the same kernel on the padded dy with the
  * weights transposed and the taps reversed; dw sums dy against the shifted
- * padded input over groups of G images. Images are independent, so y and dx
- * do not depend on the team; dw sums each thread's images into a partial of
- * its own and the partials in thread order. */
-#define C3_ROWS 8 // output channels per kernel pass
+ * padded input over groups of G images. Every sum keeps its order whatever
+ * the vector width, so AVX2 and AVX-512 builds give the same bits. Images
+ * are independent, so y and dx do not depend on the team; dw sums each
+ * thread's images into a partial of its own and the partials in thread
+ * order. */
+#define C3_ROWS 8   // output channels per kernel pass
+#define C3_BLOCK 32 // padded positions per kernel pass
 
 struct conv3 {
 	int H, W, Wp; // image, padded row
-	int r0, nblk; // first output's padded position; blocks of 8 from there
+	int r0, nblk; // first output's padded position; blocks of C3_BLOCK from there
 	int PS;       // floats per padded plane
 	int G;        // images per backward group
 };
@@ -353,9 +358,9 @@ static struct conv3 conv3_geometry(const struct ax_conv_desc *c)
 {
 	struct conv3 g = { c->H, c->W, c->W + 2, 0, 0, 0, 0 };
 	g.r0 = g.Wp + 1;
-	g.nblk = ((c->H - 1) * g.Wp + c->W + 7) / 8;
+	g.nblk = ((c->H - 1) * g.Wp + c->W + C3_BLOCK - 1) / C3_BLOCK;
 	// the last block's reads reach Wp + 1 past it
-	g.PS = (g.r0 + 8 * g.nblk + g.Wp + 1 + 7) / 8 * 8;
+	g.PS = (g.r0 + C3_BLOCK * g.nblk + g.Wp + 1 + 7) / 8 * 8;
 	// a group's padded planes near 192 KiB, in L2
 	long per = (long)(c->Cin + c->Cout) * g.PS;
 	g.G = (int)AX_MAX(1, AX_MIN(8, 49152 / per));
@@ -404,34 +409,60 @@ static void conv3_pad(const struct conv3 *g, int nch, const float *x, float *xp)
 			       (size_t)g->W * sizeof *x);
 }
 
+/* o[r * PS + 0..C3_BLOCK) = sum over the nin input planes from x and the 9
+ * taps of pw[i][t][r] * x[i * PS + off[t] + 0..C3_BLOCK), for the C3_ROWS
+ * rows r: input channels in order, taps in order within each. With AVX-512
+ * two registers of 16 positions per row, with AVX2 four passes of one of 8:
+ * the same sums either way. */
+static inline void conv3_block(const float *x, size_t PS, int nin, const int *off,
+			       const float *pw, float *o)
+{
+#ifdef __AVX512F__
+	ax_v16 acc[C3_ROWS][2] = { { { 0 } } };
+	for (int i = 0; i < nin; i++, x += PS)
+		for (int t = 0; t < 9; t++, pw += C3_ROWS) {
+			ax_v16 x0 = ax_v16_load(x + off[t]), x1 = ax_v16_load(x + off[t] + 16);
+			for (int r = 0; r < C3_ROWS; r++) {
+				ax_v16 wv = ax_v16_splat(pw[r]);
+				acc[r][0] = ax_v16_fma(wv, x0, acc[r][0]);
+				acc[r][1] = ax_v16_fma(wv, x1, acc[r][1]);
+			}
+		}
+	for (int r = 0; r < C3_ROWS; r++) {
+		ax_v16_store(o + r * PS, acc[r][0]);
+		ax_v16_store(o + r * PS + 16, acc[r][1]);
+	}
+#else
+	for (int s = 0; s < C3_BLOCK; s += 8) {
+		ax_v8 acc[C3_ROWS] = { { 0 } };
+		const float *wt = pw;
+		for (int i = 0; i < nin; i++)
+			for (int t = 0; t < 9; t++, wt += C3_ROWS) {
+				ax_v8 xv = ax_v8_load(x + i * PS + off[t] + s);
+				for (int r = 0; r < C3_ROWS; r++)
+					acc[r] = ax_v8_fma(ax_v8_splat(wt[r]), xv, acc[r]);
+			}
+		for (int r = 0; r < C3_ROWS; r++)
+			ax_v8_store(o + r * PS + s, acc[r]);
+	}
+#endif
+}
+
 /* out (nout, H, W) (+)= the 3x3 convolution of in (nin padded planes) with
  * the packed weights p, + bias (or NULL), through the padded planes opad
- * (round_rows(nout) of them). Each output sums its input channels in order,
- * its taps in order within each. */
+ * (round_rows(nout) of them). */
 static void conv3_image(const struct conv3 *g, int nin, int nout, const float *p,
 			const float *in, const float *bias, int add, float *opad, float *out)
 {
 	int off[9];
 	for (int t = 0; t < 9; t++)
 		off[t] = (t / 3 - 1) * g->Wp + t % 3 - 1;
-	for (int ob = 0; ob < nout; ob += C3_ROWS) {
-		const float *pw = p + (size_t)ob * nin * 9;
+	for (int ob = 0; ob < nout; ob += C3_ROWS)
 		for (int blk = 0; blk < g->nblk; blk++) {
-			int p0 = g->r0 + 8 * blk;
-			ax_v8 acc[C3_ROWS] = { { 0 } };
-			for (int i = 0; i < nin; i++) {
-				const float *x = in + (size_t)i * g->PS + p0;
-				const float *wt = pw + (size_t)i * 9 * C3_ROWS;
-				for (int t = 0; t < 9; t++, wt += C3_ROWS) {
-					ax_v8 xv = ax_v8_load(x + off[t]);
-					for (int r = 0; r < C3_ROWS; r++)
-						acc[r] = ax_v8_fma(ax_v8_splat(wt[r]), xv, acc[r]);
-				}
-			}
-			for (int r = 0; r < C3_ROWS; r++)
-				ax_v8_store(opad + (size_t)(ob + r) * g->PS + p0, acc[r]);
+			int p0 = g->r0 + C3_BLOCK * blk;
+			conv3_block(in + p0, g->PS, nin, off, p + (size_t)ob * nin * 9,
+				    opad + (size_t)ob * g->PS + p0);
 		}
-	}
 	for (int o = 0; o < nout; o++) {
 		const float *src = opad + (size_t)o * g->PS + g->r0;
 		float *dst = out + (size_t)o * g->H * g->W, bv = bias ? bias[o] : 0.0f;
@@ -443,41 +474,73 @@ static void conv3_image(const struct conv3 *g, int nin, int nout, const float *p
 
 /* part (Cout, Cin, 9) += sum over the group's n images and every position of
  * dy (padded planes, zero off the outputs) times x (padded) at the tap's
- * offset; 4 output channels x the 3 taps of one kernel row per pass, each x
- * load feeding four FMAs. */
+ * offset, one kernel row kh of C3_DW_ROWS output channels per pass. Each
+ * (channel, tap) sums in 8 lanes, position p into lane p % 8, images in
+ * order, and the lanes pairwise at the end: with AVX2 each x load feeds four
+ * FMAs of one channel each; with AVX-512 one register holds two channels'
+ * lanes (dy rows side by side, x the same 8 positions twice), the same sums
+ * in the same order. */
+#ifdef __AVX512F__
+#define C3_DW_ROWS 8
+#else
+#define C3_DW_ROWS 4
+#endif
+
 static void conv3_dw_group(const struct conv3 *g, int n, int Cin, int Cout, const float *xg,
 			   const float *dyg, float *part)
 {
-	int np = 8 * g->nblk;
-	for (int ob = 0; ob < Cout; ob += 4) {
-		int rows = AX_MIN(4, Cout - ob);
+	int np = C3_BLOCK * g->nblk;
+	for (int ob = 0; ob < Cout; ob += C3_DW_ROWS) {
+		int rows = AX_MIN(C3_DW_ROWS, Cout - ob);
 		for (int c = 0; c < Cin; c++)
 			for (int kh = 0; kh < 3; kh++) {
-				ax_v8 acc[3][4] = { { { 0 } } };
+				ax_v8 sum[3][C3_DW_ROWS];
+#ifdef __AVX512F__
+				ax_v16 acc[3][C3_DW_ROWS / 2] = { { { 0 } } };
+#else
+				ax_v8 acc[3][C3_DW_ROWS] = { { { 0 } } };
+#endif
 				for (int i = 0; i < n; i++) {
 					const float *x = xg + ((size_t)i * Cin + c) * g->PS + g->r0 +
 							 (kh - 1) * g->Wp - 1;
-					const float *d[4];
-					for (int r = 0; r < 4; r++) // rows past Cout repeat the last
+					const float *d[C3_DW_ROWS];
+					for (int r = 0; r < C3_DW_ROWS; r++) // rows past Cout repeat the last
 						d[r] = dyg + ((size_t)i * Cout + ob + AX_MIN(r, rows - 1)) * g->PS +
 						       g->r0;
 					for (int k = 0; k < np; k += 8) {
-						ax_v8 dv[4];
-						for (int r = 0; r < 4; r++)
+#ifdef __AVX512F__
+						ax_v16 dv[C3_DW_ROWS / 2];
+						for (int r = 0; r < C3_DW_ROWS / 2; r++)
+							dv[r] = ax_v16_pair(d[2 * r] + k, d[2 * r + 1] + k);
+						for (int kw = 0; kw < 3; kw++) {
+							ax_v16 xv = ax_v16_twice(x + k + kw);
+							for (int r = 0; r < C3_DW_ROWS / 2; r++)
+								acc[kw][r] = ax_v16_fma(dv[r], xv, acc[kw][r]);
+						}
+#else
+						ax_v8 dv[C3_DW_ROWS];
+						for (int r = 0; r < C3_DW_ROWS; r++)
 							dv[r] = ax_v8_load(d[r] + k);
 						for (int kw = 0; kw < 3; kw++) {
 							ax_v8 xv = ax_v8_load(x + k + kw);
-							for (int r = 0; r < 4; r++)
+							for (int r = 0; r < C3_DW_ROWS; r++)
 								acc[kw][r] = ax_v8_fma(dv[r], xv, acc[kw][r]);
 						}
+#endif
 					}
 				}
+				for (int kw = 0; kw < 3; kw++)
+					for (int r = 0; r < C3_DW_ROWS; r++)
+#ifdef __AVX512F__
+						sum[kw][r] = ax_v16_half(acc[kw][r / 2], r % 2);
+#else
+						sum[kw][r] = acc[kw][r];
+#endif
+				ax_v8 z = { 0 };
 				for (int r = 0; r < rows; r++)
-					for (int kw = 0; kw < 3; kw++) {
-						ax_v8 v = acc[kw][r], z = { 0 };
+					for (int kw = 0; kw < 3; kw++)
 						part[((size_t)(ob + r) * Cin + c) * 9 + kh * 3 + kw] +=
-							ax_v8_total(&v, &z);
-					}
+							ax_v8_total(&sum[kw][r], &z);
 			}
 	}
 }
