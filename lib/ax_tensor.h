@@ -16,10 +16,12 @@
 /* ---- arena ---- */
 struct ax_arena_chunk;
 struct ax_arena {
-	struct ax_arena_chunk *head;   /* first chunk; a reset keeps one (of the high-water mark) */
-	struct ax_arena_chunk *cur;    /* chunk being carved: the last one */
+	struct ax_arena_chunk *head;   /* first chunk (see ax_arena_reset) */
+	struct ax_arena_chunk *cur;    /* chunk being carved */
 	size_t chunk_size;             /* minimum size of a new chunk */
 	size_t used, peak;             /* bytes handed out since reset; high-water mark */
+	long resets;                   /* ax_arena_reset calls so far */
+	int grew;                      /* a chunk was added since the last reset (after the first) */
 };
 
 /* chunk_size 0 = 1 MiB. */
@@ -27,8 +29,10 @@ void ax_arena_init(struct ax_arena *a, size_t chunk_size);
 /* 64-byte aligned, uninitialised. Grows by a new chunk when full. */
 void *ax_arena_alloc(struct ax_arena *a, size_t bytes);
 void *ax_arena_zalloc(struct ax_arena *a, size_t bytes);
-/* Forget every allocation but keep the memory for reuse (several chunks
- * become one of the high-water mark, so the next step fits in one). */
+/* Forget every allocation but keep the memory for reuse: the first reset
+ * keeps the chunks as they are, for a next step that allocates as the
+ * first did; after a later step that still needed a new chunk, they become
+ * one of the high-water mark, so the next step fits in one. */
 void ax_arena_reset(struct ax_arena *a);
 void ax_arena_free(struct ax_arena *a);
 

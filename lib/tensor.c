@@ -38,14 +38,19 @@ void *ax_arena_alloc(struct ax_arena *a, size_t bytes)
 	bytes = (bytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 	if (!bytes)
 		bytes = ARENA_ALIGN;
-	/* cur is the last chunk: a reset leaves one (ax_arena_reset). */
-	if (!a->cur || a->cur->used + bytes > a->cur->size) {
+	// on to the next chunk kept by a reset, else a new one at the end
+	while (!a->cur || a->cur->used + bytes > a->cur->size) {
+		if (a->cur && a->cur->next) {
+			a->cur = a->cur->next;
+			continue;
+		}
 		struct ax_arena_chunk *c = chunk_new(AX_MAX(a->chunk_size, bytes));
 		if (a->cur)
 			a->cur->next = c;
 		else
 			a->head = c;
 		a->cur = c;
+		a->grew |= a->resets > 0;
 	}
 	void *p = a->cur->data + a->cur->used;
 	a->cur->used += bytes;
@@ -60,21 +65,27 @@ void *ax_arena_zalloc(struct ax_arena *a, size_t bytes)
 	return memset(ax_arena_alloc(a, bytes), 0, bytes);
 }
 
-/* A step that outgrew the first chunk leaves several; they are replaced by
- * one chunk of the high-water mark and an eighth more, so steps of varying
- * size settle on one chunk instead of piling up chunks that a larger
- * allocation walks past (and leaves unused for the rest of the step). */
+/* The first reset keeps every chunk: a step of the same allocations as the
+ * first (the usual training step) finds them where they were, and no memory
+ * is given back and taken again (a page fault per 4 KiB, about as long as
+ * a step on the commands' sizes). A later step that still needed a new
+ * chunk has allocations that vary: its chunks are replaced by one of the
+ * high-water mark and an eighth more, so steps of varying size settle on
+ * one chunk instead of piling up chunks that a larger allocation walks past
+ * (and leaves unused for the rest of the step). */
 void ax_arena_reset(struct ax_arena *a)
 {
-	if (a->head && a->head->next) {
+	if (a->grew && a->head->next) {
 		size_t size = AX_MAX(a->chunk_size, a->peak + a->peak / 8);
 		ax_arena_free(a);
 		a->head = chunk_new(size);
 	}
+	for (struct ax_arena_chunk *c = a->head; c; c = c->next)
+		c->used = 0;
 	a->cur = a->head;
-	if (a->cur)
-		a->cur->used = 0;
 	a->used = 0;
+	a->grew = 0;
+	a->resets++;
 }
 
 void ax_arena_free(struct ax_arena *a)

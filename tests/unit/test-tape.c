@@ -463,13 +463,22 @@ static void test_arena(void **state)
 	memset(p2, 1, 1000);
 	memset(p1, 2, 100);
 	assert_int_equal(p2[999], 1);
-	/* The step took three chunks; after the reset the same allocations fit,
-	 * one after another, in one chunk (no chunk walked past and left). */
+	/* The step took three chunks; the first reset keeps them, and the same
+	 * allocations again land where they were (no memory given back). */
 	ax_arena_reset(&a);
-	char *q1 = ax_arena_alloc(&a, 100), *q2 = ax_arena_alloc(&a, 1000);
+	assert_ptr_equal(ax_arena_alloc(&a, 100), p1);
+	assert_ptr_equal(ax_arena_alloc(&a, 1000), p2);
+	assert_ptr_equal(ax_arena_alloc(&a, 10), p3);
+	/* A step that still needs a new chunk (2000 fits in none): after it,
+	 * one chunk of the high-water mark, its allocations one after another. */
+	ax_arena_reset(&a);
+	ax_arena_alloc(&a, 100);
+	ax_arena_alloc(&a, 2000);
+	ax_arena_reset(&a);
+	char *q1 = ax_arena_alloc(&a, 100), *q2 = ax_arena_alloc(&a, 2000);
 	char *q3 = ax_arena_alloc(&a, 10);
 	assert_ptr_equal(q2, q1 + 128);
-	assert_ptr_equal(q3, q2 + 1024);
+	assert_ptr_equal(q3, q2 + 2048);
 	ax_arena_reset(&a);
 	assert_ptr_equal(ax_arena_alloc(&a, 100), q1);  /* one chunk: reused as it is */
 	ax_arena_free(&a);
