@@ -196,9 +196,15 @@ static inline ax_v16 ax_v16_twice(const float *x)
 	return (ax_v16)_mm512_broadcast_f64x4(_mm256_loadu_pd((const double *)x));
 }
 
-static inline ax_v8 ax_v16_half(ax_v16 v, int hi)
+/* ax_v8_total of each half at once, in lanes 0 and 8: the same additions
+ * (x + 0, then lanes 4, 2, 1 apart), in shuffles that stay within halves. */
+static inline ax_v16 ax_v16_halves_total(ax_v16 v)
 {
-	return hi ? (ax_v8)_mm512_extractf64x4_pd((__m512d)v, 1) : (ax_v8)_mm512_castps512_ps256((__m512)v);
+	__m512 u = _mm512_add_ps((__m512)v, _mm512_setzero_ps());
+	u = _mm512_add_ps(u, _mm512_shuffle_f32x4(u, u, _MM_SHUFFLE(2, 3, 0, 1)));
+	u = _mm512_add_ps(u, _mm512_permute_ps(u, _MM_SHUFFLE(1, 0, 3, 2)));
+	u = _mm512_add_ps(u, _mm512_permute_ps(u, _MM_SHUFFLE(2, 3, 0, 1)));
+	return (ax_v16)u;
 }
 #endif
 

@@ -474,76 +474,87 @@ static void conv3_image(const struct conv3 *g, int nin, int nout, const float *p
 
 /* part (Cout, Cin, 9) += sum over the group's n images and every position of
  * dy (padded planes, zero off the outputs) times x (padded) at the tap's
- * offset, one kernel row kh of C3_DW_ROWS output channels per pass. Each
- * (channel, tap) sums in 8 lanes, position p into lane p % 8, images in
- * order, and the lanes pairwise at the end: with AVX2 each x load feeds four
- * FMAs of one channel each; with AVX-512 one register holds two channels'
- * lanes (dy rows side by side, x the same 8 positions twice), the same sums
- * in the same order. */
+ * offset. Each (output channel, input channel, tap) sums in 8 lanes,
+ * position p into lane p % 8, images in order, then the lanes pairwise as
+ * ax_v8_total does; the group's sum is added to part. Both forms below do
+ * exactly these sums, so they give the same bits. */
 #ifdef __AVX512F__
-#define C3_DW_ROWS 8
-#else
-#define C3_DW_ROWS 4
-#endif
-
+/* 4 output channels x the 9 taps per pass over the images: one register
+ * holds two channels' lanes (their dy side by side, x the same 8 positions
+ * twice), 18 accumulators; each x load feeds two FMAs, each dy pair nine. */
 static void conv3_dw_group(const struct conv3 *g, int n, int Cin, int Cout, const float *xg,
 			   const float *dyg, float *part)
 {
 	int np = C3_BLOCK * g->nblk;
-	for (int ob = 0; ob < Cout; ob += C3_DW_ROWS) {
-		int rows = AX_MIN(C3_DW_ROWS, Cout - ob);
+	for (int ob = 0; ob < Cout; ob += 4) {
+		int rows = AX_MIN(4, Cout - ob);
+		for (int c = 0; c < Cin; c++) {
+			ax_v16 acc[9][2] = { { { 0 } } };
+			for (int i = 0; i < n; i++) {
+				const float *x = xg + ((size_t)i * Cin + c) * g->PS + g->r0 - g->Wp - 1;
+				const float *d[4];
+				for (int r = 0; r < 4; r++) // rows past Cout repeat the last
+					d[r] = dyg + ((size_t)i * Cout + ob + AX_MIN(r, rows - 1)) * g->PS +
+					       g->r0;
+				for (int k = 0; k < np; k += 8) {
+					ax_v16 d01 = ax_v16_pair(d[0] + k, d[1] + k);
+					ax_v16 d23 = ax_v16_pair(d[2] + k, d[3] + k);
+					for (int t = 0; t < 9; t++) {
+						ax_v16 xv = ax_v16_twice(x + (t / 3) * g->Wp + t % 3 + k);
+						acc[t][0] = ax_v16_fma(d01, xv, acc[t][0]);
+						acc[t][1] = ax_v16_fma(d23, xv, acc[t][1]);
+					}
+				}
+			}
+			for (int t = 0; t < 9; t++)
+				for (int h = 0; h < 2; h++) {
+					float tot[16];
+					ax_v16_store(tot, ax_v16_halves_total(acc[t][h]));
+					for (int r = 2 * h; r < AX_MIN(2 * h + 2, rows); r++)
+						part[((size_t)(ob + r) * Cin + c) * 9 + t] += tot[8 * (r - 2 * h)];
+				}
+		}
+	}
+}
+#else
+/* One kernel row kh of 4 output channels per pass: each x load feeds four
+ * FMAs, one per channel, 12 accumulators. */
+static void conv3_dw_group(const struct conv3 *g, int n, int Cin, int Cout, const float *xg,
+			   const float *dyg, float *part)
+{
+	int np = C3_BLOCK * g->nblk;
+	for (int ob = 0; ob < Cout; ob += 4) {
+		int rows = AX_MIN(4, Cout - ob);
 		for (int c = 0; c < Cin; c++)
 			for (int kh = 0; kh < 3; kh++) {
-				ax_v8 sum[3][C3_DW_ROWS];
-#ifdef __AVX512F__
-				ax_v16 acc[3][C3_DW_ROWS / 2] = { { { 0 } } };
-#else
-				ax_v8 acc[3][C3_DW_ROWS] = { { { 0 } } };
-#endif
+				ax_v8 acc[3][4] = { { { 0 } } };
 				for (int i = 0; i < n; i++) {
 					const float *x = xg + ((size_t)i * Cin + c) * g->PS + g->r0 +
 							 (kh - 1) * g->Wp - 1;
-					const float *d[C3_DW_ROWS];
-					for (int r = 0; r < C3_DW_ROWS; r++) // rows past Cout repeat the last
+					const float *d[4];
+					for (int r = 0; r < 4; r++) // rows past Cout repeat the last
 						d[r] = dyg + ((size_t)i * Cout + ob + AX_MIN(r, rows - 1)) * g->PS +
 						       g->r0;
 					for (int k = 0; k < np; k += 8) {
-#ifdef __AVX512F__
-						ax_v16 dv[C3_DW_ROWS / 2];
-						for (int r = 0; r < C3_DW_ROWS / 2; r++)
-							dv[r] = ax_v16_pair(d[2 * r] + k, d[2 * r + 1] + k);
-						for (int kw = 0; kw < 3; kw++) {
-							ax_v16 xv = ax_v16_twice(x + k + kw);
-							for (int r = 0; r < C3_DW_ROWS / 2; r++)
-								acc[kw][r] = ax_v16_fma(dv[r], xv, acc[kw][r]);
-						}
-#else
-						ax_v8 dv[C3_DW_ROWS];
-						for (int r = 0; r < C3_DW_ROWS; r++)
+						ax_v8 dv[4];
+						for (int r = 0; r < 4; r++)
 							dv[r] = ax_v8_load(d[r] + k);
 						for (int kw = 0; kw < 3; kw++) {
 							ax_v8 xv = ax_v8_load(x + k + kw);
-							for (int r = 0; r < C3_DW_ROWS; r++)
+							for (int r = 0; r < 4; r++)
 								acc[kw][r] = ax_v8_fma(dv[r], xv, acc[kw][r]);
 						}
-#endif
 					}
 				}
-				for (int kw = 0; kw < 3; kw++)
-					for (int r = 0; r < C3_DW_ROWS; r++)
-#ifdef __AVX512F__
-						sum[kw][r] = ax_v16_half(acc[kw][r / 2], r % 2);
-#else
-						sum[kw][r] = acc[kw][r];
-#endif
 				ax_v8 z = { 0 };
 				for (int r = 0; r < rows; r++)
 					for (int kw = 0; kw < 3; kw++)
 						part[((size_t)(ob + r) * Cin + c) * 9 + kh * 3 + kw] +=
-							ax_v8_total(&sum[kw][r], &z);
+							ax_v8_total(&acc[kw][r], &z);
 			}
 	}
 }
+#endif
 
 static size_t conv3_work_floats(const struct ax_conv_desc *c)
 {
