@@ -18,7 +18,7 @@
 #include <math.h>
 #include <omp.h>
 #include <string.h>
-#if defined(__FMA__) || defined(__AVX2__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #endif
 
@@ -132,10 +132,14 @@ static inline ax_v8 ax_v8_load(const float *x)
 
 static inline ax_v8 ax_v8_splat(float s)
 {
+#ifdef __AVX__
+	return (ax_v8)_mm256_set1_ps(s); // a broadcast; the loop below sometimes became 5 inserts
+#else
 	ax_v8 v;
 	for (int l = 0; l < 8; l++)
 		v[l] = s;
 	return v;
+#endif
 }
 
 static inline void ax_v8_store(float *x, ax_v8 v)

@@ -325,11 +325,11 @@ static void add_partials(float *dw, size_t nw, const float *part, size_t stride,
  * planes of width Wp = W + 2, flat, PS floats apart, and every output is a
  * sum of nine reads at fixed flat offsets (kh - 1) * Wp + kw - 1 from its own
  * padded position: plain unaligned vector loads, no masks. The kernel keeps
- * 8 output channels x a block of 32 consecutive padded positions in
- * registers over all input channels and taps: with AVX2 four passes of 8
- * positions (of the shapes tried there the closest to the FMA peak with no
- * rows wasted on 16, 32 or 64 channels; 4 x 16 reached half of it), with
- * AVX-512 two registers of 16 per channel, 16 accumulators of its 32. It
+ * output channels x a block of 32 consecutive padded positions in
+ * registers over all input channels and taps: with AVX2 6 channels (fewer
+ * in the last pass) x two passes of 16 positions, 12 accumulators of its 16
+ * registers; with AVX-512 8 channels x two registers of 16 positions, 16
+ * accumulators of its 32. It
  * stores them to a padded output plane and copies out the positions that
  * are real outputs; the others fall on padding (12% of the work on 14x14
  * planes, 23% on 7x7). dx is the same kernel on the padded dy with the
@@ -339,7 +339,11 @@ static void add_partials(float *dw, size_t nw, const float *part, size_t stride,
  * are independent, so y and dx do not depend on the team; dw sums each
  * thread's images into a partial of its own and the partials in thread
  * order. */
+#ifdef __AVX512F__
 #define C3_ROWS 8   // output channels per kernel pass
+#else
+#define C3_ROWS 6
+#endif
 #define C3_BLOCK 32 // padded positions per kernel pass
 
 struct conv3 {
@@ -409,15 +413,39 @@ static void conv3_pad(const struct conv3 *g, int nch, const float *x, float *xp)
 			       (size_t)g->W * sizeof *x);
 }
 
+#ifndef __AVX512F__
+/* AVX2: R (at most C3_ROWS) output channels x 16 positions, two registers
+ * each: 12 FMAs for 8 loads at R = 6, where 8 x 8 took 9 loads for 8. */
+static inline __attribute__((always_inline)) void
+conv3_rows16(const float *x, size_t PS, int nin, const int *off, const float *pw, float *o, int R)
+{
+	ax_v8 acc[C3_ROWS][2] = { { { 0 } } };
+	for (int i = 0; i < nin; i++, x += PS)
+		for (int t = 0; t < 9; t++, pw += C3_ROWS) {
+			ax_v8 x0 = ax_v8_load(x + off[t]), x1 = ax_v8_load(x + off[t] + 8);
+			for (int r = 0; r < R; r++) {
+				ax_v8 wv = ax_v8_splat(pw[r]);
+				acc[r][0] = ax_v8_fma(wv, x0, acc[r][0]);
+				acc[r][1] = ax_v8_fma(wv, x1, acc[r][1]);
+			}
+		}
+	for (int r = 0; r < R; r++) {
+		ax_v8_store(o + r * PS, acc[r][0]);
+		ax_v8_store(o + r * PS + 8, acc[r][1]);
+	}
+}
+#endif
+
 /* o[r * PS + 0..C3_BLOCK) = sum over the nin input planes from x and the 9
  * taps of pw[i][t][r] * x[i * PS + off[t] + 0..C3_BLOCK), for the C3_ROWS
  * rows r: input channels in order, taps in order within each. With AVX-512
  * two registers of 16 positions per row, with AVX2 four passes of one of 8:
  * the same sums either way. */
 static inline void conv3_block(const float *x, size_t PS, int nin, const int *off,
-			       const float *pw, float *o)
+			       const float *pw, float *o, int rows)
 {
 #ifdef __AVX512F__
+	(void)rows; // all 8, the packed weights zero past nout
 	ax_v16 acc[C3_ROWS][2] = { { { 0 } } };
 	for (int i = 0; i < nin; i++, x += PS)
 		for (int t = 0; t < 9; t++, pw += C3_ROWS) {
@@ -433,18 +461,15 @@ static inline void conv3_block(const float *x, size_t PS, int nin, const int *of
 		ax_v16_store(o + r * PS + 16, acc[r][1]);
 	}
 #else
-	for (int s = 0; s < C3_BLOCK; s += 8) {
-		ax_v8 acc[C3_ROWS] = { { 0 } };
-		const float *wt = pw;
-		for (int i = 0; i < nin; i++)
-			for (int t = 0; t < 9; t++, wt += C3_ROWS) {
-				ax_v8 xv = ax_v8_load(x + i * PS + off[t] + s);
-				for (int r = 0; r < C3_ROWS; r++)
-					acc[r] = ax_v8_fma(ax_v8_splat(wt[r]), xv, acc[r]);
-			}
-		for (int r = 0; r < C3_ROWS; r++)
-			ax_v8_store(o + r * PS + s, acc[r]);
-	}
+	for (int s = 0; s < C3_BLOCK; s += 16)
+		switch (rows) { // the count a constant in each copy, the loops unrolled
+		case 6: conv3_rows16(x + s, PS, nin, off, pw, o + s, 6); break;
+		case 5: conv3_rows16(x + s, PS, nin, off, pw, o + s, 5); break;
+		case 4: conv3_rows16(x + s, PS, nin, off, pw, o + s, 4); break;
+		case 3: conv3_rows16(x + s, PS, nin, off, pw, o + s, 3); break;
+		case 2: conv3_rows16(x + s, PS, nin, off, pw, o + s, 2); break;
+		default: conv3_rows16(x + s, PS, nin, off, pw, o + s, 1); break;
+		}
 #endif
 }
 
@@ -461,7 +486,7 @@ static void conv3_image(const struct conv3 *g, int nin, int nout, const float *p
 		for (int blk = 0; blk < g->nblk; blk++) {
 			int p0 = g->r0 + C3_BLOCK * blk;
 			conv3_block(in + p0, g->PS, nin, off, p + (size_t)ob * nin * 9,
-				    opad + (size_t)ob * g->PS + p0);
+				    opad + (size_t)ob * g->PS + p0, AX_MIN(C3_ROWS, nout - ob));
 		}
 	for (int o = 0; o < nout; o++) {
 		const float *src = opad + (size_t)o * g->PS + g->r0;
