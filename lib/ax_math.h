@@ -246,6 +246,27 @@ static inline float ax_v8_total(const ax_v8 *lo, const ax_v8 *hi)
 	return v[0];
 }
 
+#ifdef __AVX2__
+/* ax_v8_total(&v[j], zero) for j = 0..7 at once, lane j of the result: the
+ * same additions (x + 0, then lanes 4, 2, 1 apart), in shuffles across the
+ * eight registers instead of within each. */
+static inline ax_v8 ax_v8_totals8(const ax_v8 *v)
+{
+	__m256 z = _mm256_setzero_ps(), s[4], q[2];
+	for (int j = 0; j < 4; j++) {
+		__m256 a = _mm256_add_ps((__m256)v[2 * j], z), b = _mm256_add_ps((__m256)v[2 * j + 1], z);
+		s[j] = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+	}
+	for (int j = 0; j < 2; j++) // lanes l + (l + 2)
+		q[j] = _mm256_add_ps(_mm256_shuffle_ps(s[2 * j], s[2 * j + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+				     _mm256_shuffle_ps(s[2 * j], s[2 * j + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+	__m256 r = _mm256_add_ps(_mm256_shuffle_ps(q[0], q[1], _MM_SHUFFLE(2, 0, 2, 0)),
+				 _mm256_shuffle_ps(q[0], q[1], _MM_SHUFFLE(3, 1, 3, 1)));
+	// r holds v0, v2, v4, v6 | v1, v3, v5, v7
+	return (ax_v8)_mm256_permutevar8x32_ps(r, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+#endif
+
 /* The same 16 lanes in double: a[0] lanes 0-3 ... a[3] lanes 12-15. */
 struct ax_lanes_d {
 	ax_v4d a[4];

@@ -571,11 +571,15 @@ static void conv3_dw_group(const struct conv3 *g, int n, int Cin, int Cout, cons
 						}
 					}
 				}
-				ax_v8 z = { 0 };
+				ax_v8 all[16] = { { 0 } };
+				float tot[16];
+				memcpy(all, acc, sizeof acc); // [kw][r] -> kw * 4 + r
+				ax_v8_store(tot, ax_v8_totals8(all));
+				ax_v8_store(tot + 8, ax_v8_totals8(all + 8));
 				for (int r = 0; r < rows; r++)
 					for (int kw = 0; kw < 3; kw++)
 						part[((size_t)(ob + r) * Cin + c) * 9 + kh * 3 + kw] +=
-							ax_v8_total(&acc[kw][r], &z);
+							tot[kw * 4 + r];
 			}
 	}
 }
