@@ -67,9 +67,11 @@ void ax_batchnorm_stats(int B, int C, int S, const float *x, float eps, float *m
 			float *var_unbiased);
 void ax_batchnorm_forward(int B, int C, int S, const float *x, const float *mean,
 			  const float *rstd, const float *gamma, const float *beta, float *y);
+/* assign_dx: dx is written, as 0 + its value (the bits of adding to zeros),
+ * not added to: a caller with an uninitialised dx need not zero it first. */
 void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, const float *mean,
 			   const float *rstd, const float *gamma, const float *dy, float *dx,
-			   float *dgamma, float *dbeta);
+			   float *dgamma, float *dbeta, int assign_dx);
 
 /* ---- softmax and cross-entropy ---- */
 /* Row softmax / log-softmax over the last dim: x, y (N, C). */
@@ -159,6 +161,8 @@ struct ax_conv_desc {
 		    * stride 1 and padding 1 has no panel and ignores it) */
 	int team;  /* threads splitting the chunks (or images); 0 or 1: none (see
 		    * ax_conv_team) */
+	int assign_dx; /* backward writes dx (as 0 + its value, the bits of adding
+			* to zeros) instead of adding to it */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
@@ -176,7 +180,7 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
 			  int32_t *argmax);
 void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32_t *argmax,
-			   const float *dy, float *dx);
+			   const float *dy, float *dx, int assign_dx);
 void ax_avgpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y);
 void ax_avgpool2d_backward(int B, int C, int H, int W, int k, int s, const float *dy,
 			   float *dx);

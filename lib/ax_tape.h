@@ -32,6 +32,10 @@ struct ax_rng;
 struct ax_opdef {
 	const char *name, *bwd_name;
 	void (*backward)(struct ax_tape_node *n);
+	/* bit k: given in[k]'s gradient uninitialised (node's fresh bit k), the
+	 * backward writes all of it, as 0 + value (the bits of adding to zeros),
+	 * so the tape need not zero it first: a pass over memory saved */
+	unsigned writes_whole;
 };
 
 struct ax_tape_node {
@@ -44,6 +48,7 @@ struct ax_tape_node {
 	double flops;             /* forward flops (profile) */
 	struct ax_arena *arena;   /* the tape's arena, for backward scratch */
 	struct ax_tape *tape;
+	unsigned fresh;           /* bit k: in[k]'s gradient is uninitialised (see writes_whole) */
 };
 
 struct ax_grad_block;
@@ -56,6 +61,7 @@ struct ax_tape {
 	int n_blocks, cap_blocks;
 	int no_grad;              /* > 0: record nothing (evaluation, sampling) */
 	int training;             /* dropout active */
+	int poison_fresh;         /* tests: unzeroed gradient buffers start as NaN */
 };
 
 void ax_tape_init(struct ax_tape *t, struct ax_arena *step_arena);

@@ -636,7 +636,7 @@ static void conv3_backward(const struct ax_conv_desc *c, const float *x, const f
 			}
 			for (int i = 0; dx && i < n; i++)
 				conv3_image(&g, c->Cout, c->Cin, pw, dyg + (size_t)i * c->Cout * g.PS,
-					    NULL, 1, opad, dx + (b0 + i) * xs);
+					    NULL, !c->assign_dx, opad, dx + (b0 + i) * xs);
 		}
 	}
 	if (dw)
@@ -691,6 +691,8 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 		conv3_backward(c, x, w, dy, dx, dw, work);
 		return;
 	}
+	if (dx && c->assign_dx) // col2im adds
+		memset(dx, 0, (size_t)c->B * c->Cin * c->H * c->W * sizeof *dx);
 	size_t per = panel_floats(c), colsize = (size_t)K * nb * OHW, nw = (size_t)c->Cout * K;
 	int chunks = (c->B + nb - 1) / nb;
 	if (team <= 1) {
@@ -797,7 +799,7 @@ void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 }
 
 void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32_t *argmax,
-			   const float *dy, float *dx)
+			   const float *dy, float *dx, int assign_dx)
 {
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
@@ -805,6 +807,8 @@ void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32
 		float *dxp = dx + (size_t)bc * H * W;
 		const float *g = dy + (size_t)bc * OH * OW;
 		const int32_t *am = argmax + (size_t)bc * OH * OW;
+		if (assign_dx) // a plane zeroed here is still in cache for the scatter
+			memset(dxp, 0, (size_t)H * W * sizeof *dxp);
 		for (int o = 0; o < OH * OW; o++)
 			dxp[am[o]] += g[o];
 	}

@@ -223,7 +223,7 @@ void ax_batchnorm_forward(int B, int C, int S, const float *x, const float *mean
 // rows x, dy, dx (B, C): backward of channels [c0, c0 + n), n <= BN_BLOCK
 static void bn_backward_rows(int B, int C, int c0, int n, int training, const float *x,
 			     const float *mean, const float *rstd, const float *gamma,
-			     const float *dy, float *dx, float *dgamma, float *dbeta)
+			     const float *dy, float *dx, float *dgamma, float *dbeta, int assign_dx)
 {
 	double gs[BN_BLOCK] = { 0 }, gxs[BN_BLOCK] = { 0 };
 	float m[BN_BLOCK], r[BN_BLOCK], a[BN_BLOCK], mg[BN_BLOCK], mgx[BN_BLOCK];
@@ -248,8 +248,12 @@ static void bn_backward_rows(int B, int C, int c0, int n, int training, const fl
 	for (int b = 0; dx && b < B; b++) {
 		const float *xr = x + (size_t)b * C + c0, *dyr = dy + (size_t)b * C + c0;
 		float *dxr = dx + (size_t)b * C + c0;
-		for (int i = 0; i < n; i++) // [vec]
-			dxr[i] += a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
+		if (assign_dx)
+			for (int i = 0; i < n; i++) // [vec]
+				dxr[i] = 0.0f + a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
+		else
+			for (int i = 0; i < n; i++) // [vec]
+				dxr[i] += a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
 	}
 }
 
@@ -259,14 +263,14 @@ static void bn_backward_rows(int B, int C, int c0, int n, int training, const fl
 // The sums over a channel's values go as the statistics' do.
 void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, const float *mean,
 			   const float *rstd, const float *gamma, const float *dy, float *dx,
-			   float *dgamma, float *dbeta)
+			   float *dgamma, float *dbeta, int assign_dx)
 {
 	long M = (long)B * S;
 	if (S == 1) {
 #pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
 		for (int c0 = 0; c0 < C; c0 += BN_BLOCK)
 			bn_backward_rows(B, C, c0, AX_MIN(BN_BLOCK, C - c0), training, x, mean,
-					 rstd, gamma, dy, dx, dgamma, dbeta);
+					 rstd, gamma, dy, dx, dgamma, dbeta, assign_dx);
 		return;
 	}
 #pragma omp parallel for schedule(static) if (M * C > PAR_MIN)
@@ -293,8 +297,12 @@ void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, co
 			size_t at = ((size_t)b * C + c) * S;
 			const float *xr = x + at, *dyr = dy + at;
 			float *dxr = dx + at;
-			for (int s = 0; s < S; s++) // [vec]
-				dxr[s] += a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
+			if (assign_dx)
+				for (int s = 0; s < S; s++) // [vec]
+					dxr[s] = 0.0f + a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
+			else
+				for (int s = 0; s < S; s++) // [vec]
+					dxr[s] += a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
 		}
 	}
 }

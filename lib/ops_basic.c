@@ -152,10 +152,10 @@ static void binop_backward(struct ax_tape_node *n)
 	});
 }
 
-static const struct ax_opdef OP_ADD = { "add", "add backward", binop_backward };
-static const struct ax_opdef OP_SUB = { "sub", "sub backward", binop_backward };
-static const struct ax_opdef OP_MUL = { "mul", "mul backward", binop_backward };
-static const struct ax_opdef OP_DIV = { "div", "div backward", binop_backward };
+static const struct ax_opdef OP_ADD = { "add", "add backward", binop_backward, 0 };
+static const struct ax_opdef OP_SUB = { "sub", "sub backward", binop_backward, 0 };
+static const struct ax_opdef OP_MUL = { "mul", "mul backward", binop_backward, 0 };
+static const struct ax_opdef OP_DIV = { "div", "div backward", binop_backward, 0 };
 
 static struct ax_tensor *binop(struct ax_tape *t, enum binop op, struct ax_tensor *a,
 			       struct ax_tensor *b)
@@ -205,7 +205,7 @@ static void affine_backward(struct ax_tape_node *n)
 	for (size_t i = 0; i < n->out->size; i++) // [vec]
 		dx[i] += s * g[i];
 }
-static const struct ax_opdef OP_AFFINE = { "affine", "affine backward", affine_backward };
+static const struct ax_opdef OP_AFFINE = { "affine", "affine backward", affine_backward, 0 };
 
 struct ax_tensor *ax_affine(struct ax_tape *t, struct ax_tensor *x, float s, float c)
 {
@@ -315,7 +315,7 @@ static void unary_backward(struct ax_tape_node *n)
 		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo);
 	}
 }
-static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward };
+static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward, 0 };
 
 /* y = f(x) over n elements; one loop per kind, so each vectorises. */
 static void unary_fwd_span(enum ax_unary k, size_t n, const float *x, float *y)
@@ -380,7 +380,7 @@ static void reduce_backward(struct ax_tape_node *n)
 					x->grad[(o * len + l) * inner + i] += gi;
 		}
 }
-static const struct ax_opdef OP_REDUCE = { "reduce", "reduce backward", reduce_backward };
+static const struct ax_opdef OP_REDUCE = { "reduce", "reduce backward", reduce_backward, 0 };
 
 static struct ax_tensor *reduce(struct ax_tape *t, struct ax_tensor *x, int axis, enum reduce kind)
 {
@@ -453,7 +453,7 @@ static void reshape_backward(struct ax_tape_node *n)
 	for (size_t i = 0; i < n->out->size; i++)
 		dx[i] += g[i];
 }
-static const struct ax_opdef OP_RESHAPE = { "reshape", "reshape backward", reshape_backward };
+static const struct ax_opdef OP_RESHAPE = { "reshape", "reshape backward", reshape_backward, 0 };
 
 struct ax_tensor *ax_reshape(struct ax_tape *t, struct ax_tensor *x, int ndim, const int *shape)
 {
@@ -514,7 +514,7 @@ static void permute_backward(struct ax_tape_node *n)
 {
 	permute_copy(n->in[0], n->iarg, n->out->grad, n->in[0]->grad, 0);
 }
-static const struct ax_opdef OP_PERMUTE = { "permute", "permute backward", permute_backward };
+static const struct ax_opdef OP_PERMUTE = { "permute", "permute backward", permute_backward, 0 };
 
 struct ax_tensor *ax_permute(struct ax_tape *t, struct ax_tensor *x, const int *perm)
 {
@@ -566,7 +566,7 @@ static void concat_backward(struct ax_tape_node *n)
 		off += w;
 	}
 }
-static const struct ax_opdef OP_CONCAT = { "concat", "concat backward", concat_backward };
+static const struct ax_opdef OP_CONCAT = { "concat", "concat backward", concat_backward, 0 };
 
 struct ax_tensor *ax_concat(struct ax_tape *t, struct ax_tensor **xs, int n, int axis)
 {
@@ -624,7 +624,7 @@ static void slice_backward(struct ax_tape_node *n)
 		for (size_t j = 0; j < w * inner; j++)
 			n->in[0]->grad[(a * len + start) * inner + j] += n->out->grad[a * w * inner + j];
 }
-static const struct ax_opdef OP_SLICE = { "slice", "slice backward", slice_backward };
+static const struct ax_opdef OP_SLICE = { "slice", "slice backward", slice_backward, 0 };
 
 struct ax_tensor *ax_slice(struct ax_tape *t, struct ax_tensor *x, int axis, int start, int len)
 {

@@ -26,7 +26,7 @@ static void embedding_backward(struct ax_tape_node *n)
 			dw[c] += g[c];
 	}
 }
-static const struct ax_opdef OP_EMBEDDING = { "embedding", "embedding backward", embedding_backward };
+static const struct ax_opdef OP_EMBEDDING = { "embedding", "embedding backward", embedding_backward, 0 };
 
 struct ax_tensor *ax_embedding(struct ax_tape *t, struct ax_tensor *w, const int32_t *ids,
 			       int ids_ndim, const int *ids_shape)
@@ -64,7 +64,7 @@ static void gather_rows_backward(struct ax_tape_node *n)
 		for (int c = 0; c < C; c++)
 			n->in[0]->grad[(size_t)idx[m] * C + c] += n->out->grad[(size_t)m * C + c];
 }
-static const struct ax_opdef OP_GATHER = { "gather_rows", "gather_rows backward", gather_rows_backward };
+static const struct ax_opdef OP_GATHER = { "gather_rows", "gather_rows backward", gather_rows_backward, 0 };
 
 struct ax_tensor *ax_gather_rows(struct ax_tape *t, struct ax_tensor *x, const int32_t *idx, int M)
 {
@@ -96,7 +96,7 @@ static void scatter_add_backward(struct ax_tape_node *n)
 			for (int c = 0; c < C; c++)
 				src->grad[(size_t)m * C + c] += n->out->grad[(size_t)idx[m] * C + c];
 }
-static const struct ax_opdef OP_SCATTER = { "scatter_add_rows", "scatter_add_rows backward", scatter_add_backward };
+static const struct ax_opdef OP_SCATTER = { "scatter_add_rows", "scatter_add_rows backward", scatter_add_backward, 0 };
 
 struct ax_tensor *ax_scatter_add_rows(struct ax_tape *t, struct ax_tensor *base,
 				      struct ax_tensor *src, const int32_t *idx)
@@ -144,7 +144,7 @@ static void matmul_backward(struct ax_tape_node *n)
 		}
 	}
 }
-static const struct ax_opdef OP_MATMUL = { "matmul", "matmul backward", matmul_backward };
+static const struct ax_opdef OP_MATMUL = { "matmul", "matmul backward", matmul_backward, 0 };
 
 static struct ax_tensor *matmul_common(struct ax_tape *t, struct ax_tensor *a, struct ax_tensor *b,
 				       int ta, int tb, int batch, int M, int N, int K,
@@ -242,7 +242,7 @@ static void linear_backward(struct ax_tape_node *n)
 		linear_dx(n);
 	linear_dw(n);
 }
-static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward };
+static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward, 0 };
 
 /* Rows [lo, hi) of y = x W^T + bias. */
 static void linear_rows(int lo, int hi, int in, int out, const float *x, const float *w,
@@ -310,7 +310,7 @@ static void layernorm_backward(struct ax_tape_node *n)
 	ax_layernorm_backward(N, C, x->data, g->data, mean, rstd, n->out->grad,
 			      GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b));
 }
-static const struct ax_opdef OP_LAYERNORM = { "layernorm", "layernorm backward", layernorm_backward };
+static const struct ax_opdef OP_LAYERNORM = { "layernorm", "layernorm backward", layernorm_backward, 0 };
 
 struct ax_tensor *ax_layernorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
 			       struct ax_tensor *beta, float eps)
@@ -344,9 +344,10 @@ static void batchnorm_backward(struct ax_tape_node *n)
 	bn_dims(x, &B, &C, &S);
 	const float *mean = n->saved, *rstd = mean + C;
 	ax_batchnorm_backward(B, C, S, n->iarg[0], x->data, mean, rstd, g ? g->data : NULL,
-			      n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b));
+			      n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b),
+			      n->fresh & 1);
 }
-static const struct ax_opdef OP_BATCHNORM = { "batchnorm", "batchnorm backward", batchnorm_backward };
+static const struct ax_opdef OP_BATCHNORM = { "batchnorm", "batchnorm backward", batchnorm_backward, 1 };
 
 struct ax_tensor *ax_batchnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
 			       struct ax_tensor *beta, float *running_mean, float *running_var,
@@ -392,7 +393,7 @@ static void rmsnorm_backward(struct ax_tape_node *n)
 	ax_rmsnorm_backward(N, C, x->data, g->data, n->saved, n->out->grad, GRAD_OR_NULL(x),
 			    GRAD_OR_NULL(g));
 }
-static const struct ax_opdef OP_RMSNORM = { "rmsnorm", "rmsnorm backward", rmsnorm_backward };
+static const struct ax_opdef OP_RMSNORM = { "rmsnorm", "rmsnorm backward", rmsnorm_backward, 0 };
 
 struct ax_tensor *ax_rmsnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma, float eps)
 {
@@ -418,7 +419,7 @@ static void softmax_backward(struct ax_tape_node *n)
 	else
 		ax_softmax_backward(N, C, n->out->data, n->out->grad, x->grad);
 }
-static const struct ax_opdef OP_SOFTMAX = { "softmax", "softmax backward", softmax_backward };
+static const struct ax_opdef OP_SOFTMAX = { "softmax", "softmax backward", softmax_backward, 0 };
 
 static struct ax_tensor *softmax_common(struct ax_tape *t, struct ax_tensor *x, int log)
 {
@@ -446,7 +447,7 @@ static void dropout_backward(struct ax_tape_node *n)
 	for (size_t i = 0; i < size; i++) // [vec]
 		dx[i] += g[i] * keep[i];
 }
-static const struct ax_opdef OP_DROPOUT = { "dropout", "dropout backward", dropout_backward };
+static const struct ax_opdef OP_DROPOUT = { "dropout", "dropout backward", dropout_backward, 0 };
 
 struct ax_tensor *ax_dropout(struct ax_tape *t, struct ax_tensor *x, float p, struct ax_rng *rng)
 {
@@ -491,7 +492,7 @@ static void xent_backward(struct ax_tape_node *n)
 	ax_xent_backward(N, V, s->probs, s->targets, n->farg[0], n->iarg[0], n->iarg[1],
 			 n->out->grad[0], x->grad);
 }
-static const struct ax_opdef OP_XENT = { "cross_entropy", "cross_entropy backward", xent_backward };
+static const struct ax_opdef OP_XENT = { "cross_entropy", "cross_entropy backward", xent_backward, 0 };
 
 struct ax_tensor *ax_cross_entropy(struct ax_tape *t, struct ax_tensor *logits,
 				   const int32_t *targets, float smoothing, int32_t ignore_index)
@@ -604,7 +605,7 @@ static void poisson_backward(struct ax_tape_node *n)
 		for (size_t i = 0; i < size; i++) // [vec]
 			gy[i] -= scale * 1.0f * xd[i];
 }
-static const struct ax_opdef OP_POISSON = { "poisson_nll", "poisson_nll backward", poisson_backward };
+static const struct ax_opdef OP_POISSON = { "poisson_nll", "poisson_nll backward", poisson_backward, 0 };
 
 struct ax_tensor *ax_poisson_nll(struct ax_tape *t, struct ax_tensor *log_rate,
 				 struct ax_tensor *target, struct ax_tensor *weight)
@@ -645,7 +646,7 @@ static void gnll_backward(struct ax_tape_node *n)
 			gl[i] += scale * 0.5f * (1 - d * d * ax_expf(-ld[i]));
 		}
 }
-static const struct ax_opdef OP_GNLL = { "gaussian_nll", "gaussian_nll backward", gnll_backward };
+static const struct ax_opdef OP_GNLL = { "gaussian_nll", "gaussian_nll backward", gnll_backward, 0 };
 
 struct ax_tensor *ax_gaussian_nll(struct ax_tape *t, struct ax_tensor *mu, struct ax_tensor *logvar,
 				  struct ax_tensor *target)
@@ -672,7 +673,7 @@ static void mse_backward(struct ax_tape_node *n)
 			y->grad[i] -= scale * d;
 	}
 }
-static const struct ax_opdef OP_MSE = { "mse", "mse backward", mse_backward };
+static const struct ax_opdef OP_MSE = { "mse", "mse backward", mse_backward, 0 };
 
 struct ax_tensor *ax_mse(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *target)
 {
@@ -701,7 +702,7 @@ static void bce_backward(struct ax_tape_node *n)
 			y->grad[i] -= scale * wi * x->data[i];
 	}
 }
-static const struct ax_opdef OP_BCE = { "bce_logits", "bce_logits backward", bce_backward };
+static const struct ax_opdef OP_BCE = { "bce_logits", "bce_logits backward", bce_backward, 0 };
 
 struct ax_tensor *ax_bce_logits(struct ax_tape *t, struct ax_tensor *logits,
 				struct ax_tensor *target, struct ax_tensor *weight)
@@ -737,7 +738,7 @@ static void kl_backward(struct ax_tape_node *n)
 			l2->grad[i] += scale * 0.5f * (1 - (v1 + d * d) * iv2);
 	}
 }
-static const struct ax_opdef OP_KL = { "kl_diag_gauss", "kl_diag_gauss backward", kl_backward };
+static const struct ax_opdef OP_KL = { "kl_diag_gauss", "kl_diag_gauss backward", kl_backward, 0 };
 
 struct ax_tensor *ax_kl_diag_gauss(struct ax_tape *t, struct ax_tensor *mu1, struct ax_tensor *lv1,
 				   struct ax_tensor *mu2, struct ax_tensor *lv2)
@@ -772,7 +773,7 @@ static void attn_backward(struct ax_tape_node *n)
 	ax_attn_backward(d, q->data, k->data, v->data, saved, n->out->grad, GRAD_OR_NULL(q),
 			 GRAD_OR_NULL(k), GRAD_OR_NULL(v), work);
 }
-static const struct ax_opdef OP_ATTN = { "attention", "attention backward", attn_backward };
+static const struct ax_opdef OP_ATTN = { "attention", "attention backward", attn_backward, 0 };
 
 struct ax_tensor *ax_attention(struct ax_tape *t, struct ax_tensor *q, struct ax_tensor *k,
 			       struct ax_tensor *v, const struct ax_attn_desc *desc)
@@ -805,15 +806,19 @@ struct ax_tensor *ax_attention(struct ax_tape *t, struct ax_tensor *q, struct ax
 	return o;
 }
 
+// the saved descriptor, then the work buffer from the next 64-byte boundary
+#define CONV_HEAD ((sizeof(struct ax_conv_desc) + 63) / 64 * 64)
+
 static void conv_backward(struct ax_tape_node *n)
 {
-	const struct ax_conv_desc *c = n->saved;
-	float *work = (float *)(c + 1);
+	struct ax_conv_desc c = *(const struct ax_conv_desc *)n->saved;
+	float *work = (float *)((char *)n->saved + CONV_HEAD);
 	struct ax_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-	ax_conv2d_backward(c, x->data, w->data, n->out->grad, GRAD_OR_NULL(x),
-			   GRAD_OR_NULL(w), GRAD_OR_NULL(b), work);
+	c.assign_dx = n->fresh & 1;
+	ax_conv2d_backward(&c, x->data, w->data, n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(w),
+			   GRAD_OR_NULL(b), work);
 }
-static const struct ax_opdef OP_CONV = { "conv2d", "conv2d backward", conv_backward };
+static const struct ax_opdef OP_CONV = { "conv2d", "conv2d backward", conv_backward, 1 };
 
 struct ax_tensor *ax_conv2d(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *w,
 			    struct ax_tensor *bias, int stride, int pad)
@@ -822,14 +827,13 @@ struct ax_tensor *ax_conv2d(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 		  "conv2d: x (B,Cin,H,W), w (Cout,Cin,KH,KW)");
 	double t0 = ax_op_clock();
 	struct ax_conv_desc cd = { x->shape[0], x->shape[1], x->shape[2], x->shape[3],
-				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0, 0 };
+				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0, 0, 0 };
 	cd.team = ax_conv_team(&cd);
 	int OH = ax_conv_out_h(&cd), OW = ax_conv_out_w(&cd);
 	AX_ASSERT(OH > 0 && OW > 0 && "conv2d: kernel larger than the padded input");
-	size_t head = (sizeof cd + 63) / 64 * 64;
-	struct ax_conv_desc *c = ax_arena_alloc(t->arena, head + ax_conv_work_size(&cd) * sizeof(float));
+	struct ax_conv_desc *c = ax_arena_alloc(t->arena, CONV_HEAD + ax_conv_work_size(&cd) * sizeof(float));
 	*c = cd;
-	float *work = (float *)((char *)c + head);
+	float *work = (float *)((char *)c + CONV_HEAD);
 	struct ax_tensor *o = ax_op_output(t, 4, (int[]){ cd.B, cd.Cout, OH, OW });
 	ax_conv2d_forward(c, x->data, w->data, bias ? bias->data : NULL, o->data, work);
 	struct ax_tape_node *n = ax_op_record(t, &OP_CONV, o, x, w, bias, NULL);
@@ -847,12 +851,15 @@ static void pool_backward(struct ax_tape_node *n)
 	struct ax_tensor *x = n->in[0];
 	int B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
 	int k = n->iarg[1], s = n->iarg[2];
-	if (n->iarg[0])
-		ax_maxpool2d_backward(B, C, H, W, k, s, n->saved, n->out->grad, x->grad);
-	else
-		ax_avgpool2d_backward(B, C, H, W, k, s, n->out->grad, x->grad);
+	if (n->iarg[0]) {
+		ax_maxpool2d_backward(B, C, H, W, k, s, n->saved, n->out->grad, x->grad, n->fresh & 1);
+		return;
+	}
+	if (n->fresh & 1)
+		memset(x->grad, 0, x->size * sizeof *x->grad);
+	ax_avgpool2d_backward(B, C, H, W, k, s, n->out->grad, x->grad);
 }
-static const struct ax_opdef OP_POOL = { "pool2d", "pool2d backward", pool_backward };
+static const struct ax_opdef OP_POOL = { "pool2d", "pool2d backward", pool_backward, 1 };
 
 static struct ax_tensor *pool_common(struct ax_tape *t, struct ax_tensor *x, int k, int s, int max)
 {
@@ -888,7 +895,7 @@ static void scan_backward(struct ax_tape_node *n)
 	ax_scan_backward(B, T, D, a->data, h0 ? h0->data : NULL, n->out->data, n->out->grad,
 			 GRAD_OR_NULL(a), GRAD_OR_NULL(b), GRAD_OR_NULL(h0));
 }
-static const struct ax_opdef OP_SCAN = { "scan", "scan backward", scan_backward };
+static const struct ax_opdef OP_SCAN = { "scan", "scan backward", scan_backward, 0 };
 
 struct ax_tensor *ax_scan(struct ax_tape *t, struct ax_tensor *a, struct ax_tensor *b,
 			  struct ax_tensor *h0)
@@ -922,7 +929,7 @@ static void gru_backward(struct ax_tape_node *n)
 			GRAD_OR_NULL(w_ih), ax_tape_grad(n, s->w_hh), GRAD_OR_NULL(b_ih),
 			ax_tape_grad(n, s->b_hh), work);
 }
-static const struct ax_opdef OP_GRU = { "gru", "gru backward", gru_backward };
+static const struct ax_opdef OP_GRU = { "gru", "gru backward", gru_backward, 0 };
 
 struct ax_tensor *ax_gru(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *h0,
 			 struct ax_tensor *w_ih, struct ax_tensor *w_hh, struct ax_tensor *b_ih,

@@ -3,6 +3,7 @@
 #include "ax_profile.h"
 #include "ax_math.h"
 
+#include <math.h>
 #include <string.h>
 #include <time.h>
 
@@ -87,7 +88,7 @@ struct ax_grad_block {
 	int lent;
 };
 
-static float *grad_acquire(struct ax_tape *t, size_t size)
+static float *grad_acquire(struct ax_tape *t, size_t size, int zero)
 {
 	struct ax_grad_block *best = NULL;
 	for (int i = 0; i < t->n_blocks; i++) {
@@ -107,6 +108,11 @@ static float *grad_acquire(struct ax_tape *t, size_t size)
 	/* zeroed by the whole team when large: a gradient of image activations
 	 * is tens of MB, and one core's memset left the others waiting */
 	float *p = best->p;
+	if (!zero) {
+		for (size_t i = 0; t->poison_fresh && i < size; i++)
+			p[i] = NAN;
+		return p;
+	}
 #pragma omp parallel if (size > AX_ELEMENTWISE_PAR_MIN)
 	{
 		size_t lo, hi;
@@ -133,8 +139,24 @@ static float *grad_of(struct ax_tape *t, struct ax_tensor *x)
 	if (!x || !x->requires_grad)
 		return NULL;
 	if (!x->grad)
-		x->grad = grad_acquire(t, x->size);
+		x->grad = grad_acquire(t, x->size, 1);
 	return x->grad;
+}
+
+/* in[k]'s gradient for node n: when it has none yet and n's backward writes
+ * it whole, an unzeroed buffer (marked in n->fresh); else as grad_of. An
+ * input that appears twice in n is always zeroed (its second use adds). */
+static void input_grad(struct ax_tape *t, struct ax_tape_node *n, int k)
+{
+	struct ax_tensor *x = n->in[k];
+	int twice = 0;
+	for (int j = 0; j < 4; j++)
+		twice |= j != k && n->in[j] == x;
+	if (x && x->requires_grad && !x->grad && (n->op->writes_whole >> k & 1) && !twice) {
+		x->grad = grad_acquire(t, x->size, 0);
+		n->fresh |= 1u << k;
+	} else
+		grad_of(t, x);
 }
 
 float *ax_tape_grad(struct ax_tape_node *n, struct ax_tensor *x) { return grad_of(n->tape, x); }
@@ -154,8 +176,9 @@ void ax_tape_backward(struct ax_tape *t, struct ax_tensor *loss, float seed)
 	for (int i = t->n - 1; i >= 0; i--) {
 		struct ax_tape_node *n = &t->nodes[i];
 		grad_of(t, n->out);   /* an output nothing used: zeros, as before */
+		n->fresh = 0;
 		for (int k = 0; k < 4; k++)
-			grad_of(t, n->in[k]);
+			input_grad(t, n, k);
 		double t0 = prof ? ax_op_clock() : 0;
 		n->op->backward(n);
 		if (prof)

@@ -61,7 +61,7 @@ struct an_lrp_work *an_lrp_work_new(const struct an_model *m)
 		for (int s = 0; s < 2; s++) {
 			struct an_lrp_stage *st = &w->conv[s];
 			int S = AN_SIDE >> s, cin = s ? cfg->channels[0] : 1, cout = cfg->channels[s];
-			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0, 0 };
+			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0, 0, 0 };
 			size_t n_in = (size_t)cin * S * S, n_out = (size_t)cout * S * S;
 			st->in = ax_xcalloc(n_in, sizeof(float));
 			st->Rin = ax_xcalloc(n_in, sizeof(float));
@@ -156,7 +156,7 @@ static void conv_relevance(struct an_lrp_work *w, const struct an_model *m, cons
 		size_t n = (size_t)d->Cout * d->H * d->W, n_in = (size_t)d->Cin * d->H * d->W;
 		memset(st->R, 0, n * sizeof(float));
 		ax_maxpool2d_backward(1, d->Cout, d->H, d->W, 2, 2, st->argmax,
-				      s ? R_feat : w->conv[1].Rin, st->R);
+				      s ? R_feat : w->conv[1].Rin, st->R, 0);
 		for (size_t j = 0; j < n; j++)
 			st->s[j] = st->R[j] / (st->z[j] + (st->z[j] >= 0.0f ? eps : -eps));
 		memset(st->Rin, 0, n_in * sizeof(float));

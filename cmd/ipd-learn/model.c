@@ -157,7 +157,7 @@ static void ppo_backward(struct ax_tape_node *n)
 		}
 	}
 }
-static const struct ax_opdef OP_PPO = { "ppo_loss", "ppo_loss backward", ppo_backward };
+static const struct ax_opdef OP_PPO = { "ppo_loss", "ppo_loss backward", ppo_backward, 0 };
 
 struct ax_tensor *ipd_ppo_loss(struct ax_tape *t, struct ax_tensor *logits, struct ax_tensor *value,
 			   const struct ipd_ppo_data *d)

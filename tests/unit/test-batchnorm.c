@@ -177,7 +177,7 @@ static void test_kernels_double(void **state)
 			x[i] = 3.0f + sinf(0.37f * i), dy[i] = cosf(0.71f * i);
 		ax_batchnorm_stats(B, C, S, x, 1e-5f, mean, rstd, var);
 		ax_batchnorm_forward(B, C, S, x, mean, rstd, NULL, NULL, y);
-		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, NULL, dy, dx, dg, db);
+		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, NULL, dy, dx, dg, db, 0);
 		long M = (long)B * S;
 		for (int c = 0; c < C; c++) {
 			double m, v, gs = 0, gxs = 0;

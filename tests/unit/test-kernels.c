@@ -788,7 +788,7 @@ static void test_conv_golden(void **state)
 	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
 		const char *cn = cases[ci];
 		const int32_t *g = gi(b, cn, "cfg"); // B Cin H W Cout KH KW stride pad has_bias
-		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0, 0};
+		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0, 0, 0};
 		size_t nx = gcount(b, cn, "x"), nw = gcount(b, cn, "w"), ny = gcount(b, cn, "y");
 		assert_int_equal(ny, (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d));
 		float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw), *db = zerov(d.Cout);
@@ -816,7 +816,7 @@ static void test_conv_golden(void **state)
 			ax_maxpool2d_forward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "x"), y,
 					     am);
 			ax_maxpool2d_backward(g[0], g[1], g[2], g[3], g[4], g[5], am,
-					      gf(b, cn, "R"), dx);
+					      gf(b, cn, "R"), dx, 0);
 		} else {
 			ax_avgpool2d_forward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "x"), y);
 			ax_avgpool2d_backward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "R"), dx);
@@ -831,8 +831,8 @@ static void test_conv_golden(void **state)
 static void test_conv_gradcheck(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0, 0},
-				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2, 0}};
+	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0, 0, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0, 0, 0},
+				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0, 0, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2, 0, 0}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct conv_ctx c = {.d = ds[i]};
 		struct ax_conv_desc *d = &c.d;
@@ -906,10 +906,10 @@ static void assert_near_d(const float *a, const double *ref, size_t n, const cha
 static void test_conv_chunks(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0},
-				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0},
-				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0},
-				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0}, {5, 9, 28, 28, 11, 3, 3, 1, 1, 0, 0}};
+	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0, 0},
+				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0, 0},
+				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0, 0},
+				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0, 0}, {5, 9, 28, 28, 11, 3, 3, 1, 1, 0, 0, 0}};
 	int chunks[] = {1, 2, 3, 5, 0};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
@@ -973,7 +973,7 @@ static void test_conv3_bits(void **state)
 {
 	(void)state;
 #ifdef __FMA__
-	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 1}, {4, 16, 14, 14, 32, 3, 3, 1, 1, 0, 1}};
+	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 1, 0}, {4, 16, 14, 14, 32, 3, 3, 1, 1, 0, 1, 0}};
 	uint64_t want[][3] = {{0x0b14b431b9f43fa5, 0xb630e751c5ca4b1e, 0xc3690ce4960a7849},
 			      {0xc2aafe5ce5d963d0, 0x8f8815d99b529e86, 0x7b687d6651c6dde7}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
@@ -992,6 +992,63 @@ static void test_conv3_bits(void **state)
 #else
 	skip();
 #endif
+}
+
+/* assign_dx: a backward given dx full of NaN writes every element, with the
+ * bits of adding to zeros: conv (direct path and im2col), batchnorm (image
+ * and row layouts), max pool. */
+static void assert_assign_same(const float *acc, float *dx, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++)
+		if (memcmp(&acc[i], &dx[i], sizeof *dx))
+			fail_msg("%s: element %zu is %g, adding to zeros gave %g", what, i, dx[i], acc[i]);
+}
+
+static float *nanv(size_t n)
+{
+	float *v = ax_xmalloc(n * sizeof *v);
+	for (size_t i = 0; i < n; i++)
+		v[i] = NAN;
+	return v;
+}
+
+static void test_assign_dx(void **state)
+{
+	(void)state;
+	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 0, 0}, {3, 2, 6, 5, 3, 3, 3, 2, 1, 0, 0, 0}};
+	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
+		struct ax_conv_desc d = ds[i];
+		size_t nx = (size_t)d.B * d.Cin * d.H * d.W, nw = (size_t)d.Cout * d.Cin * 9,
+		       ny = (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d);
+		float *x = lcg_values(nx, 21), *w = lcg_values(nw, 22), *dy = lcg_values(ny, 23);
+		float *acc = zerov(nx), *dx = nanv(nx), *work = zerov(ax_conv_work_size(&d));
+		ax_conv2d_backward(&d, x, w, dy, acc, NULL, NULL, work);
+		d.assign_dx = 1;
+		ax_conv2d_backward(&d, x, w, dy, dx, NULL, NULL, work);
+		assert_assign_same(acc, dx, nx, "conv dx");
+		free(x), free(w), free(dy), free(acc), free(dx), free(work);
+	}
+	for (int S = 1; S <= 9; S += 8) {
+		int B = 4, C = 3;
+		size_t n = (size_t)B * C * S;
+		float *x = lcg_values(n, 31), *dy = lcg_values(n, 32), *g = lcg_values(C, 33);
+		float mean[3], rstd[3], *acc = zerov(n), *dx = nanv(n);
+		ax_batchnorm_stats(B, C, S, x, 1e-5f, mean, rstd, NULL);
+		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, g, dy, acc, NULL, NULL, 0);
+		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, g, dy, dx, NULL, NULL, 1);
+		assert_assign_same(acc, dx, n, "batchnorm dx");
+		free(x), free(dy), free(g), free(acc), free(dx);
+	}
+	int B = 2, C = 3, H = 7, W = 6; // a row and no column left over
+	size_t nx = (size_t)B * C * H * W, ny = (size_t)B * C * 3 * 3;
+	float *x = lcg_values(nx, 41), *y = zerov(ny), *dy = lcg_values(ny, 42);
+	float *acc = zerov(nx), *dx = nanv(nx);
+	int32_t *am = ax_xmalloc(ny * sizeof *am);
+	ax_maxpool2d_forward(B, C, H, W, 2, 2, x, y, am);
+	ax_maxpool2d_backward(B, C, H, W, 2, 2, am, dy, acc, 0);
+	ax_maxpool2d_backward(B, C, H, W, 2, 2, am, dy, dx, 1);
+	assert_assign_same(acc, dx, nx, "maxpool dx");
+	free(x), free(y), free(dy), free(acc), free(dx), free(am);
 }
 
 struct pool_ctx {
@@ -1026,7 +1083,7 @@ static void test_pool_gradcheck(void **state)
 			float *y = zerov(ny), *R = randv(ny, 1), *dx = zerov(nx);
 			pool_fwd(&c, y);
 			if (max)
-				ax_maxpool2d_backward(c.B, c.C, c.H, c.W, k, 2, c.am, R, dx);
+				ax_maxpool2d_backward(c.B, c.C, c.H, c.W, k, 2, c.am, R, dx, 0);
 			else
 				ax_avgpool2d_backward(c.B, c.C, c.H, c.W, k, 2, R, dx);
 			gradcheck(max ? "maxpool" : "avgpool", pool_fwd, &c, y, ny, R, c.x, nx, dx,
@@ -1273,6 +1330,7 @@ int main(void)
 		cmocka_unit_test(test_sgemm),
 		cmocka_unit_test(test_sgemv),
 		cmocka_unit_test(test_conv3_bits),
+		cmocka_unit_test(test_assign_dx),
 		cmocka_unit_test(test_blas_core_upgrade),
 		cmocka_unit_test(test_math_helpers),
 		cmocka_unit_test(test_norm_golden),

@@ -406,6 +406,59 @@ static void test_accumulation(void **state)
 	ax_arena_free(&s);
 }
 
+/* Backward gives batchnorm, conv and pooling their input's gradient
+ * unzeroed when they are its first writer (ax_opdef.writes_whole): with
+ * those buffers full of NaN (poison_fresh) every gradient is still finite,
+ * and a second step gives the same bits. Conv's output also feeds a scale recorded before batchnorm, and
+ * conv's input comes from a scale: each is written by the later op's
+ * backward, which runs first, and added to by the other's. */
+static void test_fresh_grads(void **state)
+{
+	(void)state;
+	struct ax_arena s;
+	struct ax_tape t;
+	ax_arena_init(&s, 0);
+	ax_tape_init(&t, &s);
+	t.poison_fresh = 1;
+	struct ax_tensor *x0 = tu_leaf(&arena, 4, (int[]){ 2, 3, 6, 6 }, 111, 1.0f);
+	struct ax_tensor *w = tu_leaf(&arena, 4, (int[]){ 4, 3, 3, 3 }, 112, 0.3f);
+	struct ax_tensor *g = tu_leaf(&arena, 1, (int[]){ 4 }, 113, 1.0f);
+	struct ax_tensor *b = tu_leaf(&arena, 1, (int[]){ 4 }, 114, 1.0f);
+	struct ax_tensor *leaves[] = { x0, w, g, b };
+	float *first[4];
+	for (int step = 0; step < 2; step++) {
+		for (int i = 0; i < 4; i++)
+			memset(leaves[i]->grad, 0, leaves[i]->size * sizeof(float));
+		ax_tape_reset(&t);
+		struct ax_tensor *x = ax_scale(&t, x0, 1.5f);
+		struct ax_tensor *h = ax_conv2d(&t, x, w, NULL, 1, 1);
+		struct ax_tensor *side = ax_sum_all(&t, ax_square(&t, ax_scale(&t, h, 0.5f)));
+		struct ax_tensor *y = ax_relu(&t, ax_maxpool2d(&t, ax_batchnorm(&t, h, g, b, NULL, NULL,
+										0.1f, 1e-5f),
+							  2, 2));
+		struct ax_tensor *l = ax_add(&t, ax_sum_all(&t, ax_square(&t, y)), side);
+		ax_tape_backward(&t, l, 1.0f);
+		for (int i = 0; i < 4; i++) {
+			if (step == 0) {
+				first[i] = malloc(leaves[i]->size * sizeof(float));
+				memcpy(first[i], leaves[i]->grad, leaves[i]->size * sizeof(float));
+			} else
+				assert_memory_equal(first[i], leaves[i]->grad, leaves[i]->size * sizeof(float));
+		}
+	}
+	for (int i = 0; i < 4; i++) {
+		int nonzero = 0; // some gradient flows to every leaf (channels relu zeroes have none)
+		for (size_t j = 0; j < leaves[i]->size; j++) {
+			assert_true(isfinite(first[i][j]));
+			nonzero |= first[i][j] != 0.0f;
+		}
+		assert_true(nonzero);
+		free(first[i]);
+	}
+	ax_tape_free(&t);
+	ax_arena_free(&s);
+}
+
 /* Backward lends an output's gradient buffer from just before its first
  * consumer's backward until its own is done: a chain of 16 ops holds two
  * at a time, not 16, and afterwards only the leaf's gradient remains. */
@@ -549,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gru_no_bias, tape_new, tape_free),
 		cmocka_unit_test_setup_teardown(test_no_grad_and_detach, tape_new, tape_free),
 		cmocka_unit_test(test_accumulation),
+		cmocka_unit_test(test_fresh_grads),
 		cmocka_unit_test_setup_teardown(test_grad_pool, tape_new, tape_free),
 		cmocka_unit_test(test_concat_outputs),
 	};
