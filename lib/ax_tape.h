@@ -5,10 +5,12 @@
  * tape is not in no-grad mode, records a node {op, inputs, output, saved}.
  * ax_tape_backward() seeds the scalar loss with 1 and walks the nodes in
  * reverse, each backward adding (+=) into its inputs' gradients. A recorded
- * output's gradient is a zeroed buffer that exists only from just before
- * its first consumer's backward until its own node's backward is done; then
- * it goes back to a pool that later (earlier-recorded) gradients reuse, so
- * a step holds about one layer's gradients at a time, not all of them.
+ * output's gradient is a zeroed buffer (or, for a first consumer whose op
+ * writes it whole, an unzeroed one: see ax_opdef.writes_whole) that exists
+ * only from just before its first consumer's backward until its own node's
+ * backward is done; then it goes back to a pool that later (earlier-recorded)
+ * gradients reuse, so a step holds about one layer's gradients at a time,
+ * not all of them.
  * After backward, only leaves' gradients (parameters, and tensors given a
  * buffer with ax_tensor_require_grad) are readable. Parameter gradients live in the long-lived
  * arena and accumulate across backward calls until zeroed
