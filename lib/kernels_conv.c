@@ -339,10 +339,23 @@ static void add_partials(float *dw, size_t nw, const float *part, size_t stride,
  * are independent, so y and dx do not depend on the team; dw sums each
  * thread's images into a partial of its own and the partials in thread
  * order. */
+// the kernel's vector: AVX-512's 16 floats or AVX2's 8, the same sums
 #ifdef __AVX512F__
-#define C3_ROWS 8   // output channels per kernel pass
+typedef ax_v16 c3_vec;
+#define C3_VW 16
+#define C3_ROWS 8 // output channels per kernel pass
+#define c3_load ax_v16_load
+#define c3_splat ax_v16_splat
+#define c3_fma ax_v16_fma
+#define c3_store ax_v16_store
 #else
+typedef ax_v8 c3_vec;
+#define C3_VW 8
 #define C3_ROWS 6
+#define c3_load ax_v8_load
+#define c3_splat ax_v8_splat
+#define c3_fma ax_v8_fma
+#define c3_store ax_v8_store
 #endif
 #define C3_BLOCK 32 // padded positions per kernel pass
 
@@ -413,64 +426,48 @@ static void conv3_pad(const struct conv3 *g, int nch, const float *x, float *xp)
 			       (size_t)g->W * sizeof *x);
 }
 
-#ifndef __AVX512F__
-/* AVX2: R (at most C3_ROWS) output channels x 16 positions, two registers
- * each: 12 FMAs for 8 loads at R = 6, where 8 x 8 took 9 loads for 8. */
+/* R (at most C3_ROWS) output channels x two registers of positions over all
+ * input channels and taps: at R = 6 with AVX2, 12 FMAs for 8 loads (8 x 8
+ * took 9 for 8); at R = 8 with AVX-512, 16 FMAs for 10 loads. */
 static inline __attribute__((always_inline)) void
-conv3_rows16(const float *x, size_t PS, int nin, const int *off, const float *pw, float *o, int R)
+conv3_rows(const float *x, size_t PS, int nin, const int *off, const float *pw, float *o, int R)
 {
-	ax_v8 acc[C3_ROWS][2] = { { { 0 } } };
+	c3_vec acc[C3_ROWS][2] = { { { 0 } } };
 	for (int i = 0; i < nin; i++, x += PS)
 		for (int t = 0; t < 9; t++, pw += C3_ROWS) {
-			ax_v8 x0 = ax_v8_load(x + off[t]), x1 = ax_v8_load(x + off[t] + 8);
+			c3_vec x0 = c3_load(x + off[t]), x1 = c3_load(x + off[t] + C3_VW);
 			for (int r = 0; r < R; r++) {
-				ax_v8 wv = ax_v8_splat(pw[r]);
-				acc[r][0] = ax_v8_fma(wv, x0, acc[r][0]);
-				acc[r][1] = ax_v8_fma(wv, x1, acc[r][1]);
+				c3_vec wv = c3_splat(pw[r]);
+				acc[r][0] = c3_fma(wv, x0, acc[r][0]);
+				acc[r][1] = c3_fma(wv, x1, acc[r][1]);
 			}
 		}
 	for (int r = 0; r < R; r++) {
-		ax_v8_store(o + r * PS, acc[r][0]);
-		ax_v8_store(o + r * PS + 8, acc[r][1]);
+		c3_store(o + r * PS, acc[r][0]);
+		c3_store(o + r * PS + C3_VW, acc[r][1]);
 	}
 }
-#endif
 
-/* o[r * PS + 0..C3_BLOCK) = sum over the nin input planes from x and the 9
- * taps of pw[i][t][r] * x[i * PS + off[t] + 0..C3_BLOCK), for the C3_ROWS
- * rows r: input channels in order, taps in order within each. With AVX-512
- * two registers of 16 positions per row, with AVX2 four passes of one of 8:
- * the same sums either way. */
+/* o[r * PS + 0..C3_BLOCK) for the block's rows (channels) r < rows: the sum
+ * over the nin input planes from x and the 9 taps of
+ * pw[i][t][r] * x[i * PS + off[t] + 0..C3_BLOCK), input channels in order,
+ * taps in order within each, whatever the vector width. */
 static inline void conv3_block(const float *x, size_t PS, int nin, const int *off,
 			       const float *pw, float *o, int rows)
 {
-#ifdef __AVX512F__
-	(void)rows; // all 8, the packed weights zero past nout
-	ax_v16 acc[C3_ROWS][2] = { { { 0 } } };
-	for (int i = 0; i < nin; i++, x += PS)
-		for (int t = 0; t < 9; t++, pw += C3_ROWS) {
-			ax_v16 x0 = ax_v16_load(x + off[t]), x1 = ax_v16_load(x + off[t] + 16);
-			for (int r = 0; r < C3_ROWS; r++) {
-				ax_v16 wv = ax_v16_splat(pw[r]);
-				acc[r][0] = ax_v16_fma(wv, x0, acc[r][0]);
-				acc[r][1] = ax_v16_fma(wv, x1, acc[r][1]);
-			}
-		}
-	for (int r = 0; r < C3_ROWS; r++) {
-		ax_v16_store(o + r * PS, acc[r][0]);
-		ax_v16_store(o + r * PS + 16, acc[r][1]);
-	}
-#else
-	for (int s = 0; s < C3_BLOCK; s += 16)
+	for (int s = 0; s < C3_BLOCK; s += 2 * C3_VW)
 		switch (rows) { // the count a constant in each copy, the loops unrolled
-		case 6: conv3_rows16(x + s, PS, nin, off, pw, o + s, 6); break;
-		case 5: conv3_rows16(x + s, PS, nin, off, pw, o + s, 5); break;
-		case 4: conv3_rows16(x + s, PS, nin, off, pw, o + s, 4); break;
-		case 3: conv3_rows16(x + s, PS, nin, off, pw, o + s, 3); break;
-		case 2: conv3_rows16(x + s, PS, nin, off, pw, o + s, 2); break;
-		default: conv3_rows16(x + s, PS, nin, off, pw, o + s, 1); break;
-		}
+#if C3_ROWS == 8
+		case 8: conv3_rows(x + s, PS, nin, off, pw, o + s, 8); break;
+		case 7: conv3_rows(x + s, PS, nin, off, pw, o + s, 7); break;
 #endif
+		case 6: conv3_rows(x + s, PS, nin, off, pw, o + s, 6); break;
+		case 5: conv3_rows(x + s, PS, nin, off, pw, o + s, 5); break;
+		case 4: conv3_rows(x + s, PS, nin, off, pw, o + s, 4); break;
+		case 3: conv3_rows(x + s, PS, nin, off, pw, o + s, 3); break;
+		case 2: conv3_rows(x + s, PS, nin, off, pw, o + s, 2); break;
+		default: conv3_rows(x + s, PS, nin, off, pw, o + s, 1); break;
+		}
 }
 
 /* out (nout, H, W) (+)= the 3x3 convolution of in (nin padded planes) with
