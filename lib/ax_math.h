@@ -167,9 +167,7 @@ typedef float ax_v16 __attribute__((vector_size(16 * sizeof(float))));
 
 static inline ax_v16 ax_v16_load(const float *x)
 {
-	ax_v16 v;
-	memcpy(&v, x, sizeof v);
-	return v;
+	return (ax_v16)_mm512_loadu_ps(x);
 }
 
 static inline ax_v16 ax_v16_splat(float s)
@@ -179,7 +177,7 @@ static inline ax_v16 ax_v16_splat(float s)
 
 static inline void ax_v16_store(float *x, ax_v16 v)
 {
-	memcpy(x, &v, sizeof v);
+	_mm512_storeu_ps(x, (__m512)v);
 }
 
 static inline ax_v16 ax_v16_fma(ax_v16 a, ax_v16 b, ax_v16 c)
