@@ -81,8 +81,9 @@ void *ax_arena_zalloc(struct ax_arena *a, size_t bytes)
  * mtm-train): its chunks are replaced by one of the high-water mark and an
  * eighth more, so steps of varying size settle on one chunk; until then a
  * kept chunk too small for an allocation is freed as it is passed, so that
- * the memory held stays near the old chunks' (measured: poyo-train's peak
- * resident memory as before, its second step's faults paid in the third). */
+ * the memory held stays near the old chunks' (poyo-train's peak resident
+ * memory is as it was; its second and third steps fault memory in, where
+ * coalescing at the first reset faulted only the second). */
 void ax_arena_reset(struct ax_arena *a)
 {
 	if (a->grew && a->head->next) {
