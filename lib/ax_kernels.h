@@ -161,8 +161,6 @@ struct ax_conv_desc {
 		    * stride 1 and padding 1 has no panel and ignores it) */
 	int team;  /* threads splitting the chunks (or images); 0 or 1: none (see
 		    * ax_conv_team) */
-	int assign_dx; /* backward writes dx (as 0 + its value, the bits of adding
-			* to zeros) instead of adding to it */
 };
 int ax_conv_out_h(const struct ax_conv_desc *c);
 int ax_conv_out_w(const struct ax_conv_desc *c);
@@ -173,8 +171,12 @@ int ax_conv_team(const struct ax_conv_desc *c);
 size_t ax_conv_work_size(const struct ax_conv_desc *c);   /* floats of scratch */
 void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float *w,
 		       const float *bias, float *y, float *work);
+/* Backward accumulates; with assign_dx, as every backward below with it,
+ * dx is written instead (0 + its value: the bits of adding to zeros), so a
+ * caller with an uninitialised dx need not zero it first. */
 void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
-			const float *dy, float *dx, float *dw, float *dbias, float *work);
+			const float *dy, float *dx, float *dw, float *dbias, float *work,
+			int assign_dx);
 /* Pooling with window k, stride s, no padding: x (B,C,H,W) -> y (B,C,OH,OW).
  * Max pool saves the argmax index per output (int32, B*C*OH*OW; required). */
 void ax_maxpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y,
@@ -183,7 +185,7 @@ void ax_maxpool2d_backward(int B, int C, int H, int W, int k, int s, const int32
 			   const float *dy, float *dx, int assign_dx);
 void ax_avgpool2d_forward(int B, int C, int H, int W, int k, int s, const float *x, float *y);
 void ax_avgpool2d_backward(int B, int C, int H, int W, int k, int s, const float *dy,
-			   float *dx);
+			   float *dx, int assign_dx);
 
 /* ---- linear recurrence h_t = a_t * h_{t-1} + b_t (elementwise) ----
  * a, b, h (B, T, D); h0 (B, D) or NULL (zeros). Backward is the reverse scan

@@ -20,7 +20,7 @@ struct ax_arena {
 	struct ax_arena_chunk *cur;    /* chunk being carved */
 	size_t chunk_size;             /* minimum size of a new chunk */
 	size_t used, peak;             /* bytes handed out since reset; high-water mark */
-	long resets;                   /* ax_arena_reset calls so far */
+	int was_reset;                 /* ax_arena_reset has run */
 	int grew;                      /* a chunk was added since the last reset (after the first) */
 };
 

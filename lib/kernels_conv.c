@@ -329,9 +329,8 @@ static void add_partials(float *dw, size_t nw, const float *part, size_t stride,
  * registers over all input channels and taps: with AVX2 6 channels (fewer
  * in the last pass) x two passes of 16 positions, 12 accumulators of its 16
  * registers; with AVX-512 8 channels x two registers of 16 positions, 16
- * accumulators of its 32. It
- * stores them to a padded output plane and copies out the positions that
- * are real outputs; the others fall on padding (12% of the work on 14x14
+ * accumulators of its 32. It stores them to a padded output plane and
+ * copies out the positions that are real outputs; the others fall on padding (12% of the work on 14x14
  * planes, 23% on 7x7). dx is the same kernel on the padded dy with the
  * weights transposed and the taps reversed; dw sums dy against the shifted
  * padded input over groups of G images. Every sum keeps its order whatever
@@ -608,7 +607,7 @@ static void conv3_forward(const struct ax_conv_desc *c, const float *x, const fl
 }
 
 static void conv3_backward(const struct ax_conv_desc *c, const float *x, const float *w,
-			   const float *dy, float *dx, float *dw, float *work)
+			   const float *dy, float *dx, float *dw, float *work, int assign_dx)
 {
 	struct conv3 g = conv3_geometry(c);
 	int team = conv_team_size(c), groups = (c->B + g.G - 1) / g.G;
@@ -633,7 +632,7 @@ static void conv3_backward(const struct ax_conv_desc *c, const float *x, const f
 			}
 			for (int i = 0; dx && i < n; i++)
 				conv3_image(&g, c->Cout, c->Cin, pw, dyg + (size_t)i * c->Cout * g.PS,
-					    NULL, !c->assign_dx, opad, dx + (b0 + i) * xs);
+					    NULL, !assign_dx, opad, dx + (b0 + i) * xs);
 		}
 	}
 	if (dw)
@@ -669,7 +668,8 @@ void ax_conv2d_forward(const struct ax_conv_desc *c, const float *x, const float
 }
 
 void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const float *w,
-			const float *dy, float *dx, float *dw, float *dbias, float *work)
+			const float *dy, float *dx, float *dw, float *dbias, float *work,
+			int assign_dx)
 {
 	int OH = ax_conv_out_h(c), OW = ax_conv_out_w(c), OHW = OH * OW;
 	int K = c->Cin * c->KH * c->KW, nb = conv_chunk(c), team = conv_team_size(c);
@@ -685,10 +685,10 @@ void ax_conv2d_backward(const struct ax_conv_desc *c, const float *x, const floa
 	if (!dw && !dx)
 		return;
 	if (direct_path(c)) {
-		conv3_backward(c, x, w, dy, dx, dw, work);
+		conv3_backward(c, x, w, dy, dx, dw, work, assign_dx);
 		return;
 	}
-	if (dx && c->assign_dx) // col2im adds
+	if (dx && assign_dx) // col2im adds
 		memset(dx, 0, (size_t)c->B * c->Cin * c->H * c->W * sizeof *dx);
 	size_t per = panel_floats(c), colsize = (size_t)K * nb * OHW, nw = (size_t)c->Cout * K;
 	int chunks = (c->B + nb - 1) / nb;
@@ -831,13 +831,15 @@ void ax_avgpool2d_forward(int B, int C, int H, int W, int k, int s, const float 
 }
 
 void ax_avgpool2d_backward(int B, int C, int H, int W, int k, int s, const float *dy,
-			   float *dx)
+			   float *dx, int assign_dx)
 {
 	int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
 	float inv = 1.0f / (k * k);
 #pragma omp parallel for schedule(static) if ((long)B * C * H * W > 32768)
 	for (int bc = 0; bc < B * C; bc++) {
 		float *dxp = dx + (size_t)bc * H * W;
+		if (assign_dx) // as in max pooling
+			memset(dxp, 0, (size_t)H * W * sizeof *dxp);
 		for (int oh = 0; oh < OH; oh++)
 			for (int ow = 0; ow < OW; ow++) {
 				float g = dy[((size_t)bc * OH + oh) * OW + ow] * inv;

@@ -811,12 +811,11 @@ struct ax_tensor *ax_attention(struct ax_tape *t, struct ax_tensor *q, struct ax
 
 static void conv_backward(struct ax_tape_node *n)
 {
-	struct ax_conv_desc c = *(const struct ax_conv_desc *)n->saved;
+	const struct ax_conv_desc *c = n->saved;
 	float *work = (float *)((char *)n->saved + CONV_HEAD);
 	struct ax_tensor *x = n->in[0], *w = n->in[1], *b = n->in[2];
-	c.assign_dx = n->fresh & 1;
-	ax_conv2d_backward(&c, x->data, w->data, n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(w),
-			   GRAD_OR_NULL(b), work);
+	ax_conv2d_backward(c, x->data, w->data, n->out->grad, GRAD_OR_NULL(x), GRAD_OR_NULL(w),
+			   GRAD_OR_NULL(b), work, n->fresh & 1);
 }
 static const struct ax_opdef OP_CONV = { "conv2d", "conv2d backward", conv_backward, 1 };
 
@@ -827,7 +826,7 @@ struct ax_tensor *ax_conv2d(struct ax_tape *t, struct ax_tensor *x, struct ax_te
 		  "conv2d: x (B,Cin,H,W), w (Cout,Cin,KH,KW)");
 	double t0 = ax_op_clock();
 	struct ax_conv_desc cd = { x->shape[0], x->shape[1], x->shape[2], x->shape[3],
-				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0, 0, 0 };
+				   w->shape[0], w->shape[2], w->shape[3], stride, pad, 0, 0 };
 	cd.team = ax_conv_team(&cd);
 	int OH = ax_conv_out_h(&cd), OW = ax_conv_out_w(&cd);
 	AX_ASSERT(OH > 0 && OW > 0 && "conv2d: kernel larger than the padded input");
@@ -851,13 +850,10 @@ static void pool_backward(struct ax_tape_node *n)
 	struct ax_tensor *x = n->in[0];
 	int B = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3];
 	int k = n->iarg[1], s = n->iarg[2];
-	if (n->iarg[0]) {
+	if (n->iarg[0])
 		ax_maxpool2d_backward(B, C, H, W, k, s, n->saved, n->out->grad, x->grad, n->fresh & 1);
-		return;
-	}
-	if (n->fresh & 1)
-		memset(x->grad, 0, x->size * sizeof *x->grad);
-	ax_avgpool2d_backward(B, C, H, W, k, s, n->out->grad, x->grad);
+	else
+		ax_avgpool2d_backward(B, C, H, W, k, s, n->out->grad, x->grad, n->fresh & 1);
 }
 static const struct ax_opdef OP_POOL = { "pool2d", "pool2d backward", pool_backward, 1 };
 

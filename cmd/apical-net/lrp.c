@@ -61,7 +61,7 @@ struct an_lrp_work *an_lrp_work_new(const struct an_model *m)
 		for (int s = 0; s < 2; s++) {
 			struct an_lrp_stage *st = &w->conv[s];
 			int S = AN_SIDE >> s, cin = s ? cfg->channels[0] : 1, cout = cfg->channels[s];
-			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0, 0, 0 };
+			st->d = (struct ax_conv_desc){ 1, cin, S, S, cout, 3, 3, 1, 1, 0, 0 };
 			size_t n_in = (size_t)cin * S * S, n_out = (size_t)cout * S * S;
 			st->in = ax_xcalloc(n_in, sizeof(float));
 			st->Rin = ax_xcalloc(n_in, sizeof(float));
@@ -161,7 +161,7 @@ static void conv_relevance(struct an_lrp_work *w, const struct an_model *m, cons
 			st->s[j] = st->R[j] / (st->z[j] + (st->z[j] >= 0.0f ? eps : -eps));
 		memset(st->Rin, 0, n_in * sizeof(float));
 		ax_conv2d_backward(d, st->in, m->conv_w[s]->data, st->s, st->Rin, NULL, NULL,
-				   w->conv_work);
+				   w->conv_work, 0);
 		for (size_t i = 0; i < n_in; i++)
 			st->Rin[i] *= st->in[i];
 	}

@@ -788,7 +788,7 @@ static void test_conv_golden(void **state)
 	for (size_t ci = 0; ci < AX_COUNTOF(cases); ci++) {
 		const char *cn = cases[ci];
 		const int32_t *g = gi(b, cn, "cfg"); // B Cin H W Cout KH KW stride pad has_bias
-		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0, 0, 0};
+		struct ax_conv_desc d = {g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], 0, 0};
 		size_t nx = gcount(b, cn, "x"), nw = gcount(b, cn, "w"), ny = gcount(b, cn, "y");
 		assert_int_equal(ny, (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d));
 		float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw), *db = zerov(d.Cout);
@@ -797,7 +797,7 @@ static void test_conv_golden(void **state)
 		ax_conv2d_forward(&d, gf(b, cn, "x"), gf(b, cn, "w"), bias, y, work);
 		close_to(y, b, cn, "y");
 		ax_conv2d_backward(&d, gf(b, cn, "x"), gf(b, cn, "w"), gf(b, cn, "R"), dx, dw,
-				   bias ? db : NULL, work);
+				   bias ? db : NULL, work, 0);
 		close_to(dx, b, cn, "dx");
 		close_to(dw, b, cn, "dw");
 		if (bias)
@@ -819,7 +819,7 @@ static void test_conv_golden(void **state)
 					      gf(b, cn, "R"), dx, 0);
 		} else {
 			ax_avgpool2d_forward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "x"), y);
-			ax_avgpool2d_backward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "R"), dx);
+			ax_avgpool2d_backward(g[0], g[1], g[2], g[3], g[4], g[5], gf(b, cn, "R"), dx, 0);
 		}
 		close_to(y, b, cn, "y");
 		close_to(dx, b, cn, "dx");
@@ -831,8 +831,8 @@ static void test_conv_golden(void **state)
 static void test_conv_gradcheck(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0, 0, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0, 0, 0},
-				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0, 0, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2, 0, 0}};
+	struct ax_conv_desc ds[] = {{2, 2, 5, 4, 3, 3, 3, 2, 1, 0, 0}, {1, 3, 3, 3, 2, 1, 1, 1, 0, 0, 0},
+				    {1, 2, 4, 5, 2, 2, 3, 1, 1, 0, 0}, {3, 2, 5, 4, 3, 3, 3, 1, 1, 2, 0}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct conv_ctx c = {.d = ds[i]};
 		struct ax_conv_desc *d = &c.d;
@@ -846,7 +846,7 @@ static void test_conv_gradcheck(void **state)
 		float *y = zerov(ny), *R = randv(ny, 1), *dx = zerov(nx), *dw = zerov(nw),
 		      *db = zerov(d->Cout);
 		conv_fwd(&c, y);
-		ax_conv2d_backward(d, c.x, c.w, R, dx, dw, db, c.work);
+		ax_conv2d_backward(d, c.x, c.w, R, dx, dw, db, c.work, 0);
 		gradcheck("conv dx", conv_fwd, &c, y, ny, R, c.x, nx, dx, 1e-2f, 1e-3, 2e-3);
 		gradcheck("conv dw", conv_fwd, &c, y, ny, R, c.w, nw, dw, 1e-2f, 1e-3, 2e-3);
 		gradcheck("conv db", conv_fwd, &c, y, ny, R, c.b, d->Cout, db, 1e-2f, 1e-3, 2e-3);
@@ -906,10 +906,10 @@ static void assert_near_d(const float *a, const double *ref, size_t n, const cha
 static void test_conv_chunks(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0, 0},
-				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0, 0},
-				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0, 0},
-				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0, 0}, {5, 9, 28, 28, 11, 3, 3, 1, 1, 0, 0, 0}};
+	struct ax_conv_desc ds[] = {{5, 2, 6, 5, 3, 3, 3, 1, 1, 0, 0}, {5, 3, 7, 6, 4, 3, 3, 2, 1, 0, 0},
+				    {5, 3, 4, 3, 2, 1, 1, 1, 0, 0, 0}, {5, 2, 5, 4, 3, 2, 3, 2, 3, 0, 0},
+				    {5, 2, 6, 7, 3, 5, 5, 1, 2, 0, 0}, {5, 1, 1, 1, 2, 3, 3, 1, 1, 0, 0},
+				    {5, 2, 2, 1, 3, 3, 3, 1, 1, 0, 0}, {5, 9, 28, 28, 11, 3, 3, 1, 1, 0, 0}};
 	int chunks[] = {1, 2, 3, 5, 0};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
@@ -930,7 +930,7 @@ static void test_conv_chunks(void **state)
 				for (size_t j = 0; j < nx; j++)
 					dx[j] = 1.0f;
 				ax_conv2d_forward(&d, x, w, bias, y, work);
-				ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work);
+				ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work, 0);
 				assert_near_d(y, ry, ny, "conv chunk y");
 				assert_near_d(dx, rdx, nx, "conv chunk dx");
 				assert_near_d(dw, rdw, nw, "conv chunk dw");
@@ -973,7 +973,7 @@ static void test_conv3_bits(void **state)
 {
 	(void)state;
 #ifdef __FMA__
-	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 1, 0}, {4, 16, 14, 14, 32, 3, 3, 1, 1, 0, 1, 0}};
+	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 1}, {4, 16, 14, 14, 32, 3, 3, 1, 1, 0, 1}};
 	uint64_t want[][3] = {{0x0b14b431b9f43fa5, 0xb630e751c5ca4b1e, 0xc3690ce4960a7849},
 			      {0xc2aafe5ce5d963d0, 0x8f8815d99b529e86, 0x7b687d6651c6dde7}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
@@ -983,7 +983,7 @@ static void test_conv3_bits(void **state)
 		float *x = lcg_values(nx, 11), *w = lcg_values(nw, 12), *R = lcg_values(ny, 13);
 		float *y = zerov(ny), *dx = zerov(nx), *dw = zerov(nw), *work = zerov(ax_conv_work_size(&d));
 		ax_conv2d_forward(&d, x, w, NULL, y, work);
-		ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work);
+		ax_conv2d_backward(&d, x, w, R, dx, dw, NULL, work, 0);
 		uint64_t got[3] = { fnv1a(y, ny), fnv1a(dx, nx), fnv1a(dw, nw) };
 		for (int k = 0; k < 3; k++)
 			assert_true(got[k] == want[i][k]);
@@ -996,7 +996,7 @@ static void test_conv3_bits(void **state)
 
 /* assign_dx: a backward given dx full of NaN writes every element, with the
  * bits of adding to zeros: conv (direct path and im2col), batchnorm (image
- * and row layouts), max pool. */
+ * and row layouts), max and average pooling. */
 static void assert_assign_same(const float *acc, float *dx, size_t n, const char *what)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1015,16 +1015,15 @@ static float *nanv(size_t n)
 static void test_assign_dx(void **state)
 {
 	(void)state;
-	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 0, 0}, {3, 2, 6, 5, 3, 3, 3, 2, 1, 0, 0, 0}};
+	struct ax_conv_desc ds[] = {{3, 5, 9, 7, 9, 3, 3, 1, 1, 0, 0}, {3, 2, 6, 5, 3, 3, 3, 2, 1, 0, 0}};
 	for (size_t i = 0; i < AX_COUNTOF(ds); i++) {
 		struct ax_conv_desc d = ds[i];
 		size_t nx = (size_t)d.B * d.Cin * d.H * d.W, nw = (size_t)d.Cout * d.Cin * 9,
 		       ny = (size_t)d.B * d.Cout * ax_conv_out_h(&d) * ax_conv_out_w(&d);
 		float *x = lcg_values(nx, 21), *w = lcg_values(nw, 22), *dy = lcg_values(ny, 23);
 		float *acc = zerov(nx), *dx = nanv(nx), *work = zerov(ax_conv_work_size(&d));
-		ax_conv2d_backward(&d, x, w, dy, acc, NULL, NULL, work);
-		d.assign_dx = 1;
-		ax_conv2d_backward(&d, x, w, dy, dx, NULL, NULL, work);
+		ax_conv2d_backward(&d, x, w, dy, acc, NULL, NULL, work, 0);
+		ax_conv2d_backward(&d, x, w, dy, dx, NULL, NULL, work, 1);
 		assert_assign_same(acc, dx, nx, "conv dx");
 		free(x), free(w), free(dy), free(acc), free(dx), free(work);
 	}
@@ -1048,6 +1047,12 @@ static void test_assign_dx(void **state)
 	ax_maxpool2d_backward(B, C, H, W, 2, 2, am, dy, acc, 0);
 	ax_maxpool2d_backward(B, C, H, W, 2, 2, am, dy, dx, 1);
 	assert_assign_same(acc, dx, nx, "maxpool dx");
+	memset(acc, 0, nx * sizeof *acc);
+	for (size_t i = 0; i < nx; i++)
+		dx[i] = NAN;
+	ax_avgpool2d_backward(B, C, H, W, 2, 2, dy, acc, 0);
+	ax_avgpool2d_backward(B, C, H, W, 2, 2, dy, dx, 1);
+	assert_assign_same(acc, dx, nx, "avgpool dx");
 	free(x), free(y), free(dy), free(acc), free(dx), free(am);
 }
 
@@ -1085,7 +1090,7 @@ static void test_pool_gradcheck(void **state)
 			if (max)
 				ax_maxpool2d_backward(c.B, c.C, c.H, c.W, k, 2, c.am, R, dx, 0);
 			else
-				ax_avgpool2d_backward(c.B, c.C, c.H, c.W, k, 2, R, dx);
+				ax_avgpool2d_backward(c.B, c.C, c.H, c.W, k, 2, R, dx, 0);
 			gradcheck(max ? "maxpool" : "avgpool", pool_fwd, &c, y, ny, R, c.x, nx, dx,
 				  1e-2f, 1e-3, 2e-3);
 			free(c.x), free(c.am), free(y), free(R), free(dx);
