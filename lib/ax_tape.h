@@ -64,6 +64,7 @@ struct ax_tape {
 	int no_grad;              /* > 0: record nothing (evaluation, sampling) */
 	int training;             /* dropout active */
 	int poison_fresh;         /* tests: unzeroed gradient buffers start as NaN */
+	int plain_grads;          /* tests: zero every gradient buffer, writes_whole unused */
 };
 
 void ax_tape_init(struct ax_tape *t, struct ax_arena *step_arena);

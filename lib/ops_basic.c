@@ -68,37 +68,39 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 /* Same shapes (residual adds, gates): one loop per gradient, each
  * vectorised; the same expressions and order per element as the general
  * loop below (dA before dB, which matters when a and b are one tensor). */
+/* Same shapes: dA += dO/dA * G and dB likewise; a gradient whose assign flag
+ * is set is unzeroed and gets 0 + the term instead. */
 static void binop_backward_same(enum binop op, size_t n, const float *A, const float *B,
-				const float *G, float *dA, float *dB)
+				const float *G, float *dA, float *dB, int assign_a, int assign_b)
 {
 	switch (op) {
 	case BIN_ADD:
 	case BIN_SUB:
 		if (dA)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dA[i] += G[i];
+				dA[i] = (assign_a ? 0.0f : dA[i]) + G[i];
 		if (dB && op == BIN_ADD)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dB[i] += G[i];
+				dB[i] = (assign_b ? 0.0f : dB[i]) + G[i];
 		if (dB && op == BIN_SUB)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dB[i] += -G[i];
+				dB[i] = (assign_b ? 0.0f : dB[i]) + -G[i];
 		break;
 	case BIN_MUL:
 		if (dA)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dA[i] += G[i] * B[i];
+				dA[i] = (assign_a ? 0.0f : dA[i]) + G[i] * B[i];
 		if (dB)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dB[i] += G[i] * A[i];
+				dB[i] = (assign_b ? 0.0f : dB[i]) + G[i] * A[i];
 		break;
 	default:
 		if (dA)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dA[i] += G[i] / B[i];
+				dA[i] = (assign_a ? 0.0f : dA[i]) + G[i] / B[i];
 		if (dB)
 			for (size_t i = 0; i < n; i++) // [vec]
-				dB[i] += -G[i] * A[i] / (B[i] * B[i]);
+				dB[i] = (assign_b ? 0.0f : dB[i]) + -G[i] * A[i] / (B[i] * B[i]);
 		break;
 	}
 }
@@ -126,7 +128,7 @@ static void binop_backward(struct ax_tape_node *n)
 			size_t lo, hi;
 			ax_thread_span(o->size, &lo, &hi);
 			binop_backward_same(op, hi - lo, A + lo, B + lo, G + lo, dA ? dA + lo : NULL,
-					    dB ? dB + lo : NULL);
+					    dB ? dB + lo : NULL, n->fresh & 1, n->fresh >> 1 & 1);
 		}
 		return;
 	}
@@ -134,6 +136,11 @@ static void binop_backward(struct ax_tape_node *n)
 	bcast_init(&bc, a, b);
 	const float *A = a->data, *B = b->data, *G = o->grad;
 	float *dA = a->grad, *dB = b->grad;
+	/* broadcasting adds several terms into an element: start from zeros */
+	if (n->fresh & 1)
+		memset(dA, 0, a->size * sizeof *dA);
+	if (n->fresh & 2)
+		memset(dB, 0, b->size * sizeof *dB);
 	BCAST_FOR_ROWS(&bc, {
 		for (int j = 0; j < inner_; j++) {
 			float g = G[io + j], x = A[ia + j * sai], y = B[ib + j * sbi];
@@ -152,10 +159,10 @@ static void binop_backward(struct ax_tape_node *n)
 	});
 }
 
-static const struct ax_opdef OP_ADD = { "add", "add backward", binop_backward, 0 };
-static const struct ax_opdef OP_SUB = { "sub", "sub backward", binop_backward, 0 };
-static const struct ax_opdef OP_MUL = { "mul", "mul backward", binop_backward, 0 };
-static const struct ax_opdef OP_DIV = { "div", "div backward", binop_backward, 0 };
+static const struct ax_opdef OP_ADD = { "add", "add backward", binop_backward, 3 };
+static const struct ax_opdef OP_SUB = { "sub", "sub backward", binop_backward, 3 };
+static const struct ax_opdef OP_MUL = { "mul", "mul backward", binop_backward, 3 };
+static const struct ax_opdef OP_DIV = { "div", "div backward", binop_backward, 3 };
 
 static struct ax_tensor *binop(struct ax_tape *t, enum binop op, struct ax_tensor *a,
 			       struct ax_tensor *b)
@@ -281,24 +288,25 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 	return 0;
 }
 
-/* dx += g * f'(x) over n elements; one loop per kind, so each vectorises. */
+/* dx += g * f'(x) over n elements, or dx = 0 + g * f'(x) when assign (dx
+ * unzeroed); one loop per kind, so each vectorises. */
 static void unary_bwd_span(enum ax_unary k, size_t n, const float *x, const float *y,
-			   const float *g, float *dx)
+			   const float *g, float *dx, int assign)
 {
 	switch (k) {
-	case AX_GELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
-	case AX_SILU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
-	case AX_RELU: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
-	case AX_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
-	case AX_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
-	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
-	case AX_EXP: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
-	case AX_NEG: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
-	case AX_SQRT: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
-	case AX_SQUARE: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
-	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
-	case AX_ABS: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
-	default: for (size_t i = 0; i < n; i++) dx[i] += g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
+	case AX_GELU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
+	case AX_SILU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
+	case AX_RELU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
+	case AX_TANH: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
+	case AX_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
+	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
+	case AX_EXP: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
+	case AX_NEG: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
+	case AX_SQRT: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
+	case AX_SQUARE: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
+	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
+	case AX_ABS: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
+	default: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
 	}
 }
 
@@ -312,10 +320,10 @@ static void unary_backward(struct ax_tape_node *n)
 	{
 		size_t lo, hi;
 		ax_thread_span(n_el, &lo, &hi);
-		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo);
+		unary_bwd_span(k, hi - lo, x + lo, y + lo, g + lo, dx + lo, n->fresh & 1);
 	}
 }
-static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward, 0 };
+static const struct ax_opdef OP_UNARY = { "unary", "unary backward", unary_backward, 1 };
 
 /* y = f(x) over n elements; one loop per kind, so each vectorises. */
 static void unary_fwd_span(enum ax_unary k, size_t n, const float *x, float *y)
@@ -450,10 +458,11 @@ static void reshape_backward(struct ax_tape_node *n)
 {
 	float *dx = n->in[0]->grad;
 	const float *g = n->out->grad;
-	for (size_t i = 0; i < n->out->size; i++)
-		dx[i] += g[i];
+	int assign = n->fresh & 1;
+	for (size_t i = 0; i < n->out->size; i++) // [vec]
+		dx[i] = (assign ? 0.0f : dx[i]) + g[i];
 }
-static const struct ax_opdef OP_RESHAPE = { "reshape", "reshape backward", reshape_backward, 0 };
+static const struct ax_opdef OP_RESHAPE = { "reshape", "reshape backward", reshape_backward, 1 };
 
 struct ax_tensor *ax_reshape(struct ax_tape *t, struct ax_tensor *x, int ndim, const int *shape)
 {

@@ -194,12 +194,14 @@ struct ax_tensor *ax_bmm(struct ax_tape *t, struct ax_tensor *a, struct ax_tenso
 	return matmul_common(t, a, b, ta, tb, a->shape[0], M, N, K, 3, (int[]){ a->shape[0], M, N });
 }
 
-/* dx (M,in) += G (M,out) W (out,in) */
+/* dx (M,in) += G (M,out) W (out,in); dx = G W when dx is fresh (the
+ * product's sums start from +0, so they are the bits of adding to zeros). */
 static void linear_dx(struct ax_tape_node *n)
 {
 	struct ax_tensor *x = n->in[0], *w = n->in[1];
 	int M = (int)ax_tensor_rows(x), in = w->shape[1], out = w->shape[0];
-	ax_sgemm(0, 0, M, in, out, 1.0f, n->out->grad, w->data, 1.0f, x->grad);
+	float beta = n->fresh & 1 ? 0.0f : 1.0f;
+	ax_sgemm(0, 0, M, in, out, 1.0f, n->out->grad, w->data, beta, x->grad);
 }
 
 /* dW (out,in) += G^T x, and the bias's gradient */
@@ -242,7 +244,7 @@ static void linear_backward(struct ax_tape_node *n)
 		linear_dx(n);
 	linear_dw(n);
 }
-static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward, 0 };
+static const struct ax_opdef OP_LINEAR = { "linear", "linear backward", linear_backward, 1 };
 
 /* Rows [lo, hi) of y = x W^T + bias. */
 static void linear_rows(int lo, int hi, int in, int out, const float *x, const float *w,

@@ -152,7 +152,8 @@ static void input_grad(struct ax_tape *t, struct ax_tape_node *n, int k)
 	int twice = 0;
 	for (int j = 0; j < 4; j++)
 		twice |= j != k && n->in[j] == x;
-	if (x && x->requires_grad && !x->grad && (n->op->writes_whole >> k & 1) && !twice) {
+	if (x && x->requires_grad && !x->grad && (n->op->writes_whole >> k & 1) && !twice &&
+	    !t->plain_grads) {
 		x->grad = grad_acquire(t, x->size, 0);
 		n->fresh |= 1u << k;
 	} else

@@ -406,47 +406,67 @@ static void test_accumulation(void **state)
 	ax_arena_free(&s);
 }
 
-/* Backward gives batchnorm, conv and pooling their input's gradient
- * unzeroed when they are its first writer (ax_opdef.writes_whole): with
- * those buffers full of NaN (poison_fresh) every gradient is still finite,
- * and a second step gives the same bits. Conv's output also feeds a scale recorded before batchnorm, and
- * conv's input comes from a scale: each is written by the later op's
- * backward, which runs first, and added to by the other's. */
-static void test_fresh_grads(void **state)
+/* Backward gives an op its input's gradient unzeroed when the op is that
+ * gradient's first writer and writes it whole (ax_opdef.writes_whole). Each
+ * graph below runs twice per mode: with those buffers full of NaN
+ * (poison_fresh), and with every buffer zeroed (plain_grads). Every leaf's
+ * gradient must be finite, carry some signal, and have the same bits in both
+ * modes and both steps. In each graph some tensor is first written by a
+ * writes-whole op and then added to by another (the later op's backward
+ * runs first), and some by an op that broadcasts. A gradient check of the
+ * second graph catches an op that assigns where it should add. */
+
+// conv -> batchnorm -> maxpool -> relu, with scale and square side branches
+static struct ax_tensor *conv_graph(struct ax_tape *t, struct ax_tensor **p, void *ctx)
 {
-	(void)state;
-	struct ax_arena s;
-	struct ax_tape t;
-	ax_arena_init(&s, 0);
-	ax_tape_init(&t, &s);
-	t.poison_fresh = 1;
-	struct ax_tensor *x0 = tu_leaf(&arena, 4, (int[]){ 2, 3, 6, 6 }, 111, 1.0f);
-	struct ax_tensor *w = tu_leaf(&arena, 4, (int[]){ 4, 3, 3, 3 }, 112, 0.3f);
-	struct ax_tensor *g = tu_leaf(&arena, 1, (int[]){ 4 }, 113, 1.0f);
-	struct ax_tensor *b = tu_leaf(&arena, 1, (int[]){ 4 }, 114, 1.0f);
-	struct ax_tensor *leaves[] = { x0, w, g, b };
-	float *first[4];
-	for (int step = 0; step < 2; step++) {
-		for (int i = 0; i < 4; i++)
+	struct ax_tensor *x = ax_scale(t, p[0], 1.5f);
+	struct ax_tensor *h = ax_conv2d(t, x, p[1], NULL, 1, 1);
+	struct ax_tensor *side = ax_sum_all(t, ax_square(t, ax_scale(t, h, 0.5f)));
+	struct ax_tensor *y = ax_relu(t, ax_maxpool2d(t, ax_batchnorm(t, h, p[2], p[3], NULL, NULL,
+								    0.1f, 1e-5f),
+						     2, 2));
+	return ax_add(t, ax_sum_all(t, ax_square(t, y)), side);
+}
+
+// an MLP residual block: linear -> gelu -> linear, a broadcast gate, the
+// residual add and reshapes; x feeds the layernorm and the residual, and x0
+// the reshape and a product recorded last (so the reshape adds to it)
+static struct ax_tensor *mlp_graph(struct ax_tape *t, struct ax_tensor **p, void *ctx)
+{
+	struct ax_tensor *x0 = ax_scale(t, p[0], 1.0f);
+	struct ax_tensor *x = ax_reshape(t, x0, 2, (int[]){ 6, 8 });
+	struct ax_tensor *h = ax_layernorm(t, x, p[3], NULL, 1e-5f);
+	h = ax_linear(t, ax_gelu(t, ax_linear(t, h, p[1], NULL)), p[2], NULL);
+	struct ax_tensor *y = ax_add(t, x, ax_mul(t, h, p[3]));
+	y = ax_sub(t, ax_tanh(t, y), ax_mul(t, y, y));
+	y = ax_sum_all(t, ax_square(t, ax_reshape(t, y, 1, (int[]){ 48 })));
+	return ax_add(t, y, ax_sum_all(t, ax_mul(t, x0, x0)));
+}
+
+static void check_fresh_grads(tu_forward_fn graph, struct ax_tensor **leaves, int n_leaves)
+{
+	float *first[4] = { 0 };
+	for (int run = 0; run < 4; run++) {
+		struct ax_arena s;
+		struct ax_tape t;
+		ax_arena_init(&s, 0);
+		ax_tape_init(&t, &s);
+		t.poison_fresh = run < 2;
+		t.plain_grads = run >= 2;
+		for (int i = 0; i < n_leaves; i++)
 			memset(leaves[i]->grad, 0, leaves[i]->size * sizeof(float));
-		ax_tape_reset(&t);
-		struct ax_tensor *x = ax_scale(&t, x0, 1.5f);
-		struct ax_tensor *h = ax_conv2d(&t, x, w, NULL, 1, 1);
-		struct ax_tensor *side = ax_sum_all(&t, ax_square(&t, ax_scale(&t, h, 0.5f)));
-		struct ax_tensor *y = ax_relu(&t, ax_maxpool2d(&t, ax_batchnorm(&t, h, g, b, NULL, NULL,
-										0.1f, 1e-5f),
-							  2, 2));
-		struct ax_tensor *l = ax_add(&t, ax_sum_all(&t, ax_square(&t, y)), side);
-		ax_tape_backward(&t, l, 1.0f);
-		for (int i = 0; i < 4; i++) {
-			if (step == 0) {
+		ax_tape_backward(&t, graph(&t, leaves, NULL), 1.0f);
+		for (int i = 0; i < n_leaves; i++) {
+			if (run == 0) {
 				first[i] = malloc(leaves[i]->size * sizeof(float));
 				memcpy(first[i], leaves[i]->grad, leaves[i]->size * sizeof(float));
 			} else
 				assert_memory_equal(first[i], leaves[i]->grad, leaves[i]->size * sizeof(float));
 		}
+		ax_tape_free(&t);
+		ax_arena_free(&s);
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n_leaves; i++) {
 		int nonzero = 0; // some gradient flows to every leaf (channels relu zeroes have none)
 		for (size_t j = 0; j < leaves[i]->size; j++) {
 			assert_true(isfinite(first[i][j]));
@@ -455,8 +475,27 @@ static void test_fresh_grads(void **state)
 		assert_true(nonzero);
 		free(first[i]);
 	}
-	ax_tape_free(&t);
-	ax_arena_free(&s);
+}
+
+static void test_fresh_grads(void **state)
+{
+	(void)state;
+	struct ax_tensor *conv[] = {
+		tu_leaf(&arena, 4, (int[]){ 2, 3, 6, 6 }, 111, 1.0f),
+		tu_leaf(&arena, 4, (int[]){ 4, 3, 3, 3 }, 112, 0.3f),
+		tu_leaf(&arena, 1, (int[]){ 4 }, 113, 1.0f),
+		tu_leaf(&arena, 1, (int[]){ 4 }, 114, 1.0f),
+	};
+	check_fresh_grads(conv_graph, conv, 4);
+	struct ax_tensor *mlp[] = {
+		tu_leaf(&arena, 3, (int[]){ 2, 3, 8 }, 115, 1.0f),
+		tu_leaf(&arena, 2, (int[]){ 16, 8 }, 116, 0.4f),
+		tu_leaf(&arena, 2, (int[]){ 8, 16 }, 117, 0.3f),
+		tu_leaf(&arena, 1, (int[]){ 8 }, 118, 1.0f),
+	};
+	check_fresh_grads(mlp_graph, mlp, 4);
+	// and the fresh path's gradients are the right ones
+	tu_gradcheck(mlp_graph, mlp, 4, NULL, 1e-2f, 2e-3, 2e-2, 64, "fresh mlp graph");
 }
 
 /* Backward lends an output's gradient buffer from just before its first
