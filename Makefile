@@ -6,6 +6,14 @@ CC      ?= cc
 BUILD   ?= build
 ARCH    ?= -march=native
 OPT     ?= -O3
+# ISA=avx2: build for AVX2 machines (x86-64-v3) in build/avx2; `make bench
+# ISA=avx2` also holds OpenBLAS and PyTorch to AVX2 (scripts/bench_common.sh),
+# to estimate on an AVX-512 machine what an AVX2 one of its kind measures.
+ifeq ($(ISA),avx2)
+BUILD := build/avx2
+ARCH := -march=x86-64-v3
+export BENCH_ISA = avx2
+endif
 # HDF5 (Debian's serial build): lib/nwb.c reads NWB files with it, so every
 # program linking libaxon.a links it too, and axon.pc requires it.
 PKGS     = libpng zlib hdf5

@@ -15,6 +15,9 @@ trap 'rm -f "$BENCH_NOTES"' EXIT INT TERM
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 ax-bench machine
 echo "OPENBLAS_CORETYPE for both sides: $OPENBLAS_CORETYPE"
+if [ "${BENCH_ISA:-}" = avx2 ]; then
+	echo "isa: both sides held to AVX2 (BENCH_ISA=avx2; axon built for x86-64-v3)"
+fi
 if [ $has_torch = 1 ]; then
 	echo "torch: $($py -c 'import torch; print(torch.__version__)')"
 else

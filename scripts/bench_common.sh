@@ -23,6 +23,16 @@
 # settings that keep freed memory for reuse, as a caching allocator would;
 # axon allocates from arenas and does not see the difference.
 py="env MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=1073741824 /usr/bin/python3"
+# BENCH_ISA=avx2 (`make bench ISA=avx2`, which also builds axon for
+# x86-64-v3): both sides held to AVX2 on an AVX-512 machine, OpenBLAS to its
+# Haswell kernels, torch's own kernels and oneDNN's (its convolutions) to
+# AVX2. An estimate of an AVX2 machine with the same cores and caches, not a
+# measurement of one.
+if [ "${BENCH_ISA:-}" = avx2 ]; then
+	OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-Haswell}
+	ATEN_CPU_CAPABILITY=avx2 DNNL_MAX_CPU_ISA=AVX2
+	export OPENBLAS_CORETYPE ATEN_CPU_CAPABILITY DNNL_MAX_CPU_ISA
+fi
 if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 	OPENBLAS_CORETYPE=$(ax-bench machine | sed -n 's/^blas:.*(core \(.*\))$/\1/p')
 	export OPENBLAS_CORETYPE
