@@ -289,26 +289,30 @@ static inline float unary_df(enum ax_unary k, float x, float y)
 }
 
 /* dx += g * f'(x) over n elements, or dx = 0 + g * f'(x) when assign (dx
- * unzeroed); one loop per kind, so each vectorises. */
+ * unzeroed); one loop per kind (a constant kind in each), so each vectorises. */
+#define UNARY_BWD_LOOP(kind)                                                         \
+	for (size_t i = 0; i < n; i++)                                               \
+		dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(kind, x[i], y[i])
 static void unary_bwd_span(enum ax_unary k, size_t n, const float *x, const float *y,
 			   const float *g, float *dx, int assign)
 {
 	switch (k) {
-	case AX_GELU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_GELU, x[i], y[i]); break; // [vec]
-	case AX_SILU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SILU, x[i], y[i]); break; // [vec]
-	case AX_RELU: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_RELU, x[i], y[i]); break; // [vec]
-	case AX_TANH: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_TANH, x[i], y[i]); break; // [vec]
-	case AX_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SIGMOID, x[i], y[i]); break; // [vec]
-	case AX_GELU_TANH: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_GELU_TANH, x[i], y[i]); break; // [vec]
-	case AX_EXP: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_EXP, x[i], y[i]); break; // [vec]
-	case AX_NEG: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_NEG, x[i], y[i]); break; // [vec]
-	case AX_SQRT: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SQRT, x[i], y[i]); break; // [vec]
-	case AX_SQUARE: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SQUARE, x[i], y[i]); break; // [vec]
-	case AX_SOFTSIGN: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_SOFTSIGN, x[i], y[i]); break; // [vec]
-	case AX_ABS: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(AX_ABS, x[i], y[i]); break; // [vec]
-	default: for (size_t i = 0; i < n; i++) dx[i] = (assign ? 0.0f : dx[i]) + g[i] * unary_df(k, x[i], y[i]); break; // vec: scalar (log, softplus: libm calls)
+	case AX_GELU: UNARY_BWD_LOOP(AX_GELU); break; // [vec]
+	case AX_SILU: UNARY_BWD_LOOP(AX_SILU); break; // [vec]
+	case AX_RELU: UNARY_BWD_LOOP(AX_RELU); break; // [vec]
+	case AX_TANH: UNARY_BWD_LOOP(AX_TANH); break; // [vec]
+	case AX_SIGMOID: UNARY_BWD_LOOP(AX_SIGMOID); break; // [vec]
+	case AX_GELU_TANH: UNARY_BWD_LOOP(AX_GELU_TANH); break; // [vec]
+	case AX_EXP: UNARY_BWD_LOOP(AX_EXP); break; // [vec]
+	case AX_NEG: UNARY_BWD_LOOP(AX_NEG); break; // [vec]
+	case AX_SQRT: UNARY_BWD_LOOP(AX_SQRT); break; // [vec]
+	case AX_SQUARE: UNARY_BWD_LOOP(AX_SQUARE); break; // [vec]
+	case AX_SOFTSIGN: UNARY_BWD_LOOP(AX_SOFTSIGN); break; // [vec]
+	case AX_ABS: UNARY_BWD_LOOP(AX_ABS); break; // [vec]
+	default: UNARY_BWD_LOOP(k); break; // vec: scalar (log, softplus: libm calls)
 	}
 }
+#undef UNARY_BWD_LOOP
 
 static void unary_backward(struct ax_tape_node *n)
 {
