@@ -67,9 +67,8 @@ static void bcast_init(struct bcast *bc, const struct ax_tensor *a, const struct
 
 /* Same shapes (residual adds, gates): one loop per gradient, each
  * vectorised; the same expressions and order per element as the general
- * loop below (dA before dB, which matters when a and b are one tensor). */
-/* Same shapes: dA += dO/dA * G and dB likewise; a gradient whose assign flag
- * is set is unzeroed and gets 0 + the term instead. */
+ * loop below (dA before dB, which matters when a and b are one tensor). A
+ * gradient whose assign flag is set is unzeroed and gets 0 + its term. */
 static void binop_backward_same(enum binop op, size_t n, const float *A, const float *B,
 				const float *G, float *dA, float *dB, int assign_a, int assign_b)
 {
