@@ -49,17 +49,19 @@ const char *ax_blas_core_upgrade(const char *chosen, int avx2_fma, int avx512);
 const char *ax_blas_core_wanted(void);
 
 /* ---- normalisation ---- */
-/* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved. */
+/* x, y (N, C); gamma, beta (C) (beta may be NULL); mean, rstd (N) saved.
+ * Backward adds into dx, dgamma, dbeta; with assign_dx, dx is written as 0 +
+ * its value (the bits of adding to zeros), so it need not be zeroed first. */
 void ax_layernorm_forward(int N, int C, const float *x, const float *gamma, const float *beta,
 			  float eps, float *y, float *mean, float *rstd);
 void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
 			   const float *rstd, const float *dy, float *dx, float *dgamma,
-			   float *dbeta);
+			   float *dbeta, int assign_dx);
 /* RMSNorm: y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps). */
 void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float eps, float *y,
 			float *rstd);
 void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const float *rstd,
-			 const float *dy, float *dx, float *dgamma);
+			 const float *dy, float *dx, float *dgamma, int assign_dx);
 /* Batch normalisation of x (B, C, S) per channel c over its B*S values
  * (S = H*W for images, 1 for rows); see kernels_norm.c. stats: mean, rstd
  * (C) with biased variance, and the unbiased variance (C, or NULL). */

@@ -73,7 +73,7 @@ static void grad_sums(int C, const float *x, const float *dy, const float *gamma
 // subtractions of 0 this leaves are exact, so the bits are RMSNorm's own).
 static void norm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
 			  const float *rstd, const float *dy, float *dx, float *dgamma,
-			  float *dbeta)
+			  float *dbeta, int assign_dx)
 {
 	if (dx) {
 #pragma omp parallel for schedule(static) if ((long)N * C > PAR_MIN)
@@ -87,7 +87,8 @@ static void norm_backward(int N, int C, const float *x, const float *gamma, cons
 			gxsum /= C;
 			for (int i = 0; i < C; i++) { // [vec]
 				float xhat = (xr[i] - m) * s;
-				dxr[i] += s * (dyr[i] * gamma[i] - gsum - xhat * gxsum);
+				dxr[i] = (assign_dx ? 0.0f : dxr[i]) +
+					 s * (dyr[i] * gamma[i] - gsum - xhat * gxsum);
 			}
 		}
 	}
@@ -112,9 +113,9 @@ static void norm_backward(int N, int C, const float *x, const float *gamma, cons
 
 void ax_layernorm_backward(int N, int C, const float *x, const float *gamma, const float *mean,
 			   const float *rstd, const float *dy, float *dx, float *dgamma,
-			   float *dbeta)
+			   float *dbeta, int assign_dx)
 {
-	norm_backward(N, C, x, gamma, mean, rstd, dy, dx, dgamma, dbeta);
+	norm_backward(N, C, x, gamma, mean, rstd, dy, dx, dgamma, dbeta, assign_dx);
 }
 
 // y = x * rstd * gamma, rstd = 1/sqrt(mean(x^2) + eps); x, y (N, C); rstd (N)
@@ -134,9 +135,9 @@ void ax_rmsnorm_forward(int N, int C, const float *x, const float *gamma, float 
 }
 
 void ax_rmsnorm_backward(int N, int C, const float *x, const float *gamma, const float *rstd,
-			 const float *dy, float *dx, float *dgamma)
+			 const float *dy, float *dx, float *dgamma, int assign_dx)
 {
-	norm_backward(N, C, x, gamma, NULL, rstd, dy, dx, dgamma, NULL);
+	norm_backward(N, C, x, gamma, NULL, rstd, dy, dx, dgamma, NULL, assign_dx);
 }
 
 /* ---- batch normalisation over (B, C, S): per channel c, statistics over

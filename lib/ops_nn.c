@@ -310,9 +310,9 @@ static void layernorm_backward(struct ax_tape_node *n)
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
 	const float *mean = n->saved, *rstd = mean + N;
 	ax_layernorm_backward(N, C, x->data, g->data, mean, rstd, n->out->grad,
-			      GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b));
+			      GRAD_OR_NULL(x), GRAD_OR_NULL(g), GRAD_OR_NULL(b), n->fresh & 1);
 }
-static const struct ax_opdef OP_LAYERNORM = { "layernorm", "layernorm backward", layernorm_backward, 0 };
+static const struct ax_opdef OP_LAYERNORM = { "layernorm", "layernorm backward", layernorm_backward, 1 };
 
 struct ax_tensor *ax_layernorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma,
 			       struct ax_tensor *beta, float eps)
@@ -393,9 +393,9 @@ static void rmsnorm_backward(struct ax_tape_node *n)
 	struct ax_tensor *x = n->in[0], *g = n->in[1];
 	int C = ax_tensor_cols(x), N = (int)ax_tensor_rows(x);
 	ax_rmsnorm_backward(N, C, x->data, g->data, n->saved, n->out->grad, GRAD_OR_NULL(x),
-			    GRAD_OR_NULL(g));
+			    GRAD_OR_NULL(g), n->fresh & 1);
 }
-static const struct ax_opdef OP_RMSNORM = { "rmsnorm", "rmsnorm backward", rmsnorm_backward, 0 };
+static const struct ax_opdef OP_RMSNORM = { "rmsnorm", "rmsnorm backward", rmsnorm_backward, 1 };
 
 struct ax_tensor *ax_rmsnorm(struct ax_tape *t, struct ax_tensor *x, struct ax_tensor *gamma, float eps)
 {

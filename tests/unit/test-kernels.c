@@ -244,7 +244,7 @@ static void test_norm_golden(void **state)
 			     1e-5f, y, mean, rstd);
 	close_to(y, b, "ln", "y");
 	ax_layernorm_backward(N, C, gf(b, "ln", "x"), gf(b, "ln", "gamma"), mean, rstd,
-			      gf(b, "ln", "R"), dx, dg, db);
+			      gf(b, "ln", "R"), dx, dg, db, 0);
 	close_to(dx, b, "ln", "dx");
 	close_to(dg, b, "ln", "dgamma");
 	close_to(db, b, "ln", "dbeta");
@@ -254,7 +254,7 @@ static void test_norm_golden(void **state)
 	ax_rmsnorm_forward(N, C, gf(b, "rms", "x"), gf(b, "rms", "gamma"), 1e-5f, y, rstd);
 	close_to(y, b, "rms", "y");
 	ax_rmsnorm_backward(N, C, gf(b, "rms", "x"), gf(b, "rms", "gamma"), rstd,
-			    gf(b, "rms", "R"), dx, dg);
+			    gf(b, "rms", "R"), dx, dg, 0);
 	close_to(dx, b, "rms", "dx");
 	close_to(dg, b, "rms", "dgamma");
 	free(y), free(dx), free(dg), free(db);
@@ -276,9 +276,9 @@ static void test_norm_gradcheck(void **state)
 		      *db = zerov(c.C);
 		norm_fwd(&c, out);
 		if (rms)
-			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, dx, dg);
+			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, dx, dg, 0);
 		else
-			ax_layernorm_backward(c.N, c.C, c.x, c.gamma, c.mean, c.rstd, R, dx, dg, db);
+			ax_layernorm_backward(c.N, c.C, c.x, c.gamma, c.mean, c.rstd, R, dx, dg, db, 0);
 		const char *nm = rms ? "rmsnorm" : "layernorm";
 		gradcheck(nm, norm_fwd, &c, out, n, R, c.x, n, dx, 1e-2f, 2e-3, 2e-3);
 		gradcheck(nm, norm_fwd, &c, out, n, R, c.gamma, c.C, dg, 1e-2f, 2e-3, 2e-3);
@@ -287,13 +287,13 @@ static void test_norm_gradcheck(void **state)
 		// accumulation: a second backward doubles; NULL outputs are skipped
 		float *dx2 = copyv(dx, n), *dg2 = copyv(dg, c.C);
 		if (rms) {
-			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, dx2, NULL);
-			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, NULL, dg2);
+			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, dx2, NULL, 0);
+			ax_rmsnorm_backward(c.N, c.C, c.x, c.gamma, c.rstd, R, NULL, dg2, 0);
 		} else {
 			ax_layernorm_backward(c.N, c.C, c.x, c.gamma, c.mean, c.rstd, R, dx2, NULL,
-					      NULL);
+					      NULL, 0);
 			ax_layernorm_backward(c.N, c.C, c.x, c.gamma, c.mean, c.rstd, R, NULL, dg2,
-					      NULL);
+					      NULL, 0);
 		}
 		for (size_t i = 0; i < n; i++)
 			dx[i] *= 2;
@@ -450,9 +450,9 @@ static void test_rows_threads(void **state)
 		for (int j = 0; j < NOUT; j++)
 			r[j] = zerov(len[j]);
 		ax_layernorm_forward(N, C, x, gamma, beta, 1e-5f, r[0], r[1], r[2]);
-		ax_layernorm_backward(N, C, x, gamma, r[1], r[2], R, r[3], r[4], r[5]);
+		ax_layernorm_backward(N, C, x, gamma, r[1], r[2], R, r[3], r[4], r[5], 0);
 		ax_rmsnorm_forward(N, C, x, gamma, 1e-5f, r[6], r[7]);
-		ax_rmsnorm_backward(N, C, x, gamma, r[7], R, r[8], r[9]);
+		ax_rmsnorm_backward(N, C, x, gamma, r[7], R, r[8], r[9], 0);
 		ax_softmax_forward(N, C, x, r[10]);
 		ax_softmax_backward(N, C, r[10], R, r[11]);
 		ax_log_softmax_forward(N, C, x, r[12]);
@@ -996,7 +996,7 @@ static void test_conv3_bits(void **state)
 
 /* assign_dx: a backward given dx full of NaN writes every element, with the
  * bits of adding to zeros: conv (direct path and im2col), batchnorm (image
- * and row layouts), max and average pooling. */
+ * and row layouts), layernorm, rmsnorm, max and average pooling. */
 static void assert_assign_same(const float *acc, float *dx, size_t n, const char *what)
 {
 	for (size_t i = 0; i < n; i++)
@@ -1037,6 +1037,23 @@ static void test_assign_dx(void **state)
 		ax_batchnorm_backward(B, C, S, 1, x, mean, rstd, g, dy, dx, NULL, NULL, 1);
 		assert_assign_same(acc, dx, n, "batchnorm dx");
 		free(x), free(dy), free(g), free(acc), free(dx);
+	}
+	for (int rms = 0; rms < 2; rms++) {
+		int N = 5, C = 37; // rows longer than a vector, with a tail
+		size_t n = (size_t)N * C;
+		float *x = lcg_values(n, 51), *dy = lcg_values(n, 52), *g = lcg_values(C, 53);
+		float *y = zerov(n), mean[5], rstd[5], *acc = zerov(n), *dx = nanv(n);
+		if (rms) {
+			ax_rmsnorm_forward(N, C, x, g, 1e-5f, y, rstd);
+			ax_rmsnorm_backward(N, C, x, g, rstd, dy, acc, NULL, 0);
+			ax_rmsnorm_backward(N, C, x, g, rstd, dy, dx, NULL, 1);
+		} else {
+			ax_layernorm_forward(N, C, x, g, NULL, 1e-5f, y, mean, rstd);
+			ax_layernorm_backward(N, C, x, g, mean, rstd, dy, acc, NULL, NULL, 0);
+			ax_layernorm_backward(N, C, x, g, mean, rstd, dy, dx, NULL, NULL, 1);
+		}
+		assert_assign_same(acc, dx, n, rms ? "rmsnorm dx" : "layernorm dx");
+		free(x), free(dy), free(g), free(y), free(acc), free(dx);
 	}
 	int B = 2, C = 3, H = 7, W = 6; // a row and no column left over
 	size_t nx = (size_t)B * C * H * W, ny = (size_t)B * C * 3 * 3;
