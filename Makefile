@@ -13,6 +13,8 @@ ifeq ($(ISA),avx2)
 BUILD := build/avx2
 ARCH := -march=x86-64-v3
 export BENCH_ISA = avx2
+else ifneq ($(ISA),)
+$(error ISA=$(ISA): the one value known is avx2)
 endif
 # HDF5 (Debian's serial build): lib/nwb.c reads NWB files with it, so every
 # program linking libaxon.a links it too, and axon.pc requires it.

@@ -249,12 +249,9 @@ static void bn_backward_rows(int B, int C, int c0, int n, int training, const fl
 	for (int b = 0; dx && b < B; b++) {
 		const float *xr = x + (size_t)b * C + c0, *dyr = dy + (size_t)b * C + c0;
 		float *dxr = dx + (size_t)b * C + c0;
-		if (assign_dx)
-			for (int i = 0; i < n; i++) // [vec]
-				dxr[i] = 0.0f + a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
-		else
-			for (int i = 0; i < n; i++) // [vec]
-				dxr[i] += a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
+		for (int i = 0; i < n; i++) // [vec]
+			dxr[i] = (assign_dx ? 0.0f : dxr[i]) +
+				 a[i] * (dyr[i] - mg[i] - (xr[i] - m[i]) * r[i] * mgx[i]);
 	}
 }
 
@@ -298,12 +295,9 @@ void ax_batchnorm_backward(int B, int C, int S, int training, const float *x, co
 			size_t at = ((size_t)b * C + c) * S;
 			const float *xr = x + at, *dyr = dy + at;
 			float *dxr = dx + at;
-			if (assign_dx)
-				for (int s = 0; s < S; s++) // [vec]
-					dxr[s] = 0.0f + a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
-			else
-				for (int s = 0; s < S; s++) // [vec]
-					dxr[s] += a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
+			for (int s = 0; s < S; s++) // [vec]
+				dxr[s] = (assign_dx ? 0.0f : dxr[s]) +
+					 a * (dyr[s] - mg - (xr[s] - m) * r * mgx);
 		}
 	}
 }
