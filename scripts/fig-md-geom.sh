@@ -2,19 +2,18 @@
 # fig-md-geom.sh BIN — the md-geom figure recipe (make fig-md-geom):
 # which mirror-descent geometry trained a set of weights (arXiv:2305.19394).
 #
-# RUN TIME: 10 minutes on 2 cores shared with other jobs (4.0 CPU-minutes),
-# measured one process at a time, one thread: regression 5 min, MLP
-# fine-tuning 5-11 s per potential, GRU 66-71 s per potential (the
-# learning-rate search runs up to 21 fine-tunings). The regression,
-# robustness and fine-tuning runs go JOBS at a time (scripts/jobs.sh;
-# default 2), one thread each.
+# RUN TIME: 9 minutes on 2 cores (17 CPU-minutes; 2026-12-03), one thread a
+# run: 960 regressions of 0.2 s (D = 10000, N = 100) to 6-10 s (D = 20000,
+# N = 1682) each; fine-tuning 1.4 s (MLP) and 6.5 s (GRU) per potential,
+# the learning-rate search (up to 21 fine-tunings) included. The
+# regression, robustness and fine-tuning runs go JOBS at a time
+# (scripts/jobs.sh; default 2), one thread each.
 #
-# Scaled down from the paper (30 seeds, D up to 20000, q 1 and 2 everywhere,
-# ImageNet CNNs): SEEDS seeds (10); regression D 100..10000 (log-spaced,
-# 20000 dropped), N = D^0.5 for every D and D^0.75 up to D = 3162 (at
-# D = 10000, N = 1000 one run takes 15-40 s); q = 1 for the distance curves
-# and both q for accuracy; fine-tuning a 784-64-64-10 MLP and a GRU(32) on
-# 256 Fashion-MNIST test images after 1000 SGD steps of pretraining, one seed.
+# Scaled down from the paper (30 seeds, q 1 and 2 everywhere, ImageNet
+# CNNs): SEEDS seeds (10); regression D = 100, 316, 1000, 3162, 10000, 20000,
+# N = D^0.5 and D^0.75; q = 1 for the distance curves, both q for accuracy;
+# fine-tuning a 784-64-64-10 MLP and a GRU(32) on 256 Fashion-MNIST test
+# images after 1000 SGD steps of pretraining, one seed.
 #
 # Parts (under out/md-geom/, or $OUT):
 #  - regression.png: distance of each candidate (x: p, negentropy drawn at
@@ -33,29 +32,31 @@
 #    layer, one panel per fine-tuning potential (finetune.csv).
 # summary.txt gathers the numbers quoted in md-geom(1) RESULTS.
 #
-# Measured (2026-12-01; summary.txt):
+# Measured (2026-12-03, OpenBLAS's own kernel choice on an AVX-512 EPYC;
+# summary.txt):
 #  - regression D = 10000, N = 100, q = 1: true potential's distance
 #    0.0082-0.0087, closest candidate >= 0.25 away in p 0.048-0.050 (p3:
 #    0.027, flat above p2.6);
-#  - accuracy exact / within 0.1, N = D^0.5, D = 100 .. 10000: q = 1 0.33,
-#    0.35, 0.48, 0.58, 0.78 / 0.58, 0.60, 0.88, 0.93, 1.00; q = 2 0.33,
-#    0.40, 0.58, 0.60, 0.88 / 0.55, 0.73, 0.90, 0.90, 1.00; N = D^0.75
-#    (D <= 3162) 0.13-0.23 / 0.38-0.63;
+#  - accuracy exact / within 0.1, N = D^0.5, D = 100 .. 20000: q = 1 0.33,
+#    0.35, 0.48, 0.58, 0.78, 0.85 / 0.58, 0.60, 0.85, 0.93, 1.00, 1.00;
+#    q = 2 0.33, 0.40, 0.58, 0.60, 0.88, 0.85 / 0.55, 0.73, 0.90, 0.90,
+#    1.00, 1.00; N = D^0.75 0.13-0.23 / 0.38-0.63 up to D = 3162,
+#    0.30-0.40 / 0.75-0.85 at D = 10000 and 20000;
 #  - robustness, 1000 weights: true distance 0.025; within 0.1 in p: 100%
 #    (log-normal start), 85% (Gaussian);
 #  - histograms: distance to a normal of log10|w| 0.006 (negentropy) vs
 #    0.26 (p2); of w 0.78 vs 0.050;
 #  - fine-tuning: negentropy -> negentropy in all 6 layers, p1.5 -> p1.4-1.5,
-#    p2 -> negentropy..p1.7 (MLP), p1.8-1.9 (GRU), p3 -> p2.3-2.6;
-#    distances 0.12-0.43 (heavy-tailed changes).
+#    p2 -> p1.7-1.8 (MLP), p1.8-1.9 (GRU), p3 -> p2.3-2.6; distances
+#    0.12-0.39 (heavy-tailed changes).
 set -eu
 bin=$1
 PATH="$(cd "$bin" && pwd):$PATH"; export PATH
 OUT=${OUT:-out/md-geom}
 SEEDS=${SEEDS:-"1 2 3 4 5 6 7 8 9 10"}
 TRUE=${TRUE:-"negentropy p1.5 p2 p3"}
-DIMS=${DIMS:-"100 316 1000 3162 10000"}
-DIMS_75=${DIMS_75:-"100 316 1000 3162"}    # N = D^0.75
+DIMS=${DIMS:-"100 316 1000 3162 10000 20000"}
+DIMS_75=${DIMS_75:-$DIMS}                  # N = D^0.75
 CORRS=${CORRS:-"1 2"}
 CURVE_D=${CURVE_D:-10000}                  # regression.png
 SYNTH_D=${SYNTH_D:-1000}
