@@ -328,7 +328,7 @@ int ax_log_ticks(double lo, double hi, int target, double *ticks, int max, doubl
 	*step = 0;
 	if (ndec >= 2) {
 		int every = 1;
-		while ((ndec - 1) / every > AX_MAX(target, 2))  /* intervals, not ticks */
+		while ((ndec - 1) / every > AX_MAX(target, 1))  /* intervals, not ticks */
 			every++;
 		int n = 0;
 		for (int d = d0; d <= d1 && n < max; d++)

@@ -353,8 +353,9 @@ static enum ax_status layout_axes(struct ax_figure *f, struct ax_axes *a, int id
 		a->nxt = 0;
 		a->xstep = 1;
 	} else {
-		/* x ticks: fewer until neighbouring labels keep 2 characters apart */
-		int target = (int)fmax(2, fmin(12, pw / (6.0 * m.cw)));
+		/* x ticks: fewer until neighbouring labels keep 2 characters apart;
+		 * a log axis may go down to every other decade (target 1) */
+		int target = (int)fmax(2, fmin(12, pw / (6.0 * m.cw))), fewest = a->logx ? 1 : 2;
 		double t0 = tmap(a->x0, a->logx), t1 = tmap(a->x1, a->logx);
 		for (;;) {
 			a->nxt = axis_ticks(a->x0, a->x1, a->logx, a->xint, target, a->xt, &a->xstep);
@@ -363,7 +364,7 @@ static enum ax_status layout_axes(struct ax_figure *f, struct ax_axes *a, int id
 			for (int i = 1; i < a->nxt; i++)
 				gap = fmin(gap, (tmap(a->xt[i], a->logx) - tmap(a->xt[i - 1], a->logx)) /
 							(t1 - t0) * pw);
-			if (target <= 2 || gap >= w + 2.0 * m.cw)
+			if (target <= fewest || gap >= w + 2.0 * m.cw)
 				break;
 			target--;
 		}

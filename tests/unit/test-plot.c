@@ -214,6 +214,9 @@ static void test_nice_ticks(void **state)
 	assert_true(step == 0 && t[0] == 1 && fabs(t[4] - 1e4) < 1e-8);
 	n = ax_log_ticks(1e-3, 1e9, 5, t, 64, &step);
 	assert_true(n <= 7 && n >= 3);
+	n = ax_log_ticks(100, 2e4, 1, t, 64, &step);  /* every other decade */
+	assert_int_equal(n, 2);
+	assert_true(t[0] == 100 && fabs(t[1] - 1e4) < 1e-8);
 	n = ax_log_ticks(2, 30, 6, t, 64, &step);  /* 2 5 10 20 */
 	assert_int_equal(n, 4);
 	assert_true(t[0] == 2 && t[1] == 5 && t[2] == 10 && t[3] == 20);
@@ -346,6 +349,19 @@ static void test_log_axes_and_panels(void **state)
 	assert_true(a->xstep == 0);
 	assert_int_equal(a->nxt, 4);
 	assert_true(a->xt[0] == 1 && a->xt[3] == 1000);
+	ax_figure_free(&f);
+
+	/* a narrow log axis over three decades labels every other one rather
+	 * than letting "1000" and "10000" run together */
+	assert_int_equal(ax_figure_init(&f, 220, 300, 100, 1, 1), AX_OK);
+	a = ax_figure_axes(&f, 0);
+	ax_axes_set_log(a, 1, 0);
+	double xd[] = {100, 20000}, yd[] = {0, 1};
+	ax_axes_include(a, xd, yd, 2);
+	assert_int_equal(ax_figure_layout(&f), AX_OK);
+	assert_int_equal(a->nxt, 2);
+	assert_true(a->xt[0] == 100 && fabs(a->xt[1] - 1e4) < 1e-8);
+	assert_true(ax_axes_xpx(a, a->xt[1]) - ax_axes_xpx(a, a->xt[0]) > ax_text_width("10000", f.scale));
 	ax_figure_free(&f);
 }
 
