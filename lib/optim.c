@@ -270,6 +270,8 @@ void ax_potential_name(struct ax_potential pot, char *buf, size_t cap)
 				d_to_w;                                                  \
 			}                                                                \
 	} while (0)
+static inline float sign_or_zero(float x) { return x > 0 ? 1.0f : x < 0 ? -1.0f : 0.0f; }
+static inline float signed_pow(float x, float e) { return copysignf(powf(fabsf(x), e), x); }
 static inline float signed_sqrt(float x) { return copysignf(sqrtf(fabsf(x)), x); }
 static inline float signed_square(float x) { return copysignf(x * x, x); }
 
@@ -278,7 +280,7 @@ void ax_md_update(size_t n, float *w, const float *g, float *m, struct ax_potent
 {
 	float q = (float)(pot.p - 1.0), iq = (float)(1.0 / (pot.p - 1.0));
 	if (pot.kind == AX_POT_NEGENTROPY)
-		MD_LOOP(w[j] *= expf(-lr * (w[j] > 0 ? 1.0f : w[j] < 0 ? -1.0f : 0.0f) * d)); // vec: scalar (libm expf)
+		MD_LOOP(w[j] *= expf(-lr * sign_or_zero(w[j]) * d)); // vec: scalar (libm expf)
 	else if (pot.p == 2.0)
 		MD_LOOP(w[j] -= lr * d); // [vec]
 	else if (pot.p == 1.5)
@@ -286,8 +288,7 @@ void ax_md_update(size_t n, float *w, const float *g, float *m, struct ax_potent
 	else if (pot.p == 3.0)
 		MD_LOOP(w[j] = signed_sqrt(signed_square(w[j]) - lr * d)); // [vec]
 	else
-		MD_LOOP(float z = copysignf(powf(fabsf(w[j]), q), w[j]) - lr * d;
-			w[j] = copysignf(powf(fabsf(z), iq), z)); // vec: scalar (libm powf)
+		MD_LOOP(w[j] = signed_pow(signed_pow(w[j], q) - lr * d, iq)); // vec: scalar (libm powf)
 }
 #undef MD_LOOP
 

@@ -11,10 +11,11 @@
 #    md-geom's rate is (S2 - S1) / (time(S2 steps) - time(S1 steps)), so
 #    data generation and start-up cancel.
 #
-# Measured 2026-12-03 on an idle 2-core AMD EPYC (AVX-512): score 2.0e6
-# weights/s, 5.4x NumPy; train, axon at 1 / 2 threads against torch's
-# better setting: p2 0.96x / 1.44x, p1.5 1.15x / 1.79x, negentropy 0.86x /
-# 1.16x (a libm expf per weight, scalar; the others vectorise).
+# Measured 2026-12-03 on an idle 2-core AMD EPYC (AVX-512), two runs (one
+# inside a full make bench): score 2.0e6 weights/s, 5.3-5.4x NumPy; train,
+# axon at 1 / 2 threads against torch's better setting: p2 0.96-1.11x /
+# 1.44-1.45x, p1.5 1.15-1.30x / 1.79-2.26x, negentropy 0.81-0.86x /
+# 0.87-1.16x (a libm expf per weight, scalar; the others vectorise).
 set -eu
 build=$1
 PATH="$(cd "$build/bin" && pwd):$PATH"
